@@ -1,0 +1,60 @@
+import type { MiddlewareHandler } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { methodNotAllowed as allowMethods } from 'hono/method-not-allowed'
+import type { Config } from './config'
+import { handleError, methodNotAllowed, notFound, payloadTooLarge } from './http/errors'
+import { requestId } from './http/request-id'
+import { createRouter } from './http/router'
+import type { AppEnv } from './http/types'
+import type { Logger } from './logger'
+import { generateOpenApi } from './openapi'
+import { createDocsRouter } from './system/docs'
+import { type Pingable, createHealthRouter } from './system/health'
+import { createUsersRouter } from './users'
+import type { PasswordHasher } from './users/passwords'
+import type { UsersRepository } from './users/users.repository'
+
+/** Everything the app needs from outside; tests pass real ones built on a real database. */
+export type AppDeps = {
+  config: Pick<Config, 'bodyLimitBytes'>
+  users: UsersRepository
+  passwords: PasswordHasher
+  database: Pingable
+  logger: Logger
+}
+
+/** Builds the HTTP app. No I/O happens here: connecting and listening belong to the entry points. */
+export function createApp(deps: AppDeps) {
+  const app = createRouter()
+  let document: object | undefined
+
+  // Middleware adds no routes, so it is registered apart from the chain that builds the type.
+  app.use(requestId())
+  app.use(limitBodies(deps.config.bodyLimitBytes))
+  app.use(allowMethods({ app, onMethodNotAllowed: methodNotAllowed }))
+
+  const routes = app
+    .route('/v1', createUsersRouter(deps))
+    .route('/', createHealthRouter(deps))
+    .route('/', createDocsRouter({ document: () => (document ??= generateOpenApi(app)) }))
+
+  app.notFound(notFound)
+  app.onError(
+    handleError((error, c) =>
+      deps.logger.error({ err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path }, 'unhandled error'),
+    ),
+  )
+  return routes
+}
+
+/** The app's type, route by route: what the typed client is built from. */
+export type AppType = ReturnType<typeof createApp>
+
+/**
+ * Rejects bodies over the limit before anything parses them: by Content-Length when present,
+ * otherwise while streaming. Only methods that carry a body are limited.
+ */
+function limitBodies(maxSize: number): MiddlewareHandler<AppEnv> {
+  const limit = bodyLimit({ maxSize, onError: (c) => payloadTooLarge(c) })
+  return (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next))
+}

@@ -1,0 +1,60 @@
+import type { z } from '@hono/zod-openapi'
+import { hc } from 'hono/client'
+import type { AppType } from './app'
+import type { Problem, ProblemCode, ValidationIssue } from './http/problem'
+import type { CreateUserSchema, ListUsersQuerySchema, UpdateUserSchema, User, UserListSchema } from './users/users.schemas'
+
+/** What consumers import: a typed client for every route, and the contract's types. */
+
+export type { AppType, Problem, ProblemCode, User, ValidationIssue }
+export type CreateUserBody = z.input<typeof CreateUserSchema>
+export type UpdateUserBody = z.input<typeof UpdateUserSchema>
+export type ListUsersQuery = z.input<typeof ListUsersQuerySchema>
+export type UserList = z.output<typeof UserListSchema>
+
+export type UsersClient = ReturnType<typeof hc<AppType>>
+
+export type UsersClientOptions = {
+  /** Where the service runs, e.g. `http://users-service:3000`. */
+  baseUrl: string
+  /** A fetch to use instead of the global one (tests, tracing, retries). */
+  fetch?: typeof fetch
+  /** Headers sent with every request (`X-Request-Id`, later `Authorization`); a function is called per request. */
+  headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)
+}
+
+/**
+ * Creates the typed client. Narrow on `res.status` to read typed bodies:
+ *
+ *   const res = await client.v1.users[':id'].$get({ param: { id } })
+ *   if (res.status === 200) console.log((await res.json()).username)
+ */
+export function createUsersClient(options: UsersClientOptions): UsersClient {
+  const client = hc<AppType>(options.baseUrl, {
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.headers ? { headers: options.headers } : {}),
+  })
+  return encodePathParams(client)
+}
+
+/**
+ * hono/client substitutes path parameters verbatim, so an email such as `a/b@x.io` or a `?`
+ * would change the URL's shape. This wraps the client proxy so every `param` value is
+ * percent-encoded first; the server decodes it back.
+ */
+function encodePathParams<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get: (object, key) => {
+      const value = Reflect.get(object, key)
+      return (typeof value === 'function' || (typeof value === 'object' && value !== null)) ? encodePathParams(value) : value
+    },
+    apply: (fn, thisArg, args: unknown[]) => {
+      const [first, ...rest] = args
+      if (first && typeof first === 'object' && 'param' in first && first.param && typeof first.param === 'object') {
+        const param = Object.fromEntries(Object.entries(first.param).map(([k, v]) => [k, encodeURIComponent(String(v))]))
+        return Reflect.apply(fn as (...a: unknown[]) => unknown, thisArg, [{ ...first, param }, ...rest])
+      }
+      return Reflect.apply(fn as (...a: unknown[]) => unknown, thisArg, args)
+    },
+  })
+}

@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/**
+ * The embedded database for development and tests: FerretDB (MongoDB wire protocol, SQLite
+ * storage) through the Go launcher in tools/devdb. The launcher is built on demand into
+ * .cache/devdb, keyed by a hash of its sources, and reused until they change.
+ */
+export type EmbeddedDatabase = {
+  uri: string
+  /** Stops the database and waits for it to exit. */
+  stop(): Promise<void>
+}
+
+const projectRoot = fileURLToPath(new URL('../..', import.meta.url))
+const launcherDir = join(projectRoot, 'tools', 'devdb')
+const cacheDir = join(projectRoot, '.cache', 'devdb')
+
+export async function startEmbeddedDatabase(options: {
+  dataDir: string
+  /** Progress messages for a human (the first build takes about a minute). */
+  onProgress?: (message: string) => void
+  /** Extra launcher flags; only the launcher's own test uses this (`-no-write-lock`). */
+  launcherArgs?: string[]
+}): Promise<EmbeddedDatabase> {
+  const binary = await ensureLauncher(options.onProgress)
+  const dataDir = isAbsolute(options.dataDir) ? options.dataDir : resolve(projectRoot, options.dataDir)
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  // The launcher's own log goes to a file, never to our stdout/stderr: a child holding the
+  // parent's output pipe would keep CI waiting after the parent is done.
+  const logPath = join(dataDir, 'devdb.log')
+  const logFd = openSync(logPath, 'a')
+  const child = spawn(binary, ['-listen', '127.0.0.1:0', '-data', dataDir, ...(options.launcherArgs ?? [])], { stdio: ['ignore', 'pipe', logFd] })
+  closeSync(logFd)
+  const exited = new Promise<void>((done) => child.once('exit', () => done()))
+  try {
+    const uri = await firstLine(child, 15_000)
+    child.stdout?.destroy()
+    return { uri, stop: () => stop(child, exited) }
+  } catch (error) {
+    child.kill('SIGKILL')
+    const log = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n') : ''
+    throw new Error(`The embedded database did not start: ${(error as Error).message}\n${log}`)
+  }
+}
+
+async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  child.kill('SIGTERM')
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timeout)
+}
+
+function firstLine(child: ChildProcess, timeoutMs: number): Promise<string> {
+  return new Promise((resolveLine, reject) => {
+    let buffered = ''
+    const timer = setTimeout(() => reject(new Error(`no address within ${timeoutMs} ms`)), timeoutMs)
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8')
+      const newline = buffered.indexOf('\n')
+      if (newline === -1) return
+      clearTimeout(timer)
+      resolveLine(buffered.slice(0, newline).trim())
+    })
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new Error(`the launcher exited (${signal ?? `code ${code}`})`))
+    })
+    child.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+  })
+}
+
+/** Returns the launcher binary for the current sources, building it with Go when missing. */
+export async function ensureLauncher(onProgress: (message: string) => void = () => {}): Promise<string> {
+  const sources = readdirSync(launcherDir)
+    .filter((name) => name.endsWith('.go') || name === 'go.mod' || name === 'go.sum')
+    .sort()
+  const hash = createHash('sha256')
+  for (const name of sources) hash.update(name).update(readFileSync(join(launcherDir, name)))
+  const binary = join(cacheDir, `devdb-${hash.digest('hex').slice(0, 16)}`)
+  if (existsSync(binary)) return binary
+
+  mkdirSync(cacheDir, { recursive: true })
+  onProgress('Building the embedded database (FerretDB launcher, tools/devdb); the first build takes about a minute...')
+  const partial = `${binary}.${process.pid}.tmp`
+  const code = await new Promise<number | null>((done, fail) => {
+    const build = spawn('go', ['build', '-trimpath', '-buildvcs=false', '-o', partial, '.'], {
+      cwd: launcherDir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let errors = ''
+    build.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')))
+    build.once('error', (error) =>
+      fail(
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? new Error('Go is not installed: it builds the embedded database. Install Go 1.26+, or set MONGODB_URI to use your own MongoDB.')
+          : error,
+      ),
+    )
+    build.once('exit', (exitCode) => (exitCode === 0 ? done(0) : fail(new Error(`go build failed:\n${errors}`))))
+  })
+  if (code === 0) renameSync(partial, binary) // atomic: concurrent builders never see half a file
+  return binary
+}

@@ -1,0 +1,118 @@
+import { z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+
+/**
+ * Every problem code the service can answer with, its HTTP status and its title. Routes declare
+ * their error responses from this table, and `toProblem` builds bodies from it, so the OpenAPI
+ * document, the typed client and the wire format cannot drift apart.
+ */
+export const problemCatalog = {
+  validation_failed: { status: 400, title: 'Request validation failed' },
+  malformed_json: { status: 400, title: 'Malformed JSON body' },
+  unauthorized: { status: 401, title: 'Authentication required' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  user_not_found: { status: 404, title: 'User not found' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  username_taken: { status: 409, title: 'Username already taken' },
+  email_taken: { status: 409, title: 'Email already taken' },
+  idempotency_key_in_use: { status: 409, title: 'Idempotency key in use' },
+  precondition_failed: { status: 412, title: 'Precondition failed' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  idempotency_key_reused: { status: 422, title: 'Idempotency key reused' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal_error: { status: 500, title: 'Internal server error' },
+  service_unavailable: { status: 503, title: 'Service unavailable' },
+} as const
+
+export type ProblemCode = keyof typeof problemCatalog
+export type ProblemStatus<C extends ProblemCode> = (typeof problemCatalog)[C]['status']
+
+export const problemCodes = Object.keys(problemCatalog) as [ProblemCode, ...ProblemCode[]]
+
+/** One entry per invalid input; `pointer` is an RFC 6901 JSON pointer into `location`. */
+export const ValidationIssueSchema = z
+  .object({
+    location: z.enum(['body', 'query', 'path', 'header']),
+    pointer: z.string().openapi({ example: '/username' }),
+    code: z.string().openapi({ example: 'invalid_format' }),
+    message: z.string().openapi({ example: 'must be 3-32 characters of [A-Za-z0-9._-]' }),
+  })
+  .openapi('ValidationIssue')
+
+export type ValidationIssue = z.infer<typeof ValidationIssueSchema>
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: 'about:blank' }),
+    title: z.string().openapi({ example: 'Username already taken' }),
+    status: z.number().int().openapi({ example: 409 }),
+    code: z.enum(problemCodes).openapi({ description: 'Stable machine-readable error code.' }),
+    detail: z.string().openapi({ example: "A user with username 'alice' already exists." }),
+    instance: z.string().openapi({ example: '/v1/users' }),
+    requestId: z.string().openapi({ example: '8c1d2f4e-0b5e-4c1e-9a43-2f0d0c5e7b1a' }),
+    errors: z.array(ValidationIssueSchema).optional().openapi({ description: 'Present on validation_failed.' }),
+  })
+  .openapi('Problem', { description: 'RFC 9457 problem details.' })
+
+export type Problem = z.infer<typeof ProblemSchema>
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
+
+/** Builds the body of a problem response for the current request. */
+export function toProblem(
+  c: Context,
+  code: ProblemCode,
+  detail: string,
+  errors?: ValidationIssue[],
+): Problem {
+  const { status, title } = problemCatalog[code]
+  return {
+    type: 'about:blank',
+    title,
+    status,
+    code,
+    detail,
+    instance: c.req.path,
+    requestId: c.get('requestId') ?? 'unknown',
+    ...(errors ? { errors } : {}),
+  }
+}
+
+/**
+ * Answers with a problem. The status is typed from the catalog, so a handler returning
+ * `problem(c, 'user_not_found', ...)` type-checks only when its route declares 404.
+ */
+export function problem<C extends ProblemCode>(
+  c: Context,
+  code: C,
+  detail: string,
+  options: { errors?: ValidationIssue[]; headers?: Record<string, string> } = {},
+) {
+  const body = toProblem(c, code, detail, options.errors)
+  // The content type goes in c.json's third argument: c.json overrides an earlier c.header().
+  return c.json(body, problemCatalog[code].status as ProblemStatus<C>, {
+    ...options.headers,
+    'Content-Type': PROBLEM_CONTENT_TYPE,
+  })
+}
+
+/** OpenAPI response objects for problem codes, spread into each route's `responses`. */
+export function problemResponses<const C extends ProblemCode>(...codes: C[]) {
+  const byStatus = new Map<number, ProblemCode[]>()
+  for (const code of codes) {
+    const status = problemCatalog[code].status
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code])
+  }
+  const responses: Record<number, { description: string; content: { [PROBLEM_CONTENT_TYPE]: { schema: typeof ProblemSchema } } }> = {}
+  for (const [status, group] of byStatus) {
+    responses[status] = {
+      description: group.map((code) => `\`${code}\`: ${problemCatalog[code].title}`).join('; '),
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+    }
+  }
+  return responses as {
+    [K in C as ProblemStatus<K>]: { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
+  }
+}

@@ -1,0 +1,28 @@
+import type { OpenAPIHono } from '@hono/zod-openapi'
+import pkg from '../package.json' with { type: 'json' }
+
+/** The document's fixed parts; paths and components come from the routes. */
+export function openApiConfig() {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'users-service',
+      version: pkg.version,
+      description:
+        'User records: create, read by id, username or email, list with filters and keyset pagination, ' +
+        'update with JSON merge patch and ETags, delete. Every error is RFC 9457 problem+json.',
+    },
+    servers: [{ url: '/', description: 'This server' }],
+    // No authentication yet: an explicit empty requirement says so.
+    security: [],
+    tags: [
+      { name: 'users', description: 'User records.' },
+      { name: 'operations', description: 'Health, readiness and this document.' },
+    ],
+  }
+}
+
+/** Generates the OpenAPI 3.1 document of an app built by createApp. */
+export function generateOpenApi(app: OpenAPIHono<any, any, any>) {
+  return app.getOpenAPI31Document(openApiConfig())
+}

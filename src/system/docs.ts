@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { createRoute, z } from '@hono/zod-openapi'
+import { SwaggerUI } from '@hono/swagger-ui'
+import { problemResponses } from '../http/problem'
+import { createRouter } from '../http/router'
+
+const tags = ['operations']
+const ASSETS = { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'text/javascript; charset=utf-8' } as const
+type AssetName = keyof typeof ASSETS
+
+export const openApiDocument = createRoute({
+  method: 'get',
+  path: '/openapi.json',
+  tags,
+  operationId: 'openapi',
+  summary: 'This OpenAPI 3.1 document',
+  responses: {
+    200: { description: 'The document (identical to the committed openapi.json).', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+    ...problemResponses('internal_error'),
+  },
+})
+
+export const docsPage = createRoute({
+  method: 'get',
+  path: '/docs',
+  tags,
+  operationId: 'docs',
+  summary: 'Interactive API reference (Swagger UI, served locally)',
+  responses: {
+    200: { description: 'An HTML page.', content: { 'text/html': { schema: z.string() } } },
+    ...problemResponses('internal_error'),
+  },
+})
+
+// Hidden from the document: an implementation detail of /docs.
+const docsAsset = createRoute({
+  method: 'get',
+  path: '/docs/assets/swagger-ui-dist/{file}',
+  hide: true,
+  request: { params: z.object({ file: z.enum(Object.keys(ASSETS) as [AssetName, ...AssetName[]]) }) },
+  responses: { 200: { description: 'A static asset.' } },
+})
+
+/** Swagger UI's files come from the installed swagger-ui-dist package: the page works offline. */
+const assetsDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'))
+const assetCache = new Map<AssetName, ArrayBuffer>()
+
+async function asset(name: AssetName): Promise<ArrayBuffer> {
+  let bytes = assetCache.get(name)
+  if (!bytes) {
+    const file = await readFile(join(assetsDir, name))
+    bytes = file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer
+    assetCache.set(name, bytes)
+  }
+  return bytes
+}
+
+const page = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>users-service API</title>
+  </head>
+  <body>
+    ${SwaggerUI({ url: '/openapi.json', baseUrl: '/docs/assets' })}
+  </body>
+</html>`
+
+export function createDocsRouter({ document }: { document: () => object }) {
+  return createRouter()
+    .openapi(openApiDocument, (c) => c.json(document(), 200))
+    .openapi(docsPage, (c) => c.html(page, 200))
+    .openapi(docsAsset, async (c) => {
+      const { file } = c.req.valid('param')
+      return c.body(await asset(file), 200, {
+        'Content-Type': ASSETS[file],
+        'Cache-Control': 'public, max-age=86400',
+      })
+    })
+}

@@ -1,0 +1,47 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { problemResponses } from '../http/problem'
+import { problem } from '../http/problem'
+import { createRouter } from '../http/router'
+
+const tags = ['operations']
+const StatusSchema = z.object({ status: z.literal('ok') }).openapi('HealthStatus')
+
+export const healthz = createRoute({
+  method: 'get',
+  path: '/healthz',
+  tags,
+  operationId: 'healthz',
+  summary: 'Liveness: the process is up',
+  responses: {
+    200: { description: 'Alive.', content: { 'application/json': { schema: StatusSchema } } },
+    ...problemResponses('internal_error'),
+  },
+})
+
+export const readyz = createRoute({
+  method: 'get',
+  path: '/readyz',
+  tags,
+  operationId: 'readyz',
+  summary: 'Readiness: MongoDB answers a ping',
+  responses: {
+    200: { description: 'Ready to serve.', content: { 'application/json': { schema: StatusSchema } } },
+    ...problemResponses('internal_error', 'service_unavailable'),
+  },
+})
+
+/** Something that can be pinged; resolves when the database answered in time, rejects otherwise. */
+export type Pingable = { ping(): Promise<void> }
+
+export function createHealthRouter({ database }: { database: Pingable }) {
+  return createRouter()
+    .openapi(healthz, (c) => c.json({ status: 'ok' as const }, 200))
+    .openapi(readyz, async (c) => {
+      try {
+        await database.ping()
+        return c.json({ status: 'ok' as const }, 200)
+      } catch {
+        return problem(c, 'service_unavailable', 'MongoDB did not answer a ping.', { headers: { 'Retry-After': '1' } })
+      }
+    })
+}

@@ -1,0 +1,98 @@
+import type { RouteHandler } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import { ifNoneMatchHits, readPrecondition, toEtag } from '../http/etag'
+import { problem } from '../http/problem'
+import type { AppEnv } from '../http/types'
+import type { PasswordHasher } from './passwords'
+import type { UsersRepository } from './users.repository'
+import type * as routes from './users.routes'
+import type { User } from './users.schemas'
+import { changesFor } from './users.patch'
+
+export type UsersDeps = { users: UsersRepository; passwords: PasswordHasher }
+
+type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>
+
+/** Handlers typed from their routes; they translate HTTP to repository calls and back. */
+export function createUsersHandlers({ users, passwords }: UsersDeps) {
+  const createUser: Handler<'createUser'> = async (c) => {
+    const { password, ...input } = c.req.valid('json')
+    const user = await users.create({
+      ...input,
+      metadata: input.metadata ?? {},
+      role: input.role ?? 'user',
+      status: input.status ?? 'active',
+      ...(password !== undefined ? { passwordHash: await passwords.hash(password) } : {}),
+    })
+    return c.json(user, 201, { ETag: toEtag(user.version), Location: `/v1/users/${user.id}` })
+  }
+
+  const getUser: Handler<'getUser'> = async (c) => {
+    const user = await users.findById(c.req.valid('param').id)
+    if (!user) return problem(c, 'user_not_found', `No user has id '${c.req.valid('param').id}'.`)
+    return respondWithUser(c, user)
+  }
+
+  const getUserByUsername: Handler<'getUserByUsername'> = async (c) => {
+    const { username } = c.req.valid('param')
+    const user = await users.findByUsername(username)
+    if (!user) return problem(c, 'user_not_found', `No user has username '${username}'.`)
+    return respondWithUser(c, user)
+  }
+
+  const getUserByEmail: Handler<'getUserByEmail'> = async (c) => {
+    const { email } = c.req.valid('param')
+    const user = await users.findByEmail(email)
+    if (!user) return problem(c, 'user_not_found', `No user has email '${email}'.`)
+    return respondWithUser(c, user)
+  }
+
+  const listUsers: Handler<'listUsers'> = async (c) => c.json(await users.list(c.req.valid('query')), 200)
+
+  const updateUser: Handler<'updateUser'> = async (c) => {
+    const { id } = c.req.valid('param')
+    const { password, ...patch } = c.req.valid('json')
+    // Hash once, outside the repository's retry loop: it is the slow part (about 100 ms).
+    const passwordHash = password !== undefined ? await passwords.hash(password) : undefined
+    const outcome = await users.update(id, (current) => changesFor(current, { ...patch, ...(passwordHash ? { passwordHash } : {}) }), {
+      ifMatch: readPrecondition(c, 'If-Match'),
+    })
+    switch (outcome.kind) {
+      case 'not_found':
+        return problem(c, 'user_not_found', `No user has id '${id}'.`)
+      case 'precondition_failed':
+        return preconditionFailed(c, outcome.currentVersion)
+      default:
+        return c.json(outcome.user, 200, { ETag: toEtag(outcome.user.version) })
+    }
+  }
+
+  const deleteUser: Handler<'deleteUser'> = async (c) => {
+    const { id } = c.req.valid('param')
+    const outcome = await users.delete(id, { ifMatch: readPrecondition(c, 'If-Match') })
+    switch (outcome.kind) {
+      case 'not_found':
+        return problem(c, 'user_not_found', `No user has id '${id}'.`)
+      case 'precondition_failed':
+        return preconditionFailed(c, outcome.currentVersion)
+      default:
+        return c.body(null, 204)
+    }
+  }
+
+  return { createUser, getUser, getUserByUsername, getUserByEmail, listUsers, updateUser, deleteUser }
+}
+
+/** 200 with the user and its ETag, or 304 when the caller's copy is current. */
+function respondWithUser(c: Context<AppEnv>, user: User) {
+  const etag = toEtag(user.version)
+  const ifNoneMatch = readPrecondition(c, 'If-None-Match')
+  if (ifNoneMatch && ifNoneMatchHits(ifNoneMatch, user.version)) return c.body(null, 304, { ETag: etag })
+  return c.json(user, 200, { ETag: etag })
+}
+
+function preconditionFailed(c: Context<AppEnv>, currentVersion: number) {
+  return problem(c, 'precondition_failed', `The user is at version ${currentVersion}; If-Match did not name it.`, {
+    headers: { ETag: toEtag(currentVersion) },
+  })
+}

@@ -1,0 +1,53 @@
+import { AppError } from '../http/app-error'
+import { type JsonObject, METADATA_MAX_BYTES, jsonEqual, mergePatch, metadataSize } from './users.metadata'
+import type { UpdateUserInput, User } from './users.schemas'
+
+/** New values for the fields a PATCH changes. `displayName: null` removes it. */
+export type UserChanges = {
+  username?: string
+  email?: string
+  displayName?: string | null
+  metadata?: JsonObject
+  role?: User['role']
+  status?: User['status']
+  passwordHash?: string
+}
+
+export type UserPatch = Omit<UpdateUserInput, 'password'> & { passwordHash?: string }
+
+/**
+ * What applying a merge patch to `current` changes: only fields whose value really differs, so
+ * sending what is already stored changes nothing (and does not bump the version). A new password
+ * always counts as a change: hashes are salted, so "the same password" cannot be detected cheaply.
+ */
+export function changesFor(current: User, patch: UserPatch): UserChanges {
+  const changes: UserChanges = {}
+  if (patch.username !== undefined && patch.username !== current.username) changes.username = patch.username
+  if (patch.email !== undefined && patch.email !== current.email) changes.email = patch.email
+  if (patch.displayName !== undefined && patch.displayName !== (current.displayName ?? null)) {
+    changes.displayName = patch.displayName
+  }
+  if (patch.role !== undefined && patch.role !== current.role) changes.role = patch.role
+  if (patch.status !== undefined && patch.status !== current.status) changes.status = patch.status
+  if (patch.passwordHash !== undefined) changes.passwordHash = patch.passwordHash
+  if (patch.metadata !== undefined) {
+    const merged = mergePatch(current.metadata as JsonObject, patch.metadata) as JsonObject
+    if (!jsonEqual(merged, current.metadata)) {
+      // Each patch is within the limits; their merge with what is stored may not be.
+      if (metadataSize(merged) > METADATA_MAX_BYTES) {
+        throw new AppError('validation_failed', 'The merged metadata would exceed the size limit.', {
+          errors: [
+            {
+              location: 'body',
+              pointer: '/metadata',
+              code: 'too_big',
+              message: `metadata merged with the stored value may be at most ${METADATA_MAX_BYTES} bytes as JSON`,
+            },
+          ],
+        })
+      }
+      changes.metadata = merged
+    }
+  }
+  return changes
+}

@@ -1,0 +1,359 @@
+import {
+  type Collection,
+  type Db,
+  type Filter,
+  MongoError,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoOperationTimeoutError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  ObjectId,
+  type Sort,
+  type UpdateFilter,
+} from 'mongodb'
+import { AppError } from '../http/app-error'
+import { type Precondition, ifMatchAllows } from '../http/etag'
+import { decodeCursor, encodeCursor } from './users.cursor'
+import type { JsonObject } from './users.metadata'
+import type { UserChanges } from './users.patch'
+import type { ListUsersQuery, User } from './users.schemas'
+
+/**
+ * The only module that talks to MongoDB about users. It speaks the API's types (string ids, ISO
+ * dates) to its callers and keeps `ObjectId`, `Date`, normalized keys and the password hash to
+ * itself. Everything here is correct on MongoDB and on FerretDB: uniqueness comes from unique
+ * indexes on normalized keys (never check-then-insert), every write is a single-document atomic
+ * operation, and nothing relies on transactions, collations or partial/TTL indexes.
+ */
+export interface UsersRepository {
+  /** Creates the indexes the repository relies on; idempotent, called at startup. */
+  ensureIndexes(): Promise<void>
+  create(user: NewUser): Promise<User>
+  findById(id: string): Promise<User | null>
+  findByUsername(username: string): Promise<User | null>
+  findByEmail(email: string): Promise<User | null>
+  list(query: ListUsersQuery): Promise<UserPage>
+  /**
+   * Applies `change` to the current user with optimistic concurrency: read, compute, then one
+   * `findOneAndUpdate` guarded by the version that was read; a lost race is retried from a fresh
+   * read unless the caller pinned a version with If-Match.
+   */
+  update(id: string, change: (current: User) => UserChanges, options?: { ifMatch?: Precondition }): Promise<UpdateOutcome>
+  delete(id: string, options?: { ifMatch?: Precondition }): Promise<DeleteOutcome>
+}
+
+export type NewUser = {
+  username: string
+  email: string
+  displayName?: string
+  metadata: JsonObject
+  role: User['role']
+  status: User['status']
+  passwordHash?: string
+}
+
+export type UserPage = { items: User[]; nextCursor: string | null; total?: number }
+
+export type UpdateOutcome =
+  | { kind: 'updated' | 'unchanged'; user: User }
+  | { kind: 'not_found' }
+  | { kind: 'precondition_failed'; currentVersion: number }
+
+export type DeleteOutcome = { kind: 'deleted' } | { kind: 'not_found' } | { kind: 'precondition_failed'; currentVersion: number }
+
+/** The stored shape. `usernameKey`/`emailKey` are lower-cased copies carrying the unique indexes. */
+type UserDocument = {
+  _id: ObjectId
+  username: string
+  usernameKey: string
+  email: string
+  emailKey: string
+  displayName?: string
+  metadata: JsonObject
+  role: User['role']
+  status: User['status']
+  passwordHash?: string
+  createdAt: Date
+  updatedAt: Date
+  version: number
+}
+
+/** Bounds the retries of an unconditional PATCH under contention before answering 503. */
+const MAX_UPDATE_ATTEMPTS = 50
+
+export function createUsersRepository(db: Db, options: { clock?: () => Date } = {}): UsersRepository {
+  const users: Collection<UserDocument> = db.collection<UserDocument>('users')
+  const now = options.clock ?? (() => new Date())
+
+  async function ensureIndexes() {
+    // One createIndex call per index: FerretDB panics on a createIndexes command with several
+    // specs that already exist, which is what every restart would send.
+    await users.createIndex({ usernameKey: 1 }, { name: 'usernameKey_unique', unique: true })
+    await users.createIndex({ emailKey: 1 }, { name: 'emailKey_unique', unique: true })
+    // Serves the default sort (and createdAt ascending, read backwards) with _id as tie-breaker.
+    await users.createIndex({ createdAt: -1, _id: -1 }, { name: 'createdAt_id' })
+  }
+
+  async function create(input: NewUser): Promise<User> {
+    const timestamp = now()
+    const doc: UserDocument = {
+      _id: new ObjectId(),
+      username: input.username,
+      usernameKey: input.username.toLowerCase(),
+      email: input.email,
+      emailKey: input.email.toLowerCase(),
+      ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
+      metadata: input.metadata,
+      role: input.role,
+      status: input.status,
+      ...(input.passwordHash !== undefined ? { passwordHash: input.passwordHash } : {}),
+      createdAt: timestamp,
+      updatedAt: timestamp,
+      version: 1,
+    }
+    for (;;) {
+      try {
+        await database(() => users.insertOne(doc))
+        return toUser(doc)
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error
+        const field = await collidingField(error, { usernameKey: doc.usernameKey, emailKey: doc.emailKey })
+        // The colliding user was deleted between our insert and the lookup: try again.
+        if (field) throw taken(field, doc)
+      }
+    }
+  }
+
+  async function findOne(filter: Filter<UserDocument>): Promise<User | null> {
+    const doc = await database(() => users.findOne(filter))
+    return doc && toUser(doc)
+  }
+
+  async function list(query: ListUsersQuery): Promise<UserPage> {
+    const filter: Filter<UserDocument> = {}
+    if (query.role) filter.role = query.role
+    if (query.status) filter.status = query.status
+    if (query.q) {
+      // Prefix match on the normalized keys: an anchored, case-sensitive regex on a lower-cased
+      // field can use the unique indexes on MongoDB, unlike a case-insensitive regex.
+      const prefix = new RegExp(`^${escapeRegExp(query.q.toLowerCase())}`)
+      filter.$or = [{ usernameKey: prefix }, { emailKey: prefix }]
+    }
+    const { sort, after } = keyset(query)
+    const pageFilter = after ? { $and: [filter, after] } : filter
+    const [docs, total] = await database(() =>
+      Promise.all([
+        users.find(pageFilter).sort(sort).limit(query.limit + 1).toArray(),
+        query.includeTotal ? users.countDocuments(filter) : undefined,
+      ]),
+    )
+    const items = docs.slice(0, query.limit)
+    const last = items.at(-1)
+    const nextCursor = docs.length > query.limit && last ? encodeCursor(query, positionOf(query, last)) : null
+    return { items: items.map(toUser), nextCursor, ...(total !== undefined ? { total } : {}) }
+  }
+
+  async function update(
+    id: string,
+    change: (current: User) => UserChanges,
+    options: { ifMatch?: Precondition } = {},
+  ): Promise<UpdateOutcome> {
+    const _id = new ObjectId(id)
+    for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt++) {
+      const doc = await database(() => users.findOne({ _id }))
+      if (!doc) return { kind: 'not_found' }
+      if (options.ifMatch && !ifMatchAllows(options.ifMatch, doc.version)) {
+        return { kind: 'precondition_failed', currentVersion: doc.version }
+      }
+      const changes = change(toUser(doc))
+      if (Object.keys(changes).length === 0) return { kind: 'unchanged', user: toUser(doc) }
+
+      let updated: UserDocument | null
+      try {
+        updated = await database(() =>
+          users.findOneAndUpdate({ _id, version: doc.version }, toUpdate(changes, now()), { returnDocument: 'after' }),
+        )
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error
+        const field = await collidingField(error, keysOf(changes), _id)
+        if (!field) continue
+        throw taken(field, { username: changes.username ?? doc.username, email: changes.email ?? doc.email })
+      }
+      if (updated) return { kind: 'updated', user: toUser(updated) }
+      // Someone else changed or deleted the user since we read it. A caller who named the version
+      // it saw gets 412 with the current one; otherwise recompute from a fresh read.
+      if (options.ifMatch && !options.ifMatch.any) {
+        const current = await database(() => users.findOne({ _id }, { projection: { version: 1 } }))
+        return current ? { kind: 'precondition_failed', currentVersion: current.version } : { kind: 'not_found' }
+      }
+    }
+    throw new AppError('service_unavailable', 'The user is being changed by many requests at once; retry shortly.', {
+      headers: { 'Retry-After': '1' },
+    })
+  }
+
+  async function remove(id: string, options: { ifMatch?: Precondition } = {}): Promise<DeleteOutcome> {
+    const _id = new ObjectId(id)
+    const pinned = options.ifMatch && !options.ifMatch.any ? options.ifMatch.strong : undefined
+    if (!pinned) {
+      const { deletedCount } = await database(() => users.deleteOne({ _id }))
+      return deletedCount === 1 ? { kind: 'deleted' } : { kind: 'not_found' }
+    }
+    // No projection here: FerretDB does not implement one on findAndModify.
+    const deleted = await database(() => users.findOneAndDelete({ _id, version: { $in: pinned } }))
+    if (deleted) return { kind: 'deleted' }
+    const current = await database(() => users.findOne({ _id }, { projection: { version: 1 } }))
+    return current ? { kind: 'precondition_failed', currentVersion: current.version } : { kind: 'not_found' }
+  }
+
+  /** Which unique key an insert or update collided on, or null when the other user is gone. */
+  async function collidingField(
+    error: MongoServerError,
+    keys: { usernameKey?: string; emailKey?: string },
+    excludeId?: ObjectId,
+  ): Promise<'username' | 'email' | null> {
+    // MongoDB names the index in keyPattern; FerretDB does not, so ask the collection instead.
+    const pattern = error.keyPattern ?? {}
+    if ('usernameKey' in pattern) return 'username'
+    if ('emailKey' in pattern) return 'email'
+    const candidates = [
+      ...(keys.usernameKey !== undefined ? [{ usernameKey: keys.usernameKey }] : []),
+      ...(keys.emailKey !== undefined ? [{ emailKey: keys.emailKey }] : []),
+    ]
+    if (candidates.length === 0) return null
+    const other = await database(() =>
+      users.findOne(
+        { $or: candidates, ...(excludeId ? { _id: { $ne: excludeId } } : {}) },
+        { projection: { usernameKey: 1, emailKey: 1 } },
+      ),
+    )
+    if (!other) return null
+    return keys.usernameKey !== undefined && other.usernameKey === keys.usernameKey ? 'username' : 'email'
+  }
+
+  return {
+    ensureIndexes,
+    create,
+    findById: (id) => findOne({ _id: new ObjectId(id) }),
+    findByUsername: (username) => findOne({ usernameKey: username.toLowerCase() }),
+    findByEmail: (email) => findOne({ emailKey: email.trim().toLowerCase() }),
+    list,
+    update,
+    delete: remove,
+  }
+}
+
+/** Maps a stored document to the API's User. The password hash never leaves this function. */
+function toUser(doc: UserDocument): User {
+  return {
+    id: doc._id.toHexString(),
+    username: doc.username,
+    email: doc.email,
+    ...(doc.displayName !== undefined ? { displayName: doc.displayName } : {}),
+    metadata: doc.metadata ?? {},
+    role: doc.role,
+    status: doc.status,
+    hasPassword: typeof doc.passwordHash === 'string',
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+    version: doc.version,
+  }
+}
+
+function keysOf(changes: UserChanges) {
+  return {
+    ...(changes.username !== undefined ? { usernameKey: changes.username.toLowerCase() } : {}),
+    ...(changes.email !== undefined ? { emailKey: changes.email.toLowerCase() } : {}),
+  }
+}
+
+function toUpdate(changes: UserChanges, timestamp: Date): UpdateFilter<UserDocument> {
+  const { displayName, ...rest } = changes
+  const set: Partial<UserDocument> = { ...rest, ...keysOf(changes), updatedAt: timestamp }
+  if (displayName !== undefined && displayName !== null) set.displayName = displayName
+  return {
+    $set: set,
+    $inc: { version: 1 },
+    ...(displayName === null ? { $unset: { displayName: '' as const } } : {}),
+  }
+}
+
+/** Sort order and the range condition that starts a page after the cursor's position. */
+function keyset(query: ListUsersQuery): { sort: Sort; after?: Filter<UserDocument> } {
+  const position = query.cursor ? decodeCursor(query, query.cursor) : undefined
+  const descending = query.sort.startsWith('-')
+  const op = descending ? '$lt' : '$gt'
+  if (query.sort.endsWith('username')) {
+    // usernameKey is unique, so it orders users totally: no tie-breaker needed.
+    return {
+      sort: { usernameKey: descending ? -1 : 1 },
+      ...(position ? { after: { usernameKey: { [op]: position.key } } } : {}),
+    }
+  }
+  const direction = descending ? -1 : 1
+  if (!position) return { sort: { createdAt: direction, _id: direction } }
+  const createdAt = new Date(position.key)
+  if (Number.isNaN(createdAt.getTime())) {
+    throw new AppError('validation_failed', 'The cursor is not a cursor this service issued.', {
+      errors: [{ location: 'query', pointer: '/cursor', code: 'invalid_cursor', message: 'is not a cursor this service issued' }],
+    })
+  }
+  const _id = new ObjectId(position.id)
+  return {
+    sort: { createdAt: direction, _id: direction },
+    after: { $or: [{ createdAt: { [op]: createdAt } }, { createdAt, _id: { [op]: _id } }] },
+  }
+}
+
+function positionOf(query: ListUsersQuery, doc: UserDocument) {
+  const key = query.sort.endsWith('username') ? doc.usernameKey : doc.createdAt.toISOString()
+  return { key, id: doc._id.toHexString() }
+}
+
+function taken(field: 'username' | 'email', values: { username: string; email: string }): AppError {
+  const code = field === 'username' ? 'username_taken' : 'email_taken'
+  return new AppError(code, `A user with ${field} '${values[field]}' already exists.`, {
+    errors: [{ location: 'body', pointer: `/${field}`, code, message: `is already taken (case-insensitively)` }],
+  })
+}
+
+/**
+ * MongoDB reports a unique-index violation as 11000. FerretDB does so on insert, but on
+ * update/findAndModify answers code 1 with the backend's own message (SQLite or PostgreSQL).
+ */
+function isDuplicateKeyError(error: unknown): error is MongoServerError {
+  if (!(error instanceof MongoServerError)) return false
+  if (error.code === 11000 || error.code === 11001) return true
+  return error.code === 1 && /UNIQUE constraint failed|duplicate key value violates unique constraint/.test(error.message)
+}
+
+/** Runs a driver call, turning "the database cannot be reached" into a 503 the caller can retry. */
+async function database<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation()
+  } catch (error) {
+    if (isUnavailable(error)) {
+      throw new AppError('service_unavailable', 'The database is unavailable; retry shortly.', {
+        headers: { 'Retry-After': '1' },
+      })
+    }
+    throw error
+  }
+}
+
+function isUnavailable(error: unknown): boolean {
+  return (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoOperationTimeoutError ||
+    error instanceof MongoTopologyClosedError ||
+    error instanceof MongoNotConnectedError ||
+    (error instanceof MongoError && error.hasErrorLabel('RetryableWriteError'))
+  )
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}

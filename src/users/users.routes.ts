@@ -1,0 +1,178 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { problemResponses } from '../http/problem'
+import {
+  CreateUserSchema,
+  EmailSchema,
+  ListUsersQuerySchema,
+  UpdateUserSchema,
+  UserIdSchema,
+  UserListSchema,
+  UserSchema,
+  UsernameSchema,
+} from './users.schemas'
+
+/** One createRoute per endpoint of API.md; every status a route can answer is declared here. */
+
+const tags = ['users']
+
+const etagHeader = {
+  ETag: { description: 'The user\'s version as an entity tag: `"<version>"`.', schema: { type: 'string' as const, example: '"1"' } },
+}
+
+const userResponse = (description: string) => ({
+  description,
+  headers: etagHeader,
+  content: { 'application/json': { schema: UserSchema } },
+})
+
+const notModified = { description: 'The copy named by If-None-Match is current.', headers: etagHeader }
+
+/** Statuses every route under /v1 can answer, whatever it does. */
+const always = ['validation_failed', 'internal_error', 'service_unavailable'] as const
+/** Extra statuses of routes that read a JSON body. */
+const withBody = ['malformed_json', 'payload_too_large', 'unsupported_media_type'] as const
+
+const IdParams = z.object({ id: UserIdSchema.openapi({ param: { name: 'id', in: 'path' } }) })
+
+// Precondition headers are declared as plain OpenAPI parameters and parsed by the handlers
+// (readPrecondition), not as `request.headers`: a zod header schema would make every typed-client
+// call pass a `header` object even when it sends no precondition.
+const ifNoneMatch = {
+  name: 'If-None-Match',
+  in: 'header' as const,
+  required: false,
+  description: 'Answer 304 when the current version is one of these entity tags (or `*`).',
+  schema: { type: 'string' as const, example: '"3"' },
+}
+
+const ifMatch = {
+  name: 'If-Match',
+  in: 'header' as const,
+  required: false,
+  description: 'Only proceed when the current version is one of these entity tags (or `*`); otherwise 412.',
+  schema: { type: 'string' as const, example: '"3"' },
+}
+
+export const createUser = createRoute({
+  method: 'post',
+  path: '/users',
+  tags,
+  operationId: 'createUser',
+  summary: 'Create a user',
+  description: 'Username and email must be unused, compared case-insensitively. The password is stored as an argon2id hash.',
+  request: { body: { required: true, content: { 'application/json': { schema: CreateUserSchema } } } },
+  responses: {
+    201: {
+      description: 'Created.',
+      headers: {
+        ...etagHeader,
+        Location: { description: 'The new user\'s URL.', schema: { type: 'string' as const, example: '/v1/users/665f1c2e9b1e8a3d4c5b6a79' } },
+      },
+      content: { 'application/json': { schema: UserSchema } },
+    },
+    ...problemResponses(...always, ...withBody, 'username_taken', 'email_taken'),
+  },
+})
+
+export const getUser = createRoute({
+  method: 'get',
+  path: '/users/{id}',
+  tags,
+  operationId: 'getUser',
+  summary: 'Get a user by id',
+  parameters: [ifNoneMatch],
+  request: { params: IdParams },
+  responses: {
+    200: userResponse('The user.'),
+    304: notModified,
+    ...problemResponses(...always, 'user_not_found'),
+  },
+})
+
+export const getUserByUsername = createRoute({
+  method: 'get',
+  path: '/users/by-username/{username}',
+  tags,
+  operationId: 'getUserByUsername',
+  summary: 'Get a user by username (case-insensitive)',
+  request: {
+    params: z.object({ username: UsernameSchema.openapi({ param: { name: 'username', in: 'path' } }) }),
+  },
+  parameters: [ifNoneMatch],
+  responses: {
+    200: userResponse('The user.'),
+    304: notModified,
+    ...problemResponses(...always, 'user_not_found'),
+  },
+})
+
+export const getUserByEmail = createRoute({
+  method: 'get',
+  path: '/users/by-email/{email}',
+  tags,
+  operationId: 'getUserByEmail',
+  summary: 'Get a user by email (case-insensitive)',
+  request: {
+    params: z.object({ email: EmailSchema.openapi({ param: { name: 'email', in: 'path' } }) }),
+  },
+  parameters: [ifNoneMatch],
+  responses: {
+    200: userResponse('The user.'),
+    304: notModified,
+    ...problemResponses(...always, 'user_not_found'),
+  },
+})
+
+export const listUsers = createRoute({
+  method: 'get',
+  path: '/users',
+  tags,
+  operationId: 'listUsers',
+  summary: 'List users',
+  description:
+    'Filters combine with AND. Pages are keyset-based: pass `nextCursor` back as `cursor` with the same filters and sort; page 10,000 costs what page 1 costs.',
+  request: { query: ListUsersQuerySchema },
+  responses: {
+    200: { description: 'A page of users.', content: { 'application/json': { schema: UserListSchema } } },
+    ...problemResponses(...always),
+  },
+})
+
+export const updateUser = createRoute({
+  method: 'patch',
+  path: '/users/{id}',
+  tags,
+  operationId: 'updateUser',
+  summary: 'Update a user (JSON merge patch)',
+  description:
+    'RFC 7396 merge patch. Sending the stored values changes nothing and keeps the version. Concurrent updates never lose a change; pin a version with If-Match to fail instead of applying over a newer one.',
+  parameters: [ifMatch],
+  request: {
+    params: IdParams,
+    body: {
+      required: true,
+      content: {
+        'application/merge-patch+json': { schema: UpdateUserSchema },
+        'application/json': { schema: UpdateUserSchema },
+      },
+    },
+  },
+  responses: {
+    200: userResponse('The updated user.'),
+    ...problemResponses(...always, ...withBody, 'user_not_found', 'username_taken', 'email_taken', 'precondition_failed'),
+  },
+})
+
+export const deleteUser = createRoute({
+  method: 'delete',
+  path: '/users/{id}',
+  tags,
+  operationId: 'deleteUser',
+  summary: 'Delete a user',
+  parameters: [ifMatch],
+  request: { params: IdParams },
+  responses: {
+    204: { description: 'Deleted.' },
+    ...problemResponses(...always, 'user_not_found', 'precondition_failed'),
+  },
+})

@@ -1,0 +1,142 @@
+import { z } from '@hono/zod-openapi'
+import { checkMetadata, isPlainObject, type JsonObject } from './users.metadata'
+
+/** The nouns of the contract (API.md), each registered as a named OpenAPI component. */
+
+export const ROLES = ['user', 'moderator', 'admin'] as const
+export const STATUSES = ['active', 'disabled'] as const
+export const SORTS = ['createdAt', '-createdAt', 'username', '-username'] as const
+
+export const UserIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{24}$/, 'must be a user id: 24 lower-case hexadecimal characters')
+  .openapi({ example: '665f1c2e9b1e8a3d4c5b6a79' })
+
+export const UsernameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,30})[A-Za-z0-9]$/,
+    'must be 3-32 characters of [A-Za-z0-9._-], starting and ending with a letter or digit',
+  )
+  .openapi({ example: 'alice.w' })
+
+export const EmailSchema = z
+  .string()
+  .trim()
+  .max(254, 'must be at most 254 characters')
+  .email('must be a valid email address')
+  .openapi({ example: 'Alice@Example.com' })
+
+// Control characters and bidirectional overrides make names that render as something else.
+const UNSAFE_DISPLAY_CHARACTERS = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u
+
+export const DisplayNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters')
+  .refine((value) => !UNSAFE_DISPLAY_CHARACTERS.test(value), 'must not contain control characters')
+  .openapi({ example: 'Alice W.' })
+
+export const PasswordSchema = z
+  .string()
+  .min(8, 'must be at least 8 characters')
+  .max(128, 'must be at most 128 characters')
+  .openapi({ format: 'password', writeOnly: true, example: 'correct horse battery staple' })
+
+// A custom check rather than z.record: z.record rebuilds the object and silently drops a
+// top-level `__proto__` key, which must be refused, not ignored. This checks the parsed JSON as is.
+export const MetadataSchema = z
+  .custom<JsonObject>(isPlainObject, 'must be a JSON object')
+  .superRefine(checkMetadata)
+  .openapi('Metadata', {
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'Application-owned JSON object: at most 16 KiB serialized and 5 levels deep; keys 1-64 characters of ' +
+      '[A-Za-z0-9_-] (not __proto__, constructor or prototype); no array directly inside an array.',
+    example: { plan: 'pro', prefs: { theme: 'dark' } },
+  })
+
+export const RoleSchema = z.enum(ROLES).openapi('Role')
+export const StatusSchema = z.enum(STATUSES).openapi('Status')
+
+export const UserSchema = z
+  .object({
+    id: UserIdSchema,
+    username: z.string().openapi({ example: 'alice.w' }),
+    email: z.string().openapi({ example: 'Alice@Example.com' }),
+    displayName: z.string().optional().openapi({ example: 'Alice W.' }),
+    metadata: z.record(z.string(), z.unknown()).openapi({ example: { plan: 'pro', prefs: { theme: 'dark' } } }),
+    role: RoleSchema,
+    status: StatusSchema,
+    hasPassword: z.boolean().openapi({ description: 'Whether a password is set. The password itself is never returned.' }),
+    createdAt: z.iso.datetime().openapi({ example: '2026-11-25T19:00:00.000Z' }),
+    updatedAt: z.iso.datetime().openapi({ example: '2026-11-25T19:00:00.000Z' }),
+    version: z.number().int().min(1).openapi({ description: 'Starts at 1, +1 on every change; the ETag is "<version>".', example: 1 }),
+  })
+  .openapi('User')
+
+export type User = z.infer<typeof UserSchema>
+
+export const CreateUserSchema = z
+  .strictObject({
+    username: UsernameSchema,
+    email: EmailSchema,
+    displayName: DisplayNameSchema.optional(),
+    password: PasswordSchema.optional(),
+    metadata: MetadataSchema.optional(),
+    role: RoleSchema.optional(),
+    status: StatusSchema.optional(),
+  })
+  .openapi('CreateUser')
+
+export type CreateUserInput = z.output<typeof CreateUserSchema>
+
+export const UpdateUserSchema = z
+  .strictObject({
+    username: UsernameSchema.optional(),
+    email: EmailSchema.optional(),
+    displayName: DisplayNameSchema.nullable().optional().openapi({ description: '`null` removes it.' }),
+    password: PasswordSchema.optional(),
+    metadata: MetadataSchema.optional().openapi({ description: 'Merged key by key (RFC 7396): `null` removes a key.' }),
+    role: RoleSchema.optional(),
+    status: StatusSchema.optional(),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, {
+    message: 'must change at least one field',
+    // Only meaningful when nothing else is wrong: `{"version": 9}` is an unknown field, not an empty patch.
+    when: (payload) => payload.issues.length === 0,
+  })
+  .openapi('UpdateUser', { description: 'JSON merge patch (RFC 7396).' })
+
+export type UpdateUserInput = z.output<typeof UpdateUserSchema>
+
+export const UserListSchema = z
+  .object({
+    items: z.array(UserSchema),
+    nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+    total: z.number().int().optional().openapi({ description: 'Present when includeTotal=true.' }),
+  })
+  .openapi('UserList')
+
+export const ListUsersQuerySchema = z.strictObject({
+  role: RoleSchema.optional(),
+  status: StatusSchema.optional(),
+  q: z
+    .string()
+    .min(1)
+    .max(254)
+    .optional()
+    .openapi({ description: 'Case-insensitive prefix of the username or the email.', example: 'ali' }),
+  sort: z.enum(SORTS).default('-createdAt').openapi({ description: '`_id` breaks ties.' }),
+  limit: z.coerce.number<string>().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(1024).optional().openapi({ description: 'Opaque; from a previous nextCursor.' }),
+  includeTotal: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true')
+    .openapi({ description: 'Adds `total`, the count of every match.' }),
+})
+
+export type ListUsersQuery = z.output<typeof ListUsersQuerySchema>
