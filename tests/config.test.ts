@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'bun:test'
+import { ConfigError, loadConfig } from '../src/config'
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems
+    throw error
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('configuration', () => {
+  it('has safe defaults for development', () => {
+    expect(loadConfig({})).toMatchObject({
+      env: 'development',
+      host: '127.0.0.1',
+      port: 3000,
+      mongodbUri: undefined,
+      mongodbDb: 'users',
+      bodyLimitBytes: 65536,
+      logLevel: 'info',
+    })
+  })
+
+  it('reads every variable', () => {
+    expect(
+      loadConfig({
+        NODE_ENV: 'production',
+        HOST: '::',
+        PORT: '8080',
+        MONGODB_URI: 'mongodb+srv://u:p@cluster.example.net/?retryWrites=true',
+        MONGODB_DB: 'accounts',
+        BODY_LIMIT_BYTES: '131072',
+        LOG_LEVEL: 'warn',
+      }),
+    ).toMatchObject({ env: 'production', host: '::', port: 8080, mongodbDb: 'accounts', bodyLimitBytes: 131072, logLevel: 'warn' })
+  })
+
+  it('listens on every interface in production unless HOST says otherwise', () => {
+    expect(loadConfig({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db:27017' }).host).toBe('0.0.0.0')
+  })
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', MONGODB_URI: '' })).toMatchObject({ port: 3000, mongodbUri: undefined })
+  })
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ MONGODB_URI: 'http://db:27017' }, 'MONGODB_URI'],
+    [{ MONGODB_DB: 'a.b' }, 'MONGODB_DB'],
+    [{ BODY_LIMIT_BYTES: '-1' }, 'BODY_LIMIT_BYTES'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+    [{ NODE_ENV: 'production' }, 'MONGODB_URI'],
+  ])('names the bad variable in %o', (env, variable) => {
+    const problems = problemsOf(env)
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toStartWith(`${variable}: `)
+  })
+
+  it('lists every bad variable at once', () => {
+    expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'y' }).map((p) => p.split(':')[0]).sort()).toEqual(['LOG_LEVEL', 'PORT'])
+  })
+
+  it('stops the server at startup with a message naming the variable', async () => {
+    const proc = Bun.spawn(['bun', 'src/index.ts'], {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: { PATH: process.env.PATH ?? '', PORT: 'eighty' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    expect(await proc.exited).toBe(1)
+    const stderr = await new Response(proc.stderr).text()
+    expect(stderr).toContain('PORT:')
+    expect(stderr).toContain('Invalid configuration')
+  })
+})

@@ -1,0 +1,62 @@
+import { afterAll } from 'bun:test'
+import { type Db, MongoClient } from 'mongodb'
+import { type AppDeps, createApp } from '../../src/app'
+import { createUsersClient } from '../../src/client'
+import { testConfig } from '../../src/config'
+import type { Logger } from '../../src/logger'
+import { createBunPasswordHasher } from '../../src/users/passwords'
+import { type UsersRepository, createUsersRepository } from '../../src/users/users.repository'
+
+export type LogLine = { level: 'info' | 'warn' | 'error'; object: object; message?: string }
+
+/** A logger that keeps every line, so tests can search what would have been logged. */
+export function captureLogger(): Logger & { lines: LogLine[] } {
+  const lines: LogLine[] = []
+  const log = (level: LogLine['level']) => (object: object, message?: string) => void lines.push({ level, object, message })
+  return { lines, info: log('info'), warn: log('warn'), error: log('error') }
+}
+
+/**
+ * A test file's world: its own database on the run's server (dropped after the file), a
+ * repository on it, the app built with real dependencies, and the typed client calling the app
+ * in-process. `raw` sends hand-made requests for what the typed client would refuse to build.
+ */
+export async function useTestApp(options: { name: string; deps?: Partial<AppDeps>; clock?: () => Date } = { name: 'test' }) {
+  const client = new MongoClient(globalThis.testMongoUri, { serverSelectionTimeoutMS: 5000 })
+  await client.connect()
+  const db: Db = client.db(`test_${options.name}_${crypto.randomUUID().slice(0, 8)}`)
+  const users: UsersRepository = createUsersRepository(db, options.clock ? { clock: options.clock } : {})
+  await users.ensureIndexes()
+  const logger = captureLogger()
+  const app = createApp({
+    config: testConfig(),
+    users,
+    passwords: createBunPasswordHasher(),
+    database: { ping: async () => void (await db.command({ ping: 1 })) },
+    logger,
+    ...options.deps,
+  })
+  const fetchApp = (input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init))
+  const api = createUsersClient({ baseUrl: 'http://users.test', fetch: fetchApp as typeof fetch })
+  const raw = (path: string, init?: RequestInit) => fetchApp(`http://users.test${path}`, init)
+
+  afterAll(async () => {
+    await db.dropDatabase()
+    await client.close()
+  })
+
+  return { app, api, raw, db, users, logger, collection: db.collection('users') }
+}
+
+let counter = 0
+/** A valid, unique create body; override what the test is about. */
+export function newUser(overrides: Record<string, unknown> = {}) {
+  const n = `${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`
+  return { username: `user${n}`, email: `user${n}@example.com`, ...overrides }
+}
+
+export const json = (body: unknown, contentType = 'application/json'): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': contentType },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+})

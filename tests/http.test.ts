@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'bun:test'
+import { MongoClient } from 'mongodb'
+import { testConfig } from '../src/config'
+import { createUsersRepository } from '../src/users/users.repository'
+import { json, newUser, useTestApp } from './helpers/context'
+import { expectProblem } from './helpers/problem'
+
+const t = await useTestApp({ name: 'http' })
+
+describe('unknown routes and methods', () => {
+  it('answers 404 not_found problem for an unknown path', async () => {
+    const problem = await expectProblem(await t.raw('/v2/users'), 404, 'not_found')
+    expect(problem.instance).toBe('/v2/users')
+    await expectProblem(await t.raw('/v1/users/0123456789abcdef01234567/extra'), 404, 'not_found')
+  })
+
+  it.each([
+    ['PUT', '/v1/users/0123456789abcdef01234567', 'GET, PATCH, DELETE'],
+    ['POST', '/v1/users/0123456789abcdef01234567', 'GET, PATCH, DELETE'],
+    ['DELETE', '/v1/users', 'POST, GET'],
+    ['POST', '/healthz', 'GET'],
+  ])('answers 405 with Allow for %s %s', async (method, path, allow) => {
+    const res = await t.raw(path, { method, headers: { 'content-type': 'application/json' }, body: method === 'DELETE' ? null : '{}' })
+    await expectProblem(res, 405, 'method_not_allowed')
+    expect(res.headers.get('allow')?.split(', ').filter((m) => m !== 'HEAD').sort()).toEqual(allow.split(', ').sort())
+  })
+})
+
+describe('X-Request-Id', () => {
+  it('echoes an acceptable id on success and in problems', async () => {
+    const ok = await t.raw('/healthz', { headers: { 'x-request-id': 'abc.DEF_123-x' } })
+    expect(ok.headers.get('x-request-id')).toBe('abc.DEF_123-x')
+    const bad = await t.raw('/v1/users/nope', { headers: { 'x-request-id': 'trace-42' } })
+    const problem = await expectProblem(bad, 400, 'validation_failed')
+    expect(problem.requestId).toBe('trace-42')
+  })
+
+  it('generates one when absent', async () => {
+    const res = await t.raw('/healthz')
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it.each([['has spaces'], ['a'.repeat(129)], ['inj"ect'], ['<script>'], ['x\u00e9']])(
+    'replaces an unacceptable id (%s) with a generated one',
+    async (offered) => {
+      const res = await t.raw('/healthz', { headers: { 'x-request-id': offered } })
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    },
+  )
+})
+
+describe('failures', () => {
+  it('turns an unexpected error into a 500 without internals, and logs it with the request id', async () => {
+    const broken = await useTestApp({
+      name: 'http_broken',
+      deps: {
+        users: {
+          ...t.users,
+          findById: async () => {
+            throw new Error('boom at mongodb://admin:hunter2@db.internal:27017 stack-secret')
+          },
+        },
+      },
+    })
+    const res = await broken.raw('/v1/users/0123456789abcdef01234567', { headers: { 'x-request-id': 'req-500' } })
+    const text = await res.clone().text()
+    const problem = await expectProblem(res, 500, 'internal_error')
+    expect(problem.requestId).toBe('req-500')
+    for (const secret of ['hunter2', 'db.internal', 'stack-secret', 'boom', 'Error', 'at ']) expect(text).not.toContain(secret)
+    expect(broken.logger.lines).toHaveLength(1)
+    expect(broken.logger.lines[0]).toMatchObject({ level: 'error', object: { requestId: 'req-500' } })
+  })
+
+  it('answers 503 service_unavailable with Retry-After when MongoDB cannot be reached', async () => {
+    const client = new MongoClient('mongodb://127.0.0.1:1/?directConnection=true', { serverSelectionTimeoutMS: 300 })
+    const down = await useTestApp({
+      name: 'http_down',
+      deps: {
+        users: createUsersRepository(client.db('x')),
+        database: { ping: async () => void (await client.db('x').command({ ping: 1 })) },
+      },
+    })
+    for (const res of [
+      await down.raw('/v1/users/0123456789abcdef01234567'),
+      await down.raw('/v1/users'),
+      await down.raw('/v1/users', json(newUser())),
+      await down.raw('/readyz'),
+    ]) {
+      await expectProblem(res, 503, 'service_unavailable')
+      expect(res.headers.get('retry-after')).toBe('1')
+    }
+    await client.close()
+  })
+})
+
+describe('body limit', () => {
+  it('follows the configured limit', async () => {
+    const small = await useTestApp({ name: 'http_limit', deps: { config: testConfig({ bodyLimitBytes: 2048 }) } })
+    await expectProblem(await small.raw('/v1/users', json(newUser({ displayName: 'x'.repeat(2100) }))), 413, 'payload_too_large')
+    expect((await small.raw('/v1/users', json(newUser({ displayName: 'x'.repeat(90) })))).status).toBe(201)
+  })
+
+  it('does not read bodies sent to GET', async () => {
+    const res = await t.raw('/healthz', { method: 'GET' })
+    expect(res.status).toBe(200)
+  })
+})

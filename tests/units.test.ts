@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'bun:test'
+import { ifMatchAllows, ifNoneMatchHits, parsePrecondition } from '../src/http/etag'
+import { toJsonPointer } from '../src/http/errors'
+import { decodeCursor, encodeCursor } from '../src/users/users.cursor'
+import { type JsonValue, mergePatch } from '../src/users/users.metadata'
+
+describe('JSON merge patch (RFC 7396 appendix A)', () => {
+  const cases: [JsonValue, JsonValue, JsonValue][] = [
+    [{ a: 'b' }, { a: 'c' }, { a: 'c' }],
+    [{ a: 'b' }, { b: 'c' }, { a: 'b', b: 'c' }],
+    [{ a: 'b' }, { a: null }, {}],
+    [{ a: 'b', b: 'c' }, { a: null }, { b: 'c' }],
+    [{ a: ['b'] }, { a: 'c' }, { a: 'c' }],
+    [{ a: 'c' }, { a: ['b'] }, { a: ['b'] }],
+    [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
+    [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
+    [['a', 'b'], ['c', 'd'], ['c', 'd']],
+    [{ a: 'b' }, ['c'], ['c']],
+    [{ a: 'foo' }, null, null],
+    [{ a: 'foo' }, 'bar', 'bar'],
+    [{ e: null }, { a: 1 }, { e: null, a: 1 }],
+    [[1, 2], { a: 'b', c: null }, { a: 'b' }],
+    [{}, { a: { bb: { ccc: null } } }, { a: { bb: {} } }],
+  ]
+  it.each(cases)('merges %j with %j', (target, patch, result) => {
+    expect(mergePatch(target, patch)).toEqual(result)
+  })
+
+  it('does not modify its inputs', () => {
+    const target = { a: { b: 1 } }
+    mergePatch(target, { a: { b: 2 } })
+    expect(target).toEqual({ a: { b: 1 } })
+  })
+})
+
+describe('entity tags', () => {
+  it('parses lists, weak tags and *', () => {
+    expect(parsePrecondition('*')).toEqual({ any: true })
+    expect(parsePrecondition('"1", W/"2" ,"x"')).toEqual({ any: false, strong: [1], weak: [2] })
+    expect(parsePrecondition('1')).toBeNull()
+    expect(parsePrecondition('"1" "2"')).toBeNull()
+  })
+
+  it('compares strongly for If-Match and weakly for If-None-Match', () => {
+    const weak = parsePrecondition('W/"3"')!
+    expect(ifMatchAllows(weak, 3)).toBe(false)
+    expect(ifNoneMatchHits(weak, 3)).toBe(true)
+    expect(ifMatchAllows(parsePrecondition('"3"')!, 4)).toBe(false)
+  })
+})
+
+describe('JSON pointers', () => {
+  it('escapes ~ and / (RFC 6901)', () => {
+    expect(toJsonPointer(['a/b', 'c~d', 0])).toBe('/a~1b/c~0d/0')
+    expect(toJsonPointer([])).toBe('')
+  })
+})
+
+describe('cursors', () => {
+  const query = { sort: '-createdAt' as const, role: 'user' as const, status: undefined, q: 'Ali' }
+  it('round-trips a position', () => {
+    const cursor = encodeCursor(query, { key: '2026-01-01T00:00:00.000Z', id: '0123456789abcdef01234567' })
+    expect(decodeCursor({ ...query, q: 'ali' }, cursor)).toEqual({ key: '2026-01-01T00:00:00.000Z', id: '0123456789abcdef01234567' })
+  })
+
+  it('refuses a cursor issued for other filters', () => {
+    const cursor = encodeCursor(query, { key: 'x', id: '0123456789abcdef01234567' })
+    expect(() => decodeCursor({ ...query, q: 'bob' }, cursor)).toThrow('different filters or sort')
+  })
+})
