@@ -50,11 +50,14 @@ export function createApp(deps: AppDeps) {
 /** The app's type, route by route: what the typed client is built from. */
 export type AppType = ReturnType<typeof createApp>
 
+/** The methods whose routes read a request body (and declare 413); other bodies are never read. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
+
 /**
  * Rejects bodies over the limit before anything parses them: by Content-Length when present,
- * otherwise while streaming. Only methods that carry a body are limited.
+ * otherwise while streaming.
  */
 function limitBodies(maxSize: number): MiddlewareHandler<AppEnv> {
   const limit = bodyLimit({ maxSize, onError: (c) => payloadTooLarge(c) })
-  return (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next))
+  return (c, next) => (BODY_METHODS.has(c.req.method) ? limit(c, next) : next())
 }

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'bun:test'
 import { ifMatchAllows, ifNoneMatchHits, parsePrecondition } from '../src/http/etag'
 import { toJsonPointer } from '../src/http/errors'
 import { decodeCursor, encodeCursor } from '../src/users/users.cursor'
+import { MongoServerError } from 'mongodb'
 import { type JsonValue, mergePatch } from '../src/users/users.metadata'
+import { isDuplicateKeyError } from '../src/users/users.repository'
 
 describe('JSON merge patch (RFC 7396 appendix A)', () => {
   const cases: [JsonValue, JsonValue, JsonValue][] = [
@@ -66,5 +68,19 @@ describe('cursors', () => {
   it('refuses a cursor issued for other filters', () => {
     const cursor = encodeCursor(query, { key: 'x', id: '0123456789abcdef01234567' })
     expect(() => decodeCursor({ ...query, q: 'bob' }, cursor)).toThrow('different filters or sort')
+  })
+})
+
+describe('duplicate-key detection (MongoDB and FerretDB dialects)', () => {
+  const serverError = (code: number, errmsg: string) => new MongoServerError({ code, errmsg, ok: 0 })
+  it.each([
+    ['MongoDB 11000', serverError(11000, 'E11000 duplicate key error collection: users.users index: usernameKey_unique'), true],
+    ['FerretDB/SQLite on update (code 1)', serverError(1, 'UNIQUE constraint failed: users_1234.usernameKey'), true],
+    ['FerretDB/PostgreSQL on update (code 1)', serverError(1, 'duplicate key value violates unique constraint "x"'), true],
+    ['another internal error', serverError(1, 'disk I/O error'), false],
+    ['a different server error', serverError(2, 'bad value'), false],
+    ['not a server error', new Error('E11000'), false],
+  ])('%s', (_, error, expected) => {
+    expect(isDuplicateKeyError(error)).toBe(expected)
   })
 })

@@ -174,19 +174,37 @@ describe('POST /v1/users', () => {
       expect((await t.raw('/v1/users', json(newUser({ metadata: exact })))).status).toBe(201)
     })
 
-    it('accepts five levels of metadata', async () => {
-      const res = await t.api.v1.users.$post({ json: newUser({ metadata: { a: { b: { c: { d: 1 } } } } }) })
+    it('accepts metadata exactly five levels deep', async () => {
+      const metadata = { a: { b: { c: { d: { e: 1 } } } }, list: [{ x: [1] }] }
+      const res = await t.api.v1.users.$post({ json: newUser({ metadata }) })
       expect(res.status).toBe(201)
+      expect(((await res.json()) as { metadata: unknown }).metadata).toEqual(metadata)
     })
 
     it.each([
-      ['$gt in username', { username: { $gt: '' } }, '/username'],
-      ['$ne in email', { email: { $ne: null } }, '/email'],
-      ['$set in role', { role: { $set: 'admin' } }, '/role'],
-    ])('rejects operator objects: %s', async (_, override, pointer) => {
-      const body = { ...newUser(), ...override }
+      ['displayName', { displayName: 'Al\ud800ice' }, '/displayName'],
+      ['password', { password: 'secret\udc00secret' }, '/password'],
+      ['a metadata value', { metadata: { a: ['ok', 'bad\ud800'] } }, '/metadata/a/1'],
+    ])('rejects a lone surrogate in %s (it could not be stored as sent)', async (_, override, pointer) => {
+      const body = newUser(override)
       const problem = await expectProblem(await t.raw('/v1/users', json(body)), 400, 'validation_failed')
       expect(pointers(problem)).toEqual([`body:${pointer}`])
+    })
+
+    it.each([
+      ['username', { $gt: '' }],
+      ['email', { $ne: null }],
+      ['displayName', { $exists: true }],
+      ['password', { $regex: '.*' }],
+      ['role', { $set: 'admin' }],
+      ['status', { $in: ['active'] }],
+      ['metadata', { $where: 'sleep(1000)' }],
+    ])('rejects an operator object in %s and stores nothing', async (field, operator) => {
+      const body = { ...newUser(), [field]: operator }
+      const problem = await expectProblem(await t.raw('/v1/users', json(body)), 400, 'validation_failed')
+      expect(pointers(problem)).toEqual([field === 'metadata' ? 'body:/metadata/$where' : `body:/${field}`])
+      const marker = field === 'username' ? { email: body.email } : { username: body.username }
+      expect(await t.collection.countDocuments(marker)).toBe(0)
     })
 
     it('rejects a top-level __proto__ key', async () => {
@@ -246,5 +264,14 @@ describe('POST /v1/users', () => {
       await expectProblem(res, 413, 'payload_too_large')
       expect(sent).toBeLessThan(10)
     })
+  })
+})
+
+describe('indexes', () => {
+  it('can be created again, as on every restart', async () => {
+    await t.users.ensureIndexes()
+    await t.users.ensureIndexes()
+    const names = (await t.collection.indexes()).map((index) => index.name).sort()
+    expect(names).toEqual(['_id_', 'createdAt_id', 'emailKey_unique', 'usernameKey_unique'])
   })
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'bun:test'
+import { createUsersClient } from '../src/client'
 import { newUser, useTestApp } from './helpers/context'
 import { expectProblem, pointers } from './helpers/problem'
 
@@ -101,13 +102,33 @@ describe('GET /v1/users/by-email/{email}', () => {
     expect(((await res.json()) as { id: string }).id).toBe(user.id)
   })
 
-  it('keeps a slash or question mark inside the path parameter (the client encodes it)', async () => {
-    // Unencoded, these would change the URL's shape and hit no route (404 not_found).
+  it('percent-encodes path parameters in the typed client', async () => {
+    const sent: string[] = []
+    const api = createUsersClient({
+      baseUrl: 'http://users.test',
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        sent.push(String(input))
+        return t.app.fetch(new Request(input, init))
+      }) as typeof fetch,
+    })
     for (const email of ['a/b@example.com', 'a?b@example.com', 'a#b@example.com']) {
-      const res = await t.api.v1.users['by-email'][':email'].$get({ param: { email } })
+      const res = await api.v1.users['by-email'][':email'].$get({ param: { email } })
+      // The server saw one path segment holding the whole value, and refused it as an email.
       const problem = await expectProblem(res, 400, 'validation_failed')
       expect(pointers(problem)).toEqual(['path:/email'])
     }
+    expect(sent).toEqual([
+      'http://users.test/v1/users/by-email/a%2Fb%40example.com',
+      'http://users.test/v1/users/by-email/a%3Fb%40example.com',
+      'http://users.test/v1/users/by-email/a%23b%40example.com',
+    ])
+  })
+
+  it('answers 304 for a current If-None-Match', async () => {
+    const user = await created()
+    const res = await t.api.v1.users['by-email'][':email'].$get({ param: { email: user.email } }, { headers: { 'If-None-Match': '"1"' } })
+    expect(res.status).toBe(304)
+    expect(res.headers.get('etag')).toBe('"1"')
   })
 
   it('returns 404 for an unknown email', async () => {

@@ -60,6 +60,12 @@ describe('PATCH /v1/users/{id}', () => {
     expect(((await res.json()) as User).metadata).toEqual({ plan: 'pro', prefs: { theme: 'dark', lang: 'en' }, added: [1, 2] })
   })
 
+  it('empties metadata with "metadata": null (RFC 7396 removes the member; its default is {})', async () => {
+    const user = await created({ metadata: { a: 1 } })
+    const res = await patch(user.id, { metadata: null })
+    expect(await res.json()).toMatchObject({ metadata: {}, version: 2 })
+  })
+
   it('refuses a metadata patch whose merge exceeds 16 KiB, changing nothing', async () => {
     const user = await created({ metadata: { a: 'x'.repeat(10_000) } })
     const problem = await expectProblem(await patch(user.id, { metadata: { b: 'y'.repeat(10_000) } }), 400, 'validation_failed')
@@ -130,6 +136,18 @@ describe('PATCH /v1/users/{id}', () => {
     expect((await t.collection.findOne({ username: user.username }))?.version).toBe(1)
   })
 
+  it('rejects a __proto__ key in the body, changing nothing', async () => {
+    const user = await created()
+    const problem = await expectProblem(await patch(user.id, '{"__proto__":{"role":"admin"},"displayName":"x"}'), 400, 'validation_failed')
+    expect(pointers(problem)).toEqual(['body:/__proto__'])
+    expect((await t.collection.findOne({ username: user.username }))).toMatchObject({ role: 'user', version: 1 })
+  })
+
+  it('returns 413 for a body over the limit', async () => {
+    const user = await created()
+    await expectProblem(await patch(user.id, { metadata: { blob: 'x'.repeat(70 * 1024) } }), 413, 'payload_too_large')
+  })
+
   it('returns 400 malformed_json and 415 for a wrong content type', async () => {
     const user = await created()
     await expectProblem(await patch(user.id, '{"displayName":'), 400, 'malformed_json')
@@ -180,6 +198,16 @@ describe('PATCH /v1/users/{id}', () => {
     })
   })
 
+  it('accepts every concurrent PATCH whose If-Match lists each version it could meet', async () => {
+    const user = await created()
+    const everyVersion = Array.from({ length: 12 }, (_, i) => `"${i + 1}"`).join(', ')
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => patch(user.id, { metadata: { [`k${i}`]: i } }, { 'If-Match': everyVersion })),
+    )
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200))
+    expect((await t.collection.findOne({ username: user.username }))?.version).toBe(11)
+  })
+
   it('loses no change under 20 concurrent PATCHes without If-Match', async () => {
     const user = await created()
     const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => patch(user.id, { metadata: { [`k${i}`]: i } })))
@@ -189,5 +217,43 @@ describe('PATCH /v1/users/{id}', () => {
     const stored = await t.collection.findOne({ username: user.username })
     expect(stored?.version).toBe(21)
     expect(Object.keys(stored?.metadata ?? {}).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `k${i}`).sort())
+  })
+})
+
+// An app whose hasher counts its calls: hashing is the expensive step a caller can trigger.
+let hashes = 0
+const counted = await useTestApp({
+    name: 'update_hash',
+    deps: {
+      passwords: {
+        hash: async (password) => {
+          hashes++
+          return Bun.password.hash(password, { algorithm: 'argon2id', memoryCost: 65536, timeCost: 2 })
+        },
+        verify: (password, hash) => Bun.password.verify(password, hash),
+      },
+    },
+})
+
+describe('PATCH /v1/users/{id} with a password', () => {
+  it('hashes only once the user exists and If-Match holds, and only once under contention', async () => {
+    const c = counted
+    const res = await c.api.v1.users.$post({ json: newUser() })
+    const user = (await res.json()) as User
+    const send = (headers: Record<string, string>, id = user.id) =>
+      c.raw(`/v1/users/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...headers }, body: '{"password":"long enough secret"}' })
+
+    await expectProblem(await send({}, '0123456789abcdef01234567'), 404, 'user_not_found')
+    await expectProblem(await send({ 'If-Match': '"9"' }), 412, 'precondition_failed')
+    await expectProblem(await send({ 'If-Match': 'garbage' }), 400, 'validation_failed')
+    expect(hashes).toBe(0)
+
+    // Concurrent metadata writers make the password PATCH lose races and retry.
+    const others = Array.from({ length: 5 }, (_, i) =>
+      c.raw(`/v1/users/${user.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: { [`m${i}`]: i } }) }),
+    )
+    const [mine] = await Promise.all([send({}), ...others])
+    expect(mine.status).toBe(200)
+    expect(hashes).toBe(1)
   })
 })

@@ -33,7 +33,12 @@ export async function startEmbeddedDatabase(options: {
   // parent's output pipe would keep CI waiting after the parent is done.
   const logPath = join(dataDir, 'devdb.log')
   const logFd = openSync(logPath, 'a')
-  const child = spawn(binary, ['-listen', '127.0.0.1:0', '-data', dataDir, ...(options.launcherArgs ?? [])], { stdio: ['ignore', 'pipe', logFd] })
+  // stdin is a pipe we never write to and never close: when this process dies, however hard, the
+  // pipe closes and the launcher exits (-watch-stdin). Linux also has PR_SET_PDEATHSIG; this works
+  // everywhere.
+  const child = spawn(binary, ['-listen', '127.0.0.1:0', '-data', dataDir, '-watch-stdin', ...(options.launcherArgs ?? [])], {
+    stdio: ['pipe', 'pipe', logFd],
+  })
   closeSync(logFd)
   const exited = new Promise<void>((done) => child.once('exit', () => done()))
   try {
@@ -90,7 +95,7 @@ export async function ensureLauncher(onProgress: (message: string) => void = () 
   mkdirSync(cacheDir, { recursive: true })
   onProgress('Building the embedded database (FerretDB launcher, tools/devdb); the first build takes about a minute...')
   const partial = `${binary}.${process.pid}.tmp`
-  const code = await new Promise<number | null>((done, fail) => {
+  await new Promise<void>((done, fail) => {
     const build = spawn('go', ['build', '-trimpath', '-buildvcs=false', '-o', partial, '.'], {
       cwd: launcherDir,
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -100,12 +105,12 @@ export async function ensureLauncher(onProgress: (message: string) => void = () 
     build.once('error', (error) =>
       fail(
         (error as NodeJS.ErrnoException).code === 'ENOENT'
-          ? new Error('Go is not installed: it builds the embedded database. Install Go 1.26+, or set MONGODB_URI to use your own MongoDB.')
+          ? new Error('Go is not installed: it builds the embedded database. Install Go 1.24+, or set MONGODB_URI to use your own MongoDB.')
           : error,
       ),
     )
-    build.once('exit', (exitCode) => (exitCode === 0 ? done(0) : fail(new Error(`go build failed:\n${errors}`))))
+    build.once('exit', (exitCode) => (exitCode === 0 ? done() : fail(new Error(`go build failed:\n${errors}`))))
   })
-  if (code === 0) renameSync(partial, binary) // atomic: concurrent builders never see half a file
+  renameSync(partial, binary) // atomic: concurrent builders never see half a file
   return binary
 }

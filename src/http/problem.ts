@@ -98,6 +98,12 @@ export function problem<C extends ProblemCode>(
   })
 }
 
+/** Headers that come with a problem status, declared with it in the document. */
+const problemHeaders: Partial<Record<number, Record<string, { description: string; schema: { type: 'string' } }>>> = {
+  412: { ETag: { description: 'The current version, as an entity tag.', schema: { type: 'string' } } },
+  503: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string' } } },
+}
+
 /** OpenAPI response objects for problem codes, spread into each route's `responses`. */
 export function problemResponses<const C extends ProblemCode>(...codes: C[]) {
   const byStatus = new Map<number, ProblemCode[]>()
@@ -105,10 +111,11 @@ export function problemResponses<const C extends ProblemCode>(...codes: C[]) {
     const status = problemCatalog[code].status
     byStatus.set(status, [...(byStatus.get(status) ?? []), code])
   }
-  const responses: Record<number, { description: string; content: { [PROBLEM_CONTENT_TYPE]: { schema: typeof ProblemSchema } } }> = {}
+  const responses: Record<number, object> = {}
   for (const [status, group] of byStatus) {
     responses[status] = {
       description: group.map((code) => `\`${code}\`: ${problemCatalog[code].title}`).join('; '),
+      ...(problemHeaders[status] ? { headers: problemHeaders[status] } : {}),
       content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
     }
   }

@@ -29,6 +29,12 @@ export function encodeCursor(query: ListShape, position: CursorPosition): string
   return Buffer.from(JSON.stringify(payload)).toString('base64url')
 }
 
+// The key is a createdAt timestamp or a lower-cased username, depending on the sort.
+const KEY_BY_SORT = {
+  createdAt: z.iso.datetime(),
+  username: z.string().regex(/^[a-z0-9._-]{3,32}$/),
+}
+
 /** Decodes a cursor issued for the same filters and sort, or throws a 400 naming `cursor`. */
 export function decodeCursor(query: ListShape, cursor: string): CursorPosition {
   const payload = parsePayload(cursor)
@@ -36,6 +42,8 @@ export function decodeCursor(query: ListShape, cursor: string): CursorPosition {
   if (payload.f !== fingerprint(query)) {
     throw invalidCursor('cursor_mismatch', 'was issued for different filters or sort; start again without a cursor')
   }
+  const keySchema = KEY_BY_SORT[query.sort.endsWith('username') ? 'username' : 'createdAt']
+  if (!keySchema.safeParse(payload.k).success) throw invalidCursor('invalid_cursor', 'is not a cursor this service issued')
   return { key: payload.k, id: payload.i }
 }
 

@@ -7,6 +7,7 @@ import type { PasswordHasher } from './passwords'
 import type { UsersRepository } from './users.repository'
 import type * as routes from './users.routes'
 import type { User } from './users.schemas'
+import { decodeCursor } from './users.cursor'
 import { changesFor } from './users.patch'
 
 export type UsersDeps = { users: UsersRepository; passwords: PasswordHasher }
@@ -47,16 +48,28 @@ export function createUsersHandlers({ users, passwords }: UsersDeps) {
     return respondWithUser(c, user)
   }
 
-  const listUsers: Handler<'listUsers'> = async (c) => c.json(await users.list(c.req.valid('query')), 200)
+  const listUsers: Handler<'listUsers'> = async (c) => {
+    const query = c.req.valid('query')
+    const after = query.cursor ? decodeCursor(query, query.cursor) : undefined
+    return c.json(await users.list(query, after), 200)
+  }
 
   const updateUser: Handler<'updateUser'> = async (c) => {
     const { id } = c.req.valid('param')
     const { password, ...patch } = c.req.valid('json')
-    // Hash once, outside the repository's retry loop: it is the slow part (about 100 ms).
-    const passwordHash = password !== undefined ? await passwords.hash(password) : undefined
-    const outcome = await users.update(id, (current) => changesFor(current, { ...patch, ...(passwordHash ? { passwordHash } : {}) }), {
-      ifMatch: readPrecondition(c, 'If-Match'),
-    })
+    const ifMatch = readPrecondition(c, 'If-Match')
+    // Hashing is the slow part (about 100 ms of CPU): do it only once the user is known to exist
+    // and If-Match holds, and only once however often a lost race makes the repository retry.
+    let hashing: Promise<string> | undefined
+    const outcome = await users.update(
+      id,
+      async (current) =>
+        changesFor(current, {
+          ...patch,
+          ...(password !== undefined ? { passwordHash: await (hashing ??= passwords.hash(password)) } : {}),
+        }),
+      { ifMatch },
+    )
     switch (outcome.kind) {
       case 'not_found':
         return problem(c, 'user_not_found', `No user has id '${id}'.`)

@@ -9,6 +9,13 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 export type JsonObject = { [key: string]: JsonValue }
 
+export const WELL_FORMED_MESSAGE = 'must be well-formed Unicode (no lone surrogates)'
+
+/** Strings with lone surrogates cannot be stored as sent: BSON is UTF-8, so they become U+FFFD. */
+export function isWellFormed(value: string): boolean {
+  return value.isWellFormed()
+}
+
 export function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
@@ -46,6 +53,9 @@ export function checkMetadata(value: Record<string, unknown>, ctx: z.core.$Refin
     }
     if (typeof node === 'number' && !Number.isFinite(node)) {
       ctx.addIssue({ code: 'custom', path, message: 'numbers must be finite' })
+    }
+    if (typeof node === 'string' && !isWellFormed(node)) {
+      ctx.addIssue({ code: 'custom', path, message: WELL_FORMED_MESSAGE })
     }
   }
   const tooDeep = (path: (string | number)[]) =>

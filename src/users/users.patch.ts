@@ -31,7 +31,8 @@ export function changesFor(current: User, patch: UserPatch): UserChanges {
   if (patch.status !== undefined && patch.status !== current.status) changes.status = patch.status
   if (patch.passwordHash !== undefined) changes.passwordHash = patch.passwordHash
   if (patch.metadata !== undefined) {
-    const merged = mergePatch(current.metadata as JsonObject, patch.metadata) as JsonObject
+    // `"metadata": null` removes the member; its default is the empty object.
+    const merged = patch.metadata === null ? {} : (mergePatch(current.metadata as JsonObject, patch.metadata) as JsonObject)
     if (!jsonEqual(merged, current.metadata)) {
       // Each patch is within the limits; their merge with what is stored may not be.
       if (metadataSize(merged) > METADATA_MAX_BYTES) {

@@ -15,7 +15,7 @@ import {
 } from 'mongodb'
 import { AppError } from '../http/app-error'
 import { type Precondition, ifMatchAllows } from '../http/etag'
-import { decodeCursor, encodeCursor } from './users.cursor'
+import { type CursorPosition, encodeCursor } from './users.cursor'
 import type { JsonObject } from './users.metadata'
 import type { UserChanges } from './users.patch'
 import type { ListUsersQuery, User } from './users.schemas'
@@ -34,13 +34,18 @@ export interface UsersRepository {
   findById(id: string): Promise<User | null>
   findByUsername(username: string): Promise<User | null>
   findByEmail(email: string): Promise<User | null>
-  list(query: ListUsersQuery): Promise<UserPage>
+  /** A page of users; `after` is the decoded cursor of the previous page. */
+  list(query: ListUsersQuery, after?: CursorPosition): Promise<UserPage>
   /**
    * Applies `change` to the current user with optimistic concurrency: read, compute, then one
    * `findOneAndUpdate` guarded by the version that was read; a lost race is retried from a fresh
    * read unless the caller pinned a version with If-Match.
    */
-  update(id: string, change: (current: User) => UserChanges, options?: { ifMatch?: Precondition }): Promise<UpdateOutcome>
+  update(
+    id: string,
+    change: (current: User) => UserChanges | Promise<UserChanges>,
+    options?: { ifMatch?: Precondition },
+  ): Promise<UpdateOutcome>
   delete(id: string, options?: { ifMatch?: Precondition }): Promise<DeleteOutcome>
 }
 
@@ -80,8 +85,13 @@ type UserDocument = {
   version: number
 }
 
-/** Bounds the retries of an unconditional PATCH under contention before answering 503. */
-const MAX_UPDATE_ATTEMPTS = 50
+/** Bounds the retries of a write that lost a race before answering 503. */
+const MAX_WRITE_ATTEMPTS = 50
+
+const busy = () =>
+  new AppError('service_unavailable', 'The user is being changed by many requests at once; retry shortly.', {
+    headers: { 'Retry-After': '1' },
+  })
 
 export function createUsersRepository(db: Db, options: { clock?: () => Date } = {}): UsersRepository {
   const users: Collection<UserDocument> = db.collection<UserDocument>('users')
@@ -113,17 +123,17 @@ export function createUsersRepository(db: Db, options: { clock?: () => Date } = 
       updatedAt: timestamp,
       version: 1,
     }
-    for (;;) {
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       try {
         await database(() => users.insertOne(doc))
         return toUser(doc)
       } catch (error) {
-        if (!isDuplicateKeyError(error)) throw error
         const field = await collidingField(error, { usernameKey: doc.usernameKey, emailKey: doc.emailKey })
-        // The colliding user was deleted between our insert and the lookup: try again.
+        // null: the colliding user was deleted between our insert and the lookup; try again.
         if (field) throw taken(field, doc)
       }
     }
+    throw busy()
   }
 
   async function findOne(filter: Filter<UserDocument>): Promise<User | null> {
@@ -131,7 +141,7 @@ export function createUsersRepository(db: Db, options: { clock?: () => Date } = 
     return doc && toUser(doc)
   }
 
-  async function list(query: ListUsersQuery): Promise<UserPage> {
+  async function list(query: ListUsersQuery, position?: CursorPosition): Promise<UserPage> {
     const filter: Filter<UserDocument> = {}
     if (query.role) filter.role = query.role
     if (query.status) filter.status = query.status
@@ -141,7 +151,7 @@ export function createUsersRepository(db: Db, options: { clock?: () => Date } = 
       const prefix = new RegExp(`^${escapeRegExp(query.q.toLowerCase())}`)
       filter.$or = [{ usernameKey: prefix }, { emailKey: prefix }]
     }
-    const { sort, after } = keyset(query)
+    const { sort, after } = keyset(query.sort, position)
     const pageFilter = after ? { $and: [filter, after] } : filter
     const [docs, total] = await database(() =>
       Promise.all([
@@ -157,72 +167,64 @@ export function createUsersRepository(db: Db, options: { clock?: () => Date } = 
 
   async function update(
     id: string,
-    change: (current: User) => UserChanges,
+    change: (current: User) => UserChanges | Promise<UserChanges>,
     options: { ifMatch?: Precondition } = {},
   ): Promise<UpdateOutcome> {
     const _id = new ObjectId(id)
-    for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt++) {
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const doc = await database(() => users.findOne({ _id }))
       if (!doc) return { kind: 'not_found' }
       if (options.ifMatch && !ifMatchAllows(options.ifMatch, doc.version)) {
         return { kind: 'precondition_failed', currentVersion: doc.version }
       }
-      const changes = change(toUser(doc))
+      const changes = await change(toUser(doc))
       if (Object.keys(changes).length === 0) return { kind: 'unchanged', user: toUser(doc) }
-
-      let updated: UserDocument | null
       try {
-        updated = await database(() =>
+        const updated = await database(() =>
           users.findOneAndUpdate({ _id, version: doc.version }, toUpdate(changes, now()), { returnDocument: 'after' }),
         )
+        if (updated) return { kind: 'updated', user: toUser(updated) }
+        // Someone changed or deleted the user since we read it: start again from a fresh read,
+        // which also re-checks If-Match against the version that won.
       } catch (error) {
-        if (!isDuplicateKeyError(error)) throw error
         const field = await collidingField(error, keysOf(changes), _id)
-        if (!field) continue
-        throw taken(field, { username: changes.username ?? doc.username, email: changes.email ?? doc.email })
-      }
-      if (updated) return { kind: 'updated', user: toUser(updated) }
-      // Someone else changed or deleted the user since we read it. A caller who named the version
-      // it saw gets 412 with the current one; otherwise recompute from a fresh read.
-      if (options.ifMatch && !options.ifMatch.any) {
-        const current = await database(() => users.findOne({ _id }, { projection: { version: 1 } }))
-        return current ? { kind: 'precondition_failed', currentVersion: current.version } : { kind: 'not_found' }
+        if (field) throw taken(field, { username: changes.username ?? doc.username, email: changes.email ?? doc.email })
       }
     }
-    throw new AppError('service_unavailable', 'The user is being changed by many requests at once; retry shortly.', {
-      headers: { 'Retry-After': '1' },
-    })
+    throw busy()
   }
 
   async function remove(id: string, options: { ifMatch?: Precondition } = {}): Promise<DeleteOutcome> {
     const _id = new ObjectId(id)
     const pinned = options.ifMatch && !options.ifMatch.any ? options.ifMatch.strong : undefined
-    if (!pinned) {
-      const { deletedCount } = await database(() => users.deleteOne({ _id }))
-      return deletedCount === 1 ? { kind: 'deleted' } : { kind: 'not_found' }
-    }
-    // No projection here: FerretDB does not implement one on findAndModify.
-    const deleted = await database(() => users.findOneAndDelete({ _id, version: { $in: pinned } }))
-    if (deleted) return { kind: 'deleted' }
+    const { deletedCount } = await database(() => users.deleteOne(pinned ? { _id, version: { $in: pinned } } : { _id }))
+    if (deletedCount === 1) return { kind: 'deleted' }
+    if (!pinned) return { kind: 'not_found' }
     const current = await database(() => users.findOne({ _id }, { projection: { version: 1 } }))
     return current ? { kind: 'precondition_failed', currentVersion: current.version } : { kind: 'not_found' }
   }
 
-  /** Which unique key an insert or update collided on, or null when the other user is gone. */
+  /**
+   * After a failed insert or update: which unique key collided, or null when the colliding user is
+   * already gone (the caller retries). Rethrows anything that is not a username/email collision.
+   */
   async function collidingField(
-    error: MongoServerError,
+    error: unknown,
     keys: { usernameKey?: string; emailKey?: string },
     excludeId?: ObjectId,
   ): Promise<'username' | 'email' | null> {
+    if (!isDuplicateKeyError(error)) throw error
     // MongoDB names the index in keyPattern; FerretDB does not, so ask the collection instead.
-    const pattern = error.keyPattern ?? {}
-    if ('usernameKey' in pattern) return 'username'
-    if ('emailKey' in pattern) return 'email'
+    if (error.keyPattern) {
+      if ('usernameKey' in error.keyPattern) return 'username'
+      if ('emailKey' in error.keyPattern) return 'email'
+      throw error
+    }
     const candidates = [
       ...(keys.usernameKey !== undefined ? [{ usernameKey: keys.usernameKey }] : []),
       ...(keys.emailKey !== undefined ? [{ emailKey: keys.emailKey }] : []),
     ]
-    if (candidates.length === 0) return null
+    if (candidates.length === 0) throw error
     const other = await database(() =>
       users.findOne(
         { $or: candidates, ...(excludeId ? { _id: { $ne: excludeId } } : {}) },
@@ -281,11 +283,10 @@ function toUpdate(changes: UserChanges, timestamp: Date): UpdateFilter<UserDocum
 }
 
 /** Sort order and the range condition that starts a page after the cursor's position. */
-function keyset(query: ListUsersQuery): { sort: Sort; after?: Filter<UserDocument> } {
-  const position = query.cursor ? decodeCursor(query, query.cursor) : undefined
-  const descending = query.sort.startsWith('-')
+function keyset(sort: ListUsersQuery['sort'], position?: CursorPosition): { sort: Sort; after?: Filter<UserDocument> } {
+  const descending = sort.startsWith('-')
   const op = descending ? '$lt' : '$gt'
-  if (query.sort.endsWith('username')) {
+  if (sort.endsWith('username')) {
     // usernameKey is unique, so it orders users totally: no tie-breaker needed.
     return {
       sort: { usernameKey: descending ? -1 : 1 },
@@ -295,11 +296,6 @@ function keyset(query: ListUsersQuery): { sort: Sort; after?: Filter<UserDocumen
   const direction = descending ? -1 : 1
   if (!position) return { sort: { createdAt: direction, _id: direction } }
   const createdAt = new Date(position.key)
-  if (Number.isNaN(createdAt.getTime())) {
-    throw new AppError('validation_failed', 'The cursor is not a cursor this service issued.', {
-      errors: [{ location: 'query', pointer: '/cursor', code: 'invalid_cursor', message: 'is not a cursor this service issued' }],
-    })
-  }
   const _id = new ObjectId(position.id)
   return {
     sort: { createdAt: direction, _id: direction },
@@ -323,7 +319,7 @@ function taken(field: 'username' | 'email', values: { username: string; email: s
  * MongoDB reports a unique-index violation as 11000. FerretDB does so on insert, but on
  * update/findAndModify answers code 1 with the backend's own message (SQLite or PostgreSQL).
  */
-function isDuplicateKeyError(error: unknown): error is MongoServerError {
+export function isDuplicateKeyError(error: unknown): error is MongoServerError {
   if (!(error instanceof MongoServerError)) return false
   if (error.code === 11000 || error.code === 11001) return true
   return error.code === 1 && /UNIQUE constraint failed|duplicate key value violates unique constraint/.test(error.message)

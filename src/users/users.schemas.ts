@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { checkMetadata, isPlainObject, type JsonObject } from './users.metadata'
+import { WELL_FORMED_MESSAGE, checkMetadata, isPlainObject, isWellFormed, type JsonObject } from './users.metadata'
 
 /** The nouns of the contract (API.md), each registered as a named OpenAPI component. */
 
@@ -36,12 +36,15 @@ export const DisplayNameSchema = z
   .min(1, 'must not be empty')
   .max(100, 'must be at most 100 characters')
   .refine((value) => !UNSAFE_DISPLAY_CHARACTERS.test(value), 'must not contain control characters')
+  .refine(isWellFormed, WELL_FORMED_MESSAGE)
   .openapi({ example: 'Alice W.' })
 
 export const PasswordSchema = z
   .string()
   .min(8, 'must be at least 8 characters')
   .max(128, 'must be at most 128 characters')
+  // Lone surrogates would all hash as U+FFFD: two different passwords, one hash.
+  .refine(isWellFormed, WELL_FORMED_MESSAGE)
   .openapi({ format: 'password', writeOnly: true, example: 'correct horse battery staple' })
 
 // A custom check rather than z.record: z.record rebuilds the object and silently drops a
@@ -99,7 +102,9 @@ export const UpdateUserSchema = z
     email: EmailSchema.optional(),
     displayName: DisplayNameSchema.nullable().optional().openapi({ description: '`null` removes it.' }),
     password: PasswordSchema.optional(),
-    metadata: MetadataSchema.optional().openapi({ description: 'Merged key by key (RFC 7396): `null` removes a key.' }),
+    metadata: MetadataSchema.nullable()
+      .optional()
+      .openapi({ description: 'Merged key by key (RFC 7396): `null` removes a key; `null` for the whole object empties it.' }),
     role: RoleSchema.optional(),
     status: StatusSchema.optional(),
   })
@@ -125,8 +130,10 @@ export const ListUsersQuerySchema = z.strictObject({
   status: StatusSchema.optional(),
   q: z
     .string()
-    .min(1)
     .max(254)
+    // Only characters a username or an email can contain: anything else matches nothing anyway,
+    // and some (NUL) cannot even be sent to MongoDB inside a regex.
+    .regex(/^[A-Za-z0-9._'+@-]+$/, "must be the start of a username or email: characters of [A-Za-z0-9._'+@-]")
     .optional()
     .openapi({ description: 'Case-insensitive prefix of the username or the email.', example: 'ali' }),
   sort: z.enum(SORTS).default('-createdAt').openapi({ description: '`_id` breaks ties.' }),
