@@ -46,7 +46,7 @@ function encodePathParams<T extends object>(target: T): T {
   return new Proxy(target, {
     get: (object, key) => {
       const value = Reflect.get(object, key)
-      return (typeof value === 'function' || (typeof value === 'object' && value !== null)) ? encodePathParams(value) : value
+      return typeof value === 'function' || (typeof value === 'object' && value !== null) ? encodePathParams(value) : value
     },
     apply: (fn, thisArg, args: unknown[]) => {
       const [first, ...rest] = args

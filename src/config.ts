@@ -17,7 +17,12 @@ const ConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 characters of [A-Za-z0-9_-]')
       .default('users'),
-    BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+    BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DEVDB_DATA_DIR: z.string().min(1).default('.data/devdb'),
   })

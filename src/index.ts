@@ -19,15 +19,20 @@ try {
 
 const logger = createLogger(config)
 let embedded: EmbeddedDatabase | undefined
-if (!config.mongodbUri) {
+let mongodbUri = config.mongodbUri
+if (!mongodbUri) {
   embedded = await startEmbeddedDatabase({
     dataDir: config.devDbDataDir,
     onProgress: (message) => logger.info({}, message),
   })
-  logger.warn({ uri: embedded.uri, dataDir: config.devDbDataDir }, 'MONGODB_URI is not set: using the embedded FerretDB database (development only)')
+  mongodbUri = embedded.uri
+  logger.warn(
+    { uri: mongodbUri, dataDir: config.devDbDataDir },
+    'MONGODB_URI is not set: using the embedded FerretDB database (development only)',
+  )
 }
 
-const database = await connectDatabase(config.mongodbUri ?? embedded!.uri, config.mongodbDb)
+const database = await connectDatabase(mongodbUri, config.mongodbDb)
 const users = createUsersRepository(database.db)
 await users.ensureIndexes()
 

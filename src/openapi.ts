@@ -23,6 +23,6 @@ export function openApiConfig() {
 }
 
 /** Generates the OpenAPI 3.1 document of an app built by createApp. */
-export function generateOpenApi(app: OpenAPIHono<any, any, any>) {
+export function generateOpenApi(app: Pick<OpenAPIHono, 'getOpenAPI31Document'>) {
   return app.getOpenAPI31Document(openApiConfig())
 }

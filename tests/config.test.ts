@@ -35,7 +35,14 @@ describe('configuration', () => {
         BODY_LIMIT_BYTES: '131072',
         LOG_LEVEL: 'warn',
       }),
-    ).toMatchObject({ env: 'production', host: '::', port: 8080, mongodbDb: 'accounts', bodyLimitBytes: 131072, logLevel: 'warn' })
+    ).toMatchObject({
+      env: 'production',
+      host: '::',
+      port: 8080,
+      mongodbDb: 'accounts',
+      bodyLimitBytes: 131072,
+      logLevel: 'warn',
+    })
   })
 
   it('listens on every interface in production unless HOST says otherwise', () => {
@@ -62,7 +69,11 @@ describe('configuration', () => {
   })
 
   it('lists every bad variable at once', () => {
-    expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'y' }).map((p) => p.split(':')[0]).sort()).toEqual(['LOG_LEVEL', 'PORT'])
+    expect(
+      problemsOf({ PORT: 'x', LOG_LEVEL: 'y' })
+        .map((p) => p.split(':')[0])
+        .sort(),
+    ).toEqual(['LOG_LEVEL', 'PORT'])
   })
 
   it('stops the server at startup with a message naming the variable', async () => {

@@ -20,9 +20,19 @@ describe('unknown routes and methods', () => {
     ['DELETE', '/v1/users', 'POST, GET'],
     ['POST', '/healthz', 'GET'],
   ])('answers 405 with Allow for %s %s', async (method, path, allow) => {
-    const res = await t.raw(path, { method, headers: { 'content-type': 'application/json' }, body: method === 'DELETE' ? null : '{}' })
+    const res = await t.raw(path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: method === 'DELETE' ? null : '{}',
+    })
     await expectProblem(res, 405, 'method_not_allowed')
-    expect(res.headers.get('allow')?.split(', ').filter((m) => m !== 'HEAD').sort()).toEqual(allow.split(', ').sort())
+    expect(
+      res.headers
+        .get('allow')
+        ?.split(', ')
+        .filter((m) => m !== 'HEAD')
+        .sort(),
+    ).toEqual(allow.split(', ').sort())
   })
 })
 
@@ -110,7 +120,9 @@ describe('secrets', () => {
     await expectProblem(await broken.raw('/v1/users', json(newUser({ password }))), 500, 'internal_error')
     await expectProblem(await broken.raw('/v1/users', json(newUser({ password, role: 'root' }))), 400, 'validation_failed')
     expect(broken.logger.lines.length).toBeGreaterThan(0)
-    expect(JSON.stringify(broken.logger.lines, (_, v) => (v instanceof Error ? `${v.message} ${v.stack}` : v))).not.toContain(password)
+    expect(JSON.stringify(broken.logger.lines, (_, v) => (v instanceof Error ? `${v.message} ${v.stack}` : v))).not.toContain(
+      password,
+    )
   })
 })
 

@@ -35,9 +35,21 @@ describe('OpenAPI document', () => {
     const document = JSON.parse(committed)
     const codes: string[] = document.components.schemas.Problem.properties.code.enum
     for (const code of [
-      'validation_failed', 'malformed_json', 'unsupported_media_type', 'payload_too_large', 'unauthorized', 'forbidden',
-      'user_not_found', 'username_taken', 'email_taken', 'precondition_failed', 'idempotency_key_reused',
-      'idempotency_key_in_use', 'rate_limited', 'service_unavailable', 'internal_error',
+      'validation_failed',
+      'malformed_json',
+      'unsupported_media_type',
+      'payload_too_large',
+      'unauthorized',
+      'forbidden',
+      'user_not_found',
+      'username_taken',
+      'email_taken',
+      'precondition_failed',
+      'idempotency_key_reused',
+      'idempotency_key_in_use',
+      'rate_limited',
+      'service_unavailable',
+      'internal_error',
     ]) {
       expect(codes).toContain(code)
     }
@@ -45,7 +57,9 @@ describe('OpenAPI document', () => {
 
   it('declares 400, 500 and 503 problem responses on every /v1 operation', () => {
     const document = JSON.parse(committed)
-    for (const [path, item] of Object.entries<Record<string, { responses: Record<string, { content?: object }> }>>(document.paths)) {
+    for (const [path, item] of Object.entries<Record<string, { responses: Record<string, { content?: object }> }>>(
+      document.paths,
+    )) {
       if (!path.startsWith('/v1/')) continue
       for (const operation of Object.values(item)) {
         for (const status of ['400', '500', '503']) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'bun:test'
-import { ifMatchAllows, ifNoneMatchHits, parsePrecondition } from '../src/http/etag'
-import { toJsonPointer } from '../src/http/errors'
-import { decodeCursor, encodeCursor } from '../src/users/users.cursor'
 import { MongoServerError } from 'mongodb'
+import { toJsonPointer } from '../src/http/errors'
+import { ifMatchAllows, ifNoneMatchHits, parsePrecondition } from '../src/http/etag'
+import { decodeCursor, encodeCursor } from '../src/users/users.cursor'
 import { type JsonValue, mergePatch } from '../src/users/users.metadata'
 import { isDuplicateKeyError } from '../src/users/users.repository'
 
@@ -16,7 +16,11 @@ describe('JSON merge patch (RFC 7396 appendix A)', () => {
     [{ a: 'c' }, { a: ['b'] }, { a: ['b'] }],
     [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
     [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
-    [['a', 'b'], ['c', 'd'], ['c', 'd']],
+    [
+      ['a', 'b'],
+      ['c', 'd'],
+      ['c', 'd'],
+    ],
     [{ a: 'b' }, ['c'], ['c']],
     [{ a: 'foo' }, null, null],
     [{ a: 'foo' }, 'bar', 'bar'],
@@ -62,7 +66,10 @@ describe('cursors', () => {
   const query = { sort: '-createdAt' as const, role: 'user' as const, status: undefined, q: 'Ali' }
   it('round-trips a position', () => {
     const cursor = encodeCursor(query, { key: '2026-01-01T00:00:00.000Z', id: '0123456789abcdef01234567' })
-    expect(decodeCursor({ ...query, q: 'ali' }, cursor)).toEqual({ key: '2026-01-01T00:00:00.000Z', id: '0123456789abcdef01234567' })
+    expect(decodeCursor({ ...query, q: 'ali' }, cursor)).toEqual({
+      key: '2026-01-01T00:00:00.000Z',
+      id: '0123456789abcdef01234567',
+    })
   })
 
   it('refuses a cursor issued for other filters', () => {

@@ -30,7 +30,9 @@ describe('POST /v1/users', () => {
 
   it('keeps the case of username and email, trims the email', async () => {
     const body = newUser()
-    const res = await t.api.v1.users.$post({ json: { ...body, username: body.username.toUpperCase(), email: `  ${body.email.toUpperCase()} ` } })
+    const res = await t.api.v1.users.$post({
+      json: { ...body, username: body.username.toUpperCase(), email: `  ${body.email.toUpperCase()} ` },
+    })
     expect(res.status).toBe(201)
     const user = (await res.json()) as { username: string; email: string }
     expect(user.username).toBe(body.username.toUpperCase())
@@ -81,7 +83,7 @@ describe('POST /v1/users', () => {
   it('lets exactly one of 50 concurrent creates of one username (mixed case) win', async () => {
     const base = newUser().username
     const variants = Array.from({ length: 50 }, (_, i) =>
-      [...base].map((ch, j) => ((i >> j % 6) & 1 ? ch.toUpperCase() : ch)).join(''),
+      [...base].map((ch, j) => ((i >> (j % 6)) & 1 ? ch.toUpperCase() : ch)).join(''),
     )
     const responses = await Promise.all(variants.map((username) => t.raw('/v1/users', json(newUser({ username })))))
     const statuses = responses.map((r) => r.status).sort()
@@ -94,7 +96,10 @@ describe('POST /v1/users', () => {
 
   describe('validation', () => {
     it('reports every invalid field with a JSON pointer', async () => {
-      const res = await t.raw('/v1/users', json({ username: 'a', email: 'not-an-email', password: 'short', role: 'root', displayName: '' }))
+      const res = await t.raw(
+        '/v1/users',
+        json({ username: 'a', email: 'not-an-email', password: 'short', role: 'root', displayName: '' }),
+      )
       const problem = await expectProblem(res, 400, 'validation_failed')
       expect(pointers(problem)).toEqual(['body:/displayName', 'body:/email', 'body:/password', 'body:/role', 'body:/username'])
       expect(JSON.stringify(problem)).not.toContain('short')
@@ -115,7 +120,9 @@ describe('POST /v1/users', () => {
     ])('rejects the unknown or server-owned field %s', async (field, value) => {
       const body = newUser({ [field]: value })
       const problem = await expectProblem(await t.raw('/v1/users', json(body)), 400, 'validation_failed')
-      expect(problem.errors).toEqual([{ location: 'body', pointer: `/${field}`, code: 'unknown_field', message: expect.any(String) }])
+      expect(problem.errors).toEqual([
+        { location: 'body', pointer: `/${field}`, code: 'unknown_field', message: expect.any(String) },
+      ])
       expect(await t.collection.countDocuments({ username: body.username })).toBe(0)
     })
 

@@ -40,7 +40,11 @@ describe('DELETE /v1/users/{id}', () => {
 
   it('returns 412 with the current ETag when If-Match is stale, deleting nothing', async () => {
     const user = await created()
-    await t.raw(`/v1/users/${user.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"displayName":"v2"}' })
+    await t.raw(`/v1/users/${user.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: '{"displayName":"v2"}',
+    })
     const res = await t.raw(`/v1/users/${user.id}`, { method: 'DELETE', headers: { 'If-Match': '"1"' } })
     await expectProblem(res, 412, 'precondition_failed')
     expect(res.headers.get('etag')).toBe('"2"')

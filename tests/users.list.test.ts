@@ -10,7 +10,7 @@ const base = Date.parse('2026-01-01T00:00:00.000Z')
 const t = await useTestApp({ name: 'list', clock: () => new Date(base + Math.floor(tick++ / 3) * 1000) })
 
 const ROLES = ['user', 'moderator', 'admin'] as const
-let seeded: User[] = []
+const seeded: User[] = []
 
 beforeAll(async () => {
   const names = Array.from({ length: 31 }, (_, i) => (i % 2 ? `Zed.${i}` : `alpha${String(i).padStart(2, '0')}`))

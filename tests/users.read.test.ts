@@ -71,7 +71,10 @@ describe('GET /v1/users/by-username/{username}', () => {
 
   it('answers 304 for a current If-None-Match', async () => {
     const user = await created()
-    const res = await t.api.v1.users['by-username'][':username'].$get({ param: { username: user.username } }, { headers: { 'If-None-Match': '"1"' } })
+    const res = await t.api.v1.users['by-username'][':username'].$get(
+      { param: { username: user.username } },
+      { headers: { 'If-None-Match': '"1"' } },
+    )
     expect(res.status).toBe(304)
   })
 
@@ -126,7 +129,10 @@ describe('GET /v1/users/by-email/{email}', () => {
 
   it('answers 304 for a current If-None-Match', async () => {
     const user = await created()
-    const res = await t.api.v1.users['by-email'][':email'].$get({ param: { email: user.email } }, { headers: { 'If-None-Match': '"1"' } })
+    const res = await t.api.v1.users['by-email'][':email'].$get(
+      { param: { email: user.email } },
+      { headers: { 'If-None-Match': '"1"' } },
+    )
     expect(res.status).toBe(304)
     expect(res.headers.get('etag')).toBe('"1"')
   })

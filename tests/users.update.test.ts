@@ -39,7 +39,13 @@ describe('PATCH /v1/users/{id}', () => {
 
   it('keeps the version when every value is already stored', async () => {
     const user = await created({ displayName: 'Same', metadata: { a: 1 } })
-    const res = await patch(user.id, { displayName: 'Same', username: user.username, email: user.email, role: 'user', metadata: { a: 1 } })
+    const res = await patch(user.id, {
+      displayName: 'Same',
+      username: user.username,
+      email: user.email,
+      role: 'user',
+      metadata: { a: 1 },
+    })
     expect(res.status).toBe(200)
     expect(res.headers.get('etag')).toBe('"1"')
     expect(((await res.json()) as User).version).toBe(1)
@@ -138,9 +144,13 @@ describe('PATCH /v1/users/{id}', () => {
 
   it('rejects a __proto__ key in the body, changing nothing', async () => {
     const user = await created()
-    const problem = await expectProblem(await patch(user.id, '{"__proto__":{"role":"admin"},"displayName":"x"}'), 400, 'validation_failed')
+    const problem = await expectProblem(
+      await patch(user.id, '{"__proto__":{"role":"admin"},"displayName":"x"}'),
+      400,
+      'validation_failed',
+    )
     expect(pointers(problem)).toEqual(['body:/__proto__'])
-    expect((await t.collection.findOne({ username: user.username }))).toMatchObject({ role: 'user', version: 1 })
+    expect(await t.collection.findOne({ username: user.username })).toMatchObject({ role: 'user', version: 1 })
   })
 
   it('returns 413 for a body over the limit', async () => {
@@ -157,7 +167,10 @@ describe('PATCH /v1/users/{id}', () => {
   describe('If-Match', () => {
     it('applies the patch when the ETag is current', async () => {
       const user = await created()
-      const res = await t.api.v1.users[':id'].$patch({ param: { id: user.id }, json: { displayName: 'x' } }, { headers: { 'If-Match': '"1"' } })
+      const res = await t.api.v1.users[':id'].$patch(
+        { param: { id: user.id }, json: { displayName: 'x' } },
+        { headers: { 'If-Match': '"1"' } },
+      )
       expect(res.status).toBe(200)
       expect(res.headers.get('etag')).toBe('"2"')
     })
@@ -179,7 +192,11 @@ describe('PATCH /v1/users/{id}', () => {
 
     it('returns 400 for a malformed If-Match instead of ignoring it', async () => {
       const user = await created()
-      const problem = await expectProblem(await patch(user.id, { displayName: 'x' }, { 'If-Match': '1' }), 400, 'validation_failed')
+      const problem = await expectProblem(
+        await patch(user.id, { displayName: 'x' }, { 'If-Match': '1' }),
+        400,
+        'validation_failed',
+      )
       expect(pointers(problem)).toEqual(['header:/if-match'])
     })
 
@@ -223,16 +240,16 @@ describe('PATCH /v1/users/{id}', () => {
 // An app whose hasher counts its calls: hashing is the expensive step a caller can trigger.
 let hashes = 0
 const counted = await useTestApp({
-    name: 'update_hash',
-    deps: {
-      passwords: {
-        hash: async (password) => {
-          hashes++
-          return Bun.password.hash(password, { algorithm: 'argon2id', memoryCost: 65536, timeCost: 2 })
-        },
-        verify: (password, hash) => Bun.password.verify(password, hash),
+  name: 'update_hash',
+  deps: {
+    passwords: {
+      hash: async (password) => {
+        hashes++
+        return Bun.password.hash(password, { algorithm: 'argon2id', memoryCost: 65536, timeCost: 2 })
       },
+      verify: (password, hash) => Bun.password.verify(password, hash),
     },
+  },
 })
 
 describe('PATCH /v1/users/{id} with a password', () => {
@@ -241,7 +258,11 @@ describe('PATCH /v1/users/{id} with a password', () => {
     const res = await c.api.v1.users.$post({ json: newUser() })
     const user = (await res.json()) as User
     const send = (headers: Record<string, string>, id = user.id) =>
-      c.raw(`/v1/users/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...headers }, body: '{"password":"long enough secret"}' })
+      c.raw(`/v1/users/${id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: '{"password":"long enough secret"}',
+      })
 
     await expectProblem(await send({}, '0123456789abcdef01234567'), 404, 'user_not_found')
     await expectProblem(await send({ 'If-Match': '"9"' }), 412, 'precondition_failed')
@@ -250,7 +271,11 @@ describe('PATCH /v1/users/{id} with a password', () => {
 
     // Concurrent metadata writers make the password PATCH lose races and retry.
     const others = Array.from({ length: 5 }, (_, i) =>
-      c.raw(`/v1/users/${user.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: { [`m${i}`]: i } }) }),
+      c.raw(`/v1/users/${user.id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ metadata: { [`m${i}`]: i } }),
+      }),
     )
     const [mine] = await Promise.all([send({}), ...others])
     expect(mine.status).toBe(200)

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -105,7 +105,9 @@ export async function ensureLauncher(onProgress: (message: string) => void = () 
     build.once('error', (error) =>
       fail(
         (error as NodeJS.ErrnoException).code === 'ENOENT'
-          ? new Error('Go is not installed: it builds the embedded database. Install Go 1.24+, or set MONGODB_URI to use your own MongoDB.')
+          ? new Error(
+              'Go is not installed: it builds the embedded database. Install Go 1.24+, or set MONGODB_URI to use your own MongoDB.',
+            )
           : error,
       ),
     )

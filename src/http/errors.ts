@@ -76,8 +76,7 @@ function describeContentType(c: Context): string {
   return value.length > 100 ? `${value.slice(0, 100)}…` : value
 }
 
-export const notFound: NotFoundHandler<AppEnv> = (c) =>
-  problem(c, 'not_found', `No route matches ${c.req.method} ${c.req.path}.`)
+export const notFound: NotFoundHandler<AppEnv> = (c) => problem(c, 'not_found', `No route matches ${c.req.method} ${c.req.path}.`)
 
 export function methodNotAllowed(c: Context<AppEnv>, allowed: string[]) {
   return problem(c, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allowed.join(', ')}.`, {

@@ -22,10 +22,11 @@ export function parsePrecondition(header: string): Precondition | null {
   for (const part of header.split(',')) {
     const match = ENTITY_TAG.exec(part)
     if (!match) return null
-    const version = /^[1-9][0-9]{0,15}$/.test(match[2]!) ? Number(match[2]) : NaN
+    const [, weakPrefix, tag = ''] = match
+    const version = /^[1-9][0-9]{0,15}$/.test(tag) ? Number(tag) : Number.NaN
     // A well-formed tag that is not one of ours simply never matches.
     if (!Number.isSafeInteger(version)) continue
-    ;(match[1] ? weak : strong).push(version)
+    ;(weakPrefix ? weak : strong).push(version)
   }
   return { any: false, strong, weak }
 }

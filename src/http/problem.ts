@@ -61,12 +61,7 @@ export type Problem = z.infer<typeof ProblemSchema>
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
 /** Builds the body of a problem response for the current request. */
-export function toProblem(
-  c: Context,
-  code: ProblemCode,
-  detail: string,
-  errors?: ValidationIssue[],
-): Problem {
+export function toProblem(c: Context, code: ProblemCode, detail: string, errors?: ValidationIssue[]): Problem {
   const { status, title } = problemCatalog[code]
   return {
     type: 'about:blank',
@@ -120,6 +115,9 @@ export function problemResponses<const C extends ProblemCode>(...codes: C[]) {
     }
   }
   return responses as {
-    [K in C as ProblemStatus<K>]: { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
+    [K in C as ProblemStatus<K>]: {
+      description: string
+      content: { 'application/problem+json': { schema: typeof ProblemSchema } }
+    }
   }
 }

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { createRoute, z } from '@hono/zod-openapi'
 import { SwaggerUI } from '@hono/swagger-ui'
+import { createRoute, z } from '@hono/zod-openapi'
 import { problemResponses } from '../http/problem'
 import { createRouter } from '../http/router'
 
@@ -17,7 +17,10 @@ export const openApiDocument = createRoute({
   operationId: 'openapi',
   summary: 'This OpenAPI 3.1 document',
   responses: {
-    200: { description: 'The document (identical to the committed openapi.json).', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+    200: {
+      description: 'The document (identical to the committed openapi.json).',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+    },
     ...problemResponses('internal_error'),
   },
 })
@@ -65,7 +68,11 @@ const page = `<!doctype html>
 export function createDocsRouter({ document }: { document: () => object }) {
   // Read once per app, on first request: 1.5 MB that most processes never serve.
   const assets = new Map<AssetName, Promise<ArrayBuffer>>()
-  const asset = (name: AssetName) => assets.get(name) ?? assets.set(name, readAsset(name)).get(name)!
+  const asset = (name: AssetName) => {
+    const cached = assets.get(name) ?? readAsset(name)
+    assets.set(name, cached)
+    return cached
+  }
   return createRouter()
     .openapi(openApiDocument, (c) => c.json(document(), 200))
     .openapi(docsPage, (c) => c.html(page, 200))

@@ -1,6 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { problemResponses } from '../http/problem'
-import { problem } from '../http/problem'
+import { problem, problemResponses } from '../http/problem'
 import { createRouter } from '../http/router'
 
 const tags = ['operations']

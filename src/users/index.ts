@@ -1,5 +1,5 @@
 import { createRouter } from '../http/router'
-import { type UsersDeps, createUsersHandlers } from './users.handlers'
+import { createUsersHandlers, type UsersDeps } from './users.handlers'
 import * as routes from './users.routes'
 
 /** The /users resource: each route chained with its handler, so the router's type carries them all. */

@@ -4,11 +4,11 @@ import { ifNoneMatchHits, readPrecondition, toEtag } from '../http/etag'
 import { problem } from '../http/problem'
 import type { AppEnv } from '../http/types'
 import type { PasswordHasher } from './passwords'
+import { decodeCursor } from './users.cursor'
+import { changesFor } from './users.patch'
 import type { UsersRepository } from './users.repository'
 import type * as routes from './users.routes'
 import type { User } from './users.schemas'
-import { decodeCursor } from './users.cursor'
-import { changesFor } from './users.patch'
 
 export type UsersDeps = { users: UsersRepository; passwords: PasswordHasher }
 
@@ -61,13 +61,14 @@ export function createUsersHandlers({ users, passwords }: UsersDeps) {
     // Hashing is the slow part (about 100 ms of CPU): do it only once the user is known to exist
     // and If-Match holds, and only once however often a lost race makes the repository retry.
     let hashing: Promise<string> | undefined
+    const hashOnce = (plain: string) => {
+      hashing ??= passwords.hash(plain)
+      return hashing
+    }
     const outcome = await users.update(
       id,
       async (current) =>
-        changesFor(current, {
-          ...patch,
-          ...(password !== undefined ? { passwordHash: await (hashing ??= passwords.hash(password)) } : {}),
-        }),
+        changesFor(current, { ...patch, ...(password !== undefined ? { passwordHash: await hashOnce(password) } : {}) }),
       { ifMatch },
     )
     switch (outcome.kind) {

@@ -32,12 +32,18 @@ export function checkMetadata(value: Record<string, unknown>, ctx: z.core.$Refin
         ctx.addIssue({ code: 'custom', path, message: 'an array directly inside an array is not allowed' })
         return
       }
-      if (depth > METADATA_MAX_DEPTH) return tooDeep(path)
-      node.forEach((item, index) => walk(item, [...path, index], depth + 1, true))
+      if (depth > METADATA_MAX_DEPTH) {
+        tooDeep(path)
+        return
+      }
+      for (const [index, item] of node.entries()) walk(item, [...path, index], depth + 1, true)
       return
     }
     if (isPlainObject(node)) {
-      if (depth > METADATA_MAX_DEPTH) return tooDeep(path)
+      if (depth > METADATA_MAX_DEPTH) {
+        tooDeep(path)
+        return
+      }
       for (const key of Object.keys(node)) {
         if (!METADATA_KEY.test(key) || FORBIDDEN_KEYS.has(key)) {
           ctx.addIssue({

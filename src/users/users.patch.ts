@@ -1,5 +1,5 @@
 import { AppError } from '../http/app-error'
-import { type JsonObject, METADATA_MAX_BYTES, jsonEqual, mergePatch, metadataSize } from './users.metadata'
+import { type JsonObject, jsonEqual, METADATA_MAX_BYTES, mergePatch, metadataSize } from './users.metadata'
 import type { UpdateUserInput, User } from './users.schemas'
 
 /** New values for the fields a PATCH changes. `displayName: null` removes it. */

@@ -14,7 +14,7 @@ import {
   type UpdateFilter,
 } from 'mongodb'
 import { AppError } from '../http/app-error'
-import { type Precondition, ifMatchAllows } from '../http/etag'
+import { ifMatchAllows, type Precondition } from '../http/etag'
 import { type CursorPosition, encodeCursor } from './users.cursor'
 import type { JsonObject } from './users.metadata'
 import type { UserChanges } from './users.patch'
@@ -155,7 +155,11 @@ export function createUsersRepository(db: Db, options: { clock?: () => Date } = 
     const pageFilter = after ? { $and: [filter, after] } : filter
     const [docs, total] = await database(() =>
       Promise.all([
-        users.find(pageFilter).sort(sort).limit(query.limit + 1).toArray(),
+        users
+          .find(pageFilter)
+          .sort(sort)
+          .limit(query.limit + 1)
+          .toArray(),
         query.includeTotal ? users.countDocuments(filter) : undefined,
       ]),
     )

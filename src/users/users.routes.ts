@@ -7,8 +7,8 @@ import {
   UpdateUserSchema,
   UserIdSchema,
   UserListSchema,
-  UserSchema,
   UsernameSchema,
+  UserSchema,
 } from './users.schemas'
 
 /** One createRoute per endpoint of API.md; every status a route can answer is declared here. */
@@ -16,7 +16,10 @@ import {
 const tags = ['users']
 
 const etagHeader = {
-  ETag: { description: 'The user\'s version as an entity tag: `"<version>"`.', schema: { type: 'string' as const, example: '"1"' } },
+  ETag: {
+    description: 'The user\'s version as an entity tag: `"<version>"`.',
+    schema: { type: 'string' as const, example: '"1"' },
+  },
 }
 
 const userResponse = (description: string) => ({
@@ -66,7 +69,10 @@ export const createUser = createRoute({
       description: 'Created.',
       headers: {
         ...etagHeader,
-        Location: { description: 'The new user\'s URL.', schema: { type: 'string' as const, example: '/v1/users/665f1c2e9b1e8a3d4c5b6a79' } },
+        Location: {
+          description: "The new user's URL.",
+          schema: { type: 'string' as const, example: '/v1/users/665f1c2e9b1e8a3d4c5b6a79' },
+        },
       },
       content: { 'application/json': { schema: UserSchema } },
     },

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { WELL_FORMED_MESSAGE, checkMetadata, isPlainObject, isWellFormed, type JsonObject } from './users.metadata'
+import { checkMetadata, isPlainObject, isWellFormed, type JsonObject, WELL_FORMED_MESSAGE } from './users.metadata'
 
 /** The nouns of the contract (API.md), each registered as a named OpenAPI component. */
 
@@ -76,7 +76,11 @@ export const UserSchema = z
     hasPassword: z.boolean().openapi({ description: 'Whether a password is set. The password itself is never returned.' }),
     createdAt: z.iso.datetime().openapi({ example: '2026-11-25T19:00:00.000Z' }),
     updatedAt: z.iso.datetime().openapi({ example: '2026-11-25T19:00:00.000Z' }),
-    version: z.number().int().min(1).openapi({ description: 'Starts at 1, +1 on every change; the ETag is "<version>".', example: 1 }),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .openapi({ description: 'Starts at 1, +1 on every change; the ETag is "<version>".', example: 1 }),
   })
   .openapi('User')
 

@@ -5,7 +5,7 @@ import { createUsersClient } from '../../src/client'
 import { testConfig } from '../../src/config'
 import type { Logger } from '../../src/logger'
 import { createBunPasswordHasher } from '../../src/users/passwords'
-import { type UsersRepository, createUsersRepository } from '../../src/users/users.repository'
+import { createUsersRepository, type UsersRepository } from '../../src/users/users.repository'
 
 export type LogLine = { level: 'info' | 'warn' | 'error'; object: object; message?: string }
 
