@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'bun:test'
-import type { User } from '../src/client'
-import { newUser, useTestApp } from './helpers/context'
+import { useTestApp } from './helpers/context'
 import { expectProblem } from './helpers/problem'
 
 const t = await useTestApp({ name: 'delete' })
 
-async function created(): Promise<User> {
-  const res = await t.api.v1.users.$post({ json: newUser() })
-  if (res.status !== 201) throw new Error(`create failed: ${res.status}`)
-  return res.json()
-}
-
 describe('DELETE /v1/users/{id}', () => {
   it('deletes the user: 204, then 404 for reads and deletes', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const res = await t.api.v1.users[':id'].$delete({ param: { id: user.id } })
     expect(res.status).toBe(204)
     expect(await res.text()).toBe('')
@@ -23,7 +16,7 @@ describe('DELETE /v1/users/{id}', () => {
   })
 
   it('frees the username and email for a new user', async () => {
-    const user = await created()
+    const user = await t.createUser()
     await t.api.v1.users[':id'].$delete({ param: { id: user.id } })
     expect((await t.api.v1.users.$post({ json: { username: user.username, email: user.email } })).status).toBe(201)
   })
@@ -33,13 +26,13 @@ describe('DELETE /v1/users/{id}', () => {
   })
 
   it('deletes when If-Match names the current version', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const res = await t.api.v1.users[':id'].$delete({ param: { id: user.id } }, { headers: { 'If-Match': '"1"' } })
     expect(res.status).toBe(204)
   })
 
   it('returns 412 with the current ETag when If-Match is stale, deleting nothing', async () => {
-    const user = await created()
+    const user = await t.createUser()
     await t.raw(`/v1/users/${user.id}`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json' },

@@ -1,19 +1,13 @@
 import { describe, expect, it } from 'bun:test'
 import { createUsersClient } from '../src/client'
-import { newUser, useTestApp } from './helpers/context'
+import { useTestApp } from './helpers/context'
 import { expectProblem, pointers } from './helpers/problem'
 
 const t = await useTestApp({ name: 'read' })
 
-async function created(overrides: Record<string, unknown> = {}) {
-  const res = await t.api.v1.users.$post({ json: newUser(overrides) })
-  if (res.status !== 201) throw new Error(`create failed: ${res.status}`)
-  return res.json()
-}
-
 describe('GET /v1/users/{id}', () => {
   it('returns the user with its ETag', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const res = await t.api.v1.users[':id'].$get({ param: { id: user.id } })
     expect(res.status).toBe(200)
     if (res.status !== 200) return
@@ -38,7 +32,7 @@ describe('GET /v1/users/{id}', () => {
 
   describe('If-None-Match', () => {
     it.each([['"1"'], ['W/"1"'], ['*'], ['"7", "1"']])('answers 304 with the ETag for %s', async (header) => {
-      const user = await created()
+      const user = await t.createUser()
       const res = await t.api.v1.users[':id'].$get({ param: { id: user.id } }, { headers: { 'If-None-Match': header } })
       expect(res.status).toBe(304)
       expect(res.headers.get('etag')).toBe('"1"')
@@ -46,13 +40,13 @@ describe('GET /v1/users/{id}', () => {
     })
 
     it('answers 200 when the tag is stale', async () => {
-      const user = await created()
+      const user = await t.createUser()
       const res = await t.api.v1.users[':id'].$get({ param: { id: user.id } }, { headers: { 'If-None-Match': '"2"' } })
       expect(res.status).toBe(200)
     })
 
     it('returns 400 for a malformed header instead of ignoring it', async () => {
-      const user = await created()
+      const user = await t.createUser()
       const res = await t.raw(`/v1/users/${user.id}`, { headers: { 'if-none-match': '1' } })
       const problem = await expectProblem(res, 400, 'validation_failed')
       expect(pointers(problem)).toEqual(['header:/if-none-match'])
@@ -62,7 +56,7 @@ describe('GET /v1/users/{id}', () => {
 
 describe('GET /v1/users/by-username/{username}', () => {
   it('finds the user case-insensitively', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const res = await t.api.v1.users['by-username'][':username'].$get({ param: { username: user.username.toUpperCase() } })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual(user)
@@ -70,7 +64,7 @@ describe('GET /v1/users/by-username/{username}', () => {
   })
 
   it('answers 304 for a current If-None-Match', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const res = await t.api.v1.users['by-username'][':username'].$get(
       { param: { username: user.username } },
       { headers: { 'If-None-Match': '"1"' } },
@@ -91,7 +85,7 @@ describe('GET /v1/users/by-username/{username}', () => {
 
 describe('GET /v1/users/by-email/{email}', () => {
   it('finds the user case-insensitively', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const res = await t.api.v1.users['by-email'][':email'].$get({ param: { email: user.email.toUpperCase() } })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual(user)
@@ -99,7 +93,7 @@ describe('GET /v1/users/by-email/{email}', () => {
 
   it('finds emails with characters that are special in URLs', async () => {
     const email = `o'neil+tag.${Date.now()}@example.com`
-    const user = await created({ email })
+    const user = await t.createUser({ email })
     const res = await t.api.v1.users['by-email'][':email'].$get({ param: { email } })
     expect(res.status).toBe(200)
     expect(((await res.json()) as { id: string }).id).toBe(user.id)
@@ -128,7 +122,7 @@ describe('GET /v1/users/by-email/{email}', () => {
   })
 
   it('answers 304 for a current If-None-Match', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const res = await t.api.v1.users['by-email'][':email'].$get(
       { param: { email: user.email } },
       { headers: { 'If-None-Match': '"1"' } },

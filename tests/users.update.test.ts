@@ -5,12 +5,6 @@ import { expectProblem, pointers } from './helpers/problem'
 
 const t = await useTestApp({ name: 'update' })
 
-async function created(overrides: Record<string, unknown> = {}): Promise<User> {
-  const res = await t.api.v1.users.$post({ json: newUser(overrides) })
-  if (res.status !== 201) throw new Error(`create failed: ${res.status}`)
-  return res.json()
-}
-
 const patch = (id: string, body: unknown, headers: Record<string, string> = {}, contentType = 'application/merge-patch+json') =>
   t.raw(`/v1/users/${id}`, {
     method: 'PATCH',
@@ -20,7 +14,7 @@ const patch = (id: string, body: unknown, headers: Record<string, string> = {}, 
 
 describe('PATCH /v1/users/{id}', () => {
   it('changes the given fields, bumps the version and returns the new ETag', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const res = await t.api.v1.users[':id'].$patch({ param: { id: user.id }, json: { displayName: 'New Name', role: 'admin' } })
     expect(res.status).toBe(200)
     if (res.status !== 200) return
@@ -32,13 +26,13 @@ describe('PATCH /v1/users/{id}', () => {
   })
 
   it('accepts application/merge-patch+json and application/json', async () => {
-    const user = await created()
+    const user = await t.createUser()
     expect((await patch(user.id, { displayName: 'A' })).status).toBe(200)
     expect((await patch(user.id, { displayName: 'B' }, {}, 'application/json')).status).toBe(200)
   })
 
   it('keeps the version when every value is already stored', async () => {
-    const user = await created({ displayName: 'Same', metadata: { a: 1 } })
+    const user = await t.createUser({ displayName: 'Same', metadata: { a: 1 } })
     const res = await patch(user.id, {
       displayName: 'Same',
       username: user.username,
@@ -52,7 +46,7 @@ describe('PATCH /v1/users/{id}', () => {
   })
 
   it('removes displayName with null', async () => {
-    const user = await created({ displayName: 'Someone' })
+    const user = await t.createUser({ displayName: 'Someone' })
     const res = await patch(user.id, { displayName: null })
     const updated = (await res.json()) as User
     expect(updated.version).toBe(2)
@@ -61,26 +55,26 @@ describe('PATCH /v1/users/{id}', () => {
   })
 
   it('merges metadata key by key (RFC 7396)', async () => {
-    const user = await created({ metadata: { plan: 'free', prefs: { theme: 'light', lang: 'en' }, drop: 1 } })
+    const user = await t.createUser({ metadata: { plan: 'free', prefs: { theme: 'light', lang: 'en' }, drop: 1 } })
     const res = await patch(user.id, { metadata: { plan: 'pro', prefs: { theme: 'dark' }, drop: null, added: [1, 2] } })
     expect(((await res.json()) as User).metadata).toEqual({ plan: 'pro', prefs: { theme: 'dark', lang: 'en' }, added: [1, 2] })
   })
 
   it('empties metadata with "metadata": null (RFC 7396 removes the member; its default is {})', async () => {
-    const user = await created({ metadata: { a: 1 } })
+    const user = await t.createUser({ metadata: { a: 1 } })
     const res = await patch(user.id, { metadata: null })
     expect(await res.json()).toMatchObject({ metadata: {}, version: 2 })
   })
 
   it('refuses a metadata patch whose merge exceeds 16 KiB, changing nothing', async () => {
-    const user = await created({ metadata: { a: 'x'.repeat(10_000) } })
+    const user = await t.createUser({ metadata: { a: 'x'.repeat(10_000) } })
     const problem = await expectProblem(await patch(user.id, { metadata: { b: 'y'.repeat(10_000) } }), 400, 'validation_failed')
     expect(pointers(problem)).toEqual(['body:/metadata'])
     expect((await t.collection.findOne({ username: user.username }))?.version).toBe(1)
   })
 
   it('sets a password as an argon2id hash, never echoing it', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const res = await patch(user.id, { password: 'a brand new secret' })
     const text = await res.text()
     expect(res.status).toBe(200)
@@ -91,7 +85,7 @@ describe('PATCH /v1/users/{id}', () => {
   })
 
   it('renames a user, and the old name becomes free', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const renamed = newUser().username
     expect((await patch(user.id, { username: renamed.toUpperCase() })).status).toBe(200)
     const found = await t.api.v1.users['by-username'][':username'].$get({ param: { username: renamed } })
@@ -100,26 +94,26 @@ describe('PATCH /v1/users/{id}', () => {
   })
 
   it('allows changing only the case of the own username', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const res = await patch(user.id, { username: user.username.toUpperCase() })
     expect(res.status).toBe(200)
     expect(((await res.json()) as User).username).toBe(user.username.toUpperCase())
   })
 
   it('returns 409 username_taken when renaming onto another user (any case)', async () => {
-    const [a, b] = [await created(), await created()]
+    const [a, b] = [await t.createUser(), await t.createUser()]
     const problem = await expectProblem(await patch(a.id, { username: b.username.toUpperCase() }), 409, 'username_taken')
     expect(pointers(problem)).toEqual(['body:/username'])
     expect((await t.collection.findOne({ username: a.username }))?.version).toBe(1)
   })
 
   it('returns 409 email_taken when changing the email onto another user', async () => {
-    const [a, b] = [await created(), await created()]
+    const [a, b] = [await t.createUser(), await t.createUser()]
     await expectProblem(await patch(a.id, { email: b.email.toUpperCase() }), 409, 'email_taken')
   })
 
   it('names the right field when both username and email change and the email collides', async () => {
-    const [a, b] = [await created(), await created()]
+    const [a, b] = [await t.createUser(), await t.createUser()]
     await expectProblem(await patch(a.id, { username: newUser().username, email: b.email }), 409, 'email_taken')
   })
 
@@ -136,14 +130,14 @@ describe('PATCH /v1/users/{id}', () => {
     ['null username', { username: null }, ['body:/username']],
     ['a bad metadata key', { metadata: { 'a.b': 1 } }, ['body:/metadata/a.b']],
   ])('returns 400 for %s and changes nothing', async (_, body, expected) => {
-    const user = await created()
+    const user = await t.createUser()
     const problem = await expectProblem(await patch(user.id, body), 400, 'validation_failed')
     expect(pointers(problem)).toEqual(expected)
     expect((await t.collection.findOne({ username: user.username }))?.version).toBe(1)
   })
 
   it('rejects a __proto__ key in the body, changing nothing', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const problem = await expectProblem(
       await patch(user.id, '{"__proto__":{"role":"admin"},"displayName":"x"}'),
       400,
@@ -154,19 +148,19 @@ describe('PATCH /v1/users/{id}', () => {
   })
 
   it('returns 413 for a body over the limit', async () => {
-    const user = await created()
+    const user = await t.createUser()
     await expectProblem(await patch(user.id, { metadata: { blob: 'x'.repeat(70 * 1024) } }), 413, 'payload_too_large')
   })
 
   it('returns 400 malformed_json and 415 for a wrong content type', async () => {
-    const user = await created()
+    const user = await t.createUser()
     await expectProblem(await patch(user.id, '{"displayName":'), 400, 'malformed_json')
     await expectProblem(await patch(user.id, { displayName: 'x' }, {}, 'text/plain'), 415, 'unsupported_media_type')
   })
 
   describe('If-Match', () => {
     it('applies the patch when the ETag is current', async () => {
-      const user = await created()
+      const user = await t.createUser()
       const res = await t.api.v1.users[':id'].$patch(
         { param: { id: user.id }, json: { displayName: 'x' } },
         { headers: { 'If-Match': '"1"' } },
@@ -176,7 +170,7 @@ describe('PATCH /v1/users/{id}', () => {
     })
 
     it('returns 412 with the current ETag when stale, changing nothing', async () => {
-      const user = await created()
+      const user = await t.createUser()
       await patch(user.id, { displayName: 'v2' })
       const res = await patch(user.id, { displayName: 'lost?' }, { 'If-Match': '"1"' })
       await expectProblem(res, 412, 'precondition_failed')
@@ -185,13 +179,13 @@ describe('PATCH /v1/users/{id}', () => {
     })
 
     it('never matches a weak tag, and * matches any version', async () => {
-      const user = await created()
+      const user = await t.createUser()
       await expectProblem(await patch(user.id, { displayName: 'x' }, { 'If-Match': 'W/"1"' }), 412, 'precondition_failed')
       expect((await patch(user.id, { displayName: 'x' }, { 'If-Match': '*' })).status).toBe(200)
     })
 
     it('returns 400 for a malformed If-Match instead of ignoring it', async () => {
-      const user = await created()
+      const user = await t.createUser()
       const problem = await expectProblem(
         await patch(user.id, { displayName: 'x' }, { 'If-Match': '1' }),
         400,
@@ -201,7 +195,7 @@ describe('PATCH /v1/users/{id}', () => {
     })
 
     it('lets exactly one of 20 concurrent PATCHes with the same ETag win', async () => {
-      const user = await created()
+      const user = await t.createUser()
       const responses = await Promise.all(
         Array.from({ length: 20 }, (_, i) => patch(user.id, { displayName: `writer ${i}` }, { 'If-Match': '"1"' })),
       )
@@ -216,7 +210,7 @@ describe('PATCH /v1/users/{id}', () => {
   })
 
   it('accepts every concurrent PATCH whose If-Match lists each version it could meet', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const everyVersion = Array.from({ length: 12 }, (_, i) => `"${i + 1}"`).join(', ')
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) => patch(user.id, { metadata: { [`k${i}`]: i } }, { 'If-Match': everyVersion })),
@@ -226,7 +220,7 @@ describe('PATCH /v1/users/{id}', () => {
   })
 
   it('loses no change under 20 concurrent PATCHes without If-Match', async () => {
-    const user = await created()
+    const user = await t.createUser()
     const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => patch(user.id, { metadata: { [`k${i}`]: i } })))
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200))
     const versions = await Promise.all(responses.map(async (r) => ((await r.json()) as User).version))

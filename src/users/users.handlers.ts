@@ -71,27 +71,15 @@ export function createUsersHandlers({ users, passwords }: UsersDeps) {
         changesFor(current, { ...patch, ...(password !== undefined ? { passwordHash: await hashOnce(password) } : {}) }),
       { ifMatch },
     )
-    switch (outcome.kind) {
-      case 'not_found':
-        return problem(c, 'user_not_found', `No user has id '${id}'.`)
-      case 'precondition_failed':
-        return preconditionFailed(c, outcome.currentVersion)
-      default:
-        return c.json(outcome.user, 200, { ETag: toEtag(outcome.user.version) })
-    }
+    if (outcome.kind === 'not_found' || outcome.kind === 'precondition_failed') return refused(c, id, outcome)
+    return c.json(outcome.user, 200, { ETag: toEtag(outcome.user.version) })
   }
 
   const deleteUser: Handler<'deleteUser'> = async (c) => {
     const { id } = c.req.valid('param')
     const outcome = await users.delete(id, { ifMatch: readPrecondition(c, 'If-Match') })
-    switch (outcome.kind) {
-      case 'not_found':
-        return problem(c, 'user_not_found', `No user has id '${id}'.`)
-      case 'precondition_failed':
-        return preconditionFailed(c, outcome.currentVersion)
-      default:
-        return c.body(null, 204)
-    }
+    if (outcome.kind === 'not_found' || outcome.kind === 'precondition_failed') return refused(c, id, outcome)
+    return c.body(null, 204)
   }
 
   return { createUser, getUser, getUserByUsername, getUserByEmail, listUsers, updateUser, deleteUser }
@@ -105,7 +93,14 @@ function respondWithUser(c: Context<AppEnv>, user: User) {
   return c.json(user, 200, { ETag: etag })
 }
 
-function preconditionFailed(c: Context<AppEnv>, currentVersion: number) {
+/** The two ways a write on an existing id is refused: 404, or 412 with the current ETag. */
+function refused(
+  c: Context<AppEnv>,
+  id: string,
+  outcome: { kind: 'not_found' } | { kind: 'precondition_failed'; currentVersion: number },
+) {
+  if (outcome.kind === 'not_found') return problem(c, 'user_not_found', `No user has id '${id}'.`)
+  const { currentVersion } = outcome
   return problem(c, 'precondition_failed', `The user is at version ${currentVersion}; If-Match did not name it.`, {
     headers: { ETag: toEtag(currentVersion) },
   })

@@ -45,7 +45,14 @@ export async function useTestApp(options: { name: string; deps?: Partial<AppDeps
     await client.close()
   })
 
-  return { app, api, raw, db, users, logger, collection: db.collection('users') }
+  /** Creates a user through the API (a valid, unique one unless overridden) and returns it. */
+  const createUser = async (overrides: Record<string, unknown> = {}) => {
+    const res = await api.v1.users.$post({ json: newUser(overrides) })
+    if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(await res.json())}`)
+    return res.json()
+  }
+
+  return { app, api, raw, createUser, db, users, logger, collection: db.collection('users') }
 }
 
 let counter = 0
