@@ -12,7 +12,7 @@ import { createDocsRouter } from './system/docs'
 import { createHealthRouter, type Pingable } from './system/health'
 import { createUsersRouter } from './users'
 import type { PasswordHasher } from './users/passwords'
-import type { UsersRepository } from './users/users.repository'
+import type { UsersRepository } from './users/users.model'
 
 /** Everything the app needs from outside; tests pass real ones built on a real database. */
 export type AppDeps = {

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from './config'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
 import { createLogger } from './logger'
-import { createBunPasswordHasher } from './users/passwords'
+import { createBunPasswordHasher } from './users/passwords.bun'
 import { createUsersRepository } from './users/users.repository'
 
 /** Bun entry point: configuration, database, HTTP server, shutdown. */

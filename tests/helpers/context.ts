@@ -4,8 +4,9 @@ import { type AppDeps, createApp } from '../../src/app'
 import { createUsersClient } from '../../src/client'
 import { testConfig } from '../../src/config'
 import type { Logger } from '../../src/logger'
-import { createBunPasswordHasher } from '../../src/users/passwords'
-import { createUsersRepository, type UsersRepository } from '../../src/users/users.repository'
+import { createBunPasswordHasher } from '../../src/users/passwords.bun'
+import type { UsersRepository } from '../../src/users/users.model'
+import { createUsersRepository } from '../../src/users/users.repository'
 
 export type LogLine = { level: 'info' | 'warn' | 'error'; object: object; message?: string }
 

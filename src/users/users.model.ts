@@ -1,0 +1,51 @@
+import type { Precondition } from '../http/etag'
+import type { CursorPosition } from './users.cursor'
+import type { JsonObject } from './users.metadata'
+import type { UserChanges } from './users.patch'
+import type { ListUsersQuery, User } from './users.schemas'
+
+/**
+ * What the service needs from storage, in the API's own types (string ids, ISO dates). The app
+ * depends on this interface only, so no driver type reaches its signatures or the client's
+ * declarations; users.repository.ts implements it on MongoDB.
+ */
+export interface UsersRepository {
+  /** Creates the indexes the repository relies on; idempotent, called at startup. */
+  ensureIndexes(): Promise<void>
+  create(user: NewUser): Promise<User>
+  findById(id: string): Promise<User | null>
+  findByUsername(username: string): Promise<User | null>
+  findByEmail(email: string): Promise<User | null>
+  /** A page of users; `after` is the decoded cursor of the previous page. */
+  list(query: ListUsersQuery, after?: CursorPosition): Promise<UserPage>
+  /**
+   * Applies `change` to the current user with optimistic concurrency: read, compute, then one
+   * `findOneAndUpdate` guarded by the version that was read; a lost race is retried from a fresh
+   * read, which checks If-Match again against the version that won.
+   */
+  update(
+    id: string,
+    change: (current: User) => UserChanges | Promise<UserChanges>,
+    options?: { ifMatch?: Precondition },
+  ): Promise<UpdateOutcome>
+  delete(id: string, options?: { ifMatch?: Precondition }): Promise<DeleteOutcome>
+}
+
+export type NewUser = {
+  username: string
+  email: string
+  displayName?: string
+  metadata: JsonObject
+  role: User['role']
+  status: User['status']
+  passwordHash?: string
+}
+
+export type UserPage = { items: User[]; nextCursor: string | null; total?: number }
+
+export type UpdateOutcome =
+  | { kind: 'updated' | 'unchanged'; user: User }
+  | { kind: 'not_found' }
+  | { kind: 'precondition_failed'; currentVersion: number }
+
+export type DeleteOutcome = { kind: 'deleted' } | { kind: 'not_found' } | { kind: 'precondition_failed'; currentVersion: number }
