@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs'
-import { isAbsolute, join, resolve } from 'node:path'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
@@ -15,9 +15,20 @@ export type EmbeddedDatabase = {
   stop(): Promise<void>
 }
 
-const projectRoot = fileURLToPath(new URL('../..', import.meta.url))
-const launcherDir = join(projectRoot, 'tools', 'devdb')
-const cacheDir = join(projectRoot, '.cache', 'devdb')
+/**
+ * The checkout this module runs from: the nearest folder above it holding tools/devdb. Found by
+ * walking up rather than by a fixed `../..`, so the bundled Node entry (dist/node) finds it too.
+ */
+function findProjectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'tools', 'devdb', 'go.mod'))) {
+    const parent = dirname(dir)
+    if (parent === dir)
+      throw new Error('The embedded database needs a checkout of users-service (tools/devdb); set MONGODB_URI instead.')
+    dir = parent
+  }
+  return dir
+}
 
 export async function startEmbeddedDatabase(options: {
   dataDir: string
@@ -26,6 +37,7 @@ export async function startEmbeddedDatabase(options: {
   /** Extra launcher flags; only the launcher's own test uses this (`-no-write-lock`). */
   launcherArgs?: string[]
 }): Promise<EmbeddedDatabase> {
+  const projectRoot = findProjectRoot()
   const binary = await ensureLauncher(options.onProgress)
   const dataDir = isAbsolute(options.dataDir) ? options.dataDir : resolve(projectRoot, options.dataDir)
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
@@ -84,6 +96,9 @@ function firstLine(child: ChildProcess, timeoutMs: number): Promise<string> {
 
 /** Returns the launcher binary for the current sources, building it with Go when missing. */
 export async function ensureLauncher(onProgress: (message: string) => void = () => {}): Promise<string> {
+  const projectRoot = findProjectRoot()
+  const launcherDir = join(projectRoot, 'tools', 'devdb')
+  const cacheDir = join(projectRoot, '.cache', 'devdb')
   const sources = readdirSync(launcherDir)
     .filter((name) => name.endsWith('.go') || name === 'go.mod' || name === 'go.sum')
     .sort()

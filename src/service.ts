@@ -1,0 +1,81 @@
+import { createApp } from './app'
+import { type Config, ConfigError, loadConfig } from './config'
+import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
+import { connectDatabase } from './db/mongo'
+import { createLogger, type Logger } from './logger'
+import type { PasswordHasher } from './users/passwords'
+import { createUsersRepository } from './users/users.repository'
+
+/**
+ * What the Bun and Node entry points share: configuration, the database (MongoDB, or the
+ * embedded one in development), indexes, the app, and an orderly shutdown. Each entry point
+ * brings its own HTTP server and argon2id implementation.
+ */
+export type Service = {
+  config: Config
+  logger: Logger
+  app: ReturnType<typeof createApp>
+  /** Closes the MongoDB client, then stops the embedded database if one was started. */
+  close(): Promise<void>
+}
+
+export async function startService(passwords: PasswordHasher): Promise<Service> {
+  const config = loadConfigOrExit()
+  const logger = createLogger(config)
+  let embedded: EmbeddedDatabase | undefined
+  let mongodbUri = config.mongodbUri
+  if (!mongodbUri) {
+    embedded = await startEmbeddedDatabase({
+      dataDir: config.devDbDataDir,
+      onProgress: (message) => logger.info({}, message),
+    })
+    mongodbUri = embedded.uri
+    logger.warn(
+      { uri: mongodbUri, dataDir: config.devDbDataDir },
+      'MONGODB_URI is not set: using the embedded FerretDB database (development only)',
+    )
+  }
+  const database = await connectDatabase(mongodbUri, config.mongodbDb)
+  const users = createUsersRepository(database.db)
+  await users.ensureIndexes()
+  const app = createApp({ config, users, passwords, database, logger })
+  return {
+    config,
+    logger,
+    app,
+    close: async () => {
+      await database.close()
+      await embedded?.stop()
+    },
+  }
+}
+
+/** A configuration error is the operator's to fix: print every bad variable and exit 1. */
+function loadConfigOrExit(): Config {
+  try {
+    return loadConfig()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(error.message)
+    process.exit(1)
+  }
+}
+
+/** Runs `stop` once on SIGTERM or SIGINT, then exits 0. */
+export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
+  let stopping = false
+  const handle = (signal: NodeJS.Signals) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    stop().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', handle)
+  process.on('SIGINT', handle)
+}

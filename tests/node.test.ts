@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { MongoClient } from 'mongodb'
+import { ARGON2_PARAMETERS } from '../src/users/passwords'
+import { createBunPasswordHasher } from '../src/users/passwords.bun'
+import { newUser } from './helpers/context'
+
+/**
+ * The same service on Node 20 through @hono/node-server: the bundled entry (bun run build:node)
+ * started with plain `node`, on the run's database.
+ */
+const root = new URL('..', import.meta.url).pathname
+const dbName = `test_node_${crypto.randomUUID().slice(0, 8)}`
+const client = new MongoClient(globalThis.testMongoUri)
+let server: Awaited<ReturnType<typeof startNode>>['proc'] | undefined
+let baseUrl = ''
+
+beforeAll(async () => {
+  const build = Bun.spawnSync(['bun', 'run', 'build:node'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+  if (build.exitCode !== 0) throw new Error(`build:node failed: ${build.stderr.toString()}`)
+  ;({ proc: server, url: baseUrl } = await startNode())
+}, 60_000)
+
+/** Starts `node dist/node/node.js` on a free port and resolves once it listens. */
+async function startNode() {
+  const proc = Bun.spawn(['node', 'dist/node/node.js'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', PORT: '0', MONGODB_URI: globalThis.testMongoUri, MONGODB_DB: dbName },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  return { proc, url: await listeningUrl(proc.stdout) }
+}
+
+afterAll(async () => {
+  if (server && server.exitCode === null) server.kill('SIGKILL')
+  await client.db(dbName).dropDatabase()
+  await client.close()
+})
+
+/** Reads the server's JSON log lines until it says where it listens. */
+async function listeningUrl(stdout: ReadableStream<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder()
+  let buffered = ''
+  for await (const chunk of stdout) {
+    buffered += decoder.decode(chunk, { stream: true })
+    for (const line of buffered.split('\n')) {
+      if (line.includes('users-service listening')) return JSON.parse(line).url
+    }
+  }
+  throw new Error(`the Node server exited before listening:\n${buffered}`)
+}
+
+/** Verifies a hash with @node-rs/argon2 in a separate `node` process; resolves to its exit code. */
+async function verifyOnNode(password: string, hash: string): Promise<number> {
+  const script =
+    "import('@node-rs/argon2').then(a => a.verify(process.argv[1], process.argv[2])).then(ok => process.exit(ok ? 0 : 3))"
+  const proc = Bun.spawn(['node', '-e', script, hash, password], { cwd: root, stdout: 'ignore', stderr: 'inherit' })
+  return proc.exited
+}
+
+describe('the Node entry point', () => {
+  it('creates and reads a user', async () => {
+    const body = newUser({ password: 'hashed on node' })
+    const created = await fetch(`${baseUrl}v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    expect(created.status).toBe(201)
+    const user = await created.json()
+    expect(created.headers.get('etag')).toBe('"1"')
+
+    const read = await fetch(`${baseUrl}v1/users/${user.id}`)
+    expect(read.status).toBe(200)
+    expect(await read.json()).toEqual(user)
+  })
+
+  it('answers problems the same way', async () => {
+    const res = await fetch(`${baseUrl}v1/users/nope`, { headers: { 'x-request-id': 'from-node-test' } })
+    expect(res.status).toBe(400)
+    expect(res.headers.get('content-type')).toStartWith('application/problem+json')
+    expect(await res.json()).toMatchObject({ code: 'validation_failed', requestId: 'from-node-test' })
+  })
+
+  it('makes hashes Bun verifies, and verifies hashes Bun makes', async () => {
+    const body = newUser({ password: 'made on node 42' })
+    expect(
+      (
+        await fetch(`${baseUrl}v1/users`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).status,
+    ).toBe(201)
+    const stored = await client.db(dbName).collection('users').findOne({ username: body.username })
+    const nodeHash: string = stored?.passwordHash
+    expect(nodeHash).toStartWith(`$argon2id$v=19$m=${ARGON2_PARAMETERS.memoryCost},t=${ARGON2_PARAMETERS.timeCost},p=1$`)
+    expect(await Bun.password.verify('made on node 42', nodeHash)).toBe(true)
+    expect(await Bun.password.verify('made on node 43', nodeHash)).toBe(false)
+
+    const bunHash = await createBunPasswordHasher().hash('made on bun 7')
+    expect(await verifyOnNode('made on bun 7', bunHash)).toBe(0)
+    expect(await verifyOnNode('made on bun 8', bunHash)).toBe(3)
+  }, 20_000)
+
+  it('exits 0 on SIGTERM', async () => {
+    const { proc } = await startNode()
+    proc.kill('SIGTERM')
+    expect(await proc.exited).toBe(0)
+  }, 20_000)
+})
