@@ -1,0 +1,57 @@
+# syntax=docker/dockerfile:1
+
+# users-service container image.
+#
+#   docker build -t users-service .
+#   docker run --rm -p 3000:3000 -e MONGODB_URI=mongodb://db:27017 users-service
+#
+# MONGODB_URI has no default on purpose: the embedded database is for development and tests only,
+# so without it the service exits at once and says so. tests/dockerfile.test.ts checks this file
+# statically (what is copied, the base image version, user, port, healthcheck, signals).
+
+# The Bun version must equal package.json "packageManager" (the test fails otherwise).
+# debian-slim rather than alpine: Bun's glibc build is its primary target (alpine runs the musl
+# build), and any prebuilt native package a dependency may bring ships for glibc first; the image
+# is still small, with no compilers, curl or wget. Like every official oven/bun image it has the
+# unprivileged `bun` user (uid 1000, gid 1000) and an entrypoint that `exec`s the command.
+FROM oven/bun:1.4.5-slim AS base
+WORKDIR /app
+
+# Production dependencies only, from the lockfile. A separate stage keeps Bun's download cache
+# (a build cache mount here anyway) and anything else the install leaves behind out of the image;
+# only node_modules moves on.
+FROM base AS deps
+COPY package.json bun.lock ./
+RUN --mount=type=cache,target=/root/.bun/install/cache \
+    bun install --frozen-lockfile --production
+
+FROM base AS release
+LABEL org.opencontainers.image.title="users-service" \
+      org.opencontainers.image.description="User management microservice: Hono on Bun, MongoDB, OpenAPI 3.1" \
+      org.opencontainers.image.base.name="docker.io/oven/bun:1.4.5-slim"
+# Set org.opencontainers.image.version/revision/created at build time (docker build --label ...).
+ENV NODE_ENV=production
+
+# Only what runs: the code, package.json (src/openapi.ts imports it), the lockfile and the
+# production dependencies (swagger-ui-dist's files are read at run time). The files stay owned by
+# root, so the service cannot modify its own code; it writes nothing to disk.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json bun.lock ./
+COPY src ./src
+
+# The `bun` user of the base image, by number so Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+EXPOSE 3000
+
+# No curl or wget in the image: Bun itself asks /healthz (liveness only; /readyz also pings MongoDB
+# and suits an orchestrator's readiness probe better). 127.0.0.1 works with the default HOST
+# (0.0.0.0); the timeout inside stays below --timeout so a hung server counts as a failure.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["bun", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+# Exec form, and the base image's entrypoint execs it: bun runs as PID 1 and receives SIGTERM
+# itself; the service handles SIGTERM and SIGINT (stops accepting, finishes in-flight requests,
+# closes the database, exits 0). `docker run --init` is not needed: in production the service
+# starts no child processes, so there is nothing to reap. It does no harm either.
+STOPSIGNAL SIGTERM
+CMD ["bun", "src/index.ts"]
