@@ -5,6 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { createApp } from '../src/app'
 import { testConfig } from '../src/config'
+import { createMetrics } from '../src/observability/metrics'
 import { generateOpenApi } from '../src/openapi'
 
 const unavailable = () => {
@@ -17,6 +18,7 @@ const app = createApp({
   passwords: { hash: unavailable, verify: unavailable },
   database: { ping: unavailable },
   logger: { info: unavailable, warn: unavailable, error: unavailable },
+  metrics: createMetrics(),
 })
 
 const path = new URL('../openapi.json', import.meta.url)

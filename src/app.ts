@@ -1,26 +1,34 @@
 import type { MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { cors } from 'hono/cors'
 import { methodNotAllowed as allowMethods } from 'hono/method-not-allowed'
+import { secureHeaders } from 'hono/secure-headers'
 import type { Config } from './config'
 import { handleError, methodNotAllowed, notFound, payloadTooLarge } from './http/errors'
 import { requestId } from './http/request-id'
 import { createRouter } from './http/router'
 import type { AppEnv } from './http/types'
 import type { Logger } from './logger'
+import type { Metrics } from './observability/metrics'
+import { observe } from './observability/observe'
 import { generateOpenApi } from './openapi'
 import { createDocsRouter } from './system/docs'
 import { createHealthRouter, type Pingable } from './system/health'
+import { createMetricsRouter } from './system/metrics'
 import { createUsersRouter } from './users'
 import type { PasswordHasher } from './users/passwords'
 import type { UsersRepository } from './users/users.model'
 
 /** Everything the app needs from outside; tests pass real ones built on a real database. */
 export type AppDeps = {
-  config: Pick<Config, 'bodyLimitBytes'>
+  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'corsOrigins'>
   users: UsersRepository
   passwords: PasswordHasher
   database: Pingable
   logger: Logger
+  metrics: Metrics
+  /** True once the process is draining for shutdown: readiness then answers 503. */
+  shuttingDown?: () => boolean
 }
 
 /** Builds the HTTP app. No I/O happens here: connecting and listening belong to the entry points. */
@@ -30,12 +38,16 @@ export function createApp(deps: AppDeps) {
 
   // Middleware adds no routes, so it is registered apart from the chain that builds the type.
   app.use(requestId())
+  app.use(observe(deps))
+  app.use(secureHeaders())
+  if (deps.config.corsOrigins.length > 0) app.use(corsFor(deps.config.corsOrigins))
   app.use(limitBodies(deps.config.bodyLimitBytes))
   app.use(allowMethods({ app, onMethodNotAllowed: methodNotAllowed }))
 
   const routes = app
     .route('/v1', createUsersRouter(deps))
     .route('/', createHealthRouter(deps))
+    .route('/', createMetricsRouter({ metrics: deps.metrics, token: deps.config.metricsToken }))
     .route('/', createDocsRouter({ document: () => (document ??= generateOpenApi(app)) }))
 
   app.notFound(notFound)
@@ -49,6 +61,17 @@ export function createApp(deps: AppDeps) {
 
 /** The app's type, route by route: what the typed client is built from. */
 export type AppType = ReturnType<typeof createApp>
+
+/** Cross-origin access for browser apps on the configured origins only (none by default). */
+function corsFor(origins: string[]): MiddlewareHandler<AppEnv> {
+  return cors({
+    origin: origins,
+    allowMethods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    allowHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'X-Request-Id'],
+    exposeHeaders: ['ETag', 'Location', 'Retry-After', 'X-Request-Id'],
+    maxAge: 600,
+  })
+}
 
 /** The methods whose routes read a request body (and declare 413); other bodies are never read. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])

@@ -24,7 +24,25 @@ const ConfigSchema = z
       .max(16 * 1024 * 1024)
       .default(64 * 1024),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
     DEVDB_DATA_DIR: z.string().min(1).default('.data/devdb'),
+    DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    CORS_ORIGINS: z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z.string().regex(/^https?:\/\/[^/\s,]+$/, 'must be a comma-separated list of origins such as https://app.example.com'),
+        ),
+      )
+      .optional(),
   })
   .transform((env) => ({
     env: env.NODE_ENV,
@@ -36,7 +54,13 @@ const ConfigSchema = z
     mongodbDb: env.MONGODB_DB,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL,
+    // Readable lines for a developer at a terminal; JSON lines everywhere else.
+    logFormat: env.LOG_FORMAT ?? (env.NODE_ENV === 'development' ? 'pretty' : 'json'),
     devDbDataDir: env.DEVDB_DATA_DIR,
+    dbTimeoutMs: env.DB_TIMEOUT_MS,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    metricsToken: env.METRICS_TOKEN,
+    corsOrigins: env.CORS_ORIGINS ?? [],
   }))
   .superRefine((config, ctx) => {
     if (config.env === 'production' && !config.mongodbUri) {
@@ -64,7 +88,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
   const result = ConfigSchema.safeParse(present)
   if (result.success) return result.data
-  throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`))
+  // The variable is the first path element (CORS_ORIGINS.1 is still CORS_ORIGINS's problem).
+  throw new ConfigError(result.error.issues.map((issue) => `${String(issue.path[0] ?? '(environment)')}: ${issue.message}`))
 }
 
 /** Config for tests and scripts: defaults plus overrides, without reading the environment. */

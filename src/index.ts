@@ -1,13 +1,17 @@
-import { startService, stopOnSignals } from './service'
+import { startService, stopOnSignals, withDeadline } from './service'
 import { createBunPasswordHasher } from './users/passwords.bun'
 
 /** Bun entry point (`bun src/index.ts`). */
-const { config, logger, app, close } = await startService(createBunPasswordHasher())
+const { config, logger, app, beginShutdown, close } = await startService(createBunPasswordHasher())
 const server = Bun.serve({ fetch: app.fetch, hostname: config.host, port: config.port })
 logger.info({ url: server.url.href, env: config.env, runtime: `bun ${Bun.version}` }, 'users-service listening')
 
 stopOnSignals(logger, async () => {
-  // Stop accepting, let in-flight requests finish, then release the database.
-  await server.stop()
+  // Unready, stop accepting, let in-flight requests finish (up to the deadline), release the database.
+  beginShutdown()
+  if ((await withDeadline(server.stop(), config.shutdownTimeoutMs)) === 'timed out') {
+    logger.warn({ deadlineMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown deadline: closing them')
+    await server.stop(true)
+  }
   await close()
 })

@@ -1,4 +1,5 @@
-import pino from 'pino'
+import { createRequire } from 'node:module'
+import pino, { type DestinationStream } from 'pino'
 import type { Config } from './config'
 
 /** The logging surface the app depends on; pino's logger satisfies it, and tests can capture it. */
@@ -9,16 +10,41 @@ export interface Logger {
 }
 
 /**
- * JSON lines on stdout. Anything that could carry a secret is redacted by path as a second line
- * of defence: nothing should log a request body or headers whole in the first place.
+ * Anything that could carry a secret, wherever it appears in a logged object. A second line of
+ * defence: nothing logs request bodies or headers in the first place.
  */
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({
+export const REDACTED_PATHS = [
+  'password',
+  'passwordHash',
+  'token',
+  'authorization',
+  'cookie',
+  'apiKey',
+  '*.password',
+  '*.passwordHash',
+  '*.token',
+  '*.authorization',
+  '*.cookie',
+  '*.apiKey',
+  'headers.authorization',
+  'headers.cookie',
+  'req.headers.authorization',
+  'req.headers.cookie',
+]
+
+/**
+ * JSON lines on stdout (or `destination`), one object per event; in development, pino-pretty's
+ * readable lines instead (a dev dependency, loaded only then).
+ */
+export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>, destination?: DestinationStream): Logger {
+  const options = {
     level: config.logLevel,
     base: { service: 'users-service' },
-    redact: {
-      paths: ['password', 'passwordHash', '*.password', '*.passwordHash', 'headers.authorization', 'headers.cookie'],
-      censor: '[redacted]',
-    },
-  })
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+  }
+  if (config.logFormat === 'pretty' && !destination) {
+    const pretty = createRequire(import.meta.url)('pino-pretty') as (options: object) => DestinationStream
+    return pino(options, pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' }))
+  }
+  return destination ? pino(options, destination) : pino(options)
 }

@@ -3,6 +3,7 @@ import { type Config, ConfigError, loadConfig } from './config'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
 import { createLogger, type Logger } from './logger'
+import { createMetrics } from './observability/metrics'
 import type { PasswordHasher } from './users/passwords'
 import { createUsersRepository } from './users/users.repository'
 
@@ -15,6 +16,8 @@ export type Service = {
   config: Config
   logger: Logger
   app: ReturnType<typeof createApp>
+  /** From now on /readyz answers 503, so load balancers stop sending new work. */
+  beginShutdown(): void
   /** Closes the MongoDB client, then stops the embedded database if one was started. */
   close(): Promise<void>
 }
@@ -35,14 +38,19 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
       'MONGODB_URI is not set: using the embedded FerretDB database (development only)',
     )
   }
-  const database = await connectDatabase(mongodbUri, config.mongodbDb)
+  const database = await connectDatabase(mongodbUri, config.mongodbDb, { timeoutMs: config.dbTimeoutMs })
   const users = createUsersRepository(database.db)
   await users.ensureIndexes()
-  const app = createApp({ config, users, passwords, database, logger })
+  let shuttingDown = false
+  const metrics = createMetrics({ poolStats: database.poolStats })
+  const app = createApp({ config, users, passwords, database, logger, metrics, shuttingDown: () => shuttingDown })
   return {
     config,
     logger,
     app,
+    beginShutdown: () => {
+      shuttingDown = true
+    },
     close: async () => {
       await database.close()
       await embedded?.stop()
@@ -59,6 +67,17 @@ function loadConfigOrExit(): Config {
     console.error(error.message)
     process.exit(1)
   }
+}
+
+/** Resolves when `work` does or after `ms`, whichever comes first; says which. */
+export async function withDeadline(work: Promise<unknown>, ms: number): Promise<'done' | 'timed out'> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<'timed out'>((done) => {
+    timer = setTimeout(() => done('timed out'), ms)
+  })
+  const result = await Promise.race([work.then(() => 'done' as const), deadline])
+  clearTimeout(timer)
+  return result
 }
 
 /** Runs `stop` once on SIGTERM or SIGINT, then exits 0. */

@@ -21,6 +21,11 @@ describe('configuration', () => {
       mongodbDb: 'users',
       bodyLimitBytes: 65536,
       logLevel: 'info',
+      logFormat: 'pretty',
+      dbTimeoutMs: 5000,
+      shutdownTimeoutMs: 10000,
+      metricsToken: undefined,
+      corsOrigins: [],
     })
   })
 
@@ -34,6 +39,11 @@ describe('configuration', () => {
         MONGODB_DB: 'accounts',
         BODY_LIMIT_BYTES: '131072',
         LOG_LEVEL: 'warn',
+        LOG_FORMAT: 'pretty',
+        DB_TIMEOUT_MS: '2500',
+        SHUTDOWN_TIMEOUT_MS: '30000',
+        METRICS_TOKEN: 'a-long-enough-metrics-token',
+        CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       }),
     ).toMatchObject({
       env: 'production',
@@ -42,6 +52,11 @@ describe('configuration', () => {
       mongodbDb: 'accounts',
       bodyLimitBytes: 131072,
       logLevel: 'warn',
+      logFormat: 'pretty',
+      dbTimeoutMs: 2500,
+      shutdownTimeoutMs: 30000,
+      metricsToken: 'a-long-enough-metrics-token',
+      corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
     })
   })
 
@@ -62,6 +77,11 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
     [{ NODE_ENV: 'production' }, 'MONGODB_URI'],
+    [{ DB_TIMEOUT_MS: '10' }, 'DB_TIMEOUT_MS'],
+    [{ SHUTDOWN_TIMEOUT_MS: 'soon' }, 'SHUTDOWN_TIMEOUT_MS'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN'],
+    [{ CORS_ORIGINS: 'https://ok.example.com, not-an-origin' }, 'CORS_ORIGINS'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
   ])('names the bad variable in %o', (env, variable) => {
     const problems = problemsOf(env)
     expect(problems).toHaveLength(1)

@@ -3,6 +3,7 @@ import { MongoClient } from 'mongodb'
 import { ARGON2_PARAMETERS } from '../src/users/passwords'
 import { createBunPasswordHasher } from '../src/users/passwords.bun'
 import { newUser } from './helpers/context'
+import { startServer } from './helpers/process'
 
 /**
  * The same service on Node 20 through @hono/node-server: the bundled entry (bun run build:node)
@@ -21,34 +22,13 @@ beforeAll(async () => {
 }, 60_000)
 
 /** Starts `node dist/node/node.js` on a free port and resolves once it listens. */
-async function startNode() {
-  const proc = Bun.spawn(['node', 'dist/node/node.js'], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', PORT: '0', MONGODB_URI: globalThis.testMongoUri, MONGODB_DB: dbName },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  return { proc, url: await listeningUrl(proc.stdout) }
-}
+const startNode = () => startServer(['node', 'dist/node/node.js'], { MONGODB_URI: globalThis.testMongoUri, MONGODB_DB: dbName })
 
 afterAll(async () => {
   if (server && server.exitCode === null) server.kill('SIGKILL')
   await client.db(dbName).dropDatabase()
   await client.close()
 })
-
-/** Reads the server's JSON log lines until it says where it listens. */
-async function listeningUrl(stdout: ReadableStream<Uint8Array>): Promise<string> {
-  const decoder = new TextDecoder()
-  let buffered = ''
-  for await (const chunk of stdout) {
-    buffered += decoder.decode(chunk, { stream: true })
-    for (const line of buffered.split('\n')) {
-      if (line.includes('users-service listening')) return JSON.parse(line).url
-    }
-  }
-  throw new Error(`the Node server exited before listening:\n${buffered}`)
-}
 
 /** Verifies a hash with @node-rs/argon2 in a separate `node` process; resolves to its exit code. */
 async function verifyOnNode(password: string, hash: string): Promise<number> {

@@ -34,6 +34,8 @@ export async function startEmbeddedDatabase(options: {
   dataDir: string
   /** Progress messages for a human (the first build takes about a minute). */
   onProgress?: (message: string) => void
+  /** Port to listen on; a free one by default. Restarting on the same port lets clients reconnect. */
+  port?: number
   /** Extra launcher flags; only the launcher's own test uses this (`-no-write-lock`). */
   launcherArgs?: string[]
 }): Promise<EmbeddedDatabase> {
@@ -48,9 +50,13 @@ export async function startEmbeddedDatabase(options: {
   // stdin is a pipe we never write to and never close: when this process dies, however hard, the
   // pipe closes and the launcher exits (-watch-stdin). Linux also has PR_SET_PDEATHSIG; this works
   // everywhere.
-  const child = spawn(binary, ['-listen', '127.0.0.1:0', '-data', dataDir, '-watch-stdin', ...(options.launcherArgs ?? [])], {
-    stdio: ['pipe', 'pipe', logFd],
-  })
+  const child = spawn(
+    binary,
+    ['-listen', `127.0.0.1:${options.port ?? 0}`, '-data', dataDir, '-watch-stdin', ...(options.launcherArgs ?? [])],
+    {
+      stdio: ['pipe', 'pipe', logFd],
+    },
+  )
   closeSync(logFd)
   const exited = new Promise<void>((done) => child.once('exit', () => done()))
   try {

@@ -1,4 +1,5 @@
 import { type Db, MongoClient } from 'mongodb'
+import type { PoolStats } from '../observability/metrics'
 
 /** How long readiness waits for a ping before calling the database unreachable. */
 const PING_TIMEOUT_MS = 2000
@@ -7,28 +8,64 @@ export type Database = {
   db: Db
   /** Resolves when the server answers a ping within PING_TIMEOUT_MS. */
   ping(): Promise<void>
+  /** Live connection-pool figures, from the driver's monitoring events. */
+  poolStats(): PoolStats
   close(): Promise<void>
 }
 
 /**
- * Opens the MongoDB client. Timeouts are short so a request never hangs on an unreachable server:
- * the repository turns the resulting errors into 503s. Compression stays off (nothing to gain on
- * loopback or in-VPC, and FerretDB does not offer it).
+ * Opens the MongoDB client. Each stage of an operation is bounded by `timeoutMs`: finding a
+ * server, waiting for a pooled connection, and waiting on the socket. So no request waits on an
+ * unreachable or hung database much longer than that; the repository turns the resulting errors
+ * into 503s. (Not the driver's `timeoutMS`: since driver 7.8 it is deprecated and does nothing.)
+ * Compression stays off: nothing to gain on loopback or in a VPC, and FerretDB does not offer it.
  */
-export async function connectDatabase(uri: string, dbName: string, options: { appName?: string } = {}): Promise<Database> {
+export async function connectDatabase(
+  uri: string,
+  dbName: string,
+  options: { timeoutMs?: number; appName?: string } = {},
+): Promise<Database> {
+  const timeoutMs = options.timeoutMs ?? 5000
   const client = new MongoClient(uri, {
     appName: options.appName ?? 'users-service',
-    serverSelectionTimeoutMS: 5000,
-    connectTimeoutMS: 5000,
+    serverSelectionTimeoutMS: timeoutMs,
+    waitQueueTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+    socketTimeoutMS: timeoutMs,
     maxPoolSize: 50,
   })
+  const stats: PoolStats = { open: 0, checkedOut: 0, waiting: 0, checkoutFailures: 0 }
+  client.on('connectionCreated', () => void stats.open++)
+  client.on('connectionClosed', () => void stats.open--)
+  client.on('connectionCheckOutStarted', () => void stats.waiting++)
+  client.on('connectionCheckedOut', () => {
+    stats.waiting--
+    stats.checkedOut++
+  })
+  client.on('connectionCheckOutFailed', () => {
+    stats.waiting--
+    stats.checkoutFailures++
+  })
+  client.on('connectionCheckedIn', () => void stats.checkedOut--)
   await client.connect()
   const db = client.db(dbName)
   return {
     db,
-    ping: async () => {
-      await db.command({ ping: 1 }, { timeoutMS: PING_TIMEOUT_MS })
-    },
+    ping: () => withTimeout(db.command({ ping: 1 }), PING_TIMEOUT_MS),
+    poolStats: () => ({ ...stats }),
     close: () => client.close(),
+  }
+}
+
+/** Rejects when `work` has not settled within `ms`. */
+async function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+  })
+  try {
+    await Promise.race([work, timeout])
+  } finally {
+    clearTimeout(timer)
   }
 }

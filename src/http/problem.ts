@@ -95,7 +95,9 @@ export function problem<C extends ProblemCode>(
 
 /** Headers that come with a problem status, declared with it in the document. */
 const problemHeaders: Partial<Record<number, Record<string, { description: string; schema: { type: 'string' } }>>> = {
+  401: { 'WWW-Authenticate': { description: 'The Bearer challenge.', schema: { type: 'string' } } },
   412: { ETag: { description: 'The current version, as an entity tag.', schema: { type: 'string' } } },
+  429: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string' } } },
   503: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string' } } },
 }
 

@@ -32,10 +32,13 @@ export const readyz = createRoute({
 /** Something that can be pinged; resolves when the database answered in time, rejects otherwise. */
 export type Pingable = { ping(): Promise<void> }
 
-export function createHealthRouter({ database }: { database: Pingable }) {
+export function createHealthRouter({ database, shuttingDown }: { database: Pingable; shuttingDown?: () => boolean }) {
   return createRouter()
     .openapi(healthz, (c) => c.json({ status: 'ok' as const }, 200))
     .openapi(readyz, async (c) => {
+      if (shuttingDown?.()) {
+        return problem(c, 'service_unavailable', 'Shutting down: send new work elsewhere.', { headers: { 'Retry-After': '1' } })
+      }
       try {
         await database.ping()
         return c.json({ status: 'ok' as const }, 200)

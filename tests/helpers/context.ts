@@ -1,9 +1,10 @@
 import { afterAll } from 'bun:test'
-import { type Db, MongoClient } from 'mongodb'
 import { type AppDeps, createApp } from '../../src/app'
 import { createUsersClient } from '../../src/client'
 import { testConfig } from '../../src/config'
+import { connectDatabase } from '../../src/db/mongo'
 import type { Logger } from '../../src/logger'
+import { createMetrics } from '../../src/observability/metrics'
 import { createBunPasswordHasher } from '../../src/users/passwords.bun'
 import type { UsersRepository } from '../../src/users/users.model'
 import { createUsersRepository } from '../../src/users/users.repository'
@@ -23,27 +24,28 @@ export function captureLogger(): Logger & { lines: LogLine[] } {
  * in-process. `raw` sends hand-made requests for what the typed client would refuse to build.
  */
 export async function useTestApp(options: { name: string; deps?: Partial<AppDeps>; clock?: () => Date } = { name: 'test' }) {
-  const client = new MongoClient(globalThis.testMongoUri, { serverSelectionTimeoutMS: 5000 })
-  await client.connect()
-  const db: Db = client.db(`test_${options.name}_${crypto.randomUUID().slice(0, 8)}`)
+  const database = await connectDatabase(globalThis.testMongoUri, `test_${options.name}_${crypto.randomUUID().slice(0, 8)}`)
+  const { db } = database
   const users: UsersRepository = createUsersRepository(db, options.clock ? { clock: options.clock } : {})
   await users.ensureIndexes()
   const logger = captureLogger()
-  const app = createApp({
+  const deps: AppDeps = {
     config: testConfig(),
     users,
     passwords: createBunPasswordHasher(),
-    database: { ping: async () => void (await db.command({ ping: 1 })) },
+    database,
     logger,
+    metrics: createMetrics({ poolStats: database.poolStats }),
     ...options.deps,
-  })
+  }
+  const app = createApp(deps)
   const fetchApp = (input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init))
   const api = createUsersClient({ baseUrl: 'http://users.test', fetch: fetchApp as typeof fetch })
   const raw = (path: string, init?: RequestInit) => fetchApp(`http://users.test${path}`, init)
 
   afterAll(async () => {
     await db.dropDatabase()
-    await client.close()
+    await database.close()
   })
 
   /** Creates a user through the API (a valid, unique one unless overridden) and returns it. */
@@ -53,7 +55,7 @@ export async function useTestApp(options: { name: string; deps?: Partial<AppDeps
     return res.json()
   }
 
-  return { app, api, raw, createUser, db, users, logger, collection: db.collection('users') }
+  return { app, api, raw, createUser, db, users, logger, deps, collection: db.collection('users') }
 }
 
 let counter = 0

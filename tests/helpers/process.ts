@@ -1,0 +1,40 @@
+/**
+ * Starts the service as a real process (`bun src/index.ts` or `node dist/node/node.js`) on a free
+ * port and resolves once it logs where it listens.
+ */
+const root = new URL('../..', import.meta.url).pathname
+
+export async function startServer(command: string[], env: Record<string, string>) {
+  const proc = Bun.spawn(command, {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', PORT: '0', LOG_FORMAT: 'json', ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const logs: string[] = []
+  const url = await listeningUrl(proc.stdout, logs)
+  return { proc, url, logs }
+}
+
+/**
+ * Reads the server's JSON log lines until it says where it listens, then keeps collecting them in
+ * the background: a closed pipe would make the server's later log writes fail.
+ */
+async function listeningUrl(stdout: ReadableStream<Uint8Array>, logs: string[]): Promise<string> {
+  const reader = stdout.getReader()
+  const decoder = new TextDecoder()
+  let buffered = ''
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) throw new Error(`the server exited before listening:\n${buffered}`)
+    buffered += decoder.decode(value, { stream: true })
+    const line = buffered.split('\n').find((l) => l.includes('users-service listening'))
+    if (line) {
+      logs.push(buffered)
+      void (async () => {
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) logs.push(decoder.decode(chunk.value))
+      })()
+      return JSON.parse(line).url as string
+    }
+  }
+}

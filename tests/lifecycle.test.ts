@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startEmbeddedDatabase } from '../src/db/embedded'
+import { connectDatabase } from '../src/db/mongo'
+import { createUsersRepository } from '../src/users/users.repository'
+import { newUser, useTestApp } from './helpers/context'
+import { expectProblem } from './helpers/problem'
+import { startServer } from './helpers/process'
+
+const root = new URL('..', import.meta.url).pathname
+
+describe('readiness', () => {
+  it('answers 503 while shutting down', async () => {
+    const t = await useTestApp({ name: 'lifecycle_draining', deps: { shuttingDown: () => true } })
+    const res = await t.raw('/readyz')
+    await expectProblem(res, 503, 'service_unavailable')
+    expect(res.headers.get('retry-after')).toBe('1')
+    expect((await t.raw('/healthz')).status).toBe(200)
+  })
+
+  it('follows an outage of the database: 503 while it is down, 200 again once it is back, no restart', async () => {
+    // A database of its own, so stopping it disturbs no other test.
+    const dataDir = mkdtempSync(join(tmpdir(), 'outage-'))
+    let db = await startEmbeddedDatabase({ dataDir })
+    const port = Number(new URL(db.uri).port)
+    const database = await connectDatabase(db.uri, 'outage', { timeoutMs: 1000 })
+    try {
+      const users = createUsersRepository(database.db)
+      await users.ensureIndexes()
+      const app = await useTestApp({ name: 'lifecycle_outage_app', deps: { users, database } })
+      const before = await app.createUser()
+      expect((await app.raw('/readyz')).status).toBe(200)
+
+      await db.stop()
+      const started = performance.now()
+      await expectProblem(await app.raw('/readyz'), 503, 'service_unavailable')
+      const read = await app.raw(`/v1/users/${before.id}`)
+      await expectProblem(read, 503, 'service_unavailable')
+      expect(read.headers.get('retry-after')).toBe('1')
+      await expectProblem(
+        await app.raw('/v1/users', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(newUser()),
+        }),
+        503,
+        'service_unavailable',
+      )
+      // Bounded by the configured 1 s per stage: nothing hangs (a generous margin, not a benchmark).
+      expect(performance.now() - started).toBeLessThan(8000)
+
+      db = await startEmbeddedDatabase({ dataDir, port })
+      let ready = 0
+      const deadline = Date.now() + 10_000
+      while (Date.now() < deadline && ready !== 200) {
+        ready = (await app.raw('/readyz')).status
+        if (ready !== 200) await Bun.sleep(100)
+      }
+      expect(ready).toBe(200)
+      const again = await app.raw(`/v1/users/${before.id}`)
+      expect(again.status).toBe(200)
+    } finally {
+      await database.close()
+      await db.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }, 30_000)
+})
+
+describe('graceful shutdown', () => {
+  beforeAll(() => {
+    const build = Bun.spawnSync(['bun', 'run', 'build:node'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+    if (build.exitCode !== 0) throw new Error(`build:node failed: ${build.stderr.toString()}`)
+  }, 60_000)
+  const dbName = `test_lifecycle_${crypto.randomUUID().slice(0, 8)}`
+  afterAll(async () => {
+    const database = await connectDatabase(globalThis.testMongoUri, dbName)
+    await database.db.dropDatabase()
+    await database.close()
+  })
+
+  for (const [runtime, command] of [
+    ['Bun', ['bun', 'src/index.ts']],
+    ['Node', ['node', 'dist/node/node.js']],
+  ] as const) {
+    it(`on ${runtime}: a request in flight at SIGTERM completes, then the process exits 0`, async () => {
+      const { proc, url, logs } = await startServer([...command], { MONGODB_URI: globalThis.testMongoUri, MONGODB_DB: dbName })
+      // A create whose body arrives slowly: the request is in flight when SIGTERM comes.
+      const body = JSON.stringify(newUser())
+      const half = Math.floor(body.length / 2)
+      const encoder = new TextEncoder()
+      let sendRest: () => void = () => {}
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(encoder.encode(body.slice(0, half)))
+          sendRest = () => {
+            controller.enqueue(encoder.encode(body.slice(half)))
+            controller.close()
+          }
+        },
+      })
+      const response = fetch(`${url}v1/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: stream,
+        duplex: 'half',
+      } as RequestInit)
+      await Bun.sleep(300)
+      proc.kill('SIGTERM')
+      await Bun.sleep(300)
+      sendRest()
+      const res = await response
+      expect(res.status).toBe(201)
+      expect(await proc.exited).toBe(0)
+      expect(logs.join('')).toContain('shutting down')
+    }, 20_000)
+  }
+})

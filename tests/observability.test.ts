@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'bun:test'
+import { Writable } from 'node:stream'
+import { testConfig } from '../src/config'
+import { createLogger } from '../src/logger'
+import { createMetrics } from '../src/observability/metrics'
+import { json, newUser, useTestApp } from './helpers/context'
+import { expectProblem } from './helpers/problem'
+
+const t = await useTestApp({ name: 'observability' })
+
+/** A real pino logger writing JSON lines into memory. */
+function memoryLogger() {
+  const chunks: string[] = []
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(chunk.toString())
+      done()
+    },
+  })
+  const logger = createLogger({ logLevel: 'info', logFormat: 'json' }, destination)
+  return {
+    logger,
+    text: () => chunks.join(''),
+    lines: () =>
+      chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+  }
+}
+
+describe('request logs', () => {
+  it('writes one line per request: request id, method, route template, status, duration, caller', async () => {
+    const user = await t.createUser()
+    t.logger.lines.length = 0
+    await t.raw(`/v1/users/${user.id}`, { headers: { 'x-request-id': 'log-me' } })
+    expect(t.logger.lines).toHaveLength(1)
+    expect(t.logger.lines[0]).toMatchObject({
+      level: 'info',
+      message: 'request',
+      object: { requestId: 'log-me', method: 'GET', route: '/v1/users/{id}', status: 200, caller: 'anonymous' },
+    })
+    const { durationMs } = t.logger.lines[0]!.object as { durationMs: number }
+    expect(durationMs).toBeGreaterThanOrEqual(0)
+  })
+
+  it('names no raw path for unknown routes', async () => {
+    t.logger.lines.length = 0
+    await t.raw('/no/such/thing/42')
+    expect(t.logger.lines[0]?.object).toMatchObject({ route: 'unmatched', status: 404 })
+  })
+
+  it('redacts secrets wherever they appear in a logged object', () => {
+    const { logger, text } = memoryLogger()
+    logger.info({ password: 'p4ssw0rd-top', user: { password: 'nested-pw', passwordHash: '$argon2id$x' } }, 'one')
+    logger.info({ headers: { authorization: 'Bearer tok-123', cookie: 'sid=abc' }, token: 'tok-456' }, 'two')
+    for (const secret of ['p4ssw0rd-top', 'nested-pw', '$argon2id$x', 'tok-123', 'sid=abc', 'tok-456'])
+      expect(text()).not.toContain(secret)
+    expect(text()).toContain('[redacted]')
+  })
+
+  it('keeps passwords and tokens out of the real log output of a whole request flow', async () => {
+    const { logger, text, lines } = memoryLogger()
+    const app = await useTestApp({
+      name: 'observability_pino',
+      deps: {
+        logger,
+        users: {
+          ...t.users,
+          update: async () => {
+            throw new Error('kaboom')
+          },
+        },
+      },
+    })
+    const password = 'flow-secret-password-1'
+    const created = await app.raw('/v1/users', {
+      ...json(newUser({ password })),
+      headers: { 'content-type': 'application/json', authorization: 'Bearer flow-token-9' },
+    })
+    expect(created.status).toBe(201)
+    const { id } = await created.json()
+    const failed = await app.raw(`/v1/users/${id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer flow-token-9' },
+      body: JSON.stringify({ password }),
+    })
+    await expectProblem(failed, 500, 'internal_error')
+    expect(lines().map((l) => l.msg)).toEqual(['request', 'unhandled error', 'request failed'])
+    expect(text()).not.toContain(password)
+    expect(text()).not.toContain('flow-token-9')
+  })
+})
+
+describe('GET /metrics', () => {
+  it('exposes request counts and durations by method, route template and status', async () => {
+    const user = await t.createUser()
+    await t.raw(`/v1/users/${user.id}`)
+    await t.raw('/v1/users/0123456789abcdef01234567')
+    const res = await t.raw('/metrics')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toStartWith('text/plain')
+    const text = await res.text()
+    expect(text).toMatch(/http_requests_total\{method="GET",route="\/v1\/users\/\{id\}",status="200"\} [1-9]/)
+    expect(text).toMatch(/http_requests_total\{method="GET",route="\/v1\/users\/\{id\}",status="404"\} [1-9]/)
+    expect(text).toMatch(/http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/v1\/users",status="201"\}/)
+    expect(text).not.toContain(user.id)
+    expect(text).not.toContain('0123456789abcdef01234567')
+  })
+
+  it('exposes MongoDB pool gauges and process metrics', async () => {
+    const text = await (await t.raw('/metrics')).text()
+    const open = Number(/^mongodb_pool_connections (\d+)$/m.exec(text)?.[1])
+    expect(open).toBeGreaterThan(0)
+    expect(text).toMatch(/^mongodb_pool_checked_out_connections \d+$/m)
+    expect(text).toMatch(/^mongodb_pool_wait_queue_size \d+$/m)
+    expect(text).toMatch(/^process_cpu_seconds_total /m)
+    expect(text).toMatch(/^process_resident_memory_bytes /m)
+  })
+
+  it('needs the bearer token when METRICS_TOKEN is set', async () => {
+    const token = 'metrics-token-0123456789'
+    const secured = await useTestApp({
+      name: 'observability_token',
+      deps: { config: testConfig({ metricsToken: token }), metrics: createMetrics() },
+    })
+    const denied = await secured.raw('/metrics')
+    await expectProblem(denied, 401, 'unauthorized')
+    expect(denied.headers.get('www-authenticate')).toStartWith('Bearer')
+    await expectProblem(
+      await secured.raw('/metrics', { headers: { authorization: 'Bearer wrong-token-000000000' } }),
+      401,
+      'unauthorized',
+    )
+    const allowed = await secured.raw('/metrics', { headers: { authorization: `Bearer ${token}` } })
+    expect(allowed.status).toBe(200)
+    expect(await allowed.text()).toContain('http_requests_total')
+  })
+})
+
+describe('security headers and CORS', () => {
+  it('sets the usual security headers on every response', async () => {
+    for (const res of [await t.raw('/healthz'), await t.raw('/v1/users/nope')]) {
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN')
+      expect(res.headers.get('strict-transport-security')).toContain('max-age=')
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer')
+    }
+  })
+
+  it('sends no CORS headers unless origins are configured', async () => {
+    const res = await t.raw('/healthz', { headers: { origin: 'https://app.example.com' } })
+    expect(res.headers.get('access-control-allow-origin')).toBeNull()
+  })
+
+  it('allows only the configured origins, exposing ETag and X-Request-Id', async () => {
+    const app = await useTestApp({
+      name: 'observability_cors',
+      deps: { config: testConfig({ corsOrigins: ['https://app.example.com'] }) },
+    })
+    const preflight = await app.raw('/v1/users', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'PATCH',
+        'access-control-request-headers': 'if-match',
+      },
+    })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example.com')
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('if-match')
+    const simple = await app.raw('/healthz', { headers: { origin: 'https://app.example.com' } })
+    expect(simple.headers.get('access-control-expose-headers')).toContain('ETag')
+    const other = await app.raw('/healthz', { headers: { origin: 'https://evil.example.net' } })
+    expect(other.headers.get('access-control-allow-origin')).toBeNull()
+  })
+})
