@@ -4,6 +4,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { createApp } from '../src/app'
+import { createAuthenticator } from '../src/auth/authenticate'
 import { testConfig } from '../src/config'
 import { createMetrics } from '../src/observability/metrics'
 import { generateOpenApi } from '../src/openapi'
@@ -19,6 +20,7 @@ const app = createApp({
   database: { ping: unavailable },
   logger: { info: unavailable, warn: unavailable, error: unavailable },
   metrics: createMetrics(),
+  authenticator: createAuthenticator({ apiKeys: [], jwt: undefined }),
 })
 
 const path = new URL('../openapi.json', import.meta.url)

@@ -3,6 +3,8 @@ import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
 import { methodNotAllowed as allowMethods } from 'hono/method-not-allowed'
 import { secureHeaders } from 'hono/secure-headers'
+import type { Authenticator } from './auth/authenticate'
+import { authenticate } from './auth/middleware'
 import type { Config } from './config'
 import { handleError, methodNotAllowed, notFound, payloadTooLarge } from './http/errors'
 import { requestId } from './http/request-id'
@@ -27,6 +29,7 @@ export type AppDeps = {
   database: Pingable
   logger: Logger
   metrics: Metrics
+  authenticator: Authenticator
   /** True once the process is draining for shutdown: readiness then answers 503. */
   shuttingDown?: () => boolean
 }
@@ -42,6 +45,7 @@ export function createApp(deps: AppDeps) {
   app.use(secureHeaders())
   if (deps.config.corsOrigins.length > 0) app.use(corsFor(deps.config.corsOrigins))
   app.use(limitBodies(deps.config.bodyLimitBytes))
+  app.use('/v1/*', authenticate(deps.authenticator))
   app.use(allowMethods({ app, onMethodNotAllowed: methodNotAllowed }))
 
   const routes = app
@@ -50,6 +54,12 @@ export function createApp(deps: AppDeps) {
     .route('/', createMetricsRouter({ metrics: deps.metrics, token: deps.config.metricsToken }))
     .route('/', createDocsRouter({ document: () => (document ??= generateOpenApi(app)) }))
 
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status).',
+  })
   app.notFound(notFound)
   app.onError(
     handleError((error, c) =>

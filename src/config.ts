@@ -1,4 +1,25 @@
 import { z } from '@hono/zod-openapi'
+import { ASYMMETRIC_ALGORITHMS, SCOPES, SYMMETRIC_ALGORITHMS } from './auth/scopes'
+
+/** A static API key as configured: a name for logs, the SHA-256 of the key (never the key), scopes. */
+const ApiKeySchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'name: 1-64 characters of [A-Za-z0-9._-]'),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "sha256: the 64 hex digits of the key's SHA-256 (bun run apikey makes one)"),
+  scopes: z.array(z.enum(SCOPES)).min(1),
+})
+
+const ApiKeysSchema = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {"name","sha256","scopes"}' })
+      return z.NEVER
+    }
+  })
+  .pipe(z.array(ApiKeySchema))
+  .refine((keys) => new Set(keys.map((k) => k.name)).size === keys.length, 'key names must be unique')
 
 /**
  * The service's configuration. This module is the only reader of the environment: everything else
@@ -29,6 +50,21 @@ const ConfigSchema = z
     DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    AUTH_API_KEYS: ApiKeysSchema.optional(),
+    AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters (256 bits for HS256)').optional(),
+    AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+    AUTH_JWT_ISSUER: z.string().min(1).optional(),
+    AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+    AUTH_JWT_ALGORITHMS: z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.enum([...SYMMETRIC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS])).min(1))
+      .optional(),
     CORS_ORIGINS: z
       .string()
       .transform((value) =>
@@ -61,8 +97,47 @@ const ConfigSchema = z
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     metricsToken: env.METRICS_TOKEN,
     corsOrigins: env.CORS_ORIGINS ?? [],
+    auth: {
+      apiKeys: env.AUTH_API_KEYS ?? [],
+      jwt:
+        env.AUTH_JWT_SECRET || env.AUTH_JWKS_URL
+          ? {
+              secret: env.AUTH_JWT_SECRET,
+              jwksUrl: env.AUTH_JWKS_URL,
+              issuer: env.AUTH_JWT_ISSUER ?? '',
+              audience: env.AUTH_JWT_AUDIENCE ?? '',
+              algorithms: env.AUTH_JWT_ALGORITHMS ?? (env.AUTH_JWT_SECRET ? ['HS256'] : ['RS256']),
+            }
+          : undefined,
+    },
   }))
   .superRefine((config, ctx) => {
+    const { jwt, apiKeys } = config.auth
+    if (config.env === 'production' && apiKeys.length === 0 && !jwt) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_API_KEYS'],
+        message:
+          'auth is off, which production refuses: set AUTH_API_KEYS and/or AUTH_JWT_SECRET or AUTH_JWKS_URL (with AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE)',
+      })
+    }
+    if (jwt) {
+      if (jwt.secret && jwt.jwksUrl) {
+        ctx.addIssue({ code: 'custom', path: ['AUTH_JWKS_URL'], message: 'set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both' })
+      }
+      if (!jwt.issuer) ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_ISSUER'], message: 'is required when JWTs are accepted' })
+      if (!jwt.audience)
+        ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_AUDIENCE'], message: 'is required when JWTs are accepted' })
+      // Pinning the family to the key type closes algorithm-confusion attacks (an HMAC signed with a public key).
+      const allowed: readonly string[] = jwt.secret ? SYMMETRIC_ALGORITHMS : ASYMMETRIC_ALGORITHMS
+      if (!jwt.algorithms.every((a) => allowed.includes(a))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AUTH_JWT_ALGORITHMS'],
+          message: `must be among ${allowed.join(', ')} with ${jwt.secret ? 'AUTH_JWT_SECRET' : 'AUTH_JWKS_URL'}`,
+        })
+      }
+    }
     if (config.env === 'production' && !config.mongodbUri) {
       ctx.addIssue({
         code: 'custom',

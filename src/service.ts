@@ -1,4 +1,5 @@
 import { createApp } from './app'
+import { createAuthenticator } from './auth/authenticate'
 import { type Config, ConfigError, loadConfig } from './config'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
@@ -43,7 +44,15 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
   await users.ensureIndexes()
   let shuttingDown = false
   const metrics = createMetrics({ poolStats: database.poolStats })
-  const app = createApp({ config, users, passwords, database, logger, metrics, shuttingDown: () => shuttingDown })
+  const authenticator = createAuthenticator(config.auth)
+  if (!authenticator.enabled) {
+    // Only reachable outside production: config refuses production without auth.
+    logger.warn(
+      { env: config.env },
+      '!!! AUTH IS OFF: every caller may do everything. Set AUTH_API_KEYS or AUTH_JWT_SECRET/AUTH_JWKS_URL before exposing this service. !!!',
+    )
+  }
+  const app = createApp({ config, users, passwords, database, logger, metrics, authenticator, shuttingDown: () => shuttingDown })
   return {
     config,
     logger,

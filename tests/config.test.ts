@@ -11,6 +11,9 @@ function problemsOf(env: Record<string, string>): string[] {
   throw new Error('expected a ConfigError')
 }
 
+const SECRET = 'x'.repeat(32)
+const KEYS = JSON.stringify([{ name: 'billing', sha256: 'b'.repeat(64), scopes: ['users:read'] }])
+
 describe('configuration', () => {
   it('has safe defaults for development', () => {
     expect(loadConfig({})).toMatchObject({
@@ -33,6 +36,7 @@ describe('configuration', () => {
     expect(
       loadConfig({
         NODE_ENV: 'production',
+        AUTH_API_KEYS: KEYS,
         HOST: '::',
         PORT: '8080',
         MONGODB_URI: 'mongodb+srv://u:p@cluster.example.net/?retryWrites=true',
@@ -61,7 +65,7 @@ describe('configuration', () => {
   })
 
   it('listens on every interface in production unless HOST says otherwise', () => {
-    expect(loadConfig({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db:27017' }).host).toBe('0.0.0.0')
+    expect(loadConfig({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db:27017', AUTH_API_KEYS: KEYS }).host).toBe('0.0.0.0')
   })
 
   it('treats empty variables as unset', () => {
@@ -76,7 +80,28 @@ describe('configuration', () => {
     [{ BODY_LIMIT_BYTES: '-1' }, 'BODY_LIMIT_BYTES'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
-    [{ NODE_ENV: 'production' }, 'MONGODB_URI'],
+    [{ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a' }, 'MONGODB_URI'],
+    [{ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db' }, 'AUTH_API_KEYS'],
+    [{ AUTH_API_KEYS: 'not json' }, 'AUTH_API_KEYS'],
+    [{ AUTH_API_KEYS: '[{"name":"x","sha256":"abc","scopes":["users:read"]}]' }, 'AUTH_API_KEYS'],
+    [{ AUTH_API_KEYS: `[{"name":"x","sha256":"${'a'.repeat(64)}","scopes":["users:root"]}]` }, 'AUTH_API_KEYS'],
+    [{ AUTH_JWT_SECRET: 'too short', AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a' }, 'AUTH_JWT_SECRET'],
+    [{ AUTH_JWT_SECRET: SECRET, AUTH_JWT_AUDIENCE: 'a' }, 'AUTH_JWT_ISSUER'],
+    [{ AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: 'i' }, 'AUTH_JWT_AUDIENCE'],
+    [
+      { AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a', AUTH_JWT_ALGORITHMS: 'RS256' },
+      'AUTH_JWT_ALGORITHMS',
+    ],
+    [
+      {
+        AUTH_JWKS_URL: 'https://idp.example.com/jwks',
+        AUTH_JWT_ISSUER: 'i',
+        AUTH_JWT_AUDIENCE: 'a',
+        AUTH_JWT_ALGORITHMS: 'HS256',
+      },
+      'AUTH_JWT_ALGORITHMS',
+    ],
+    [{ AUTH_JWT_ALGORITHMS: 'none' }, 'AUTH_JWT_ALGORITHMS'],
     [{ DB_TIMEOUT_MS: '10' }, 'DB_TIMEOUT_MS'],
     [{ SHUTDOWN_TIMEOUT_MS: 'soon' }, 'SHUTDOWN_TIMEOUT_MS'],
     [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN'],

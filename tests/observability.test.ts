@@ -39,7 +39,7 @@ describe('request logs', () => {
     expect(t.logger.lines[0]).toMatchObject({
       level: 'info',
       message: 'request',
-      object: { requestId: 'log-me', method: 'GET', route: '/v1/users/{id}', status: 200, caller: 'anonymous' },
+      object: { requestId: 'log-me', method: 'GET', route: '/v1/users/{id}', status: 200, caller: 'anonymous (auth off)' },
     })
     const { durationMs } = t.logger.lines[0]!.object as { durationMs: number }
     expect(durationMs).toBeGreaterThanOrEqual(0)

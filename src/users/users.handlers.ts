@@ -1,5 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi'
 import type { Context } from 'hono'
+import { hasScope } from '../auth/middleware'
 import { ifNoneMatchHits, readPrecondition, toEtag } from '../http/etag'
 import { problem } from '../http/problem'
 import type { AppEnv } from '../http/types'
@@ -18,6 +19,15 @@ type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], A
 export function createUsersHandlers({ users, passwords }: UsersDeps) {
   const createUser: Handler<'createUser'> = async (c) => {
     const { password, ...input } = c.req.valid('json')
+    const privileged =
+      (input.role !== undefined && input.role !== 'user') || (input.status !== undefined && input.status !== 'active')
+    if (privileged && !hasScope(c.get('caller')?.scopes, 'users:admin')) {
+      return problem(
+        c,
+        'forbidden',
+        "Creating a user with a role other than 'user' or a status other than 'active' needs the scope 'users:admin'.",
+      )
+    }
     const user = await users.create({
       ...input,
       metadata: input.metadata ?? {},
@@ -57,6 +67,11 @@ export function createUsersHandlers({ users, passwords }: UsersDeps) {
   const updateUser: Handler<'updateUser'> = async (c) => {
     const { id } = c.req.valid('param')
     const { password, ...patch } = c.req.valid('json')
+    // Any role or status in a patch needs admin, even one equal to what is stored: deciding
+    // "no change" would need a read, and the answer would tell a non-admin what the user's role is.
+    if ((patch.role !== undefined || patch.status !== undefined) && !hasScope(c.get('caller')?.scopes, 'users:admin')) {
+      return problem(c, 'forbidden', "Changing role or status needs the scope 'users:admin'.")
+    }
     const ifMatch = readPrecondition(c, 'If-Match')
     // Hashing is the slow part (about 100 ms of CPU): do it only once the user is known to exist
     // and If-Match holds, and only once however often a lost race makes the repository retry.

@@ -1,4 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import { requireScope } from '../auth/middleware'
+import type { Scope } from '../auth/scopes'
 import { problemResponses } from '../http/problem'
 import {
   CreateUserSchema,
@@ -31,7 +33,13 @@ const userResponse = (description: string) => ({
 const notModified = { description: 'The copy named by If-None-Match is current.', headers: etagHeader }
 
 /** Statuses every route under /v1 can answer, whatever it does. */
-const always = ['validation_failed', 'internal_error', 'service_unavailable'] as const
+const always = ['validation_failed', 'unauthorized', 'forbidden', 'internal_error', 'service_unavailable'] as const
+
+/** Bearer auth with `scope`, checked before validation and before any read. */
+const guarded = (scope: Scope) => ({
+  security: [{ bearerAuth: [scope] }],
+  middleware: [requireScope(scope)],
+})
 /** Extra statuses of routes that read a JSON body. */
 const withBody = ['malformed_json', 'payload_too_large', 'unsupported_media_type'] as const
 
@@ -61,6 +69,7 @@ export const createUser = createRoute({
   path: '/users',
   tags,
   operationId: 'createUser',
+  ...guarded('users:write'),
   summary: 'Create a user',
   description: 'Username and email must be unused, compared case-insensitively. The password is stored as an argon2id hash.',
   request: { body: { required: true, content: { 'application/json': { schema: CreateUserSchema } } } },
@@ -85,6 +94,7 @@ export const getUser = createRoute({
   path: '/users/{id}',
   tags,
   operationId: 'getUser',
+  ...guarded('users:read'),
   summary: 'Get a user by id',
   parameters: [ifNoneMatch],
   request: { params: IdParams },
@@ -100,6 +110,7 @@ export const getUserByUsername = createRoute({
   path: '/users/by-username/{username}',
   tags,
   operationId: 'getUserByUsername',
+  ...guarded('users:read'),
   summary: 'Get a user by username (case-insensitive)',
   request: {
     params: z.object({ username: UsernameSchema.openapi({ param: { name: 'username', in: 'path' } }) }),
@@ -117,6 +128,7 @@ export const getUserByEmail = createRoute({
   path: '/users/by-email/{email}',
   tags,
   operationId: 'getUserByEmail',
+  ...guarded('users:read'),
   summary: 'Get a user by email (case-insensitive)',
   request: {
     params: z.object({ email: EmailSchema.openapi({ param: { name: 'email', in: 'path' } }) }),
@@ -134,6 +146,7 @@ export const listUsers = createRoute({
   path: '/users',
   tags,
   operationId: 'listUsers',
+  ...guarded('users:read'),
   summary: 'List users',
   description:
     'Filters combine with AND. Pages are keyset-based: pass `nextCursor` back as `cursor` with the same filters and sort; page 10,000 costs what page 1 costs.',
@@ -149,6 +162,7 @@ export const updateUser = createRoute({
   path: '/users/{id}',
   tags,
   operationId: 'updateUser',
+  ...guarded('users:write'),
   summary: 'Update a user (JSON merge patch)',
   description:
     'RFC 7396 merge patch. Sending the stored values changes nothing and keeps the version. Concurrent updates never lose a change; pin a version with If-Match to fail instead of applying over a newer one.',
@@ -174,6 +188,7 @@ export const deleteUser = createRoute({
   path: '/users/{id}',
   tags,
   operationId: 'deleteUser',
+  ...guarded('users:write'),
   summary: 'Delete a user',
   parameters: [ifMatch],
   request: { params: IdParams },

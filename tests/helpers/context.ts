@@ -1,5 +1,6 @@
 import { afterAll } from 'bun:test'
 import { type AppDeps, createApp } from '../../src/app'
+import { createAuthenticator } from '../../src/auth/authenticate'
 import { createUsersClient } from '../../src/client'
 import { testConfig } from '../../src/config'
 import { connectDatabase } from '../../src/db/mongo'
@@ -36,6 +37,8 @@ export async function useTestApp(options: { name: string; deps?: Partial<AppDeps
     database,
     logger,
     metrics: createMetrics({ poolStats: database.poolStats }),
+    // Auth off unless a test brings its own: most tests are about other things.
+    authenticator: createAuthenticator({ apiKeys: [], jwt: undefined }),
     ...options.deps,
   }
   const app = createApp(deps)

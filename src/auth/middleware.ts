@@ -1,0 +1,45 @@
+import type { MiddlewareHandler } from 'hono'
+import { problem } from '../http/problem'
+import type { AppEnv } from '../http/types'
+import { AUTH_OFF_CALLER, type Authenticator } from './authenticate'
+import type { Scope } from './scopes'
+
+const REALM = 'users-service'
+
+/** Authenticates every request it guards: sets the caller, or answers 401 with a Bearer challenge. */
+export function authenticate(authenticator: Authenticator): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!authenticator.enabled) {
+      c.set('caller', AUTH_OFF_CALLER)
+      return next()
+    }
+    const result = await authenticator.authenticate(c.req.header('authorization'))
+    if ('reason' in result) {
+      // RFC 6750 §3: no error code when no credentials were sent; invalid_token otherwise.
+      const challenge =
+        result.reason === 'missing'
+          ? `Bearer realm="${REALM}"`
+          : `Bearer realm="${REALM}", error="invalid_token", error_description="${result.description.replaceAll('"', "'")}"`
+      return problem(c, 'unauthorized', result.description, { headers: { 'WWW-Authenticate': challenge } })
+    }
+    c.set('caller', result)
+    return next()
+  }
+}
+
+/**
+ * Route middleware: the caller must hold `scope`. It runs before validation and before any read,
+ * so a caller without the scope learns nothing about what exists (no 404-versus-403 oracle).
+ */
+export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (hasScope(c.get('caller')?.scopes, scope)) return next()
+    return problem(c, 'forbidden', `This operation needs the scope '${scope}'.`, {
+      headers: { 'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"` },
+    })
+  }
+}
+
+export function hasScope(scopes: ReadonlySet<string> | undefined, scope: Scope): boolean {
+  return scopes?.has(scope) ?? false
+}

@@ -1,0 +1,7 @@
+/** The scopes of API.md. `users:admin` adds to `users:write`; it does not imply it. */
+export const SCOPES = ['users:read', 'users:write', 'users:admin'] as const
+export type Scope = (typeof SCOPES)[number]
+
+/** JWT algorithms the service can be configured to accept (never `none`). */
+export const SYMMETRIC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const

@@ -1,0 +1,298 @@
+import { describe, expect, it } from 'bun:test'
+import { createHash, randomBytes } from 'node:crypto'
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { createAuthenticator } from '../src/auth/authenticate'
+import type { Config } from '../src/config'
+import { newUser, useTestApp } from './helpers/context'
+import { expectProblem } from './helpers/problem'
+
+/** A fresh random API key and its configuration entry. */
+function apiKey(name: string, scopes: Config['auth']['apiKeys'][number]['scopes']) {
+  const key = `usk_${randomBytes(24).toString('base64url')}`
+  return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), scopes } }
+}
+
+const reader = apiKey('reader', ['users:read'])
+const writer = apiKey('writer', ['users:read', 'users:write'])
+const admin = apiKey('admin', ['users:read', 'users:write', 'users:admin'])
+const writeOnly = apiKey('write-only', ['users:write'])
+const SECRET = 'an-hs256-secret-of-at-least-32-characters!'
+const ISSUER = 'https://idp.example.com/'
+const AUDIENCE = 'users-service'
+
+const t = await useTestApp({
+  name: 'auth',
+  deps: {
+    authenticator: createAuthenticator({
+      apiKeys: [reader.entry, writer.entry, admin.entry, writeOnly.entry],
+      jwt: { secret: SECRET, jwksUrl: undefined, issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] },
+    }),
+  },
+})
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+/** A user to read, update and delete, created with the admin key. */
+async function existing() {
+  const res = await t.raw('/v1/users', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...bearer(admin.key) },
+    body: JSON.stringify(newUser()),
+  })
+  expect(res.status).toBe(201)
+  return (await res.json()) as { id: string; username: string; email: string }
+}
+
+type Call = {
+  name: string
+  scope: 'users:read' | 'users:write'
+  ok: number
+  send: (headers: Record<string, string>) => Response | Promise<Response>
+}
+
+const calls: Call[] = [
+  {
+    name: 'POST /v1/users',
+    scope: 'users:write',
+    ok: 201,
+    send: (h) =>
+      t.raw('/v1/users', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...h },
+        body: JSON.stringify(newUser()),
+      }),
+  },
+  { name: 'GET /v1/users', scope: 'users:read', ok: 200, send: (h) => t.raw('/v1/users?limit=1', { headers: h }) },
+  {
+    name: 'GET /v1/users/{id}',
+    scope: 'users:read',
+    ok: 200,
+    send: async (h) => t.raw(`/v1/users/${(await existing()).id}`, { headers: h }),
+  },
+  {
+    name: 'GET /v1/users/by-username/{username}',
+    scope: 'users:read',
+    ok: 200,
+    send: async (h) => t.raw(`/v1/users/by-username/${(await existing()).username}`, { headers: h }),
+  },
+  {
+    name: 'GET /v1/users/by-email/{email}',
+    scope: 'users:read',
+    ok: 200,
+    send: async (h) => t.raw(`/v1/users/by-email/${encodeURIComponent((await existing()).email)}`, { headers: h }),
+  },
+  {
+    name: 'PATCH /v1/users/{id}',
+    scope: 'users:write',
+    ok: 200,
+    send: async (h) =>
+      t.raw(`/v1/users/${(await existing()).id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', ...h },
+        body: '{"displayName":"x"}',
+      }),
+  },
+  {
+    name: 'DELETE /v1/users/{id}',
+    scope: 'users:write',
+    ok: 204,
+    send: async (h) => t.raw(`/v1/users/${(await existing()).id}`, { method: 'DELETE', headers: h }),
+  },
+]
+
+const callers = [
+  { who: 'no token', headers: {}, scopes: [] as string[], status: 401 },
+  { who: 'an unknown key', headers: bearer('usk_not-a-real-key'), scopes: [], status: 401 },
+  { who: 'a malformed header', headers: { authorization: 'Basic dXNlcjpwYXNz' }, scopes: [], status: 401 },
+  { who: 'the reader key', headers: bearer(reader.key), scopes: ['users:read'], status: 0 },
+  { who: 'the write-only key', headers: bearer(writeOnly.key), scopes: ['users:write'], status: 0 },
+  { who: 'the writer key', headers: bearer(writer.key), scopes: ['users:read', 'users:write'], status: 0 },
+  { who: 'the admin key', headers: bearer(admin.key), scopes: ['users:read', 'users:write', 'users:admin'], status: 0 },
+]
+
+describe('scope matrix: every route × every kind of caller', () => {
+  for (const call of calls) {
+    for (const caller of callers) {
+      const expected = caller.status || (caller.scopes.includes(call.scope) ? call.ok : 403)
+      it(`${call.name} with ${caller.who} → ${expected}`, async () => {
+        const res = await call.send(caller.headers)
+        if (expected === 401) {
+          await expectProblem(res, 401, 'unauthorized')
+          expect(res.headers.get('www-authenticate')).toStartWith('Bearer realm="users-service"')
+        } else if (expected === 403) {
+          const problem = await expectProblem(res, 403, 'forbidden')
+          expect(problem.detail).toContain(call.scope)
+        } else {
+          expect(res.status).toBe(expected)
+        }
+      })
+    }
+  }
+})
+
+describe('authorization details', () => {
+  it('checks the scope before existence: no 404-versus-403 oracle', async () => {
+    const missing = '/v1/users/0123456789abcdef01234567'
+    await expectProblem(await t.raw(missing, { method: 'DELETE', headers: bearer(reader.key) }), 403, 'forbidden')
+    await expectProblem(await t.raw(missing, { headers: bearer(writeOnly.key) }), 403, 'forbidden')
+    await expectProblem(await t.raw(missing, { method: 'DELETE', headers: bearer(writer.key) }), 404, 'user_not_found')
+  })
+
+  it('checks the scope before validating the body', async () => {
+    const res = await t.raw('/v1/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(reader.key) },
+      body: '{}',
+    })
+    await expectProblem(res, 403, 'forbidden')
+  })
+
+  it.each([
+    ['a moderator', { role: 'moderator' }],
+    ['an admin', { role: 'admin' }],
+    ['a disabled user', { status: 'disabled' }],
+  ])('lets only users:admin create %s', async (_, fields) => {
+    const body = JSON.stringify(newUser(fields))
+    const post = (key: string) =>
+      t.raw('/v1/users', { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(key) }, body })
+    const denied = await expectProblem(await post(writer.key), 403, 'forbidden')
+    expect(denied.detail).toContain('users:admin')
+    expect((await post(admin.key)).status).toBe(201)
+  })
+
+  it('lets users:write create a plain active user', async () => {
+    const res = await t.raw('/v1/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(writer.key) },
+      body: JSON.stringify(newUser({ role: 'user', status: 'active' })),
+    })
+    expect(res.status).toBe(201)
+  })
+
+  it.each([['{"role":"admin"}'], ['{"role":"user"}'], ['{"status":"disabled"}'], ['{"status":"active"}']])(
+    'lets only users:admin send %s in a PATCH',
+    async (body) => {
+      const { id } = await existing()
+      const patch = (key: string) =>
+        t.raw(`/v1/users/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...bearer(key) }, body })
+      await expectProblem(await patch(writer.key), 403, 'forbidden')
+      expect((await patch(admin.key)).status).toBe(200)
+    },
+  )
+
+  it('logs the caller by name', async () => {
+    t.logger.lines.length = 0
+    await t.raw('/v1/users?limit=1', { headers: bearer(reader.key) })
+    expect(t.logger.lines.at(-1)?.object).toMatchObject({ caller: 'reader', status: 200 })
+  })
+
+  it('keeps health, readiness, metrics, the document and the docs public', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']) expect((await t.raw(path)).status).toBe(200)
+  })
+})
+
+describe('JWT bearer tokens (HS256 secret)', () => {
+  const key = new TextEncoder().encode(SECRET)
+  const now = () => Math.floor(Date.now() / 1000)
+  const sign = (
+    claims: Record<string, unknown>,
+    options: { alg?: string; key?: Uint8Array; iss?: string; aud?: string; exp?: number; nbf?: number } = {},
+  ) => {
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: options.alg ?? 'HS256' })
+      .setIssuer(options.iss ?? ISSUER)
+      .setAudience(options.aud ?? AUDIENCE)
+      .setSubject('billing-service')
+      .setIssuedAt()
+      .setExpirationTime(options.exp ?? now() + 300)
+    if (options.nbf) jwt.setNotBefore(options.nbf)
+    return jwt.sign(options.key ?? key)
+  }
+  const get = async (token: string | Promise<string>) => t.raw('/v1/users?limit=1', { headers: bearer(await token) })
+
+  it('accepts scopes from `scope` (a string) and from `scp` (an array)', async () => {
+    expect((await get(sign({ scope: 'users:read users:write' }))).status).toBe(200)
+    expect((await get(sign({ scp: ['users:read'] }))).status).toBe(200)
+  })
+
+  it('names the JWT subject as the caller', async () => {
+    t.logger.lines.length = 0
+    await get(sign({ scope: 'users:read' }))
+    expect(t.logger.lines.at(-1)?.object).toMatchObject({ caller: 'jwt:billing-service' })
+  })
+
+  it('answers 403 naming the scope when the token lacks it', async () => {
+    const problem = await expectProblem(await get(sign({ scope: 'users:write' })), 403, 'forbidden')
+    expect(problem.detail).toContain('users:read')
+  })
+
+  it.each([
+    ['expired', () => sign({ scope: 'users:read' }, { exp: now() - 60 }), 'expired'],
+    ['not yet valid', () => sign({ scope: 'users:read' }, { nbf: now() + 600 }), 'nbf'],
+    ['from another issuer', () => sign({ scope: 'users:read' }, { iss: 'https://evil.example.com/' }), 'iss'],
+    ['for another audience', () => sign({ scope: 'users:read' }, { aud: 'someone-else' }), 'aud'],
+    [
+      'signed with another key',
+      () => sign({ scope: 'users:read' }, { key: new TextEncoder().encode('x'.repeat(40)) }),
+      'signature',
+    ],
+    ['signed with an algorithm that is not pinned', () => sign({ scope: 'users:read' }, { alg: 'HS512' }), 'algorithm'],
+  ])('refuses a token %s with 401 invalid_token', async (_, make, word) => {
+    const res = await get(make())
+    const problem = await expectProblem(res, 401, 'unauthorized')
+    expect(problem.detail.toLowerCase()).toContain(word)
+    expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"')
+  })
+
+  it('refuses alg: none', async () => {
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+    const token = `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ iss: ISSUER, aud: AUDIENCE, sub: 'x', scope: 'users:read', exp: now() + 300 })}.`
+    await expectProblem(await get(token), 401, 'unauthorized')
+  })
+})
+
+describe('JWT bearer tokens (JWKS, asymmetric)', async () => {
+  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true })
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }
+  const app = await useTestApp({
+    name: 'auth_jwks',
+    deps: {
+      authenticator: createAuthenticator(
+        {
+          apiKeys: [],
+          jwt: {
+            secret: undefined,
+            jwksUrl: 'https://idp.example.com/jwks',
+            issuer: ISSUER,
+            audience: AUDIENCE,
+            algorithms: ['RS256'],
+          },
+        },
+        { jwks: createLocalJWKSet({ keys: [jwk] }) },
+      ),
+    },
+  })
+  const get = (token: string) => app.raw('/v1/users?limit=1', { headers: bearer(token) })
+  const claims = { scope: 'users:read' }
+
+  it('accepts a token signed by a key in the set', async () => {
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime('5m')
+      .sign(privateKey)
+    expect((await get(token)).status).toBe(200)
+  })
+
+  it('refuses an HMAC token made with the public key as secret (algorithm confusion)', async () => {
+    const publicAsSecret = new TextEncoder().encode(JSON.stringify(jwk))
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime('5m')
+      .sign(publicAsSecret)
+    await expectProblem(await get(token), 401, 'unauthorized')
+  })
+})
