@@ -21,6 +21,7 @@ const app = createApp({
   logger: { info: unavailable, warn: unavailable, error: unavailable },
   metrics: createMetrics(),
   authenticator: createAuthenticator({ apiKeys: [], jwt: undefined }),
+  failedAttempts: new Proxy({} as never, { get: () => unavailable }),
 })
 
 const path = new URL('../openapi.json', import.meta.url)

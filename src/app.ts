@@ -4,7 +4,9 @@ import { cors } from 'hono/cors'
 import { methodNotAllowed as allowMethods } from 'hono/method-not-allowed'
 import { secureHeaders } from 'hono/secure-headers'
 import type { Authenticator } from './auth/authenticate'
+import type { FailedAttempts } from './auth/failed-attempts'
 import { authenticate } from './auth/middleware'
+import { createVerifyRouter } from './auth/verify'
 import type { Config } from './config'
 import { handleError, methodNotAllowed, notFound, payloadTooLarge } from './http/errors'
 import { requestId } from './http/request-id'
@@ -23,13 +25,14 @@ import type { UsersRepository } from './users/users.model'
 
 /** Everything the app needs from outside; tests pass real ones built on a real database. */
 export type AppDeps = {
-  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'corsOrigins'>
+  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'corsOrigins' | 'auth'>
   users: UsersRepository
   passwords: PasswordHasher
   database: Pingable
   logger: Logger
   metrics: Metrics
   authenticator: Authenticator
+  failedAttempts: FailedAttempts
   /** True once the process is draining for shutdown: readiness then answers 503. */
   shuttingDown?: () => boolean
 }
@@ -50,6 +53,7 @@ export function createApp(deps: AppDeps) {
 
   const routes = app
     .route('/v1', createUsersRouter(deps))
+    .route('/v1', createVerifyRouter({ ...deps, limits: deps.config.auth.failures }))
     .route('/', createHealthRouter(deps))
     .route('/', createMetricsRouter({ metrics: deps.metrics, token: deps.config.metricsToken }))
     .route('/', createDocsRouter({ document: () => (document ??= generateOpenApi(app)) }))

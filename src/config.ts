@@ -65,6 +65,9 @@ const ConfigSchema = z
       )
       .pipe(z.array(z.enum([...SYMMETRIC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS])).min(1))
       .optional(),
+    AUTH_MAX_FAILURES_PER_LOGIN: z.coerce.number().int().min(1).max(1000).default(5),
+    AUTH_MAX_FAILURES_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(100),
+    AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
     CORS_ORIGINS: z
       .string()
       .transform((value) =>
@@ -98,6 +101,11 @@ const ConfigSchema = z
     metricsToken: env.METRICS_TOKEN,
     corsOrigins: env.CORS_ORIGINS ?? [],
     auth: {
+      failures: {
+        perLogin: env.AUTH_MAX_FAILURES_PER_LOGIN,
+        perClient: env.AUTH_MAX_FAILURES_PER_CLIENT,
+        windowSeconds: env.AUTH_FAILURE_WINDOW_SECONDS,
+      },
       apiKeys: env.AUTH_API_KEYS ?? [],
       jwt:
         env.AUTH_JWT_SECRET || env.AUTH_JWKS_URL

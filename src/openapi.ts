@@ -17,6 +17,7 @@ export function openApiConfig() {
     security: [],
     tags: [
       { name: 'users', description: 'User records.' },
+      { name: 'auth', description: 'Credential checks.' },
       { name: 'operations', description: 'Health, readiness and this document.' },
     ],
   }

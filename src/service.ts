@@ -1,5 +1,6 @@
 import { createApp } from './app'
 import { createAuthenticator } from './auth/authenticate'
+import { createFailedAttempts } from './auth/failed-attempts.repository'
 import { type Config, ConfigError, loadConfig } from './config'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
@@ -42,6 +43,13 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
   const database = await connectDatabase(mongodbUri, config.mongodbDb, { timeoutMs: config.dbTimeoutMs })
   const users = createUsersRepository(database.db)
   await users.ensureIndexes()
+  const failedAttempts = createFailedAttempts(database.db, { windowSeconds: config.auth.failures.windowSeconds })
+  // Without TTL indexes (FerretDB), expired windows are swept; reads filter on expiry regardless.
+  const sweeper =
+    (await failedAttempts.ensureIndexes()) === 'sweep'
+      ? setInterval(() => failedAttempts.sweep().catch((error) => logger.warn({ err: error }, 'sweep failed')), 60_000)
+      : undefined
+  sweeper?.unref()
   let shuttingDown = false
   const metrics = createMetrics({ poolStats: database.poolStats })
   const authenticator = createAuthenticator(config.auth)
@@ -52,7 +60,17 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
       '!!! AUTH IS OFF: every caller may do everything. Set AUTH_API_KEYS or AUTH_JWT_SECRET/AUTH_JWKS_URL before exposing this service. !!!',
     )
   }
-  const app = createApp({ config, users, passwords, database, logger, metrics, authenticator, shuttingDown: () => shuttingDown })
+  const app = createApp({
+    config,
+    users,
+    passwords,
+    database,
+    logger,
+    metrics,
+    authenticator,
+    failedAttempts,
+    shuttingDown: () => shuttingDown,
+  })
   return {
     config,
     logger,
@@ -61,6 +79,7 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
       shuttingDown = true
     },
     close: async () => {
+      clearInterval(sweeper)
       await database.close()
       await embedded?.stop()
     },

@@ -22,7 +22,10 @@ export const AUTH_OFF_CALLER: Caller = { name: 'anonymous (auth off)', scopes: n
  * constant time) and, for tokens shaped like a JWT, against the JWT settings: signature with the
  * pinned algorithms only, issuer, audience, expiry and not-before (jose rejects `alg: none`).
  */
-export function createAuthenticator(auth: Config['auth'], options: { jwks?: JWTVerifyGetKey } = {}): Authenticator {
+export function createAuthenticator(
+  auth: Pick<Config['auth'], 'apiKeys' | 'jwt'>,
+  options: { jwks?: JWTVerifyGetKey } = {},
+): Authenticator {
   const keys = auth.apiKeys.map((key) => ({
     name: key.name,
     digest: Buffer.from(key.sha256, 'hex'),

@@ -16,6 +16,11 @@ export interface UsersRepository {
   findById(id: string): Promise<User | null>
   findByUsername(username: string): Promise<User | null>
   findByEmail(email: string): Promise<User | null>
+  /**
+   * The user a login (username or email, any case) names, with the password hash: for checking
+   * credentials only. The hash must never reach a response or a log.
+   */
+  findCredentials(login: string): Promise<{ user: User; passwordHash: string | undefined } | null>
   /** A page of users; `after` is the decoded cursor of the previous page. */
   list(query: ListUsersQuery, after?: CursorPosition): Promise<UserPage>
   /**

@@ -1,18 +1,5 @@
-import {
-  type Collection,
-  type Db,
-  type Filter,
-  MongoError,
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoOperationTimeoutError,
-  MongoServerError,
-  MongoServerSelectionError,
-  MongoTopologyClosedError,
-  ObjectId,
-  type Sort,
-  type UpdateFilter,
-} from 'mongodb'
+import { type Collection, type Db, type Filter, ObjectId, type Sort, type UpdateFilter } from 'mongodb'
+import { database, isDuplicateKeyError } from '../db/errors'
 import { AppError } from '../http/app-error'
 import { ifMatchAllows, type Precondition } from '../http/etag'
 import { type CursorPosition, encodeCursor } from './users.cursor'
@@ -206,6 +193,12 @@ export function createUsersRepository(db: Db, options: { clock?: () => Date } = 
     findById: (id) => findOne({ _id: new ObjectId(id) }),
     findByUsername: (username) => findOne({ usernameKey: username.toLowerCase() }),
     findByEmail: (email) => findOne({ emailKey: email.trim().toLowerCase() }),
+    async findCredentials(login) {
+      const key = login.trim().toLowerCase()
+      // Usernames cannot contain '@', so the login's shape says which key to look up.
+      const doc = await database(() => users.findOne(key.includes('@') ? { emailKey: key } : { usernameKey: key }))
+      return doc && { user: toUser(doc), passwordHash: doc.passwordHash }
+    },
     list,
     update,
     delete: remove,
@@ -278,41 +271,6 @@ function taken(field: 'username' | 'email', values: { username: string; email: s
   return new AppError(code, `A user with ${field} '${values[field]}' already exists.`, {
     errors: [{ location: 'body', pointer: `/${field}`, code, message: `is already taken (case-insensitively)` }],
   })
-}
-
-/**
- * MongoDB reports a unique-index violation as 11000. FerretDB does so on insert, but on
- * update/findAndModify answers code 1 with the backend's own message (SQLite or PostgreSQL).
- */
-export function isDuplicateKeyError(error: unknown): error is MongoServerError {
-  if (!(error instanceof MongoServerError)) return false
-  if (error.code === 11000 || error.code === 11001) return true
-  return error.code === 1 && /UNIQUE constraint failed|duplicate key value violates unique constraint/.test(error.message)
-}
-
-/** Runs a driver call, turning "the database cannot be reached" into a 503 the caller can retry. */
-async function database<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation()
-  } catch (error) {
-    if (isUnavailable(error)) {
-      throw new AppError('service_unavailable', 'The database is unavailable; retry shortly.', {
-        headers: { 'Retry-After': '1' },
-      })
-    }
-    throw error
-  }
-}
-
-function isUnavailable(error: unknown): boolean {
-  return (
-    error instanceof MongoNetworkError ||
-    error instanceof MongoServerSelectionError ||
-    error instanceof MongoOperationTimeoutError ||
-    error instanceof MongoTopologyClosedError ||
-    error instanceof MongoNotConnectedError ||
-    (error instanceof MongoError && error.hasErrorLabel('RetryableWriteError'))
-  )
 }
 
 function escapeRegExp(text: string): string {

@@ -1,6 +1,7 @@
 import { afterAll } from 'bun:test'
 import { type AppDeps, createApp } from '../../src/app'
 import { createAuthenticator } from '../../src/auth/authenticate'
+import { createFailedAttempts } from '../../src/auth/failed-attempts.repository'
 import { createUsersClient } from '../../src/client'
 import { testConfig } from '../../src/config'
 import { connectDatabase } from '../../src/db/mongo'
@@ -29,9 +30,15 @@ export async function useTestApp(options: { name: string; deps?: Partial<AppDeps
   const { db } = database
   const users: UsersRepository = createUsersRepository(db, options.clock ? { clock: options.clock } : {})
   await users.ensureIndexes()
+  const config = options.deps?.config ?? testConfig()
+  const failedAttempts = createFailedAttempts(db, {
+    windowSeconds: config.auth.failures.windowSeconds,
+    ...(options.clock ? { clock: options.clock } : {}),
+  })
+  await failedAttempts.ensureIndexes()
   const logger = captureLogger()
   const deps: AppDeps = {
-    config: testConfig(),
+    config,
     users,
     passwords: createBunPasswordHasher(),
     database,
@@ -39,6 +46,7 @@ export async function useTestApp(options: { name: string; deps?: Partial<AppDeps
     metrics: createMetrics({ poolStats: database.poolStats }),
     // Auth off unless a test brings its own: most tests are about other things.
     authenticator: createAuthenticator({ apiKeys: [], jwt: undefined }),
+    failedAttempts,
     ...options.deps,
   }
   const app = createApp(deps)

@@ -1,0 +1,106 @@
+import { createRoute, type RouteHandler, z } from '@hono/zod-openapi'
+import { problem, problemResponses } from '../http/problem'
+import { createRouter } from '../http/router'
+import type { AppEnv } from '../http/types'
+import type { PasswordHasher } from '../users/passwords'
+import type { UsersRepository } from '../users/users.model'
+import { UserSchema } from '../users/users.schemas'
+import type { FailedAttempts } from './failed-attempts'
+import { requireScope } from './middleware'
+
+const VerifyCredentialsSchema = z
+  .strictObject({
+    login: z.string().trim().min(1).max(254).openapi({ description: 'Username or email, any case.', example: 'alice.w' }),
+    // No length policy here: a password that could never have been set is simply wrong (401).
+    password: z
+      .string()
+      .min(1)
+      .max(1024)
+      .openapi({ format: 'password', writeOnly: true, example: 'correct horse battery staple' }),
+  })
+  .openapi('VerifyCredentials')
+
+export const verifyCredentials = createRoute({
+  method: 'post',
+  path: '/auth/verify',
+  tags: ['auth'],
+  operationId: 'verifyCredentials',
+  summary: 'Check a login and password',
+  description:
+    'Unknown login and wrong password give the same 401 in about the same time. A disabled user gets 403 only after a correct password. ' +
+    'Repeated failures for one login or from one client are refused with 429 until the window passes.',
+  security: [{ bearerAuth: ['users:read'] }],
+  middleware: [requireScope('users:read')],
+  request: { body: { required: true, content: { 'application/json': { schema: VerifyCredentialsSchema } } } },
+  responses: {
+    200: {
+      description: 'The credentials are right.',
+      content: { 'application/json': { schema: z.object({ user: UserSchema }).openapi('VerifiedUser') } },
+    },
+    ...problemResponses(
+      'validation_failed',
+      'malformed_json',
+      'unauthorized',
+      'invalid_credentials',
+      'forbidden',
+      'user_disabled',
+      'payload_too_large',
+      'unsupported_media_type',
+      'rate_limited',
+      'internal_error',
+      'service_unavailable',
+    ),
+  },
+})
+
+export type VerifyDeps = {
+  users: UsersRepository
+  passwords: PasswordHasher
+  failedAttempts: FailedAttempts
+  limits: { perLogin: number; perClient: number }
+}
+
+/** POST /v1/auth/verify: credential checks for other services, hardened against guessing. */
+export function createVerifyRouter({ users, passwords, failedAttempts, limits }: VerifyDeps) {
+  // Verifying against a real hash of the same cost makes an unknown login take as long as a
+  // wrong password. Made once, on first use.
+  let dummyHash: Promise<string> | undefined
+  const dummy = () => {
+    dummyHash ??= passwords.hash(crypto.randomUUID())
+    return dummyHash
+  }
+
+  const handler: RouteHandler<typeof verifyCredentials, AppEnv> = async (c) => {
+    const { login, password } = c.req.valid('json')
+    const found = await users.findCredentials(login)
+    // Counted per user when the login names one, so switching between username and email gains
+    // nothing; per login string otherwise. And per calling client, across logins.
+    const loginKey = found ? `user:${found.user.id}` : `login:${login.toLowerCase()}`
+    const clientKey = `client:${c.get('caller')?.name ?? 'anonymous'}`
+    const wait = await failedAttempts.blockedFor([
+      { key: loginKey, limit: limits.perLogin },
+      { key: clientKey, limit: limits.perClient },
+    ])
+    if (wait > 0) {
+      return problem(c, 'rate_limited', `Too many failed attempts; retry in ${wait} s.`, {
+        headers: { 'Retry-After': String(wait) },
+      })
+    }
+
+    const hash = found?.passwordHash
+    // Unknown login, or no password set: verify against the dummy anyway, so every failure costs the same.
+    const verified = await passwords.verify(password, hash ?? (await dummy()))
+    if (!found || !hash || !verified) {
+      await failedAttempts.recordFailure([loginKey, clientKey])
+      return problem(c, 'invalid_credentials', 'The login or the password is wrong.', {
+        headers: { 'WWW-Authenticate': 'Bearer realm="users-service"' },
+      })
+    }
+    await failedAttempts.reset(loginKey)
+    if (found.user.status === 'disabled')
+      return problem(c, 'user_disabled', 'The credentials are right, but the user is disabled.')
+    return c.json({ user: found.user }, 200)
+  }
+
+  return createRouter().openapi(verifyCredentials, handler)
+}

@@ -1,0 +1,28 @@
+import type { Collection, Document } from 'mongodb'
+
+/**
+ * Documents that expire at `expiresAt`. MongoDB deletes them itself through a TTL index; FerretDB
+ * has no TTL indexes (it answers 238 NotImplemented), so there a sweep deletes them instead. Either
+ * way readers must filter on `expiresAt`: TTL deletion is lazy (up to a minute late).
+ */
+export async function ensureExpiry<T extends Document & { expiresAt: Date }>(
+  collection: Collection<T>,
+): Promise<'ttl-index' | 'sweep'> {
+  try {
+    await collection.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 })
+    return 'ttl-index'
+  } catch (error) {
+    if ((error as { code?: number }).code !== 238) throw error
+    await collection.createIndex({ expiresAt: 1 }, { name: 'expiresAt' })
+    return 'sweep'
+  }
+}
+
+/** Deletes what has expired; the fallback where the server has no TTL indexes. */
+export async function sweepExpired<T extends Document & { expiresAt: Date }>(
+  collection: Collection<T>,
+  now: Date,
+): Promise<number> {
+  const { deletedCount } = await collection.deleteMany({ expiresAt: { $lte: now } } as never)
+  return deletedCount
+}
