@@ -22,6 +22,7 @@ const app = createApp({
   metrics: createMetrics(),
   authenticator: createAuthenticator({ apiKeys: [], jwt: undefined }),
   failedAttempts: new Proxy({} as never, { get: () => unavailable }),
+  idempotency: new Proxy({} as never, { get: () => unavailable }),
 })
 
 const path = new URL('../openapi.json', import.meta.url)

@@ -12,6 +12,7 @@ import { handleError, methodNotAllowed, notFound, payloadTooLarge } from './http
 import { requestId } from './http/request-id'
 import { createRouter } from './http/router'
 import type { AppEnv } from './http/types'
+import type { IdempotencyStore } from './idempotency/idempotency'
 import type { Logger } from './logger'
 import type { Metrics } from './observability/metrics'
 import { observe } from './observability/observe'
@@ -33,6 +34,7 @@ export type AppDeps = {
   metrics: Metrics
   authenticator: Authenticator
   failedAttempts: FailedAttempts
+  idempotency: IdempotencyStore
   /** True once the process is draining for shutdown: readiness then answers 503. */
   shuttingDown?: () => boolean
 }
@@ -49,6 +51,11 @@ export function createApp(deps: AppDeps) {
   if (deps.config.corsOrigins.length > 0) app.use(corsFor(deps.config.corsOrigins))
   app.use(limitBodies(deps.config.bodyLimitBytes))
   app.use('/v1/*', authenticate(deps.authenticator))
+  app.use('/v1/*', async (c, next) => {
+    // Route middleware (Idempotency-Key) finds its store here: routes are declared before any app exists.
+    c.set('idempotency', deps.idempotency)
+    await next()
+  })
   app.use(allowMethods({ app, onMethodNotAllowed: methodNotAllowed }))
 
   const routes = app
@@ -82,7 +89,7 @@ function corsFor(origins: string[]): MiddlewareHandler<AppEnv> {
     origin: origins,
     allowMethods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
     allowHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key', 'X-Request-Id'],
-    exposeHeaders: ['ETag', 'Location', 'Retry-After', 'X-Request-Id'],
+    exposeHeaders: ['ETag', 'Location', 'Retry-After', 'X-Request-Id', 'Idempotent-Replayed'],
     maxAge: 600,
   })
 }

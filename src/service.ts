@@ -4,6 +4,7 @@ import { createFailedAttempts } from './auth/failed-attempts.repository'
 import { type Config, ConfigError, loadConfig } from './config'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
+import { createIdempotencyStore } from './idempotency/idempotency.repository'
 import { createLogger, type Logger } from './logger'
 import { createMetrics } from './observability/metrics'
 import type { PasswordHasher } from './users/passwords'
@@ -44,11 +45,15 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
   const users = createUsersRepository(database.db)
   await users.ensureIndexes()
   const failedAttempts = createFailedAttempts(database.db, { windowSeconds: config.auth.failures.windowSeconds })
-  // Without TTL indexes (FerretDB), expired windows are swept; reads filter on expiry regardless.
-  const sweeper =
-    (await failedAttempts.ensureIndexes()) === 'sweep'
-      ? setInterval(() => failedAttempts.sweep().catch((error) => logger.warn({ err: error }, 'sweep failed')), 60_000)
-      : undefined
+  const idempotency = createIdempotencyStore(database.db)
+  // Without TTL indexes (FerretDB), expired documents are swept; reads filter on expiry regardless.
+  const expiring = [failedAttempts, idempotency]
+  const modes = await Promise.all(expiring.map((store) => store.ensureIndexes()))
+  const sweeper = modes.includes('sweep')
+    ? setInterval(() => {
+        for (const store of expiring) store.sweep().catch((error) => logger.warn({ err: error }, 'sweep failed'))
+      }, 60_000)
+    : undefined
   sweeper?.unref()
   let shuttingDown = false
   const metrics = createMetrics({ poolStats: database.poolStats })
@@ -69,6 +74,7 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
     metrics,
     authenticator,
     failedAttempts,
+    idempotency,
     shuttingDown: () => shuttingDown,
   })
   return {

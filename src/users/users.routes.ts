@@ -1,7 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import type { MiddlewareHandler } from 'hono'
 import { requireScope } from '../auth/middleware'
 import type { Scope } from '../auth/scopes'
 import { problemResponses } from '../http/problem'
+import type { AppEnv } from '../http/types'
+import { idempotent } from '../idempotency/middleware'
 import {
   CreateUserSchema,
   EmailSchema,
@@ -36,10 +39,20 @@ const notModified = { description: 'The copy named by If-None-Match is current.'
 const always = ['validation_failed', 'unauthorized', 'forbidden', 'internal_error', 'service_unavailable'] as const
 
 /** Bearer auth with `scope`, checked before validation and before any read. */
-const guarded = (scope: Scope) => ({
+const guarded = (scope: Scope, ...after: MiddlewareHandler<AppEnv>[]) => ({
   security: [{ bearerAuth: [scope] }],
-  middleware: [requireScope(scope)],
+  middleware: [requireScope(scope), ...after],
 })
+
+const idempotencyKey = {
+  name: 'Idempotency-Key',
+  in: 'header' as const,
+  required: false,
+  description:
+    'Makes the create safe to retry for 24 h: the same key and body replay the first answer (with `Idempotent-Replayed: true`); ' +
+    'another body gets 422, and a retry while the first request still runs gets 409. Keys are per caller; 1-255 visible ASCII characters.',
+  schema: { type: 'string' as const, example: '5b2f7a4e-0d1c-4c3b-9a8e-1f2d3c4b5a69' },
+}
 /** Extra statuses of routes that read a JSON body. */
 const withBody = ['malformed_json', 'payload_too_large', 'unsupported_media_type'] as const
 
@@ -69,7 +82,8 @@ export const createUser = createRoute({
   path: '/users',
   tags,
   operationId: 'createUser',
-  ...guarded('users:write'),
+  ...guarded('users:write', idempotent()),
+  parameters: [idempotencyKey],
   summary: 'Create a user',
   description: 'Username and email must be unused, compared case-insensitively. The password is stored as an argon2id hash.',
   request: { body: { required: true, content: { 'application/json': { schema: CreateUserSchema } } } },
@@ -85,7 +99,14 @@ export const createUser = createRoute({
       },
       content: { 'application/json': { schema: UserSchema } },
     },
-    ...problemResponses(...always, ...withBody, 'username_taken', 'email_taken'),
+    ...problemResponses(
+      ...always,
+      ...withBody,
+      'username_taken',
+      'email_taken',
+      'idempotency_key_in_use',
+      'idempotency_key_reused',
+    ),
   },
 })
 

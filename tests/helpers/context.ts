@@ -5,6 +5,7 @@ import { createFailedAttempts } from '../../src/auth/failed-attempts.repository'
 import { createUsersClient } from '../../src/client'
 import { testConfig } from '../../src/config'
 import { connectDatabase } from '../../src/db/mongo'
+import { createIdempotencyStore } from '../../src/idempotency/idempotency.repository'
 import type { Logger } from '../../src/logger'
 import { createMetrics } from '../../src/observability/metrics'
 import { createBunPasswordHasher } from '../../src/users/passwords.bun'
@@ -36,6 +37,8 @@ export async function useTestApp(options: { name: string; deps?: Partial<AppDeps
     ...(options.clock ? { clock: options.clock } : {}),
   })
   await failedAttempts.ensureIndexes()
+  const idempotency = createIdempotencyStore(db, options.clock ? { clock: options.clock } : {})
+  await idempotency.ensureIndexes()
   const logger = captureLogger()
   const deps: AppDeps = {
     config,
@@ -47,6 +50,7 @@ export async function useTestApp(options: { name: string; deps?: Partial<AppDeps
     // Auth off unless a test brings its own: most tests are about other things.
     authenticator: createAuthenticator({ apiKeys: [], jwt: undefined }),
     failedAttempts,
+    idempotency,
     ...options.deps,
   }
   const app = createApp(deps)

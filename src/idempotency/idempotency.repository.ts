@@ -1,0 +1,72 @@
+import type { Db } from 'mongodb'
+import { database, isDuplicateKeyError } from '../db/errors'
+import { ensureExpiry, sweepExpired } from '../db/expiry'
+import type { Claim, IdempotencyStore, StoredResponse } from './idempotency'
+
+const TTL_MS = 24 * 60 * 60 * 1000
+
+type KeyDocument = {
+  _id: string
+  fingerprint: string
+  state: 'in_flight' | 'done'
+  /** Which claim holds the key while in flight. */
+  owner: string
+  response?: StoredResponse
+  /** An in-flight claim older than this belongs to an instance that died: it may be taken over. */
+  lockedUntil: Date
+  expiresAt: Date
+}
+
+/**
+ * MongoDB implementation: one document per caller and key; the unique `_id` makes a claim atomic
+ * across instances. `lockMs` must be far above any request's duration (database bound, hashing):
+ * past it, an in-flight claim is presumed dead and taken over.
+ */
+export function createIdempotencyStore(db: Db, options: { lockMs?: number; clock?: () => Date } = {}): IdempotencyStore {
+  const keys = db.collection<KeyDocument>('idempotency_keys')
+  const now = options.clock ?? (() => new Date())
+  const lockMs = options.lockMs ?? 60_000
+  const id = (scope: string, key: string) => `${scope}\u0000${key}`
+
+  async function claim(scope: string, key: string, fingerprint: string): Promise<Claim> {
+    const _id = id(scope, key)
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const at = now()
+      const owner = crypto.randomUUID()
+      const lockedUntil = new Date(at.getTime() + lockMs)
+      try {
+        const expiresAt = new Date(at.getTime() + TTL_MS)
+        await database(() => keys.insertOne({ _id, fingerprint, state: 'in_flight', owner, lockedUntil, expiresAt }))
+        return { kind: 'claimed', owner }
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error
+      }
+      const existing = await database(() => keys.findOne({ _id }))
+      if (!existing) continue // released or swept meanwhile: try again
+      if (existing.expiresAt <= at) {
+        await database(() => keys.deleteOne({ _id, expiresAt: { $lte: at } }))
+        continue
+      }
+      if (existing.fingerprint !== fingerprint) return { kind: 'reused' }
+      if (existing.state === 'done' && existing.response) return { kind: 'replay', response: existing.response }
+      // Still running elsewhere, unless its owner died: then take it over, atomically.
+      const takenOver = await database(() =>
+        keys.updateOne({ _id, state: 'in_flight', lockedUntil: { $lte: at } }, { $set: { owner, lockedUntil } }),
+      )
+      return takenOver.modifiedCount === 1 ? { kind: 'claimed', owner } : { kind: 'in_flight' }
+    }
+    return { kind: 'in_flight' }
+  }
+
+  return {
+    ensureIndexes: () => ensureExpiry(keys),
+    claim,
+    async complete(scope, key, owner, response) {
+      await database(() => keys.updateOne({ _id: id(scope, key), owner }, { $set: { state: 'done', response } }))
+    },
+    async release(scope, key, owner) {
+      await database(() => keys.deleteOne({ _id: id(scope, key), state: 'in_flight', owner }))
+    },
+    sweep: () => database(() => sweepExpired(keys, now())),
+  }
+}

@@ -1,0 +1,28 @@
+/** A response kept for replay: what a retry with the same key and body gets back. */
+export type StoredResponse = { status: number; headers: Record<string, string>; body: unknown }
+
+/**
+ * The outcome of claiming a key. `claimed`: this request runs, and `owner` identifies its claim,
+ * so a late finisher cannot touch a key taken over meanwhile. `replay`: already answered.
+ * `reused`: the key came with another body. `in_flight`: the first request still runs.
+ */
+export type Claim =
+  | { kind: 'claimed'; owner: string }
+  | { kind: 'replay'; response: StoredResponse }
+  | { kind: 'reused' }
+  | { kind: 'in_flight' }
+
+/**
+ * Idempotency keys, shared by every instance through the database. A key is scoped to its caller
+ * and lives 24 hours.
+ */
+export interface IdempotencyStore {
+  ensureIndexes(): Promise<'ttl-index' | 'sweep'>
+  /** Takes the key for this request, or says why not: already answered, other body, still running. */
+  claim(scope: string, key: string, fingerprint: string): Promise<Claim>
+  /** Keeps the answer for replays. */
+  complete(scope: string, key: string, owner: string, response: StoredResponse): Promise<void>
+  /** Gives the key up (the request failed in a way a retry may fix). */
+  release(scope: string, key: string, owner: string): Promise<void>
+  sweep(): Promise<number>
+}

@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto'
+import type { MiddlewareHandler } from 'hono'
+import { problem } from '../http/problem'
+import type { AppEnv } from '../http/types'
+
+const KEY = /^[\x21-\x7E]{1,255}$/
+/** Replayed responses keep the headers that matter to a client. */
+const KEPT_HEADERS = ['content-type', 'etag', 'location']
+
+/**
+ * `Idempotency-Key` on a create: the first request with a key runs and its answer is kept; a
+ * retry with the same key and body gets that answer again (with `Idempotent-Replayed: true`), a
+ * different body gets 422, and a retry while the first still runs gets 409. Answers of 500 and
+ * above are not kept, so a retry can succeed.
+ */
+export function idempotent(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const key = c.req.header('idempotency-key')
+    const store = c.get('idempotency')
+    if (key === undefined || !store) return next()
+    if (!KEY.test(key)) {
+      const message = 'must be 1-255 visible ASCII characters'
+      return problem(c, 'validation_failed', `The Idempotency-Key header ${message}.`, {
+        errors: [{ location: 'header', pointer: '/idempotency-key', code: 'invalid_format', message }],
+      })
+    }
+    let body: unknown
+    try {
+      body = await c.req.json()
+    } catch {
+      return next() // not JSON: the route's own validation answers, nothing to remember
+    }
+    const scope = c.get('caller')?.name ?? 'anonymous'
+    const claim = await store.claim(scope, key, fingerprint(c.req.method, c.req.path, body))
+    switch (claim.kind) {
+      case 'reused':
+        return problem(c, 'idempotency_key_reused', 'This Idempotency-Key was used with a different request body.')
+      case 'in_flight':
+        return problem(c, 'idempotency_key_in_use', 'A request with this Idempotency-Key is still running; retry shortly.', {
+          headers: { 'Retry-After': '1' },
+        })
+      case 'replay': {
+        const { status, headers, body: stored } = claim.response
+        return new Response(JSON.stringify(stored), { status, headers: { ...headers, 'Idempotent-Replayed': 'true' } })
+      }
+    }
+    try {
+      await next()
+    } catch (error) {
+      await store.release(scope, key, claim.owner)
+      throw error
+    }
+    if (c.res.status >= 500) {
+      await store.release(scope, key, claim.owner)
+      return
+    }
+    const headers = Object.fromEntries(
+      KEPT_HEADERS.flatMap((name) => (c.res.headers.has(name) ? [[name, c.res.headers.get(name) ?? '']] : [])),
+    )
+    await store.complete(scope, key, claim.owner, { status: c.res.status, headers, body: await c.res.clone().json() })
+  }
+}
+
+/**
+ * What makes two requests "the same": method, path and the body in canonical form (sorted keys).
+ * The password's value is left out: it must exist nowhere but in its argon2id hash, and a fast hash
+ * of it kept for a day would be one more thing to guess offline. Only whether one was sent counts.
+ */
+function fingerprint(method: string, path: string, body: unknown): string {
+  const redacted = isObject(body) && 'password' in body ? { ...body, password: typeof body.password } : body
+  return createHash('sha256')
+    .update(`${method} ${path}\n${canonical(redacted)}`)
+    .digest('hex')
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
+  if (isObject(value)) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+      .join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
