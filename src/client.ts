@@ -19,7 +19,9 @@ export type UsersClientOptions = {
   baseUrl: string
   /** A fetch to use instead of the global one (tests, tracing, retries). */
   fetch?: typeof fetch
-  /** Headers sent with every request (`X-Request-Id`, later `Authorization`); a function is called per request. */
+  /** The bearer token (an API key or a JWT); a function is called per request, so it can refresh. */
+  token?: string | (() => string | Promise<string>)
+  /** Headers sent with every request (`X-Request-Id`, ...); a function is called per request. */
   headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)
 }
 
@@ -30,9 +32,17 @@ export type UsersClientOptions = {
  *   if (res.status === 200) console.log((await res.json()).username)
  */
 export function createUsersClient(options: UsersClientOptions): UsersClient {
+  const { token, headers } = options
   const client = hc<AppType>(options.baseUrl, {
     ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.headers ? { headers: options.headers } : {}),
+    ...(token || headers
+      ? {
+          headers: async () => ({
+            ...(typeof headers === 'function' ? await headers() : headers),
+            ...(token ? { Authorization: `Bearer ${typeof token === 'function' ? await token() : token}` } : {}),
+          }),
+        }
+      : {}),
   })
   return encodePathParams(client)
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { createAuthenticator } from '../src/auth/authenticate'
+import { createUsersClient } from '../src/client'
 import type { Config } from '../src/config'
 import { newUser, useTestApp } from './helpers/context'
 import { expectProblem } from './helpers/problem'
@@ -41,6 +42,21 @@ async function existing() {
   })
   expect(res.status).toBe(201)
   return (await res.json()) as { id: string; username: string; email: string }
+}
+
+/** One user with a password for the verify calls, made once. */
+let known: Promise<{ login: string; password: string }> | undefined
+function credentials() {
+  known ??= (async () => {
+    const password = 'matrix-password-1'
+    const res = await t.raw('/v1/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(admin.key) },
+      body: JSON.stringify(newUser({ password })),
+    })
+    return { login: ((await res.json()) as { username: string }).username, password }
+  })()
+  return known
 }
 
 type Call = {
@@ -93,6 +109,17 @@ const calls: Call[] = [
       }),
   },
   {
+    name: 'POST /v1/auth/verify',
+    scope: 'users:read',
+    ok: 200,
+    send: async (h) =>
+      t.raw('/v1/auth/verify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...h },
+        body: JSON.stringify(await credentials()),
+      }),
+  },
+  {
     name: 'DELETE /v1/users/{id}',
     scope: 'users:write',
     ok: 204,
@@ -128,6 +155,30 @@ describe('scope matrix: every route × every kind of caller', () => {
       })
     }
   }
+})
+
+describe('the typed client', () => {
+  it('sends the token it is given, from a string or a function', async () => {
+    const fetchApp = ((input: RequestInfo | URL, init?: RequestInit) => t.app.fetch(new Request(input, init))) as typeof fetch
+    const withKey = createUsersClient({ baseUrl: 'http://users.test', fetch: fetchApp, token: reader.key })
+    expect((await withKey.v1.users.$get({ query: { limit: '1' } })).status).toBe(200)
+    let calls = 0
+    const refreshing = createUsersClient({
+      baseUrl: 'http://users.test',
+      fetch: fetchApp,
+      token: async () => {
+        calls++
+        return reader.key
+      },
+      headers: { 'X-Request-Id': 'client-token-test' },
+    })
+    const res = await refreshing.v1.users.$get({ query: { limit: '1' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-request-id')).toBe('client-token-test')
+    expect(calls).toBe(1)
+    const without = createUsersClient({ baseUrl: 'http://users.test', fetch: fetchApp })
+    expect((await without.v1.users.$get({ query: { limit: '1' } })).status).toBe(401)
+  })
 })
 
 describe('authorization details', () => {
