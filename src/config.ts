@@ -133,6 +133,13 @@ const ConfigSchema = z
       if (jwt.secret && jwt.jwksUrl) {
         ctx.addIssue({ code: 'custom', path: ['AUTH_JWKS_URL'], message: 'set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both' })
       }
+      if (config.env === 'production' && jwt.jwksUrl?.startsWith('http:')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AUTH_JWKS_URL'],
+          message: 'must be https in production: the keys decide who gets in',
+        })
+      }
       if (!jwt.issuer) ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_ISSUER'], message: 'is required when JWTs are accepted' })
       if (!jwt.audience)
         ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_AUDIENCE'], message: 'is required when JWTs are accepted' })

@@ -10,27 +10,11 @@ export interface Logger {
 }
 
 /**
- * Anything that could carry a secret, wherever it appears in a logged object. A second line of
- * defence: nothing logs request bodies or headers in the first place.
+ * Anything that could carry a secret, at the top of a logged object or up to two levels down. A
+ * second line of defence: nothing logs request bodies or headers in the first place.
  */
-export const REDACTED_PATHS = [
-  'password',
-  'passwordHash',
-  'token',
-  'authorization',
-  'cookie',
-  'apiKey',
-  '*.password',
-  '*.passwordHash',
-  '*.token',
-  '*.authorization',
-  '*.cookie',
-  '*.apiKey',
-  'headers.authorization',
-  'headers.cookie',
-  'req.headers.authorization',
-  'req.headers.cookie',
-]
+const SECRET_KEYS = ['password', 'passwordHash', 'token', 'authorization', 'cookie', 'apiKey']
+export const REDACTED_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`])
 
 /**
  * JSON lines on stdout (or `destination`), one object per event; in development, pino-pretty's

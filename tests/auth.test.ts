@@ -17,6 +17,7 @@ const reader = apiKey('reader', ['users:read'])
 const writer = apiKey('writer', ['users:read', 'users:write'])
 const admin = apiKey('admin', ['users:read', 'users:write', 'users:admin'])
 const writeOnly = apiKey('write-only', ['users:write'])
+const adminOnly = apiKey('admin-only', ['users:admin'])
 const SECRET = 'an-hs256-secret-of-at-least-32-characters!'
 const ISSUER = 'https://idp.example.com/'
 const AUDIENCE = 'users-service'
@@ -25,7 +26,7 @@ const t = await useTestApp({
   name: 'auth',
   deps: {
     authenticator: createAuthenticator({
-      apiKeys: [reader.entry, writer.entry, admin.entry, writeOnly.entry],
+      apiKeys: [reader.entry, writer.entry, admin.entry, writeOnly.entry, adminOnly.entry],
       jwt: { secret: SECRET, jwksUrl: undefined, issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] },
     }),
   },
@@ -133,6 +134,12 @@ const callers = [
   { who: 'a malformed header', headers: { authorization: 'Basic dXNlcjpwYXNz' }, scopes: [], status: 401 },
   { who: 'the reader key', headers: bearer(reader.key), scopes: ['users:read'], status: 0 },
   { who: 'the write-only key', headers: bearer(writeOnly.key), scopes: ['users:write'], status: 0 },
+  {
+    who: 'the admin-only key (admin adds to write, implies nothing)',
+    headers: bearer(adminOnly.key),
+    scopes: ['users:admin'],
+    status: 0,
+  },
   { who: 'the writer key', headers: bearer(writer.key), scopes: ['users:read', 'users:write'], status: 0 },
   { who: 'the admin key', headers: bearer(admin.key), scopes: ['users:read', 'users:write', 'users:admin'], status: 0 },
 ]
@@ -295,6 +302,42 @@ describe('JWT bearer tokens (HS256 secret)', () => {
     expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"')
   })
 
+  it('refuses a token without exp: it would never expire', async () => {
+    const token = await new SignJWT({ scope: 'users:read' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject('no-expiry')
+      .sign(key)
+    const problem = await expectProblem(await get(token), 401, 'unauthorized')
+    expect(problem.detail).toContain('exp')
+  })
+
+  it('refuses a token that names no subject, and keeps long subjects apart', async () => {
+    const anonymous = await new SignJWT({ scope: 'users:read' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime('5m')
+      .sign(key)
+    await expectProblem(await get(anonymous), 401, 'unauthorized')
+    const long = (tail: string) =>
+      new SignJWT({ scope: 'users:read' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setSubject(`${'s'.repeat(200)}${tail}`)
+        .setExpirationTime('5m')
+        .sign(key)
+    t.logger.lines.length = 0
+    await get(long('a'))
+    await get(long('b'))
+    const names = t.logger.lines.map((line) => (line.object as { caller: string }).caller)
+    expect(names).toHaveLength(2)
+    expect(names[0]).not.toBe(names[1])
+    expect(names[0]).toStartWith('jwt:sha256:')
+  })
+
   it('refuses alg: none', async () => {
     const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
     const token = `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ iss: ISSUER, aud: AUDIENCE, sub: 'x', scope: 'users:read', exp: now() + 300 })}.`
@@ -331,9 +374,39 @@ describe('JWT bearer tokens (JWKS, asymmetric)', async () => {
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
+      .setSubject('svc')
       .setExpirationTime('5m')
       .sign(privateKey)
     expect((await get(token)).status).toBe(200)
+  })
+
+  it("answers 503, not 401, when the issuer's key set cannot be fetched", async () => {
+    const down = await useTestApp({
+      name: 'auth_jwks_down',
+      deps: {
+        authenticator: createAuthenticator({
+          apiKeys: [],
+          // Nothing listens on port 1.
+          jwt: {
+            secret: undefined,
+            jwksUrl: 'http://127.0.0.1:1/jwks',
+            issuer: ISSUER,
+            audience: AUDIENCE,
+            algorithms: ['RS256'],
+          },
+        }),
+      },
+    })
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject('svc')
+      .setExpirationTime('5m')
+      .sign(privateKey)
+    const res = await down.raw('/v1/users?limit=1', { headers: bearer(token) })
+    await expectProblem(res, 503, 'service_unavailable')
+    expect(res.headers.get('retry-after')).toBe('5')
   })
 
   it('refuses an HMAC token made with the public key as secret (algorithm confusion)', async () => {
@@ -342,6 +415,7 @@ describe('JWT bearer tokens (JWKS, asymmetric)', async () => {
       .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
+      .setSubject('svc')
       .setExpirationTime('5m')
       .sign(publicAsSecret)
     await expectProblem(await get(token), 401, 'unauthorized')

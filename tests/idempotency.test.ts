@@ -112,32 +112,43 @@ describe('Idempotency-Key on POST /v1/users', () => {
 })
 
 describe('Idempotency-Key across callers, instances and crashes', () => {
-  // A hasher that takes its time, so a second request arrives while the first still runs.
+  // A hasher that waits at a gate the test opens: the first request is surely still running when
+  // the second arrives.
   const bun = createBunPasswordHasher()
-  const slowPasswords = {
+  let openGate: () => void = () => {}
+  let hashStarted: () => void = () => {}
+  const hashing = new Promise<void>((resolve) => {
+    hashStarted = resolve
+  })
+  const gate = new Promise<void>((resolve) => {
+    openGate = resolve
+  })
+  const gatedPasswords = {
     hash: async (password: string) => {
-      await Bun.sleep(400)
+      hashStarted()
+      await gate
       return bun.hash(password)
     },
     verify: bun.verify,
   }
 
   it('answers 409 idempotency_key_in_use while the first request runs, on two instances sharing the database', async () => {
-    const a = await useTestApp({ name: 'idempotency_a', deps: { passwords: slowPasswords } })
-    const b = await useTestApp({
-      name: 'idempotency_b',
-      deps: { users: a.users, idempotency: a.deps.idempotency, passwords: slowPasswords },
-    })
+    const a = await useTestApp({ name: 'idempotency_a', deps: { passwords: gatedPasswords } })
+    const b = await useTestApp({ name: 'idempotency_b', deps: { passwords: gatedPasswords }, sameDatabaseAs: a })
     const key = freshKey()
     const body = { ...newUser(), password: 'slow to hash' }
-    const [first, second] = await Promise.all([post(body, key, a), Bun.sleep(100).then(() => post(body, key, b))])
-    expect(first.status).toBe(201)
+    const first = post(body, key, a)
+    await hashing // the first request holds the key and is inside the create
+    const second = await post(body, key, b)
+    openGate()
     await expectProblem(second, 409, 'idempotency_key_in_use')
+    const created = await first
+    expect(created.status).toBe(201)
     expect(second.headers.get('retry-after')).toBe('1')
     // Once the first is done, the other instance replays it.
     const replay = await post(body, key, b)
     expect(replay.status).toBe(201)
-    expect((await replay.json()).id).toBe((await first.json()).id)
+    expect((await replay.json()).id).toBe((await created.json()).id)
     expect(await a.collection.countDocuments({ username: body.username })).toBe(1)
   })
 
@@ -171,8 +182,8 @@ describe('Idempotency-Key across callers, instances and crashes', () => {
       clock,
       deps: {
         users: { ...t.users, create: () => new Promise((_, reject) => (failDead = reject)) },
-        idempotency: t.deps.idempotency,
       },
+      sameDatabaseAs: t,
     })
     const key = freshKey()
     const body = newUser()

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'bun:test'
+import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
+import { createAuthenticator } from '../src/auth/authenticate'
 import { testConfig } from '../src/config'
 import { createLogger } from '../src/logger'
 import { createMetrics } from '../src/observability/metrics'
@@ -55,17 +57,35 @@ describe('request logs', () => {
     const { logger, text } = memoryLogger()
     logger.info({ password: 'p4ssw0rd-top', user: { password: 'nested-pw', passwordHash: '$argon2id$x' } }, 'one')
     logger.info({ headers: { authorization: 'Bearer tok-123', cookie: 'sid=abc' }, token: 'tok-456' }, 'two')
-    for (const secret of ['p4ssw0rd-top', 'nested-pw', '$argon2id$x', 'tok-123', 'sid=abc', 'tok-456'])
+    logger.error({ context: { request: { password: 'two-deep-pw', apiKey: 'key-2-deep' } } }, 'three')
+    for (const secret of [
+      'p4ssw0rd-top',
+      'nested-pw',
+      '$argon2id$x',
+      'tok-123',
+      'sid=abc',
+      'tok-456',
+      'two-deep-pw',
+      'key-2-deep',
+    ]) {
       expect(text()).not.toContain(secret)
+    }
     expect(text()).toContain('[redacted]')
   })
 
   it('keeps passwords and tokens out of the real log output of a whole request flow', async () => {
     const { logger, text, lines } = memoryLogger()
+    const apiKey = 'usk_flow-token-9-0123456789abcdef'
     const app = await useTestApp({
       name: 'observability_pino',
       deps: {
         logger,
+        authenticator: createAuthenticator({
+          apiKeys: [
+            { name: 'flow', sha256: createHash('sha256').update(apiKey).digest('hex'), scopes: ['users:read', 'users:write'] },
+          ],
+          jwt: undefined,
+        }),
         users: {
           ...t.users,
           update: async () => {
@@ -75,21 +95,21 @@ describe('request logs', () => {
       },
     })
     const password = 'flow-secret-password-1'
-    const created = await app.raw('/v1/users', {
-      ...json(newUser({ password })),
-      headers: { 'content-type': 'application/json', authorization: 'Bearer flow-token-9' },
-    })
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }
+    const created = await app.raw('/v1/users', { ...json(newUser({ password })), headers })
     expect(created.status).toBe(201)
     const { id } = await created.json()
-    const failed = await app.raw(`/v1/users/${id}`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer flow-token-9' },
-      body: JSON.stringify({ password }),
-    })
+    const failed = await app.raw(`/v1/users/${id}`, { method: 'PATCH', headers, body: JSON.stringify({ password }) })
     await expectProblem(failed, 500, 'internal_error')
-    expect(lines().map((l) => l.msg)).toEqual(['request', 'unhandled error', 'request failed'])
-    expect(text()).not.toContain(password)
-    expect(text()).not.toContain('flow-token-9')
+    // A refused token must not be logged either.
+    await expectProblem(
+      await app.raw('/v1/users', { headers: { authorization: 'Bearer eyJ.wrong-token-77.x' } }),
+      401,
+      'unauthorized',
+    )
+    expect(lines().map((l) => l.msg)).toEqual(['request', 'unhandled error', 'request failed', 'request'])
+    expect(lines()[0]).toMatchObject({ caller: 'flow' })
+    for (const secret of [password, apiKey, 'wrong-token-77']) expect(text()).not.toContain(secret)
   })
 })
 

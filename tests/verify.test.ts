@@ -103,6 +103,14 @@ describe('POST /v1/auth/verify', () => {
       expect(retryAfter).toBeLessThanOrEqual(limits.windowSeconds)
     })
 
+    it('counts parallel guesses before checking them: a burst gets no more than the limit', async () => {
+      const { user } = await userWithPassword()
+      const responses = await Promise.all(Array.from({ length: 12 }, () => verify(user.username, 'wrong guess')))
+      const statuses = responses.map((r) => r.status).sort()
+      expect(statuses.filter((s) => s === 401)).toHaveLength(limits.perLogin)
+      expect(statuses.filter((s) => s === 429)).toHaveLength(12 - limits.perLogin)
+    })
+
     it('lets the login try again once the window has passed', async () => {
       const { user, password } = await userWithPassword()
       for (let i = 0; i < limits.perLogin; i++) await verify(user.username, 'wrong')
@@ -146,11 +154,7 @@ describe('POST /v1/auth/verify', () => {
 
     it('holds across two instances on one database', async () => {
       const { user, password } = await userWithPassword()
-      const other = await useTestApp({
-        name: 'verify_other',
-        clock,
-        deps: { config, users: t.users, failedAttempts: t.deps.failedAttempts },
-      })
+      const other = await useTestApp({ name: 'verify_other', clock, deps: { config }, sameDatabaseAs: t })
       for (let i = 0; i < limits.perLogin; i++) await verify(user.username, 'wrong', other)
       await expectProblem(await verify(user.username, password, t), 429, 'rate_limited')
     })

@@ -32,11 +32,7 @@ export function createAuthenticator(
     scopes: new Set(key.scopes),
   }))
   const jwt = auth.jwt
-  const verificationKey: Uint8Array | JWTVerifyGetKey | undefined = jwt
-    ? jwt.secret
-      ? new TextEncoder().encode(jwt.secret)
-      : (options.jwks ?? createRemoteJWKSet(new URL(jwt.jwksUrl ?? ''), { timeoutDuration: 2000, cooldownDuration: 30_000 }))
-    : undefined
+  const getKey = jwt ? keyResolver(jwt, options.jwks) : undefined
 
   function matchApiKey(token: string): Caller | undefined {
     const digest = createHash('sha256').update(token).digest()
@@ -47,30 +43,21 @@ export function createAuthenticator(
   }
 
   async function verifyJwt(token: string): Promise<Caller | AuthFailure> {
-    if (!jwt || !verificationKey) return { reason: 'invalid', description: 'The token is not a known API key.' }
+    if (!jwt || !getKey) return { reason: 'invalid', description: 'The token is not a known API key.' }
     try {
-      const { payload } =
-        verificationKey instanceof Uint8Array
-          ? await jwtVerify(token, verificationKey, {
-              issuer: jwt.issuer,
-              audience: jwt.audience,
-              algorithms: jwt.algorithms,
-              clockTolerance: 5,
-            })
-          : await jwtVerify(token, verificationKey, {
-              issuer: jwt.issuer,
-              audience: jwt.audience,
-              algorithms: jwt.algorithms,
-              clockTolerance: 5,
-            })
-      return { name: callerName(payload), scopes: scopesOf(payload) }
+      const { payload } = await jwtVerify(token, getKey, {
+        issuer: jwt.issuer,
+        audience: jwt.audience,
+        algorithms: jwt.algorithms,
+        // jose checks exp only when present: a token without one would never expire.
+        requiredClaims: ['exp'],
+        clockTolerance: 5,
+      })
+      const name = callerName(payload)
+      if (!name) return { reason: 'invalid', description: 'The token names no subject (sub, client_id or azp).' }
+      return { name, scopes: scopesOf(payload) }
     } catch (error) {
-      // The issuer's keys could not be fetched: our problem, not the caller's token.
-      if (error instanceof errors.JWKSTimeout) {
-        throw new AppError('service_unavailable', "The token issuer's keys could not be fetched; retry shortly.", {
-          headers: { 'Retry-After': '5' },
-        })
-      }
+      if (error instanceof AppError) throw error
       return { reason: 'invalid', description: describeJwtError(error) }
     }
   }
@@ -89,9 +76,34 @@ export function createAuthenticator(
   }
 }
 
-function callerName(payload: JWTPayload): string {
-  const name = payload.sub ?? payload.client_id ?? payload.azp
-  return typeof name === 'string' && name.length > 0 ? `jwt:${name.slice(0, 128)}` : 'jwt:unknown'
+/**
+ * The verification key: the shared secret, or the issuer's key set. When the key set cannot be
+ * fetched (the issuer is down or answers garbage) that is our outage, a 503, not the caller's bad
+ * token; a token naming no key of the set stays a 401.
+ */
+function keyResolver(jwt: NonNullable<Config['auth']['jwt']>, jwks?: JWTVerifyGetKey): JWTVerifyGetKey {
+  if (jwt.secret) {
+    const secret = new TextEncoder().encode(jwt.secret)
+    return async () => secret
+  }
+  const remote = jwks ?? createRemoteJWKSet(new URL(jwt.jwksUrl ?? ''), { timeoutDuration: 2000, cooldownDuration: 30_000 })
+  return async (header, token) => {
+    try {
+      return await remote(header, token)
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error
+      throw new AppError('service_unavailable', "The token issuer's keys could not be fetched; retry shortly.", {
+        headers: { 'Retry-After': '5' },
+      })
+    }
+  }
+}
+
+/** `jwt:<subject>`; a subject too long to log is named by its hash, so two never merge. */
+function callerName(payload: JWTPayload): string | undefined {
+  const subject = [payload.sub, payload.client_id, payload.azp].find((v): v is string => typeof v === 'string' && v.length > 0)
+  if (!subject) return undefined
+  return subject.length <= 128 ? `jwt:${subject}` : `jwt:sha256:${createHash('sha256').update(subject).digest('hex')}`
 }
 
 /** Scopes from `scope` (a space-separated string, RFC 8693) or `scp` (an array or a string). */

@@ -77,7 +77,7 @@ export function createVerifyRouter({ users, passwords, failedAttempts, limits }:
     // nothing; per login string otherwise. And per calling client, across logins.
     const loginKey = found ? `user:${found.user.id}` : `login:${login.toLowerCase()}`
     const clientKey = `client:${c.get('caller')?.name ?? 'anonymous'}`
-    const wait = await failedAttempts.blockedFor([
+    const wait = await failedAttempts.take([
       { key: loginKey, limit: limits.perLogin },
       { key: clientKey, limit: limits.perClient },
     ])
@@ -91,12 +91,11 @@ export function createVerifyRouter({ users, passwords, failedAttempts, limits }:
     // Unknown login, or no password set: verify against the dummy anyway, so every failure costs the same.
     const verified = await passwords.verify(password, hash ?? (await dummy()))
     if (!found || !hash || !verified) {
-      await failedAttempts.recordFailure([loginKey, clientKey])
       return problem(c, 'invalid_credentials', 'The login or the password is wrong.', {
         headers: { 'WWW-Authenticate': 'Bearer realm="users-service"' },
       })
     }
-    await failedAttempts.reset(loginKey)
+    await Promise.all([failedAttempts.reset(loginKey), failedAttempts.refund(clientKey)])
     if (found.user.status === 'disabled')
       return problem(c, 'user_disabled', 'The credentials are right, but the user is disabled.')
     return c.json({ user: found.user }, 200)

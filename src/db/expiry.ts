@@ -12,7 +12,11 @@ export async function ensureExpiry<T extends Document & { expiresAt: Date }>(
     await collection.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 })
     return 'ttl-index'
   } catch (error) {
-    if ((error as { code?: number }).code !== 238) throw error
+    const code = (error as { code?: number }).code
+    // 238: no TTL indexes here (FerretDB). 85/86: an expiresAt index with other options or name
+    // already exists (say, from a database first used by FerretDB); leave it and sweep instead.
+    if (code === 85 || code === 86) return 'sweep'
+    if (code !== 238) throw error
     await collection.createIndex({ expiresAt: 1 }, { name: 'expiresAt' })
     return 'sweep'
   }

@@ -99,6 +99,9 @@ export function problem<C extends ProblemCode>(
 const problemHeaders: Partial<Record<number, Record<string, { description: string; schema: { type: 'string' } }>>> = {
   401: { 'WWW-Authenticate': { description: 'The Bearer challenge.', schema: { type: 'string' } } },
   412: { ETag: { description: 'The current version, as an entity tag.', schema: { type: 'string' } } },
+  409: {
+    'Retry-After': { description: 'With idempotency_key_in_use: seconds to wait before retrying.', schema: { type: 'string' } },
+  },
   429: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string' } } },
   503: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string' } } },
 }

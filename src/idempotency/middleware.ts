@@ -16,22 +16,24 @@ const KEPT_HEADERS = ['content-type', 'etag', 'location']
 export function idempotent(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const key = c.req.header('idempotency-key')
+    if (key === undefined) return next()
     const store = c.get('idempotency')
-    if (key === undefined || !store) return next()
+    if (!store) throw new Error('no idempotency store on the context: createApp provides it for /v1')
     if (!KEY.test(key)) {
       const message = 'must be 1-255 visible ASCII characters'
       return problem(c, 'validation_failed', `The Idempotency-Key header ${message}.`, {
         errors: [{ location: 'header', pointer: '/idempotency-key', code: 'invalid_format', message }],
       })
     }
-    let body: unknown
+    let print: string
     try {
-      body = await c.req.json()
+      print = fingerprint(c.req.method, c.req.path, await c.req.json())
     } catch {
-      return next() // not JSON: the route's own validation answers, nothing to remember
+      // Not JSON, or nested beyond anything valid: the route's own validation answers, nothing to keep.
+      return next()
     }
     const scope = c.get('caller')?.name ?? 'anonymous'
-    const claim = await store.claim(scope, key, fingerprint(c.req.method, c.req.path, body))
+    const claim = await store.claim(scope, key, print)
     switch (claim.kind) {
       case 'reused':
         return problem(c, 'idempotency_key_reused', 'This Idempotency-Key was used with a different request body.')
@@ -44,20 +46,21 @@ export function idempotent(): MiddlewareHandler<AppEnv> {
         return new Response(JSON.stringify(stored), { status, headers: { ...headers, 'Idempotent-Replayed': 'true' } })
       }
     }
+    // Hono turns a thrown error into c.res before next() returns, so the status tells it all.
+    await next()
     try {
-      await next()
-    } catch (error) {
-      await store.release(scope, key, claim.owner)
-      throw error
+      if (c.res.status >= 500) {
+        await store.release(scope, key, claim.owner)
+        return
+      }
+      const headers = Object.fromEntries(
+        KEPT_HEADERS.flatMap((name) => (c.res.headers.has(name) ? [[name, c.res.headers.get(name) ?? '']] : [])),
+      )
+      await store.complete(scope, key, claim.owner, { status: c.res.status, headers, body: await c.res.clone().json() })
+    } catch {
+      // The work is done and its answer stands: failing to keep it only means a retry within the
+      // claim's lock gets 409, and after it runs again. Better than replacing a 201 with a 503.
     }
-    if (c.res.status >= 500) {
-      await store.release(scope, key, claim.owner)
-      return
-    }
-    const headers = Object.fromEntries(
-      KEPT_HEADERS.flatMap((name) => (c.res.headers.has(name) ? [[name, c.res.headers.get(name) ?? '']] : [])),
-    )
-    await store.complete(scope, key, claim.owner, { status: c.res.status, headers, body: await c.res.clone().json() })
   }
 }
 
@@ -73,12 +76,14 @@ function fingerprint(method: string, path: string, body: unknown): string {
     .digest('hex')
 }
 
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
+/** Sorted-key JSON. Throws past 32 levels: no valid body is that deep, and recursion must stay bounded. */
+function canonical(value: unknown, depth = 0): string {
+  if (depth > 32) throw new Error('too deep')
+  if (Array.isArray(value)) return `[${value.map((item) => canonical(item, depth + 1)).join(',')}]`
   if (isObject(value)) {
     return `{${Object.keys(value)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${canonical(value[k], depth + 1)}`)
       .join(',')}}`
   }
   return JSON.stringify(value) ?? 'null'

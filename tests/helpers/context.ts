@@ -26,8 +26,17 @@ export function captureLogger(): Logger & { lines: LogLine[] } {
  * repository on it, the app built with real dependencies, and the typed client calling the app
  * in-process. `raw` sends hand-made requests for what the typed client would refuse to build.
  */
-export async function useTestApp(options: { name: string; deps?: Partial<AppDeps>; clock?: () => Date } = { name: 'test' }) {
-  const database = await connectDatabase(globalThis.testMongoUri, `test_${options.name}_${crypto.randomUUID().slice(0, 8)}`)
+export async function useTestApp(
+  options: {
+    name: string
+    deps?: Partial<AppDeps>
+    clock?: () => Date
+    /** Share another app's database: a second service instance, with its own client and stores. */
+    sameDatabaseAs?: { db: { databaseName: string } }
+  } = { name: 'test' },
+) {
+  const dbName = options.sameDatabaseAs?.db.databaseName ?? `test_${options.name}_${crypto.randomUUID().slice(0, 8)}`
+  const database = await connectDatabase(globalThis.testMongoUri, dbName)
   const { db } = database
   const users: UsersRepository = createUsersRepository(db, options.clock ? { clock: options.clock } : {})
   await users.ensureIndexes()
