@@ -1,4 +1,5 @@
-import { startService, stopOnSignals, withDeadline } from './service'
+import { withDeadline } from './deadline'
+import { startService, stopOnSignals } from './service'
 import { createBunPasswordHasher } from './users/passwords.bun'
 
 /** Bun entry point (`bun src/index.ts`). */

@@ -14,7 +14,7 @@ export interface Logger {
  * second line of defence: nothing logs request bodies or headers in the first place.
  */
 const SECRET_KEYS = ['password', 'passwordHash', 'token', 'authorization', 'cookie', 'apiKey']
-export const REDACTED_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`])
+const REDACTED_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`])
 
 /**
  * JSON lines on stdout (or `destination`), one object per event; in development, pino-pretty's

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { startService, stopOnSignals, withDeadline } from './service'
+import { withDeadline } from './deadline'
+import { startService, stopOnSignals } from './service'
 import { createNodePasswordHasher } from './users/passwords.node'
 
 /** Node entry point: `bun run build:node`, then `node dist/node/node.js`. Same app, same config. */

@@ -2,7 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi'
 import pkg from '../package.json' with { type: 'json' }
 
 /** The document's fixed parts; paths and components come from the routes. */
-export function openApiConfig() {
+function openApiConfig() {
   return {
     openapi: '3.1.0',
     info: {

@@ -103,17 +103,6 @@ function loadConfigOrExit(): Config {
   }
 }
 
-/** Resolves when `work` does or after `ms`, whichever comes first; says which. */
-export async function withDeadline(work: Promise<unknown>, ms: number): Promise<'done' | 'timed out'> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const deadline = new Promise<'timed out'>((done) => {
-    timer = setTimeout(() => done('timed out'), ms)
-  })
-  const result = await Promise.race([work.then(() => 'done' as const), deadline])
-  clearTimeout(timer)
-  return result
-}
-
 /** Runs `stop` once on SIGTERM or SIGINT, then exits 0. */
 export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
   let stopping = false

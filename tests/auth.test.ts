@@ -357,16 +357,18 @@ describe('JWT bearer tokens (JWKS, asymmetric)', async () => {
     },
   })
   const get = (token: string) => app.raw('/v1/users?limit=1', { headers: bearer(token) })
-  const claims = { scope: 'users:read' }
-
-  it('accepts a token signed by a key in the set', async () => {
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+  /** A token from this issuer for this audience, signed with `alg` and `key`. */
+  const signed = (alg: string, key: CryptoKey | Uint8Array) =>
+    new SignJWT({ scope: 'users:read' })
+      .setProtectedHeader({ alg, kid: 'k1' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setSubject('svc')
       .setExpirationTime('5m')
-      .sign(privateKey)
+      .sign(key)
+
+  it('accepts a token signed by a key in the set', async () => {
+    const token = await signed('RS256', privateKey)
     expect((await get(token)).status).toBe(200)
   })
 
@@ -387,13 +389,7 @@ describe('JWT bearer tokens (JWKS, asymmetric)', async () => {
         }),
       },
     })
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setSubject('svc')
-      .setExpirationTime('5m')
-      .sign(privateKey)
+    const token = await signed('RS256', privateKey)
     const res = await down.raw('/v1/users?limit=1', { headers: bearer(token) })
     await expectProblem(res, 503, 'service_unavailable')
     expect(res.headers.get('retry-after')).toBe('5')
@@ -401,13 +397,7 @@ describe('JWT bearer tokens (JWKS, asymmetric)', async () => {
 
   it('refuses an HMAC token made with the public key as secret (algorithm confusion)', async () => {
     const publicAsSecret = new TextEncoder().encode(JSON.stringify(jwk))
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setSubject('svc')
-      .setExpirationTime('5m')
-      .sign(publicAsSecret)
+    const token = await signed('HS256', publicAsSecret)
     await expectProblem(await get(token), 401, 'unauthorized')
   })
 })

@@ -1,4 +1,5 @@
 import { type Db, MongoClient } from 'mongodb'
+import { withDeadline } from '../deadline'
 import type { PoolStats } from '../observability/metrics'
 
 /** How long readiness waits for a ping before calling the database unreachable. */
@@ -51,21 +52,12 @@ export async function connectDatabase(
   const db = client.db(dbName)
   return {
     db,
-    ping: () => withTimeout(db.command({ ping: 1 }), PING_TIMEOUT_MS),
+    ping: async () => {
+      if ((await withDeadline(db.command({ ping: 1 }), PING_TIMEOUT_MS)) === 'timed out') {
+        throw new Error(`no answer to ping within ${PING_TIMEOUT_MS} ms`)
+      }
+    },
     poolStats: () => ({ ...stats }),
     close: () => client.close(),
-  }
-}
-
-/** Rejects when `work` has not settled within `ms`. */
-async function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-  })
-  try {
-    await Promise.race([work, timeout])
-  } finally {
-    clearTimeout(timer)
   }
 }

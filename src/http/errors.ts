@@ -13,7 +13,7 @@ export function toJsonPointer(path: readonly PropertyKey[]): string {
 }
 
 /** Flattens a zod error into one issue per offending value (one per unknown key, too). */
-export function toValidationIssues(error: ZodError, location: ValidationIssue['location']): ValidationIssue[] {
+function toValidationIssues(error: ZodError, location: ValidationIssue['location']): ValidationIssue[] {
   return error.issues.flatMap((issue): ValidationIssue[] => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({

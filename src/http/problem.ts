@@ -63,7 +63,7 @@ export type Problem = z.infer<typeof ProblemSchema>
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
 /** Builds the body of a problem response for the current request. */
-export function toProblem(c: Context, code: ProblemCode, detail: string, errors?: ValidationIssue[]): Problem {
+function toProblem(c: Context, code: ProblemCode, detail: string, errors?: ValidationIssue[]): Problem {
   const { status, title } = problemCatalog[code]
   return {
     type: 'about:blank',

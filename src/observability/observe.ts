@@ -30,7 +30,7 @@ export function observe({ logger, metrics }: { logger: Logger; metrics: Metrics 
 }
 
 /** `/v1/users/{id}` for a request that matched a route; `unmatched` for 404s and 405s of no route. */
-export function routeTemplate(c: Context): string {
+function routeTemplate(c: Context): string {
   const route = matchedRoutes(c).findLast((r) => r.method !== 'ALL')
   return route ? route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}') : 'unmatched'
 }

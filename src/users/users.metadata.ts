@@ -2,7 +2,7 @@ import type { z } from '@hono/zod-openapi'
 
 /** Limits on `metadata` (API.md): what any MongoDB-compatible store keeps exactly. */
 export const METADATA_MAX_BYTES = 16 * 1024
-export const METADATA_MAX_DEPTH = 5
+const METADATA_MAX_DEPTH = 5
 const METADATA_KEY = /^[A-Za-z0-9_-]{1,64}$/
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 

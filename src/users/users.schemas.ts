@@ -98,8 +98,6 @@ export const CreateUserSchema = z
   })
   .openapi('CreateUser')
 
-export type CreateUserInput = z.output<typeof CreateUserSchema>
-
 export const UpdateUserSchema = z
   .strictObject({
     username: UsernameSchema.optional(),
