@@ -41,7 +41,10 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
       'MONGODB_URI is not set: using the embedded FerretDB database (development only)',
     )
   }
-  const database = await connectDatabase(mongodbUri, config.mongodbDb, { timeoutMs: config.dbTimeoutMs })
+  const database = await connectDatabase(mongodbUri, config.mongodbDb, {
+    timeoutMs: config.dbTimeoutMs,
+    onReset: (reason) => logger.warn({}, reason),
+  })
   const users = createUsersRepository(database.db)
   await users.ensureIndexes()
   const failedAttempts = createFailedAttempts(database.db, { windowSeconds: config.auth.failures.windowSeconds })

@@ -1,6 +1,7 @@
 import { type Db, MongoClient } from 'mongodb'
 import { withDeadline } from '../deadline'
 import type { PoolStats } from '../observability/metrics'
+import { watchHeartbeats } from './watchdog'
 
 /** How long readiness waits for a ping before calling the database unreachable. */
 const PING_TIMEOUT_MS = 2000
@@ -11,6 +12,12 @@ export type Database = {
   ping(): Promise<void>
   /** Live connection-pool figures, from the driver's monitoring events. */
   poolStats(): PoolStats
+  /**
+   * Closes the client and connects it again, retrying until the server answers. What the heartbeat
+   * watchdog does when the driver's monitor hangs; Db and Collection objects stay valid, and
+   * operations meanwhile fail as unavailable (503).
+   */
+  reset(): Promise<void>
   close(): Promise<void>
 }
 
@@ -24,7 +31,7 @@ export type Database = {
 export async function connectDatabase(
   uri: string,
   dbName: string,
-  options: { timeoutMs?: number; appName?: string } = {},
+  options: { timeoutMs?: number; appName?: string; onReset?: (reason: string) => void } = {},
 ): Promise<Database> {
   const timeoutMs = options.timeoutMs ?? 5000
   const client = new MongoClient(uri, {
@@ -50,6 +57,31 @@ export async function connectDatabase(
   client.on('connectionCheckedIn', () => void stats.checkedOut--)
   await client.connect()
   const db = client.db(dbName)
+
+  let closed = false
+  let resetting: Promise<void> | undefined
+  const reset = (reason: string) => {
+    resetting ??= (async () => {
+      options.onReset?.(reason)
+      await client.close().catch(() => {})
+      while (!closed) {
+        try {
+          await client.connect()
+          return
+        } catch {
+          await new Promise((retry) => setTimeout(retry, timeoutMs))
+        }
+      }
+    })().finally(() => {
+      resetting = undefined
+    })
+    return resetting
+  }
+  // A polling heartbeat takes at most a connect and a hello (connectTimeoutMS each); see watchdog.ts.
+  const stopWatching = watchHeartbeats(client, {
+    hungAfterMs: 2 * timeoutMs + 1000,
+    onHung: () => void reset('a server heartbeat of the MongoDB driver hung: reconnecting'),
+  })
   return {
     db,
     ping: async () => {
@@ -58,6 +90,12 @@ export async function connectDatabase(
       }
     },
     poolStats: () => ({ ...stats }),
-    close: () => client.close(),
+    reset: () => reset('reset requested'),
+    close: async () => {
+      closed = true
+      stopWatching()
+      await resetting
+      await client.close()
+    },
   }
 }

@@ -1,0 +1,49 @@
+import type { EventEmitter } from 'node:events'
+
+/**
+ * Watches the driver's server heartbeats for one that never ends.
+ *
+ * Why: with mongodb 7.9 (seen on Bun, by scripts/reliability/faults.ts), a heartbeat started on the
+ * monitor's connection just as the database closes it can stay pending forever; the connection's
+ * close event arrives, yet the check's read never settles. The monitor then never checks the server
+ * again, the server stays "unknown", and every operation fails server selection: the service
+ * would answer 503 until restarted, although the database is back.
+ *
+ * A polling heartbeat is a connect plus a `hello`, each bounded by connectTimeoutMS, so one pending
+ * longer than `hungAfterMs` is hung and `onHung` runs (once per hung heartbeat). Streaming
+ * heartbeats (`awaited`, MongoDB 4.4+) wait on the server on purpose and are not watched.
+ * Returns a function that stops watching.
+ */
+export function watchHeartbeats(
+  client: Pick<EventEmitter, 'on' | 'off'>,
+  options: { hungAfterMs: number; onHung: () => void; checkEveryMs?: number },
+): () => void {
+  // Monitors are per server: the start time of each server's pending polling heartbeat.
+  const pending = new Map<string, number>()
+  const started = (event: { connectionId: string; awaited: boolean }) => {
+    if (event.awaited) pending.delete(event.connectionId)
+    else pending.set(event.connectionId, performance.now())
+  }
+  const ended = (event: { connectionId: string }) => void pending.delete(event.connectionId)
+  client.on('serverHeartbeatStarted', started)
+  client.on('serverHeartbeatSucceeded', ended)
+  client.on('serverHeartbeatFailed', ended)
+  const timer = setInterval(
+    () => {
+      const now = performance.now()
+      for (const [server, since] of pending) {
+        if (now - since < options.hungAfterMs) continue
+        pending.delete(server)
+        options.onHung()
+      }
+    },
+    options.checkEveryMs ?? Math.max(50, Math.floor(options.hungAfterMs / 4)),
+  )
+  timer.unref()
+  return () => {
+    clearInterval(timer)
+    client.off('serverHeartbeatStarted', started)
+    client.off('serverHeartbeatSucceeded', ended)
+    client.off('serverHeartbeatFailed', ended)
+  }
+}
