@@ -1,8 +1,10 @@
 import { afterAll, describe, expect, it } from 'bun:test'
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
+import { database } from '../src/db/errors'
 import { connectDatabase } from '../src/db/mongo'
 import { watchHeartbeats } from '../src/db/watchdog'
+import { AppError } from '../src/http/app-error'
 import { createUsersRepository } from '../src/users/users.repository'
 import { useTestApp } from './helpers/context'
 import { expectProblem } from './helpers/problem'
@@ -97,6 +99,23 @@ describe('heartbeat watchdog', () => {
     await resetting
     expect((await t.raw(`/v1/users/${user.id}`)).status).toBe(200)
     expect((await t.raw('/readyz')).status).toBe(200)
+  })
+})
+
+describe('database call deadline', () => {
+  // Found by scripts/reliability/faults.ts: a PATCH sent as the database was killed never got an
+  // answer (the client gave up after 30 s). Its driver call never settled; now the deadline answers.
+  it('turns a driver call that never settles into 503 service_unavailable', async () => {
+    const error = await database(() => new Promise<never>(() => {}), 50).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(AppError)
+    expect((error as AppError).code).toBe('service_unavailable')
+    expect((error as AppError).extra.headers).toEqual({ 'Retry-After': '1' })
+  })
+
+  it('passes results and other errors through', async () => {
+    expect(await database(async () => 42, 1000)).toBe(42)
+    const error = await database(() => Promise.reject(new TypeError('a bug')), 1000).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TypeError)
   })
 })
 

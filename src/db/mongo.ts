@@ -1,6 +1,7 @@
 import { type Db, MongoClient } from 'mongodb'
 import { withDeadline } from '../deadline'
 import type { PoolStats } from '../observability/metrics'
+import { boundDatabaseCalls } from './errors'
 import { watchHeartbeats } from './watchdog'
 
 /** How long readiness waits for a ping before calling the database unreachable. */
@@ -77,9 +78,13 @@ export async function connectDatabase(
     })
     return resetting
   }
-  // A polling heartbeat takes at most a connect and a hello (connectTimeoutMS each); see watchdog.ts.
+  // A polling heartbeat takes at most a connect and a hello, a call a server selection and a socket
+  // wait (timeoutMs each, a pool checkout when the pool is full); a second more is the margin.
+  // Past that, the driver is stuck (see watchdog.ts and boundDatabaseCalls).
+  const stuckAfterMs = 2 * timeoutMs + 1000
+  boundDatabaseCalls(stuckAfterMs)
   const stopWatching = watchHeartbeats(client, {
-    hungAfterMs: 2 * timeoutMs + 1000,
+    hungAfterMs: stuckAfterMs,
     onHung: () => void reset('a server heartbeat of the MongoDB driver hung: reconnecting'),
   })
   return {
