@@ -1,0 +1,47 @@
+/**
+ * `bun run reliability`: every reliability step in sequence, each as its own process, then a
+ * summary. A step is one line of STEPS; a failing step does not stop the later ones, and the run
+ * exits non-zero if any failed. Flags after `--` go to every step (e.g. `-- --duration 60`).
+ */
+const STEPS: { name: string; command: string[] }[] = [
+  { name: 'faults', command: ['bun', 'scripts/reliability/faults.ts'] },
+  { name: 'durability', command: ['bun', 'scripts/reliability/durability.ts'] },
+  { name: 'soak', command: ['bun', 'scripts/reliability/soak.ts'] },
+]
+
+const root = new URL('../..', import.meta.url).pathname
+const extra = process.argv.slice(2)
+const results: {
+  name: string
+  ok: boolean
+  seconds: number
+  summary?: { checks: number; failures: string[]; figures: Record<string, unknown> }
+}[] = []
+
+for (const step of STEPS) {
+  console.log(`\n######## ${step.name}: ${[...step.command, ...extra].join(' ')}`)
+  const started = performance.now()
+  const proc = Bun.spawn([...step.command, ...extra], { cwd: root, stdout: 'pipe', stderr: 'inherit' })
+  let summary: (typeof results)[number]['summary']
+  const decoder = new TextDecoder()
+  let buffered = ''
+  for await (const chunk of proc.stdout) {
+    const text = decoder.decode(chunk, { stream: true })
+    process.stdout.write(text)
+    buffered += text
+    const lines = buffered.split('\n')
+    buffered = lines.pop() ?? ''
+    for (const line of lines) if (line.startsWith('RELIABILITY-SUMMARY ')) summary = JSON.parse(line.slice(20))
+  }
+  const code = await proc.exited
+  results.push({ name: step.name, ok: code === 0, seconds: (performance.now() - started) / 1000, summary })
+}
+
+console.log('\n######## reliability summary')
+for (const r of results) {
+  const checks = r.summary ? `${r.summary.checks - r.summary.failures.length}/${r.summary.checks} checks` : 'no summary'
+  console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(12)} ${r.seconds.toFixed(1).padStart(6)} s  ${checks}`)
+  for (const failure of r.summary?.failures ?? []) console.log(`       FAIL ${failure}`)
+  for (const [label, value] of Object.entries(r.summary?.figures ?? {})) console.log(`       ${label}: ${value}`)
+}
+process.exit(results.every((r) => r.ok) ? 0 : 1)
