@@ -12,11 +12,11 @@ import { createLedger, type Outcome, startLoad, tally, verifyLedger } from './lo
 
 const DB_TIMEOUT_MS = 1000
 /**
- * Longest a request may take to get its 503. A request waits at most one stage per database call
- * (server selection, pool checkout or socket, each DB_TIMEOUT_MS) and a handler makes at most two
- * calls before it gives up, so 2 × DB_TIMEOUT_MS; plus 1 s for a loaded 2-core CI machine.
+ * Longest a request may take to get its 503: the service gives each database call at most
+ * 2 × DB_TIMEOUT_MS + 1 s (src/db/errors.ts; the driver's own timeouts usually answer after one
+ * DB_TIMEOUT_MS), plus 1 s for the HTTP round trip on a loaded 2-core CI machine.
  */
-const BOUND_MS = 2 * DB_TIMEOUT_MS + 1000
+const BOUND_MS = 2 * DB_TIMEOUT_MS + 2000
 const OUTAGE_MS = 4000
 const RECOVERY_LIMIT_MS = 5000
 
@@ -164,7 +164,7 @@ for (const [i, w] of outages.entries()) {
 }
 report.check('every 503 is problem+json with Retry-After', badProblems.length === 0, `${badProblems.length} without`)
 report.check(
-  `every 503 came within ${BOUND_MS} ms (2 × DB_TIMEOUT_MS + 1 s)`,
+  `every 503 came within ${BOUND_MS} ms (the 2 × DB_TIMEOUT_MS + 1 s deadline, plus 1 s)`,
   Math.max(0, ...latencies) <= BOUND_MS,
   `max ${Math.round(Math.max(0, ...latencies))} ms`,
 )
