@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'bun:test'
 import { EventEmitter } from 'node:events'
 import net from 'node:net'
+import { MongoClient } from 'mongodb'
 import { database } from '../src/db/errors'
 import { connectDatabase } from '../src/db/mongo'
 import { watchHeartbeats } from '../src/db/watchdog'
@@ -16,6 +17,7 @@ import { expectProblem } from './helpers/problem'
  */
 async function startRelay(target: { host: string; port: number }) {
   let hole = false
+  let stalled = false
   const relayed = new Set<net.Socket>()
   const all = new Set<net.Socket>()
   const track = (socket: net.Socket, set: Set<net.Socket>) => {
@@ -32,7 +34,9 @@ async function startRelay(target: { host: string; port: number }) {
     track(upstream, relayed)
     client.on('close', () => upstream.destroy())
     upstream.on('close', () => client.destroy())
-    client.pipe(upstream).pipe(client)
+    // Stalled, bytes are dropped both ways: a database that stopped answering mid-conversation.
+    client.on('data', (chunk) => void (stalled || upstream.write(chunk)))
+    upstream.on('data', (chunk) => void (stalled || client.write(chunk)))
   })
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening))
   return {
@@ -43,6 +47,9 @@ async function startRelay(target: { host: string; port: number }) {
     },
     forward() {
       hole = false
+    },
+    stall() {
+      stalled = true
     },
     close() {
       for (const socket of all) socket.destroy()
@@ -102,7 +109,7 @@ describe('heartbeat watchdog', () => {
   })
 })
 
-describe('database call deadline', () => {
+describe('database calls', () => {
   // Found by scripts/reliability/faults.ts: a PATCH sent as the database was killed never got an
   // answer (the client gave up after 30 s). Its driver call never settled; now the deadline answers.
   it('turns a driver call that never settles into 503 service_unavailable', async () => {
@@ -110,6 +117,30 @@ describe('database call deadline', () => {
     expect(error).toBeInstanceOf(AppError)
     expect((error as AppError).code).toBe('service_unavailable')
     expect((error as AppError).extra.headers).toEqual({ 'Retry-After': '1' })
+  })
+
+  // Found while chasing a 500 seen once in the fault-injection run: when every pooled connection
+  // is busy on a database that stopped answering, the driver's wait-queue timeout is a
+  // MongoWaitQueueTimeoutError, which the mapping did not know, so the request got a 500.
+  it('answers 503 when no pooled connection frees up in time', async () => {
+    const target = new URL(globalThis.testMongoUri)
+    const relay = await startRelay({ host: target.hostname, port: Number(target.port || 27017) })
+    const client = new MongoClient(relay.uri, { maxPoolSize: 1, waitQueueTimeoutMS: 200, socketTimeoutMS: 5000 })
+    try {
+      const collection = client.db(`test_pool_${crypto.randomUUID().slice(0, 8)}`).collection('users')
+      await collection.findOne({})
+      relay.stall()
+      // Holds the only connection; its own deadline ends it once the check is done.
+      const holder = database(() => collection.findOne({}), 1000).catch((e: unknown) => e)
+      await Bun.sleep(50)
+      const error = await database(() => collection.findOne({}), 10_000).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(AppError)
+      expect((error as AppError).code).toBe('service_unavailable')
+      expect(await holder).toBeInstanceOf(AppError)
+    } finally {
+      relay.close()
+      await client.close()
+    }
   })
 
   it('passes results and other errors through', async () => {

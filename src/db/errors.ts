@@ -1,8 +1,10 @@
 import {
+  MongoClientClosedError,
   MongoError,
   MongoNetworkError,
   MongoNotConnectedError,
   MongoOperationTimeoutError,
+  MongoServerClosedError,
   MongoServerError,
   MongoServerSelectionError,
   MongoTopologyClosedError,
@@ -60,6 +62,13 @@ export async function database<T>(operation: () => Promise<T>, deadlineMs = call
   }
 }
 
+/**
+ * The pool's errors are not exported by the driver, so they are known by name: no pooled
+ * connection freed up within waitQueueTimeoutMS (every connection busy on a database that stopped
+ * answering), and the pool closed under a waiting call (the client being reset).
+ */
+const POOL_ERRORS = new Set(['MongoWaitQueueTimeoutError', 'MongoPoolClosedError'])
+
 function isUnavailable(error: unknown): boolean {
   return (
     error instanceof MongoNetworkError ||
@@ -67,6 +76,9 @@ function isUnavailable(error: unknown): boolean {
     error instanceof MongoOperationTimeoutError ||
     error instanceof MongoTopologyClosedError ||
     error instanceof MongoNotConnectedError ||
-    (error instanceof MongoError && error.hasErrorLabel('RetryableWriteError'))
+    // A call caught by a reset of the client (src/db/watchdog.ts).
+    error instanceof MongoServerClosedError ||
+    error instanceof MongoClientClosedError ||
+    (error instanceof MongoError && (POOL_ERRORS.has(error.name) || error.hasErrorLabel('RetryableWriteError')))
   )
 }
