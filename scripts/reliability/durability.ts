@@ -32,6 +32,8 @@ let service: ServiceProcess = await startService(db.uri, { DB_TIMEOUT_MS: String
 info(`database ${db.uri} on ${dataDir}; service ${service.url}`)
 const ledger = createLedger('d')
 let unanswered = 0
+let landedUnanswered = 0
+const readyAfterDatabaseKill: number[] = []
 
 /** Runs the load for a random 1-2 s, then `kill`, then stops the load; checks the answers. */
 async function loadThenKill(label: string, kill: () => Promise<void>) {
@@ -63,7 +65,7 @@ for (let round = 1; round <= SERVICE_KILLS; round++) {
   })
   service = await startService(db.uri, { DB_TIMEOUT_MS: String(DB_TIMEOUT_MS) })
   info(`service restarted at ${service.url}`)
-  await verifyLedger(service.url, ledger, report, `after service kill ${round}`)
+  ;({ landedUnanswered } = await verifyLedger(service.url, ledger, report, `after service kill ${round}`))
 }
 
 for (let round = 1; round <= DATABASE_KILLS; round++) {
@@ -73,6 +75,7 @@ for (let round = 1; round <= DATABASE_KILLS; round++) {
     info(`database pid ${db.pid} killed; restarting it on the same data directory and port`)
     db = await startDatabase(dataDir, db.port)
     const readyMs = await waitFor(async () => (await fetch(`${service.url}/readyz`)).status === 200, 15_000)
+    readyAfterDatabaseKill.push(Math.round(readyMs ?? -1))
     report.check(
       `database kill ${round}: the service is ready again within 5 s`,
       readyMs !== undefined && readyMs <= 5000,
@@ -80,7 +83,7 @@ for (let round = 1; round <= DATABASE_KILLS; round++) {
     )
   })
   report.check(`database kill ${round}: the service process stayed up`, service.alive())
-  await verifyLedger(service.url, ledger, report, `after database kill ${round}`)
+  ;({ landedUnanswered } = await verifyLedger(service.url, ledger, report, `after database kill ${round}`))
 }
 
 const unhandled = service.errorLines.filter((line) => line.includes('unhandled error'))
@@ -94,6 +97,8 @@ report.figure(
 )
 report.figure('creates sent', ledger.sentCreates.size)
 report.figure('requests in flight at a kill (unanswered)', unanswered)
+report.figure('unanswered creates that landed', landedUnanswered)
+report.figure('ready after database restart (ms)', readyAfterDatabaseKill.join(', '))
 
 await service.stop()
 await db.stop()

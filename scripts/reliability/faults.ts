@@ -156,9 +156,10 @@ report.check(
 )
 for (const [i, w] of outages.entries()) {
   const next = outages[i + 1]?.from ?? Number.POSITIVE_INFINITY
+  // Answered before the next outage began: those in flight when it began are that outage's.
   const last = Math.max(
     0,
-    ...unavailable.filter((o) => o.startedAt >= w.restarted && o.startedAt < next).map((o) => o.endedAt - w.restarted),
+    ...unavailable.filter((o) => o.startedAt >= w.restarted && o.endedAt < next).map((o) => o.endedAt - w.restarted),
   )
   report.figure(`${w.variant} last 503 after restart (ms)`, last)
 }

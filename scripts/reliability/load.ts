@@ -173,7 +173,12 @@ export function tally(outcomes: Outcome[]): string {
  * equal (else one that was sent but never answered: it was in flight); and every stored user was
  * at least sent by this client (no phantoms).
  */
-export async function verifyLedger(url: string, ledger: Ledger, report: Report, label: string): Promise<void> {
+export async function verifyLedger(
+  url: string,
+  ledger: Ledger,
+  report: Report,
+  label: string,
+): Promise<{ stored: number; landedUnanswered: number }> {
   const lost: string[] = []
   const inconsistent: string[] = []
   for (const user of ledger.users.values()) {
@@ -219,6 +224,7 @@ export async function verifyLedger(url: string, ledger: Ledger, report: Report, 
     phantoms.length === 0,
     `${stored.length} stored, ${ledger.sentCreates.size} creates sent, ${landedInFlight.length} unanswered creates landed${phantoms.length ? `; phantoms: ${phantoms.slice(0, 5).join(', ')}` : ''}`,
   )
+  return { stored: stored.length, landedUnanswered: landedInFlight.length }
 }
 
 /** Every username in the collection (each script has a database of its own), walking the keyset pages. */
