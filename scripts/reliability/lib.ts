@@ -11,6 +11,22 @@ import { ensureLauncher } from '../../src/db/embedded'
 export const root = new URL('../..', import.meta.url).pathname
 const started = performance.now()
 
+/**
+ * Whatever ends the script, the processes it started end too: the database would follow anyway
+ * (-watch-stdin), the service would not. An uncaught error is reported as a failure, not a stack
+ * trace alone, and still runs the exit handlers (temp dirs, processes).
+ */
+const children = new Set<{ kill(signal?: number | NodeJS.Signals): void }>()
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL')
+})
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (error) => {
+    console.error(`\nreliability script failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+    process.exit(1)
+  })
+}
+
 /** Seconds since the script started, for progress lines. */
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s`
 
@@ -79,6 +95,8 @@ export async function startDatabase(dataDir: string, port = 0): Promise<Database
     stderr: logFd,
   })
   closeSync(logFd)
+  children.add(proc)
+  void proc.exited.then(() => children.delete(proc))
   const line = await firstLine(proc.stdout, 15_000)
   if (!line) throw new Error(`the database did not start:\n${readFileSync(`${dataDir}.log`, 'utf8').slice(-2000)}`)
   const uri = line.trim()
@@ -134,6 +152,8 @@ export async function startService(uri: string, env: Record<string, string> = {}
     stdout: 'pipe',
     stderr: 'pipe',
   })
+  children.add(proc)
+  void proc.exited.then(() => children.delete(proc))
   const errorLines: string[] = []
   const warnLines: string[] = []
   let resolveUrl: (url: string) => void = () => {}
