@@ -37,7 +37,8 @@ export function watchHeartbeats(
         options.onHung()
       }
     },
-    options.checkEveryMs ?? Math.max(50, Math.floor(options.hungAfterMs / 4)),
+    // Often enough that detection adds little to the wait (a reset is what ends an outage then).
+    options.checkEveryMs ?? 250,
   )
   timer.unref()
   return () => {
