@@ -179,6 +179,7 @@ async function conform(peer: Contender, users: UsersRepository, seeded: User[]) 
     ['short password', { username: 'valid5', email: 'v5@example.com', password: 'short' }],
     ['missing email', { username: 'valid6' }],
     ['malformed JSON', '{"username":'],
+    ['username not a string', { username: 12345, email: 'v7@example.com' }],
   ]
   for (const [what, body] of invalid) {
     const got = await at('POST', '/v1/users', { body })
@@ -189,6 +190,11 @@ async function conform(peer: Contender, users: UsersRepository, seeded: User[]) 
       [400, 'application/problem+json'],
     )
   }
+  const notJson = await call(peer.url, 'POST', '/v1/users', {
+    body: 'username=x',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  })
+  expect(name, 'POST form-encoded → 415', notJson.status, 415)
   const dupName = await at('POST', '/v1/users', { body: { username: 'ALICE.w', email: 'other@example.com' } })
   expect(name, 'POST duplicate username → 409', [dupName.status, dupName.body.code], [409, 'username_taken'])
   const dupEmail = await at('POST', '/v1/users', { body: { username: 'other', email: 'BOB@example.com' } })
@@ -224,7 +230,7 @@ async function conform(peer: Contender, users: UsersRepository, seeded: User[]) 
     [200, false, 3],
   )
   const renamed = await at('PATCH', patchPath, {
-    body: { username: 'Alice.Two', email: 'alice2@example.com' },
+    body: { username: 'Alice.Two', email: ' alice2@Example.com ' },
     headers: { 'Content-Type': 'application/merge-patch+json' },
   })
   expect(
@@ -233,7 +239,9 @@ async function conform(peer: Contender, users: UsersRepository, seeded: User[]) 
     [renamed.status, renamed.body.username, renamed.body.version],
     [200, 'Alice.Two', 4],
   )
+  expect(name, 'PATCH renamed: email trimmed', renamed.body.email, 'alice2@Example.com')
   expect(name, 'PATCH renamed: found by new username', (await users.findByUsername('alice.two'))?.id, alice.id)
+  expect(name, 'PATCH renamed: found by new email', (await users.findByEmail('ALICE2@example.com'))?.id, alice.id)
   const takenName = await at('PATCH', patchPath, { body: { username: 'BOB' } })
   expect(name, 'PATCH to a taken username → 409', [takenName.status, takenName.body.code], [409, 'username_taken'])
   const takenEmail = await at('PATCH', patchPath, { body: { email: 'Carol@example.com' } })

@@ -14,6 +14,8 @@ import { isPlainObject, metadataProblem, toUser, User } from './user.model.mjs'
 const ID = /^[0-9a-f]{24}$/
 const CREATE_FIELDS = new Set(['username', 'email', 'displayName', 'password', 'metadata', 'role', 'status'])
 const UPDATE_FIELDS = CREATE_FIELDS
+const STRING_FIELDS = ['username', 'email', 'displayName', 'role', 'status']
+const JSON_TYPES = ['application/json', 'application/merge-patch+json']
 // Bun.password's argon2id parameters, so a password costs here what it costs in the service.
 const ARGON2 = { memoryCost: 65536, timeCost: 2, parallelism: 1 }
 
@@ -35,8 +37,16 @@ function requireId(id) {
 
 /** The request body as an object of known fields; the password checked and hashed. */
 async function readBody(req, allowed) {
+  if (!req.is(JSON_TYPES)) throw new HttpError(415, 'unsupported_media_type', 'Unsupported media type')
   const body = req.body
   if (!isPlainObject(body)) throw badRequest('The body must be a JSON object.')
+  // Mongoose would cast a number to a string; the API takes strings only.
+  const notString = STRING_FIELDS.filter((key) => body[key] != null && typeof body[key] !== 'string')
+  if (notString.length)
+    throw badRequest(
+      'These fields must be strings.',
+      notString.map((k) => ({ pointer: `/${k}` })),
+    )
   const unknown = Object.keys(body).filter((key) => !allowed.has(key))
   if (unknown.length)
     throw badRequest(
@@ -117,7 +127,7 @@ function ifMatchVersions(header) {
 process.env.NODE_ENV ??= 'production'
 const app = express()
 app.disable('x-powered-by')
-app.use(express.json({ limit: '32kb', type: ['application/json', 'application/merge-patch+json'] }))
+app.use(express.json({ limit: '32kb', type: JSON_TYPES }))
 
 app.get('/healthz', (_req, res) => {
   res.json({ status: 'ok' })
