@@ -180,6 +180,13 @@ async function conform(peer: Contender, users: UsersRepository, seeded: User[]) 
     ['missing email', { username: 'valid6' }],
     ['malformed JSON', '{"username":'],
     ['username not a string', { username: 12345, email: 'v7@example.com' }],
+    [
+      'metadata 6 levels deep',
+      { username: 'valid8', email: 'v8@example.com', metadata: { a: { b: { c: { d: { e: { f: 1 } } } } } } },
+    ],
+    ['metadata array in array', { username: 'valid9', email: 'v9@example.com', metadata: { a: [1, [2]] } }],
+    ['metadata over 16 KiB', { username: 'valid10', email: 'v10@example.com', metadata: { a: 'é'.repeat(8200) } }],
+    ['metadata __proto__ key', '{"username":"valid11","email":"v11@example.com","metadata":{"__proto__":{"x":1}}}'],
   ]
   for (const [what, body] of invalid) {
     const got = await at('POST', '/v1/users', { body })
@@ -190,6 +197,9 @@ async function conform(peer: Contender, users: UsersRepository, seeded: User[]) 
       [400, 'application/problem+json'],
     )
   }
+  const deepest = { a: { b: { c: { d: { e: 1 } } } } }
+  const deep = await at('POST', '/v1/users', { body: { username: 'deep', email: 'deep@example.com', metadata: deepest } })
+  expect(name, 'POST metadata 5 levels deep → 201', [deep.status, deep.body.metadata], [201, deepest])
   const notJson = await call(peer.url, 'POST', '/v1/users', {
     body: 'username=x',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },

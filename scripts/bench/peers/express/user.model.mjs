@@ -26,12 +26,14 @@ export const isPlainObject = (value) =>
  */
 export function metadataProblem(value) {
   if (!isPlainObject(value)) return 'must be a JSON object'
-  if (JSON.stringify(value).length > 16 * 1024) return 'must be at most 16 KiB serialized'
+  if (Buffer.byteLength(JSON.stringify(value)) > 16 * 1024) return 'must be at most 16 KiB serialized'
+  // Depth counts the metadata object as level 1, and arrays as levels too, as the service does.
   const walk = (node, depth, insideArray) => {
     if (Array.isArray(node)) {
       if (insideArray) return 'must not hold an array directly inside an array'
+      if (depth > 5) return 'must be at most 5 levels deep'
       for (const item of node) {
-        const problem = walk(item, depth, true)
+        const problem = walk(item, depth + 1, true)
         if (problem) return problem
       }
       return null

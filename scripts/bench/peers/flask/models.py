@@ -25,14 +25,17 @@ def metadata_problem(value):
     """The metadata rules of API.md; the first problem found, or None."""
     if not isinstance(value, dict):
         return "must be a JSON object"
-    if len(json.dumps(value, separators=(",", ":"), ensure_ascii=False)) > 16 * 1024:
+    if len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()) > 16 * 1024:
         return "must be at most 16 KiB serialized"
 
+    # Depth counts the metadata object as level 1, and arrays as levels too, as the service does.
     def walk(node, depth, inside_array):
         if isinstance(node, list):
             if inside_array:
                 return "must not hold an array directly inside an array"
-            return next((p for p in (walk(item, depth, True) for item in node) if p), None)
+            if depth > 5:
+                return "must be at most 5 levels deep"
+            return next((p for p in (walk(item, depth + 1, True) for item in node) if p), None)
         if not isinstance(node, dict):
             return None
         if depth > 5:
