@@ -232,6 +232,8 @@ async function conform(peer: Contender, users: UsersRepository, seeded: User[]) 
     [stale.status, stale.headers.get('etag'), stale.body.code],
     [412, '"2"', 'precondition_failed'],
   )
+  const weak = await at('PATCH', patchPath, { body: { displayName: 'Late' }, headers: { 'If-Match': 'W/"2"' } })
+  expect(name, 'PATCH weak If-Match never matches → 412', [weak.status, weak.headers.get('etag')], [412, '"2"'])
   const removed = await at('PATCH', patchPath, { body: { displayName: null }, headers: { 'If-Match': '"2"' } })
   expect(
     name,

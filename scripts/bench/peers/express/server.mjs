@@ -197,7 +197,8 @@ app.patch('/v1/users/:id', async (req, res) => {
   if (typeof set.username === 'string') keys.usernameKey = set.usernameKey = set.username.toLowerCase()
   if (typeof set.email === 'string') keys.emailKey = set.emailKey = set.email.trim().toLowerCase()
   const versions = ifMatchVersions(req.get('If-Match'))
-  const filter = { _id: id, ...(Array.isArray(versions) ? { version: { $in: versions } } : {}) }
+  const filter = { _id: id }
+  if (Array.isArray(versions)) filter.version = versions.length === 1 ? versions[0] : { $in: versions }
   const update = { $set: set, $inc: { version: 1 }, ...(Object.keys(unset).length ? { $unset: unset } : {}) }
   let doc
   try {

@@ -217,7 +217,7 @@ def update_user(user_id):
     versions = if_match_versions(request.headers.get("If-Match"))
     users = User.objects(id=user_id)
     if isinstance(versions, list):
-        users = users(version__in=versions)
+        users = users(version=versions[0]) if len(versions) == 1 else users(version__in=versions)
     try:
         user = users.modify(new=True, __raw__=update)
     except (NotUniqueError, OperationError) as error:
@@ -227,7 +227,7 @@ def update_user(user_id):
         raise conflict(field)
     if user is not None:
         return user_response(user)
-    current = User.objects(id=user_id).only("version").first() if versions else None
+    current = User.objects(id=user_id).only("version").first() if versions is not None else None
     if current is None:
         raise not_found()
     raise ApiError(412, "precondition_failed", "Precondition failed", headers={"ETag": f'"{current.version}"'})
