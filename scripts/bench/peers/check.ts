@@ -269,6 +269,15 @@ async function conform(peer: Contender, users: UsersRepository, seeded: User[]) 
   })
   expect(name, 'PATCH unknown id → 404', missing.status, 404)
   expect(name, 'failed PATCHes changed nothing', (await users.findById(alice.id))?.version, 4)
+  const nested = await at('PATCH', patchPath, { body: { metadata: { seen: { at: 'noon' }, prefs: { tags: null } } } })
+  const nestedMetadata = { prefs: { theme: 'light' }, seen: { at: 'noon' } }
+  expect(
+    name,
+    'PATCH object over a stored non-object replaces it',
+    [nested.status, nested.body.metadata, nested.body.version],
+    [200, nestedMetadata, 5],
+  )
+  expect(name, 'PATCH object over a non-object stored', (await users.findById(alice.id))?.metadata, nestedMetadata)
   expect(name, 'bob untouched', await users.findById(bob.id), bob)
 }
 

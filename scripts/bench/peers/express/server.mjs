@@ -116,6 +116,32 @@ function flattenMetadata(patch, prefix, set, unset) {
   }
 }
 
+const UPDATE_OPTIONS = { returnDocument: 'after', runValidators: true }
+
+/** RFC 7396: nested objects merge, null removes a key, anything else replaces. */
+function mergePatch(target, patch) {
+  if (!isPlainObject(patch)) return patch
+  const result = isPlainObject(target) ? { ...target } : {}
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key]
+    else result[key] = mergePatch(result[key], value)
+  }
+  return result
+}
+
+/** The rare merge dotted paths cannot do: read, merge here, write the whole metadata guarded by its version. */
+async function replaceMetadata(filter, patch, set, unset) {
+  const current = await User.findOne(filter).select('metadata version').lean()
+  if (!current) return null
+  const metadata = mergePatch(current.metadata ?? {}, patch)
+  const problem = metadataProblem(metadata)
+  if (problem) throw badRequest(`metadata ${problem}.`, [{ pointer: '/metadata' }])
+  const others = (paths) => Object.fromEntries(Object.entries(paths).filter(([path]) => !path.startsWith('metadata.')))
+  const update = { $set: { ...others(set), metadata }, $inc: { version: 1 } }
+  if (Object.keys(others(unset)).length) update.$unset = others(unset)
+  return User.findOneAndUpdate({ ...filter, version: current.version }, update, UPDATE_OPTIONS).lean()
+}
+
 /** If-Match: `*` or a list of strong tags `"<version>"`; null when absent. */
 function ifMatchVersions(header) {
   if (header === undefined) return null
@@ -202,13 +228,21 @@ app.patch('/v1/users/:id', async (req, res) => {
   const update = { $set: set, $inc: { version: 1 }, ...(Object.keys(unset).length ? { $unset: unset } : {}) }
   let doc
   try {
-    doc = await User.findOneAndUpdate(filter, update, { returnDocument: 'after', runValidators: true }).lean()
+    try {
+      doc = await User.findOneAndUpdate(filter, update, UPDATE_OPTIONS).lean()
+    } catch (error) {
+      // PathNotViable: a patched key holds a non-object, which RFC 7396 replaces; dotted paths cannot.
+      if (error?.code !== 28 || !isPlainObject(fields.metadata)) throw error
+      doc = await replaceMetadata(filter, fields.metadata, set, unset)
+    }
   } catch (error) {
     throw await conflictOr(error, keys, id)
   }
   if (doc) return sendUser(res, 200, doc)
-  const current = versions && (await User.findById(id).select('version').lean())
+  const current = await User.findById(id).select('version').lean()
   if (!current) throw notFound()
+  // Only replaceMetadata's second write can miss a user that exists without a version guard.
+  if (!Array.isArray(versions)) throw new HttpError(503, 'service_unavailable', 'The user changed meanwhile; retry.')
   res.set('ETag', `"${current.version}"`)
   throw new HttpError(412, 'precondition_failed', 'Precondition failed', {
     detail: 'If-Match does not match the current version.',

@@ -219,7 +219,13 @@ def update_user(user_id):
     if isinstance(versions, list):
         users = users(version=versions[0]) if len(versions) == 1 else users(version__in=versions)
     try:
-        user = users.modify(new=True, __raw__=update)
+        try:
+            user = users.modify(new=True, __raw__=update)
+        except OperationError as error:
+            # PathNotViable: a patched key holds a non-object, which RFC 7396 replaces; dotted paths cannot.
+            if getattr(error.__context__, "code", None) != 28 or not isinstance(fields.get("metadata"), dict):
+                raise
+            user = replace_metadata(users, fields["metadata"], update)
     except (NotUniqueError, OperationError) as error:
         field = taken_field(error, keys, exclude_id=user_id)
         if field is None:
@@ -227,10 +233,44 @@ def update_user(user_id):
         raise conflict(field)
     if user is not None:
         return user_response(user)
-    current = User.objects(id=user_id).only("version").first() if versions is not None else None
+    current = User.objects(id=user_id).only("version").first()
     if current is None:
         raise not_found()
+    if not isinstance(versions, list):
+        # Only replace_metadata's second write can miss a user that exists without a version guard.
+        raise ApiError(503, "service_unavailable", "The user changed meanwhile; retry.")
     raise ApiError(412, "precondition_failed", "Precondition failed", headers={"ETag": f'"{current.version}"'})
+
+
+def merge_patch(target, patch):
+    """RFC 7396: nested objects merge, null removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def replace_metadata(users, patch, update):
+    """The rare merge dotted paths cannot do: read, merge here, write the whole metadata guarded by its version."""
+    current = users.only("metadata", "version").first()
+    if current is None:
+        return None
+    metadata = merge_patch(current.metadata or {}, patch)
+    problem = metadata_problem(metadata)
+    if problem:
+        raise bad_request(f"metadata {problem}.", [{"pointer": "/metadata"}])
+    whole = {"$inc": update["$inc"]}
+    for operator in ("$set", "$unset"):
+        paths = {path: value for path, value in update.get(operator, {}).items() if not path.startswith("metadata.")}
+        if paths:
+            whole[operator] = paths
+    whole.setdefault("$set", {})["metadata"] = metadata
+    return users(version=current.version).modify(new=True, __raw__=whole)
 
 
 def flatten_metadata(patch, prefix, update):
