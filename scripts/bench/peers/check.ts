@@ -10,7 +10,7 @@ import { connectDatabase, type Database } from '../../../src/db/mongo'
 import type { UsersRepository } from '../../../src/users/users.model'
 import { createUsersRepository } from '../../../src/users/users.repository'
 import type { ListUsersQuery, User } from '../../../src/users/users.schemas'
-import { type Contender, startContender, startDatabase } from '../lib'
+import { startDatabase } from '../lib'
 import { ensureExpressPeer, ensureFlaskPeer } from './setup'
 
 const failures: string[] = []
@@ -52,6 +52,41 @@ function freePort(): number {
   return port
 }
 
+type Peer = { name: string; url: string /** Stops it; resolves to everything it printed. */; stop(): Promise<string> }
+
+/** Starts a peer as the harness does (only PATH, HOME and the peer's env) and waits for /healthz. */
+async function startPeer(name: string, command: string[], env: Record<string, string>): Promise<Peer> {
+  const port = freePort()
+  const proc = Bun.spawn(command, {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port) },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited: ${(await output).join('')}`)
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL')
+      throw new Error(`${name} did not answer /healthz within 60 s`)
+    }
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break
+    } catch {}
+    await Bun.sleep(50)
+  }
+  return {
+    name,
+    url,
+    stop: async () => {
+      proc.kill('SIGTERM')
+      await proc.exited
+      return (await output).join('')
+    },
+  }
+}
+
 /** Seeds users through the service's repository; two share a createdAt, so the _id tie-breaker matters. */
 async function seed(db: Database['db']): Promise<User[]> {
   const times = [0, 1, 2, 3, 3, 4, 5].map((s) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)))
@@ -77,7 +112,7 @@ async function seed(db: Database['db']): Promise<User[]> {
 
 const defaultList = (limit: number): ListUsersQuery => ({ sort: '-createdAt', limit, includeTotal: false })
 
-async function conform(peer: Contender, users: UsersRepository, seeded: User[]) {
+async function conform(peer: Peer, users: UsersRepository, seeded: User[]) {
   const name = peer.name
   const at = (method: string, path: string, options?: Parameters<typeof call>[3]) => call(peer.url, method, path, options)
   const [alice, bob] = seeded as [User, User]
@@ -297,13 +332,16 @@ try {
     const users = createUsersRepository(dbConnection.db)
     await users.ensureIndexes()
     const seeded = await seed(dbConnection.db)
-    const peer = await startContender(name, commands.get(name)!, { MONGODB_URI: database.uri, MONGODB_DB: dbName }, freePort())
+    const peer = await startPeer(name, commands.get(name)!, { MONGODB_URI: database.uri, MONGODB_DB: dbName })
+    let printed = ''
     try {
       await conform(peer, users, seeded)
     } finally {
-      await peer.stop()
+      printed = await peer.stop()
       await dbConnection.close()
     }
+    // No request log, no warnings, no stack traces (a 500 would print one).
+    expect(name, 'printed nothing while serving', printed, '')
   }
 } finally {
   await database.stop()
