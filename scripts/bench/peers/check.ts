@@ -11,6 +11,7 @@ import type { UsersRepository } from '../../../src/users/users.model'
 import { createUsersRepository } from '../../../src/users/users.repository'
 import type { ListUsersQuery, User } from '../../../src/users/users.schemas'
 import { startDatabase } from '../lib'
+import { type Peer, startPeer } from './peer.process'
 import { ensureExpressPeer, ensureFlaskPeer } from './setup'
 
 const failures: string[] = []
@@ -43,48 +44,6 @@ async function call(
     body = { unparsable: text.slice(0, 200) }
   }
   return { status: response.status, headers: response.headers, body } as Reply
-}
-
-function freePort(): number {
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const { port } = server
-  server.stop(true)
-  return port
-}
-
-type Peer = { name: string; url: string /** Stops it; resolves to everything it printed. */; stop(): Promise<string> }
-
-/** Starts a peer as the harness does (only PATH, HOME and the peer's env) and waits for /healthz. */
-async function startPeer(name: string, command: string[], env: Record<string, string>): Promise<Peer> {
-  const port = freePort()
-  const proc = Bun.spawn(command, {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port) },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${name} exited: ${(await output).join('')}`)
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL')
-      throw new Error(`${name} did not answer /healthz within 60 s`)
-    }
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break
-    } catch {}
-    await Bun.sleep(50)
-  }
-  return {
-    name,
-    url,
-    stop: async () => {
-      proc.kill('SIGTERM')
-      await proc.exited
-      return (await output).join('')
-    },
-  }
 }
 
 /** Seeds users through the service's repository; two share a createdAt, so the _id tie-breaker matters. */
