@@ -107,6 +107,7 @@ async function conform(peer: Peer, users: UsersRepository, seeded: User[]) {
   const firstPage = await at('GET', '/v1/users')
   expect(name, 'list default limit 20', (firstPage.body.items as unknown[]).length, seeded.length)
   expect(name, 'list limit=0 → 400', (await at('GET', '/v1/users?limit=0')).status, 400)
+  expect(name, 'list limit=² → 400', (await at('GET', `/v1/users?limit=${encodeURIComponent('²')}`)).status, 400)
   expect(name, 'list bad cursor → 400', (await at('GET', '/v1/users?cursor=bm9wZQ')).status, 400)
 
   // Create: 201, Location, ETag; stored so that the service reads the same user back.

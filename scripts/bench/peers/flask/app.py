@@ -110,7 +110,7 @@ def decode_cursor(cursor):
 def taken_field(error, keys, exclude_id=None):
     """Which unique key a failed write collided on, or None when the error is no duplicate key."""
     # MongoDB: 11000 on insert and update. FerretDB: 11000 on insert, code 1 "UNIQUE constraint" on update.
-    if not isinstance(error, NotUniqueError) and "UNIQUE constraint" not in str(error):
+    if not isinstance(error, NotUniqueError) and not re.search("UNIQUE constraint|duplicate key", str(error)):
         return None
     # FerretDB names no index, so ask which key is already used by another user.
     query = Q()
@@ -140,7 +140,8 @@ def list_users():
     if unsupported:
         raise bad_request(f"Unsupported query parameters: {', '.join(unsupported)}.")
     limit = args.get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= 100:
+    # isascii: isdigit alone admits "²", which int() refuses.
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 100:
         raise bad_request("limit must be 1-100.", [{"pointer": "/limit"}])
     limit = int(limit)
     users = User.objects
