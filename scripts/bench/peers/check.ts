@@ -175,6 +175,8 @@ async function conform(peer: Peer, users: UsersRepository, seeded: User[]) {
     ['missing email', { username: 'valid6' }],
     ['malformed JSON', '{"username":'],
     ['username not a string', { username: 12345, email: 'v7@example.com' }],
+    ['role null', { username: 'valid12', email: 'v12@example.com', role: null }],
+    ['displayName null', { username: 'valid13', email: 'v13@example.com', displayName: null }],
     [
       'metadata 6 levels deep',
       { username: 'valid8', email: 'v8@example.com', metadata: { a: { b: { c: { d: { e: { f: 1 } } } } } } },
@@ -257,6 +259,8 @@ async function conform(peer: Peer, users: UsersRepository, seeded: User[]) {
   expect(name, 'PATCH unknown field → 400', (await at('PATCH', patchPath, { body: { version: 9 } })).status, 400)
   expect(name, 'PATCH bad username → 400', (await at('PATCH', patchPath, { body: { username: '-x-' } })).status, 400)
   expect(name, 'PATCH bad role → 400', (await at('PATCH', patchPath, { body: { role: 'root' } })).status, 400)
+  expect(name, 'PATCH status null → 400', (await at('PATCH', patchPath, { body: { status: null } })).status, 400)
+  expect(name, 'PATCH email null → 400', (await at('PATCH', patchPath, { body: { email: null } })).status, 400)
   expect(name, 'PATCH malformed id → 400', (await at('PATCH', '/v1/users/xyz', { body: { displayName: 'X' } })).status, 400)
   const missing = await at('PATCH', '/v1/users/0123456789abcdef01234567', {
     body: { displayName: 'X' },
