@@ -259,6 +259,13 @@ async function conform(peer: Peer, users: UsersRepository, seeded: User[]) {
   expect(name, 'PATCH unknown field → 400', (await at('PATCH', patchPath, { body: { version: 9 } })).status, 400)
   expect(name, 'PATCH bad username → 400', (await at('PATCH', patchPath, { body: { username: '-x-' } })).status, 400)
   expect(name, 'PATCH bad role → 400', (await at('PATCH', patchPath, { body: { role: 'root' } })).status, 400)
+  expect(name, 'PATCH blank displayName → 400', (await at('PATCH', patchPath, { body: { displayName: '   ' } })).status, 400)
+  expect(
+    name,
+    'PATCH displayName with a control character → 400',
+    (await at('PATCH', patchPath, { body: { displayName: 'a\u0007b' } })).status,
+    400,
+  )
   expect(name, 'PATCH status null → 400', (await at('PATCH', patchPath, { body: { status: null } })).status, 400)
   expect(name, 'PATCH email null → 400', (await at('PATCH', patchPath, { body: { email: null } })).status, 400)
   expect(name, 'PATCH malformed id → 400', (await at('PATCH', '/v1/users/xyz', { body: { displayName: 'X' } })).status, 400)
