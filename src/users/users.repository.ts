@@ -17,7 +17,7 @@ import type { ListUsersQuery, User } from './users.schemas'
  */
 
 /** The stored shape. `usernameKey`/`emailKey` are lower-cased copies carrying the unique indexes. */
-type UserDocument = {
+export type UserDocument = {
   _id: ObjectId
   username: string
   usernameKey: string
@@ -41,8 +41,33 @@ const busy = () =>
     headers: { 'Retry-After': '1' },
   })
 
+/** The collection holding users; the legacy import writes to it through its own repository. */
+export const USERS_COLLECTION = 'users'
+
+/**
+ * A new user's stored document, built in one place for the API's creates and the legacy import,
+ * so an imported user is stored exactly like one created through the API.
+ */
+export function newUserDocument(input: NewUser, _id: ObjectId, createdAt: Date, updatedAt = createdAt): UserDocument {
+  return {
+    _id,
+    username: input.username,
+    usernameKey: input.username.toLowerCase(),
+    email: input.email,
+    emailKey: input.email.toLowerCase(),
+    ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
+    metadata: input.metadata,
+    role: input.role,
+    status: input.status,
+    ...(input.passwordHash !== undefined ? { passwordHash: input.passwordHash } : {}),
+    createdAt,
+    updatedAt,
+    version: 1,
+  }
+}
+
 export function createUsersRepository(db: Db, options: { clock?: () => Date } = {}): UsersRepository {
-  const users: Collection<UserDocument> = db.collection<UserDocument>('users')
+  const users: Collection<UserDocument> = db.collection<UserDocument>(USERS_COLLECTION)
   const now = options.clock ?? (() => new Date())
 
   async function ensureIndexes() {
@@ -55,22 +80,7 @@ export function createUsersRepository(db: Db, options: { clock?: () => Date } = 
   }
 
   async function create(input: NewUser): Promise<User> {
-    const timestamp = now()
-    const doc: UserDocument = {
-      _id: new ObjectId(),
-      username: input.username,
-      usernameKey: input.username.toLowerCase(),
-      email: input.email,
-      emailKey: input.email.toLowerCase(),
-      ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
-      metadata: input.metadata,
-      role: input.role,
-      status: input.status,
-      ...(input.passwordHash !== undefined ? { passwordHash: input.passwordHash } : {}),
-      createdAt: timestamp,
-      updatedAt: timestamp,
-      version: 1,
-    }
+    const doc = newUserDocument(input, new ObjectId(), now())
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       try {
         await database(() => users.insertOne(doc))
