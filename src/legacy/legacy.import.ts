@@ -71,10 +71,11 @@ export type ImportSummary = {
 export async function importLegacyUsers(deps: ImportDeps, options: ImportOptions): Promise<ImportSummary> {
   const now = deps.now ?? (() => performance.now())
   const { source, target } = deps
+  // The duration covers both passes: it is what an operator waits for.
+  const started = now()
   const total = await source.count()
   const owners = await findOwners(deps, options.batchSize, total)
 
-  const started = now()
   const after = options.restart ? undefined : await target.loadCheckpoint(source.name)
   const summary: ImportSummary = {
     source: source.name,
