@@ -33,48 +33,63 @@ async function importSeed(...args: string[]) {
   return { stdout, stderr, code }
 }
 
+// Each case starts one or two `bun` processes: seconds on a loaded machine.
+const SPAWNS = { timeout: 60_000 }
+
 const from = `${globalThis.testMongoUri.replace(/\/?(\?.*)?$/, '')}/${seed.name}/user`
 
 describe('bun run import:seed (the command)', () => {
-  it('exits 2 with the usage when --from is missing or malformed', async () => {
-    const missing = await importSeed()
-    expect(missing.code).toBe(2)
-    expect(missing.stderr).toContain('--from is required')
-    const malformed = await importSeed('--from', 'http://example.com/x')
-    expect(malformed.code).toBe(2)
-    expect(malformed.stderr).toContain('--from must look like mongodb://')
-  })
+  it(
+    'exits 2 with the usage when --from is missing or malformed',
+    async () => {
+      const missing = await importSeed()
+      expect(missing.code).toBe(2)
+      expect(missing.stderr).toContain('--from is required')
+      const malformed = await importSeed('--from', 'http://example.com/x')
+      expect(malformed.code).toBe(2)
+      expect(malformed.stderr).toContain('--from must look like mongodb://')
+    },
+    SPAWNS,
+  )
 
-  it('--dry-run reports, writes nothing, and exits 1 because something would be skipped', async () => {
-    const report = join(dir, 'dry.jsonl')
-    const run = await importSeed('--from', from, '--dry-run', '--report', report)
-    expect(run.code).toBe(1)
-    expect(run.stdout).toMatch(/\| would be imported\s+\|\s+2 \|/)
-    expect(run.stdout).toMatch(/\| skipped: duplicate_username_in_source\s+\|\s+1 \|/)
-    expect(run.stderr).toMatch(/dry run \[#+\] 3\/3 100% [\d,]+\/s ETA -/)
-    expect(
-      readFileSync(report, 'utf8')
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line).reason),
-    ).toEqual(['duplicate_username_in_source'])
-    expect(await t.collection.countDocuments()).toBe(0)
-  })
+  it(
+    '--dry-run reports, writes nothing, and exits 1 because something would be skipped',
+    async () => {
+      const report = join(dir, 'dry.jsonl')
+      const run = await importSeed('--from', from, '--dry-run', '--report', report)
+      expect(run.code).toBe(1)
+      expect(run.stdout).toMatch(/\| would be imported\s+\|\s+2 \|/)
+      expect(run.stdout).toMatch(/\| skipped: duplicate_username_in_source\s+\|\s+1 \|/)
+      expect(run.stderr).toMatch(/dry run \[#+\] 3\/3 100% [\d,]+\/s ETA -/)
+      expect(
+        readFileSync(report, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line).reason),
+      ).toEqual(['duplicate_username_in_source'])
+      expect(await t.collection.countDocuments()).toBe(0)
+    },
+    SPAWNS,
+  )
 
-  it('imports, prints the summary, exits 1 on skips; --allow-skips and a re-run exit 0 importing nothing', async () => {
-    const report = join(dir, 'run.jsonl')
-    const run = await importSeed('--from', from, '--report', report)
-    expect(run.code).toBe(1)
-    expect(run.stdout).toMatch(/\| imported\s+\|\s+2 \|/)
-    expect(run.stderr).toContain('1 document(s) were skipped')
-    const all = run.stdout + run.stderr + readFileSync(report, 'utf8')
-    expect(all).not.toContain('plain-text-secret')
-    expect(await t.collection.countDocuments()).toBe(2)
+  it(
+    'imports, prints the summary, exits 1 on skips; --allow-skips and a re-run exit 0 importing nothing',
+    async () => {
+      const report = join(dir, 'run.jsonl')
+      const run = await importSeed('--from', from, '--report', report)
+      expect(run.code).toBe(1)
+      expect(run.stdout).toMatch(/\| imported\s+\|\s+2 \|/)
+      expect(run.stderr).toContain('1 document(s) were skipped')
+      const all = run.stdout + run.stderr + readFileSync(report, 'utf8')
+      expect(all).not.toContain('plain-text-secret')
+      expect(await t.collection.countDocuments()).toBe(2)
 
-    const again = await importSeed('--from', from, '--report', join(dir, 'again.jsonl'), '--allow-skips')
-    expect(again.code).toBe(0)
-    expect(again.stdout).toContain('(resumed from checkpoint)')
-    expect(again.stdout).toMatch(/\| read\s+\|\s+0 \|/)
-    expect(await t.collection.countDocuments()).toBe(2)
-  }, 30_000)
+      const again = await importSeed('--from', from, '--report', join(dir, 'again.jsonl'), '--allow-skips')
+      expect(again.code).toBe(0)
+      expect(again.stdout).toContain('(resumed from checkpoint)')
+      expect(again.stdout).toMatch(/\| read\s+\|\s+0 \|/)
+      expect(await t.collection.countDocuments()).toBe(2)
+    },
+    SPAWNS,
+  )
 })
