@@ -45,6 +45,9 @@ const call = (path: string, { method = 'GET', body, key = writer.key }: Init = {
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   })
 
+// Tests that hash passwords (about 100 ms each, seconds on a loaded machine) get more time.
+const HASHING = { timeout: 60_000 }
+
 const SUCCESSOR = /^<\/v1\/users[^>]*>; rel="successor-version"$/
 
 function expectDeprecated(res: Response) {
@@ -81,31 +84,35 @@ function expectLikeRecording(actual: unknown, recorded: unknown, ids: Map<string
 }
 
 describe('compatibility routes: a recorded session of the Flask service, replayed', () => {
-  it('answers every step as the seed did, minus the password, with Deprecation and Link', async () => {
-    const ids = new Map<string, string>()
-    for (const [n, { request, response }] of session.steps.entries()) {
-      const res = await call(request.path, { method: request.method, body: 'body' in request ? request.body : undefined })
-      expect(`step ${n}: ${res.status}`).toBe(`step ${n}: ${response.status}`)
-      expect(res.headers.get('content-type')).toStartWith('application/json')
-      expectDeprecated(res)
-      expectLikeRecording(await res.json(), response.body, ids, `step ${n}`)
-    }
-    expect(ids.size).toBe(2)
-    // What is left afterwards is what /v1 shows, and the password works there (it was hashed).
-    const alice = ids.get('6565a1f0c2b6a93d1e4f0a11') as string
-    const v1 = await t.raw(`/v1/users/${alice}`, { headers: { authorization: `Bearer ${reader.key}` } })
-    expect(v1.status).toBe(200)
-    expect(await v1.json()).toMatchObject({ username: 'alice', email: 'alice@wonderland.example', hasPassword: true })
-    const verify = await t.raw('/v1/auth/verify', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${reader.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ login: 'alice', password: 'wonderland-1' }),
-    })
-    expect(verify.status).toBe(200)
-    const stored = JSON.stringify(await t.collection.find().toArray())
-    expect(stored).not.toContain('wonderland-1')
-    expect(stored).not.toContain('builder-2222')
-  })
+  it(
+    'answers every step as the seed did, minus the password, with Deprecation and Link',
+    async () => {
+      const ids = new Map<string, string>()
+      for (const [n, { request, response }] of session.steps.entries()) {
+        const res = await call(request.path, { method: request.method, body: 'body' in request ? request.body : undefined })
+        expect(`step ${n}: ${res.status}`).toBe(`step ${n}: ${response.status}`)
+        expect(res.headers.get('content-type')).toStartWith('application/json')
+        expectDeprecated(res)
+        expectLikeRecording(await res.json(), response.body, ids, `step ${n}`)
+      }
+      expect(ids.size).toBe(2)
+      // What is left afterwards is what /v1 shows, and the password works there (it was hashed).
+      const alice = ids.get('6565a1f0c2b6a93d1e4f0a11') as string
+      const v1 = await t.raw(`/v1/users/${alice}`, { headers: { authorization: `Bearer ${reader.key}` } })
+      expect(v1.status).toBe(200)
+      expect(await v1.json()).toMatchObject({ username: 'alice', email: 'alice@wonderland.example', hasPassword: true })
+      const verify = await t.raw('/v1/auth/verify', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${reader.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ login: 'alice', password: 'wonderland-1' }),
+      })
+      expect(verify.status).toBe(200)
+      const stored = JSON.stringify(await t.collection.find().toArray())
+      expect(stored).not.toContain('wonderland-1')
+      expect(stored).not.toContain('builder-2222')
+    },
+    HASHING,
+  )
 
   it('links each answer to the /v1 route that replaces it', async () => {
     const created = await call('/create', { method: 'POST', body: { username: 'carol', email: 'carol@example.com' } })
@@ -170,6 +177,34 @@ describe('compatibility routes keep the seed holes closed', () => {
     expect(disabled.status).toBe(200)
     expect(await disabled.json()).toMatchObject({ username: 'dave', is_active: false })
   })
+})
+
+describe('PUT /update/{username}', () => {
+  it(
+    'changes only the fields sent, hashes a new password, and renames',
+    async () => {
+      await call('/create', {
+        method: 'POST',
+        body: { username: 'frank', email: 'frank@example.com', password: 'first-password' },
+      })
+      const res = await call('/update/FRANK', { method: 'PUT', body: { username: 'frank.n', password: 'second-password' } })
+      expect(res.status).toBe(200)
+      const body = (await res.json()) as { _id: { $oid: string } }
+      expect(body).toMatchObject({ username: 'frank.n', email: 'frank@example.com', role: 'user', is_active: true })
+      expect(res.headers.get('link')).toBe(`</v1/users/${body._id.$oid}>; rel="successor-version"`)
+      const login = (password: string) =>
+        t.raw('/v1/auth/verify', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${reader.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ login: 'frank.n', password }),
+        })
+      expect((await login('second-password')).status).toBe(200)
+      expect((await login('first-password')).status).toBe(401)
+      await expectProblem(await call('/update/frank', { method: 'PUT', body: { email: 'x@example.com' } }), 404, 'user_not_found')
+      await expectProblem(await call('/delete/frank', { method: 'DELETE' }), 404, 'user_not_found')
+    },
+    HASHING,
+  )
 })
 
 describe('compatibility routes: operations', () => {

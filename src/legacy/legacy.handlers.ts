@@ -5,7 +5,6 @@ import type { AppEnv } from '../http/types'
 import type { PasswordHasher } from '../users/passwords'
 import { decodeCursor } from '../users/users.cursor'
 import type { UsersRepository } from '../users/users.model'
-import { changesFor } from '../users/users.patch'
 import type { ListUsersQuery, User } from '../users/users.schemas'
 import type * as routes from './legacy.routes'
 
@@ -87,18 +86,16 @@ export function createLegacyHandlers({ users, passwords }: LegacyDeps) {
     }
     const found = await users.findByUsername(username)
     if (!found) return problem(c, 'user_not_found', `No user has username '${username}'.`)
-    // Hash once, however often a lost race makes the repository call the change again.
+    // Hash once, however often a lost race makes the repository ask again.
     let hashing: Promise<string> | undefined
     const hashOnce = (plain: string) => {
       hashing ??= passwords.hash(plain)
       return hashing
     }
-    const outcome = await users.update(found.id, async (current) =>
-      changesFor(current, {
-        ...patch,
-        ...(is_active !== undefined ? { status: is_active ? 'active' : 'disabled' } : {}),
-        ...(password !== undefined ? { passwordHash: await hashOnce(password) } : {}),
-      }),
+    const outcome = await users.update(
+      found.id,
+      { ...patch, ...(is_active !== undefined ? { status: is_active ? 'active' : 'disabled' } : {}) },
+      password !== undefined ? { hashPassword: () => hashOnce(password) } : {},
     )
     // Deleted between the lookup and the update. (No If-Match here: the seed had none.)
     if (outcome.kind === 'not_found' || outcome.kind === 'precondition_failed') {

@@ -22,6 +22,8 @@ export type ImportOutcome =
 export type ImportTarget = {
   /** Inserts what it can, in one round trip for the batch; the outcome of each candidate, in order. */
   insert(candidates: ImportCandidate[]): Promise<ImportOutcome[]>
+  /** Whether a user with this id is there (a point read on `_id`, indexed on every server). */
+  exists(targetId: string): Promise<boolean>
   /** What `insert` would answer, read-only (for --dry-run). */
   preview(candidates: ImportCandidate[]): Promise<ImportOutcome[]>
   loadCheckpoint(source: string): Promise<SourcePosition | undefined>
@@ -95,6 +97,10 @@ export function createImportTarget(db: Db, options: { clock?: () => Date } = {})
       for (const [index, doc] of docs.entries())
         outcomes.push(failed.has(index) ? await insertOneResolved(doc) : { kind: 'imported' })
       return outcomes
+    },
+
+    async exists(targetId) {
+      return (await database(() => users.findOne({ _id: new ObjectId(targetId) }, { projection: { _id: 1 } }))) !== null
     },
 
     async preview(candidates) {

@@ -29,15 +29,22 @@ export async function runImport(
 ) {
   const report: ReportEntry[] = []
   const progress: string[] = []
+  const hasher = createBunPasswordHasher()
+  let hashes = 0
   const collection = options.collection ?? 'user'
   const importTarget = createImportTarget(target)
   const deps: ImportDeps = {
     source: legacySourceOn(seed.collection<Document>(collection), `test/${seed.databaseName}/${collection}`),
     target: options.wrapTarget ? options.wrapTarget(importTarget) : importTarget,
-    passwords: createBunPasswordHasher(),
+    passwords: {
+      hash: (password) => {
+        hashes++
+        return hasher.hash(password)
+      },
+    },
     report: async (entries) => void report.push(...entries),
     progress: { write: (text: string) => void progress.push(text) },
   }
   const summary = await importLegacyUsers(deps, { ...DEFAULT_OPTIONS, ...options })
-  return { summary, report, progress: progress.join('') }
+  return { summary, report, progress: progress.join(''), hashes }
 }
