@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { ObjectId } from 'mongodb'
 import { formatSummary, type ReportEntry } from '../src/legacy/legacy.import'
+import { parseSourceUri } from '../src/legacy/legacy.source.repository'
 import { useTestApp } from './helpers/context'
 import { runImport, useSeedDatabase } from './helpers/legacy'
 
@@ -172,6 +173,21 @@ describe('bun run import:seed: the hostile seed', () => {
     await seed.db.collection('user').insertOne({ _id: new ObjectId(), username: 'peggy', email: 'peggy@example.com' })
     const later = await runImport(seed.db, t.db)
     expect(later.summary).toMatchObject({ read: 1, imported: 1, alreadyImported: 0 })
+    // The bar counts what is left after the checkpoint, not the whole source.
+    expect(later.progress).toMatch(/import \[#+\] 1\/1 100%/)
     expect(await t.collection.countDocuments()).toBe(9)
+  })
+})
+
+describe('--from', () => {
+  it('splits the URI into server, database and collection, and names the source without credentials', () => {
+    expect(parseSourceUri('mongodb://app:s3cret@flask-db:27017/flaskapp/user?authSource=admin')).toEqual({
+      uri: 'mongodb://app:s3cret@flask-db:27017/?authSource=admin',
+      db: 'flaskapp',
+      collection: 'user',
+      name: 'flask-db:27017/flaskapp/user',
+    })
+    expect(parseSourceUri('mongodb+srv://cluster.example.net/legacy')).toMatchObject({ db: 'legacy', collection: 'user' })
+    expect(() => parseSourceUri('mongodb://app:s3cret@flask-db:27017')).toThrow('mongodb://***@flask-db:27017')
   })
 })

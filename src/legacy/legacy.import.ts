@@ -88,7 +88,8 @@ export async function importLegacyUsers(deps: ImportDeps, options: ImportOptions
     skipped: Object.fromEntries(SKIP_REASONS.map((reason) => [reason, 0])) as Record<SkipReason, number>,
     durationMs: 0,
   }
-  const progress = createProgress(options.dryRun ? 'dry run' : 'import', total, deps.progress, { now })
+  const remaining = after ? await source.count(after) : total
+  const progress = createProgress(options.dryRun ? 'dry run' : 'import', remaining, deps.progress, { now })
   for await (const batch of source.batches({ batchSize: options.batchSize, ...(after ? { after } : {}) })) {
     const entries: ReportEntry[] = []
     const skip = (entry: ReportEntry) => {

@@ -34,7 +34,8 @@ export type SourcePosition = { readonly raw: unknown }
 export type LegacySource = {
   /** `host/db/collection`, without credentials: names the source in checkpoints and output. */
   name: string
-  count(): Promise<number>
+  /** Documents in the source, or after `after` (an estimate without it: it sizes a progress bar). */
+  count(after?: SourcePosition): Promise<number>
   /** Documents in `_id` order, in arrays of `batchSize`, starting after `after` when given. */
   batches(options: { batchSize: number; after?: SourcePosition }): AsyncIterable<SourceDocument[]>
   close(): Promise<void>
@@ -74,7 +75,7 @@ export async function openLegacySource(from: string, options: { timeoutMs?: numb
 export function legacySourceOn(users: Collection<Document>, name: string): Omit<LegacySource, 'close'> {
   return {
     name,
-    count: () => users.estimatedDocumentCount(),
+    count: (after) => (after ? users.countDocuments(resumeFilter(after.raw)) : users.estimatedDocumentCount()),
     async *batches({ batchSize, after }) {
       const cursor = users
         .find(after ? resumeFilter(after.raw) : {})
