@@ -19,9 +19,19 @@ await seed.db.collection('user').insertMany([
 
 /** `bun run import:seed` as an operator runs it, against the test run's database. */
 async function importSeed(...args: string[]) {
-  const proc = Bun.spawn(['bun', 'scripts/import-seed.ts', ...args], {
+  return importSeedWith({}, ...args)
+}
+
+async function importSeedWith(env: Record<string, string>, ...args: string[]) {
+  const proc = Bun.spawn(['bun', 'src/legacy/legacy.cli.ts', ...args], {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', MONGODB_URI: globalThis.testMongoUri, MONGODB_DB: t.db.databaseName },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      MONGODB_URI: globalThis.testMongoUri,
+      MONGODB_DB: t.db.databaseName,
+      ...env,
+    },
     stdout: 'pipe',
     stderr: 'pipe',
   })
@@ -48,6 +58,24 @@ describe('bun run import:seed (the command)', () => {
       const malformed = await importSeed('--from', 'http://example.com/x')
       expect(malformed.code).toBe(2)
       expect(malformed.stderr).toContain('--from must look like mongodb://')
+    },
+    SPAWNS,
+  )
+
+  it(
+    "runs in the production image's environment, where the service itself would also want auth",
+    async () => {
+      const run = await importSeedWith(
+        { NODE_ENV: 'production' },
+        '--from',
+        from,
+        '--dry-run',
+        '--report',
+        join(dir, 'prod.jsonl'),
+      )
+      expect(run.stderr).not.toContain('Invalid configuration')
+      expect(run.code).toBe(1) // one document would be skipped
+      expect(run.stdout).toMatch(/\| would be imported\s+\|\s+2 \|/)
     },
     SPAWNS,
   )

@@ -35,7 +35,7 @@ try {
   const proc = Bun.spawn(
     [
       'bun',
-      'scripts/import-seed.ts',
+      'src/legacy/legacy.cli.ts',
       '--from',
       `${base}/seed/user`,
       '--report',
