@@ -10,7 +10,12 @@ import type * as routes from './legacy.routes'
 
 type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>
 
-export type LegacyDeps = { users: UsersRepository; passwords: PasswordHasher }
+export type LegacyDeps = {
+  users: UsersRepository
+  passwords: PasswordHasher
+  /** The most users GET /read returns (LEGACY_READ_ALL_MAX unless a test says otherwise). */
+  readAllMax?: number
+}
 
 /** The most users GET /read returns: the seed returned all of them, which does not scale. */
 export const LEGACY_READ_ALL_MAX = 10_000
@@ -33,7 +38,7 @@ export const successorLink = (path: string) => `<${path}>; rel="successor-versio
  * The Flask service's routes over the same repository and rules as /v1: the same schemas, the same
  * admin scope for role and status, argon2id for passwords, problem+json for every error.
  */
-export function createLegacyHandlers({ users, passwords }: LegacyDeps) {
+export function createLegacyHandlers({ users, passwords, readAllMax = LEGACY_READ_ALL_MAX }: LegacyDeps) {
   const create: Handler<'legacyCreate'> = async (c) => {
     const { password, is_active, ...input } = c.req.valid('json')
     const status = is_active === false ? 'disabled' : 'active'
@@ -66,9 +71,9 @@ export function createLegacyHandlers({ users, passwords }: LegacyDeps) {
       const page = await users.list(query, cursor ? decodeCursor(query, cursor) : undefined)
       all.push(...page.items)
       cursor = page.nextCursor
-    } while (cursor && all.length < LEGACY_READ_ALL_MAX)
-    const truncated = cursor !== null
-    return c.json(all.slice(0, LEGACY_READ_ALL_MAX).map(toLegacyUser), 200, truncated ? { 'X-Legacy-Truncated': 'true' } : {})
+    } while (cursor && all.length < readAllMax)
+    const truncated = all.length > readAllMax || cursor !== null
+    return c.json(all.slice(0, readAllMax).map(toLegacyUser), 200, truncated ? { 'X-Legacy-Truncated': 'true' } : {})
   }
 
   const readOne: Handler<'legacyReadOne'> = async (c) => {
