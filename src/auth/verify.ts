@@ -1,4 +1,5 @@
 import { createRoute, type RouteHandler, z } from '@hono/zod-openapi'
+import { jsonBody } from '../http/json-body'
 import { problem, problemResponses } from '../http/problem'
 import { createRouter } from '../http/router'
 import type { AppEnv } from '../http/types'
@@ -30,7 +31,7 @@ export const verifyCredentials = createRoute({
     'Unknown login and wrong password give the same 401 in about the same time. A disabled user gets 403 only after a correct password. ' +
     'Repeated failures for one login or from one client are refused with 429 until the window passes.',
   security: [{ bearerAuth: ['users:read'] }],
-  middleware: [requireScope('users:read')],
+  middleware: [requireScope('users:read'), jsonBody('application/json')],
   request: { body: { required: true, content: { 'application/json': { schema: VerifyCredentialsSchema } } } },
   responses: {
     200: {

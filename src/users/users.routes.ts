@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono'
 import { requireScope } from '../auth/middleware'
 import type { Scope } from '../auth/scopes'
 import { PRECONDITION_MAX_LENGTH, PRECONDITION_PATTERN } from '../http/etag'
+import { jsonBody } from '../http/json-body'
 import { problemResponses } from '../http/problem'
 import type { AppEnv } from '../http/types'
 import { IDEMPOTENCY_KEY_PATTERN, idempotent } from '../idempotency/middleware'
@@ -120,7 +121,7 @@ export const createUser = createRoute({
   path: '/users',
   tags,
   operationId: 'createUser',
-  ...guarded('users:write', idempotent(CreateUserSchema)),
+  ...guarded('users:write', jsonBody('application/json'), idempotent(CreateUserSchema)),
   parameters: [idempotencyKey],
   summary: 'Create a user',
   description: 'Username and email must be unused, compared case-insensitively. The password is stored as an argon2id hash.',
@@ -234,7 +235,7 @@ export const updateUser = createRoute({
   path: '/users/{id}',
   tags,
   operationId: 'updateUser',
-  ...guarded('users:write'),
+  ...guarded('users:write', jsonBody('application/merge-patch+json', 'application/json')),
   summary: 'Update a user (JSON merge patch)',
   description:
     'RFC 7396 merge patch. Sending the stored values changes nothing and keeps the version. Concurrent updates never lose a change; pin a version with If-Match to fail instead of applying over a newer one.',
