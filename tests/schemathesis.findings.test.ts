@@ -254,3 +254,17 @@ describe('metadata', () => {
     expect(disagreements).toEqual([])
   })
 })
+
+describe('PATCH /v1/users/{id} with an empty object', () => {
+  it('is refused (400) and the document says a patch needs at least one field', async () => {
+    const user = await t.createUser()
+    const res = await t.raw(`/v1/users/${user.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: '{}',
+    })
+    expect(res.status).toBe(400)
+    const updateUser = document.components.schemas.UpdateUser as unknown as { minProperties?: number }
+    expect(updateUser.minProperties).toBe(1)
+  })
+})
