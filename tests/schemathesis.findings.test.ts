@@ -268,3 +268,17 @@ describe('PATCH /v1/users/{id} with an empty object', () => {
     expect(updateUser.minProperties).toBe(1)
   })
 })
+
+describe('login (POST /v1/auth/verify)', () => {
+  it('is documented with the rules the service enforces (not blank once trimmed, 254 at most)', async () => {
+    const schema = document.components.schemas.VerifyCredentials?.properties.login ?? {}
+    const values = ['alice', '  alice  ', ' ', '\u00a0\u3000', '', 'a'.repeat(254), 'a'.repeat(255)]
+    await expectAgreement(schema, values, 'body:/login', (login) =>
+      t.raw('/v1/auth/verify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ login, password: 'wrong password' }),
+      }),
+    )
+  }, 30_000) // each accepted login costs an argon2id verification
+})

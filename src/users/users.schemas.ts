@@ -30,6 +30,9 @@ export const UsernameSchema = z
 // What String.prototype.trim removes, spelled out so that every regex engine (a client's,
 // Schemathesis's) reads the document's patterns as JavaScript does.
 const TRIMMED = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff'
+/** For the document: a string that is not empty once trimmed (JSON Schema patterns are unanchored). */
+export const NOT_BLANK_PATTERN = `[^${TRIMMED}]`
+
 // The document states the address syntax zod checks (its `email` regex), with the surrounding
 // whitespace that trimming removes.
 const EMAIL_PATTERN = `^[${TRIMMED}]*${z.regexes.email.source.slice(1, -1)}[${TRIMMED}]*$`
