@@ -140,6 +140,26 @@ describe('compatibility routes keep the seed holes closed', () => {
     expect(await t.collection.countDocuments()).toBe(before)
   })
 
+  it.each([
+    ['/create', 'POST'],
+    ['/update/nobody-here', 'PUT'],
+  ])('%s reads only JSON in valid UTF-8, as /v1 does', async (path, method) => {
+    const before = await t.collection.countDocuments()
+    const headers = { authorization: `Bearer ${writer.key}` }
+    const patchTyped = await t.raw(path, {
+      method,
+      headers: { ...headers, 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ username: 'typed', email: 'typed@example.com' }),
+    })
+    await expectProblem(patchTyped, 415, 'unsupported_media_type')
+    expectDeprecated(patchTyped)
+    const prefix = new TextEncoder().encode('{"username":"utf","email":"utf@example.com","password":"pass-')
+    const body = new Uint8Array([...prefix, 0xc3, 0x28, ...new TextEncoder().encode('word"}')])
+    const broken = await t.raw(path, { method, headers: { ...headers, 'content-type': 'application/json' }, body })
+    await expectProblem(broken, 400, 'malformed_json')
+    expect(await t.collection.countDocuments()).toBe(before)
+  })
+
   it('applies the /v1 rules: username format, password length, case-insensitive uniqueness', async () => {
     const bad = await call('/create', { method: 'POST', body: { username: 'a b', email: 'nope', password: 'short' } })
     expect(pointers(await expectProblem(bad, 400, 'validation_failed'))).toEqual([

@@ -1,7 +1,10 @@
 import { createRoute } from '@hono/zod-openapi'
+import type { MiddlewareHandler } from 'hono'
 import { requireScope } from '../auth/middleware'
 import type { Scope } from '../auth/scopes'
+import { jsonBody } from '../http/json-body'
 import { problemResponses } from '../http/problem'
+import type { AppEnv } from '../http/types'
 import {
   LegacyCreateUserSchema,
   LegacyMessageSchema,
@@ -41,18 +44,18 @@ const OFF = ' Answers 404 `not_found` unless the service runs with LEGACY_ROUTES
 const always = ['validation_failed', 'unauthorized', 'forbidden', 'not_found', 'internal_error', 'service_unavailable'] as const
 const withBody = ['malformed_json', 'payload_too_large', 'unsupported_media_type'] as const
 
-const guarded = (scope: Scope) => ({
+const guarded = (scope: Scope, ...after: MiddlewareHandler<AppEnv>[]) => ({
   deprecated: true,
   tags,
   security: [{ bearerAuth: [scope] }],
-  middleware: [requireScope(scope)],
+  middleware: [requireScope(scope), ...after],
 })
 
 export const legacyCreate = createRoute({
   method: 'post',
   path: '/create',
   operationId: 'legacyCreateUser',
-  ...guarded('users:write'),
+  ...guarded('users:write', jsonBody('application/json')),
   summary: 'Create a user (Flask service shape; use POST /v1/users)',
   description: `The old service's create. Unknown fields are refused; the password is hashed and never returned.${OFF}`,
   request: { body: { required: true, content: { 'application/json': { schema: LegacyCreateUserSchema } } } },
@@ -102,7 +105,7 @@ export const legacyUpdate = createRoute({
   method: 'put',
   path: '/update/{username}',
   operationId: 'legacyUpdateUser',
-  ...guarded('users:write'),
+  ...guarded('users:write', jsonBody('application/json')),
   summary: 'Update a user (Flask service shape; use PATCH /v1/users/{id})',
   description: `Changes the fields sent. \`role\` and \`is_active\` need users:admin, as on /v1.${OFF}`,
   request: {
