@@ -13,6 +13,7 @@ import { requestId } from './http/request-id'
 import { createRouter } from './http/router'
 import type { AppEnv } from './http/types'
 import type { IdempotencyStore } from './idempotency/idempotency'
+import { createLegacyRouter } from './legacy'
 import type { Logger } from './logger'
 import type { Metrics } from './observability/metrics'
 import { observe } from './observability/observe'
@@ -26,7 +27,7 @@ import type { UsersRepository } from './users/users.model'
 
 /** Everything the app needs from outside; tests pass real ones built on a real database. */
 export type AppDeps = {
-  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'corsOrigins' | 'auth'>
+  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'corsOrigins' | 'auth' | 'legacyRoutes'>
   users: UsersRepository
   passwords: PasswordHasher
   database: Pingable
@@ -64,6 +65,11 @@ export function createApp(deps: AppDeps) {
     .route('/', createHealthRouter(deps))
     .route('/', createMetricsRouter({ metrics: deps.metrics, token: deps.config.metricsToken }))
     .route('/', createDocsRouter({ document: () => (document ??= generateOpenApi(app)) }))
+
+  // The Flask service's routes (issue 8): mounted outside the chain on purpose, so they are in the
+  // document (always, deprecated, under `legacy`) but not in AppType: the typed client is for /v1.
+  // They answer 404 unless LEGACY_ROUTES=true.
+  app.route('/', createLegacyRouter({ ...deps, enabled: deps.config.legacyRoutes }))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

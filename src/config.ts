@@ -82,6 +82,8 @@ const ConfigSchema = z
         ),
       )
       .optional(),
+    // --- Flask-service compatibility routes (issue 8) ---
+    LEGACY_ROUTES: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
   })
   .transform((env) => ({
     env: env.NODE_ENV,
@@ -100,6 +102,8 @@ const ConfigSchema = z
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     metricsToken: env.METRICS_TOKEN,
     corsOrigins: env.CORS_ORIGINS ?? [],
+    /** Serve POST /create, GET /read... for the Flask service's clients (deprecated; off by default). */
+    legacyRoutes: env.LEGACY_ROUTES === 'true',
     auth: {
       failures: {
         perLogin: env.AUTH_MAX_FAILURES_PER_LOGIN,

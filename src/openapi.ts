@@ -19,6 +19,11 @@ function openApiConfig() {
       { name: 'users', description: 'User records.' },
       { name: 'auth', description: 'Credential checks.' },
       { name: 'operations', description: 'Health, readiness and this document.' },
+      {
+        name: 'legacy',
+        description:
+          "Deprecated: the Flask service's routes, for its clients while they move to /v1. Off unless LEGACY_ROUTES=true.",
+      },
     ],
   }
 }

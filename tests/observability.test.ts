@@ -73,6 +73,21 @@ describe('request logs', () => {
     expect(text()).toContain('[redacted]')
   })
 
+  it('redacts in arrays, at any depth, whatever the case, without changing the logged object', () => {
+    const { logger, text } = memoryLogger()
+    const logged = {
+      users: [{ name: 'a', Password: 'array-pw' }],
+      a: { b: { c: { d: { Authorization: 'deep-token' } } } },
+      kept: 'visible-value',
+    }
+    logger.info(logged, 'four')
+    expect(text()).not.toContain('array-pw')
+    expect(text()).not.toContain('deep-token')
+    expect(text()).toContain('visible-value')
+    expect(logged.users[0]!.Password).toBe('array-pw')
+    expect(logged.a.b.c.d.Authorization).toBe('deep-token')
+  })
+
   it('keeps passwords and tokens out of the real log output of a whole request flow', async () => {
     const { logger, text, lines } = memoryLogger()
     const apiKey = 'usk_flow-token-9-0123456789abcdef'

@@ -150,7 +150,8 @@ describe('POST /v1/auth/verify', () => {
       for (let i = 0; i < strictClient.auth.failures.perClient; i++)
         await expectProblem(await attempt(`someone-${i}-${Date.now()}`), 401, 'invalid_credentials')
       await expectProblem(await attempt(`fresh-${Date.now()}`), 429, 'rate_limited')
-    })
+      // Each unknown login costs a dummy argon2 verify (about 90 ms alone, seconds on a busy CI machine).
+    }, 30_000)
 
     it('holds across two instances on one database', async () => {
       const { user, password } = await userWithPassword()

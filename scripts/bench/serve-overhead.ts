@@ -23,7 +23,12 @@ const config = loadConfig()
 const database = await connectDatabase(config.mongodbUri ?? '', config.mongodbDb)
 const users = createUsersRepository(database.db)
 const benchKey = process.env.BENCH_API_KEY ?? ''
-const noMetrics: Metrics = { observeRequest: () => {}, render: async () => '', contentType: 'text/plain' }
+const noMetrics: Metrics = {
+  observeRequest: () => {},
+  countLegacyRequest: () => {},
+  render: async () => '',
+  contentType: 'text/plain',
+}
 const app = createApp({
   config,
   users,

@@ -1,12 +1,14 @@
 /**
  * `bun run reliability`: every reliability step in sequence, each as its own process, then a
  * summary. A step is one line of STEPS; a failing step does not stop the later ones, and the run
- * exits non-zero if any failed. Flags after `--` go to every step (e.g. `-- --duration 60`).
+ * exits non-zero if any failed. Flags after `--` go to the steps marked `flags` (the soak:
+ * `bun run reliability -- --long`).
  */
-const STEPS: { name: string; command: string[] }[] = [
+const STEPS: { name: string; command: string[]; flags?: true }[] = [
+  { name: 'schemathesis', command: ['bun', 'scripts/reliability/schemathesis.ts'] },
   { name: 'faults', command: ['bun', 'scripts/reliability/faults.ts'] },
   { name: 'durability', command: ['bun', 'scripts/reliability/durability.ts'] },
-  { name: 'soak', command: ['bun', 'scripts/reliability/soak.ts'] },
+  { name: 'soak', command: ['bun', 'scripts/reliability/soak.ts'], flags: true },
 ]
 
 const root = new URL('../..', import.meta.url).pathname
@@ -19,9 +21,10 @@ const results: {
 }[] = []
 
 for (const step of STEPS) {
-  console.log(`\n######## ${step.name}: ${[...step.command, ...extra].join(' ')}`)
+  const command = [...step.command, ...(step.flags ? extra : [])]
+  console.log(`\n######## ${step.name}: ${command.join(' ')}`)
   const started = performance.now()
-  const proc = Bun.spawn([...step.command, ...extra], { cwd: root, stdout: 'pipe', stderr: 'inherit' })
+  const proc = Bun.spawn(command, { cwd: root, stdout: 'pipe', stderr: 'inherit' })
   let summary: (typeof results)[number]['summary']
   const decoder = new TextDecoder()
   let buffered = ''

@@ -9,13 +9,26 @@ export function toEtag(version: number): string {
   return `"${version}"`
 }
 
-const ENTITY_TAG = /^\s*(W\/)?"([^"]*)"\s*$/
+// RFC 9110 §8.8.3: an entity tag's characters are visible ASCII other than `"`; `,` is left out
+// too, as it separates the tags of a list (none of ours contains one).
+const ETAG_CHARACTER = '[\\x21\\x23-\\x2B\\x2D-\\x7E]'
+const ENTITY_TAG_SOURCE = `(?:W/)?"${ETAG_CHARACTER}*"`
+
+/**
+ * The syntax of an If-Match / If-None-Match value that the service accepts: `*`, or a comma-separated
+ * list of entity tags. The OpenAPI document publishes this very pattern, so it cannot drift from the parser.
+ */
+export const PRECONDITION_PATTERN = `^[ \\t]*(?:\\*|${ENTITY_TAG_SOURCE}(?:[ \\t]*,[ \\t]*${ENTITY_TAG_SOURCE})*)[ \\t]*$`
+export const PRECONDITION_MAX_LENGTH = 1024
+const PRECONDITION = new RegExp(PRECONDITION_PATTERN)
+const ENTITY_TAG = new RegExp(`^[ \\t]*(W/)?"(${ETAG_CHARACTER}*)"[ \\t]*$`)
 
 /** Parsed `If-Match` / `If-None-Match`: `*`, or the versions named by the listed tags. */
 export type Precondition = { any: true } | { any: false; strong: number[]; weak: number[] }
 
 /** Parses an If-Match / If-None-Match header value; `null` when it is not a valid list of entity tags. */
 export function parsePrecondition(header: string): Precondition | null {
+  if (!PRECONDITION.test(header)) return null
   if (header.trim() === '*') return { any: true }
   const strong: number[] = []
   const weak: number[] = []
@@ -48,7 +61,7 @@ export function ifNoneMatchHits(precondition: Precondition, version: number): bo
 export function readPrecondition(c: Context, header: 'If-Match' | 'If-None-Match'): Precondition | undefined {
   const value = c.req.header(header)
   if (value === undefined) return undefined
-  const parsed = value.length <= 1024 ? parsePrecondition(value) : null
+  const parsed = value.length <= PRECONDITION_MAX_LENGTH ? parsePrecondition(value) : null
   if (parsed) return parsed
   const message = 'must be `*` or a comma-separated list of entity tags such as "3"'
   throw new AppError('validation_failed', `The ${header} header ${message}.`, {

@@ -6,6 +6,8 @@ export type PoolStats = { open: number; checkedOut: number; waiting: number; che
 export type Metrics = {
   /** Records one finished request; `route` is the route template, never the raw path. */
   observeRequest(method: string, route: string, status: number, seconds: number): void
+  /** Counts one call of a Flask-compatibility route (`/read/{username}`) by the caller's name. */
+  countLegacyRequest(route: string, caller: string): void
   /** The Prometheus text exposition of every metric. */
   render(): Promise<string>
   contentType: string
@@ -34,6 +36,14 @@ export function createMetrics(options: { poolStats?: () => PoolStats } = {}): Me
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   })
+  // Who still calls the Flask service's routes: the compatibility layer can go once this stops growing.
+  // Callers are API key names or JWT subjects of calling services: few, so a fine label.
+  const legacyRequests = new Counter({
+    name: 'legacy_requests_total',
+    help: 'Calls of the deprecated Flask-compatibility routes, by route and caller.',
+    labelNames: ['route', 'caller'] as const,
+    registers: [registry],
+  })
   const { poolStats } = options
   if (poolStats) {
     const gauge = (name: string, help: string, read: (stats: PoolStats) => number) =>
@@ -56,6 +66,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats } = {}): Me
       requests.inc(labels)
       durations.observe(labels, seconds)
     },
+    countLegacyRequest: (route, caller) => legacyRequests.inc({ route, caller }),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   }

@@ -29,8 +29,17 @@ export function observe({ logger, metrics }: { logger: Logger; metrics: Metrics 
   }
 }
 
+/** Route templates by Hono path: a handful of routes, so the cache stays as small as the app. */
+const templates = new Map<string, string>()
+
 /** `/v1/users/{id}` for a request that matched a route; `unmatched` for 404s and 405s of no route. */
 function routeTemplate(c: Context): string {
   const route = matchedRoutes(c).findLast((r) => r.method !== 'ALL')
-  return route ? route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}') : 'unmatched'
+  if (!route) return 'unmatched'
+  let template = templates.get(route.path)
+  if (template === undefined) {
+    template = route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
+    templates.set(route.path, template)
+  }
+  return template
 }

@@ -7,7 +7,6 @@ import type { AppEnv } from '../http/types'
 import type { PasswordHasher } from './passwords'
 import { decodeCursor } from './users.cursor'
 import type { UsersRepository } from './users.model'
-import { changesFor } from './users.patch'
 import type * as routes from './users.routes'
 import type { User } from './users.schemas'
 
@@ -80,12 +79,10 @@ export function createUsersHandlers({ users, passwords }: UsersDeps) {
       hashing ??= passwords.hash(plain)
       return hashing
     }
-    const outcome = await users.update(
-      id,
-      async (current) =>
-        changesFor(current, { ...patch, ...(password !== undefined ? { passwordHash: await hashOnce(password) } : {}) }),
-      { ifMatch },
-    )
+    const outcome = await users.update(id, patch, {
+      ifMatch,
+      ...(password !== undefined ? { hashPassword: () => hashOnce(password) } : {}),
+    })
     if (outcome.kind === 'not_found' || outcome.kind === 'precondition_failed') return refused(c, id, outcome)
     return c.json(outcome.user, 200, { ETag: toEtag(outcome.user.version) })
   }

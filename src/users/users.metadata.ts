@@ -73,6 +73,25 @@ export function checkMetadata(value: Record<string, unknown>, ctx: z.core.$Refin
   }
 }
 
+/**
+ * The rules checkMetadata enforces, as JSON Schema for the OpenAPI document (all but the size
+ * limit, which no schema can state): key syntax, depth (unrolled level by level) and no array
+ * directly inside an array. Clients and Schemathesis then know exactly which objects get 400.
+ */
+export function metadataJsonSchema() {
+  const keys = { pattern: METADATA_KEY.source, not: { enum: [...FORBIDDEN_KEYS] } }
+  const scalar = { type: ['string', 'number', 'boolean', 'null'] }
+  const object = (depth: number) => ({ type: 'object', propertyNames: keys, additionalProperties: value(depth + 1, false) })
+  // A value at `depth` (the metadata object itself is depth 1).
+  const value = (depth: number, insideArray: boolean): object =>
+    depth > METADATA_MAX_DEPTH
+      ? scalar
+      : {
+          anyOf: [scalar, object(depth), ...(insideArray ? [] : [{ type: 'array', items: value(depth + 1, true) }])],
+        }
+  return { ...object(1), type: 'object' as const }
+}
+
 /** Size of the serialized object in UTF-8 bytes. */
 export function metadataSize(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8')

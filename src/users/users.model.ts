@@ -1,7 +1,7 @@
 import type { Precondition } from '../http/etag'
 import type { CursorPosition } from './users.cursor'
 import type { JsonObject } from './users.metadata'
-import type { UserChanges } from './users.patch'
+import type { UserPatch } from './users.patch'
 import type { ListUsersQuery, User } from './users.schemas'
 
 /**
@@ -24,14 +24,16 @@ export interface UsersRepository {
   /** A page of users; `after` is the decoded cursor of the previous page. */
   list(query: ListUsersQuery, after?: CursorPosition): Promise<UserPage>
   /**
-   * Applies `change` to the current user with optimistic concurrency: read, compute, then one
-   * `findOneAndUpdate` guarded by the version that was read; a lost race is retried from a fresh
-   * read, which checks If-Match again against the version that won.
+   * Applies a merge patch with optimistic concurrency. A patch of plain fields is one
+   * `findOneAndUpdate` guarded by If-Match and by "some field differs" (one round trip). A metadata
+   * merge or a password change reads first (the merge needs the stored value; the hash is computed
+   * only once the user is known to exist and If-Match holds), then writes guarded by the version
+   * read; a lost race is retried from a fresh read, which checks If-Match again.
    */
   update(
     id: string,
-    change: (current: User) => UserChanges | Promise<UserChanges>,
-    options?: { ifMatch?: Precondition },
+    patch: Omit<UserPatch, 'passwordHash'>,
+    options?: { ifMatch?: Precondition; hashPassword?: () => Promise<string> },
   ): Promise<UpdateOutcome>
   delete(id: string, options?: { ifMatch?: Precondition }): Promise<DeleteOutcome>
 }

@@ -5,7 +5,7 @@ import { ifMatchAllows, type Precondition } from '../http/etag'
 import { type CursorPosition, encodeCursor } from './users.cursor'
 import type { JsonObject } from './users.metadata'
 import type { DeleteOutcome, NewUser, UpdateOutcome, UserPage, UsersRepository } from './users.model'
-import type { UserChanges } from './users.patch'
+import { changesFor, type UserChanges, type UserPatch } from './users.patch'
 import type { ListUsersQuery, User } from './users.schemas'
 
 /**
@@ -17,7 +17,7 @@ import type { ListUsersQuery, User } from './users.schemas'
  */
 
 /** The stored shape. `usernameKey`/`emailKey` are lower-cased copies carrying the unique indexes. */
-type UserDocument = {
+export type UserDocument = {
   _id: ObjectId
   username: string
   usernameKey: string
@@ -41,8 +41,33 @@ const busy = () =>
     headers: { 'Retry-After': '1' },
   })
 
+/** The collection holding users; the legacy import writes to it through its own repository. */
+export const USERS_COLLECTION = 'users'
+
+/**
+ * A new user's stored document, built in one place for the API's creates and the legacy import,
+ * so an imported user is stored exactly like one created through the API.
+ */
+export function newUserDocument(input: NewUser, _id: ObjectId, createdAt: Date, updatedAt = createdAt): UserDocument {
+  return {
+    _id,
+    username: input.username,
+    usernameKey: input.username.toLowerCase(),
+    email: input.email,
+    emailKey: input.email.toLowerCase(),
+    ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
+    metadata: input.metadata,
+    role: input.role,
+    status: input.status,
+    ...(input.passwordHash !== undefined ? { passwordHash: input.passwordHash } : {}),
+    createdAt,
+    updatedAt,
+    version: 1,
+  }
+}
+
 export function createUsersRepository(db: Db, options: { clock?: () => Date } = {}): UsersRepository {
-  const users: Collection<UserDocument> = db.collection<UserDocument>('users')
+  const users: Collection<UserDocument> = db.collection<UserDocument>(USERS_COLLECTION)
   const now = options.clock ?? (() => new Date())
 
   async function ensureIndexes() {
@@ -55,22 +80,7 @@ export function createUsersRepository(db: Db, options: { clock?: () => Date } = 
   }
 
   async function create(input: NewUser): Promise<User> {
-    const timestamp = now()
-    const doc: UserDocument = {
-      _id: new ObjectId(),
-      username: input.username,
-      usernameKey: input.username.toLowerCase(),
-      email: input.email,
-      emailKey: input.email.toLowerCase(),
-      ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
-      metadata: input.metadata,
-      role: input.role,
-      status: input.status,
-      ...(input.passwordHash !== undefined ? { passwordHash: input.passwordHash } : {}),
-      createdAt: timestamp,
-      updatedAt: timestamp,
-      version: 1,
-    }
+    const doc = newUserDocument(input, new ObjectId(), now())
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       try {
         await database(() => users.insertOne(doc))
@@ -119,17 +129,25 @@ export function createUsersRepository(db: Db, options: { clock?: () => Date } = 
 
   async function update(
     id: string,
-    change: (current: User) => UserChanges | Promise<UserChanges>,
-    options: { ifMatch?: Precondition } = {},
+    patch: Omit<UserPatch, 'passwordHash'>,
+    options: { ifMatch?: Precondition; hashPassword?: () => Promise<string> } = {},
   ): Promise<UpdateOutcome> {
     const _id = new ObjectId(id)
+    const { metadata, ...fields } = patch
+    if (metadata === undefined && !options.hashPassword) {
+      const updated = await updateInPlace(_id, fields, options.ifMatch)
+      if (updated) return { kind: 'updated', user: updated }
+      // No write: the user is missing, If-Match failed, nothing differs, or the colliding user
+      // vanished. The read below tells which, and applies the patch if a race made it apply now.
+    }
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
       const doc = await database(() => users.findOne({ _id }))
       if (!doc) return { kind: 'not_found' }
       if (options.ifMatch && !ifMatchAllows(options.ifMatch, doc.version)) {
         return { kind: 'precondition_failed', currentVersion: doc.version }
       }
-      const changes = await change(toUser(doc))
+      const passwordHash = options.hashPassword && (await options.hashPassword())
+      const changes = changesFor(toUser(doc), { ...patch, ...(passwordHash ? { passwordHash } : {}) })
       if (Object.keys(changes).length === 0) return { kind: 'unchanged', user: toUser(doc) }
       try {
         const updated = await database(() =>
@@ -144,6 +162,35 @@ export function createUsersRepository(db: Db, options: { clock?: () => Date } = 
       }
     }
     throw busy()
+  }
+
+  /**
+   * The common PATCH in one round trip: a single `findOneAndUpdate` that matches only when the
+   * user exists, If-Match holds, and at least one patched field differs from what is stored, so
+   * an unchanged user keeps its version. Returns null when nothing was written.
+   */
+  async function updateInPlace(
+    _id: ObjectId,
+    changes: Omit<UserPatch, 'passwordHash' | 'metadata'>,
+    ifMatch: Precondition | undefined,
+  ): Promise<User | null> {
+    const differs: Filter<UserDocument>[] = Object.entries(changes).map(([field, value]) =>
+      value === null ? { [field]: { $exists: true } } : { [field]: { $ne: value } },
+    )
+    if (differs.length === 0) return null
+    const filter: Filter<UserDocument> = {
+      _id,
+      ...(ifMatch && !ifMatch.any ? { version: { $in: ifMatch.strong } } : {}),
+      $or: differs,
+    }
+    try {
+      const updated = await database(() => users.findOneAndUpdate(filter, toUpdate(changes, now()), { returnDocument: 'after' }))
+      return updated && toUser(updated)
+    } catch (error) {
+      const field = await collidingField(error, keysOf(changes), _id)
+      if (field) throw taken(field, { username: changes.username ?? '', email: changes.email ?? '' })
+      return null
+    }
   }
 
   async function remove(id: string, options: { ifMatch?: Precondition } = {}): Promise<DeleteOutcome> {

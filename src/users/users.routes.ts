@@ -2,9 +2,11 @@ import { createRoute, z } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import { requireScope } from '../auth/middleware'
 import type { Scope } from '../auth/scopes'
+import { PRECONDITION_MAX_LENGTH, PRECONDITION_PATTERN } from '../http/etag'
+import { jsonBody } from '../http/json-body'
 import { problemResponses } from '../http/problem'
 import type { AppEnv } from '../http/types'
-import { idempotent } from '../idempotency/middleware'
+import { IDEMPOTENCY_KEY_PATTERN, idempotent } from '../idempotency/middleware'
 import {
   CreateUserSchema,
   EmailSchema,
@@ -27,9 +29,33 @@ const etagHeader = {
   },
 }
 
+/**
+ * OpenAPI links from an answer carrying a user to what a client does next with it: they document
+ * the flow (create → read → update → delete, with the ETag as the precondition) and let stateful
+ * testers such as Schemathesis chain real requests instead of guessing ids.
+ */
+const userLinks = {
+  GetUser: {
+    operationId: 'getUser',
+    parameters: { id: '$response.body#/id', 'header.If-None-Match': '$response.header.ETag' },
+    description: 'Read it again; 304 while unchanged.',
+  },
+  UpdateUser: {
+    operationId: 'updateUser',
+    parameters: { id: '$response.body#/id', 'header.If-Match': '$response.header.ETag' },
+    description: 'Update it, only if nobody changed it since.',
+  },
+  DeleteUser: {
+    operationId: 'deleteUser',
+    parameters: { id: '$response.body#/id', 'header.If-Match': '$response.header.ETag' },
+    description: 'Delete it, only if nobody changed it since.',
+  },
+}
+
 const userResponse = (description: string) => ({
   description,
   headers: etagHeader,
+  links: userLinks,
   content: { 'application/json': { schema: UserSchema } },
 })
 
@@ -51,7 +77,13 @@ const idempotencyKey = {
   description:
     'Makes the create safe to retry for 24 h: the same key and body replay the first answer (with `Idempotent-Replayed: true`); ' +
     'another body gets 422, and a retry while the first request still runs gets 409. Keys are per caller; 1-255 visible ASCII characters.',
-  schema: { type: 'string' as const, example: '5b2f7a4e-0d1c-4c3b-9a8e-1f2d3c4b5a69' },
+  schema: {
+    type: 'string' as const,
+    minLength: 1,
+    maxLength: 255,
+    pattern: IDEMPOTENCY_KEY_PATTERN,
+    example: '5b2f7a4e-0d1c-4c3b-9a8e-1f2d3c4b5a69',
+  },
 }
 /** Extra statuses of routes that read a JSON body. */
 const withBody = ['malformed_json', 'payload_too_large', 'unsupported_media_type'] as const
@@ -60,13 +92,20 @@ const IdParams = z.object({ id: UserIdSchema.openapi({ param: { name: 'id', in: 
 
 // Precondition headers are declared as plain OpenAPI parameters and parsed by the handlers
 // (readPrecondition), not as `request.headers`: a zod header schema would make every typed-client
-// call pass a `header` object even when it sends no precondition.
+// call pass a `header` object even when it sends no precondition. Their schema is the parser's own
+// pattern, so the document says exactly which values get 400.
+const preconditionSchema = (example: string) => ({
+  type: 'string' as const,
+  maxLength: PRECONDITION_MAX_LENGTH,
+  pattern: PRECONDITION_PATTERN,
+  example,
+})
 const ifNoneMatch = {
   name: 'If-None-Match',
   in: 'header' as const,
   required: false,
   description: 'Answer 304 when the current version is one of these entity tags (or `*`).',
-  schema: { type: 'string' as const, example: '"3"' },
+  schema: preconditionSchema('"3"'),
 }
 
 const ifMatch = {
@@ -74,7 +113,7 @@ const ifMatch = {
   in: 'header' as const,
   required: false,
   description: 'Only proceed when the current version is one of these entity tags (or `*`); otherwise 412.',
-  schema: { type: 'string' as const, example: '"3"' },
+  schema: preconditionSchema('"3"'),
 }
 
 export const createUser = createRoute({
@@ -82,7 +121,7 @@ export const createUser = createRoute({
   path: '/users',
   tags,
   operationId: 'createUser',
-  ...guarded('users:write', idempotent()),
+  ...guarded('users:write', jsonBody('application/json'), idempotent(CreateUserSchema)),
   parameters: [idempotencyKey],
   summary: 'Create a user',
   description: 'Username and email must be unused, compared case-insensitively. The password is stored as an argon2id hash.',
@@ -95,6 +134,19 @@ export const createUser = createRoute({
         Location: {
           description: "The new user's URL.",
           schema: { type: 'string' as const, example: '/v1/users/665f1c2e9b1e8a3d4c5b6a79' },
+        },
+      },
+      links: {
+        ...userLinks,
+        GetUserByUsername: {
+          operationId: 'getUserByUsername',
+          parameters: { username: '$response.body#/username' },
+          description: 'Find it by username.',
+        },
+        GetUserByEmail: {
+          operationId: 'getUserByEmail',
+          parameters: { email: '$response.body#/email' },
+          description: 'Find it by email.',
         },
       },
       content: { 'application/json': { schema: UserSchema } },
@@ -183,7 +235,7 @@ export const updateUser = createRoute({
   path: '/users/{id}',
   tags,
   operationId: 'updateUser',
-  ...guarded('users:write'),
+  ...guarded('users:write', jsonBody('application/merge-patch+json', 'application/json')),
   summary: 'Update a user (JSON merge patch)',
   description:
     'RFC 7396 merge patch. Sending the stored values changes nothing and keeps the version. Concurrent updates never lose a change; pin a version with If-Match to fail instead of applying over a newer one.',

@@ -1,5 +1,12 @@
 import { z } from '@hono/zod-openapi'
-import { checkMetadata, isPlainObject, isWellFormed, type JsonObject, WELL_FORMED_MESSAGE } from './users.metadata'
+import {
+  checkMetadata,
+  isPlainObject,
+  isWellFormed,
+  type JsonObject,
+  metadataJsonSchema,
+  WELL_FORMED_MESSAGE,
+} from './users.metadata'
 
 /** The nouns of the contract (API.md), each registered as a named OpenAPI component. */
 
@@ -20,24 +27,39 @@ export const UsernameSchema = z
   )
   .openapi({ example: 'alice.w' })
 
+// What String.prototype.trim removes, spelled out so that every regex engine (a client's,
+// Schemathesis's) reads the document's patterns as JavaScript does.
+const TRIMMED = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff'
+/** For the document: a string that is not empty once trimmed (JSON Schema patterns are unanchored). */
+export const NOT_BLANK_PATTERN = `[^${TRIMMED}]`
+
+// The document states the address syntax zod checks (its `email` regex), with the surrounding
+// whitespace that trimming removes.
+const EMAIL_PATTERN = `^[${TRIMMED}]*${z.regexes.email.source.slice(1, -1)}[${TRIMMED}]*$`
+
 export const EmailSchema = z
   .string()
-  .trim()
+  // The limit applies to what is sent, before trimming, as the document's maxLength does.
   .max(254, 'must be at most 254 characters')
+  .trim()
   .email('must be a valid email address')
-  .openapi({ example: 'Alice@Example.com' })
+  .openapi({ pattern: EMAIL_PATTERN, example: 'Alice@Example.com' })
 
-// Control characters and bidirectional overrides make names that render as something else.
-const UNSAFE_DISPLAY_CHARACTERS = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u
+// Control characters (\p{Cc}) and bidirectional overrides make names that render as something else.
+const UNSAFE = '\\x00-\\x1F\\x7F-\\x9F\\u202A-\\u202E\\u2066-\\u2069'
+const UNSAFE_DISPLAY_CHARACTERS = new RegExp(`[${UNSAFE}]`)
+// For the document: no unsafe character, and something left once trimmed.
+const DISPLAY_NAME_PATTERN = `^[^${UNSAFE}]*[^${UNSAFE}${TRIMMED}][^${UNSAFE}]*$`
 
 export const DisplayNameSchema = z
   .string()
+  // The limit applies to what is sent, before trimming, as the document's maxLength does.
+  .max(100, 'must be at most 100 characters')
   .trim()
   .min(1, 'must not be empty')
-  .max(100, 'must be at most 100 characters')
   .refine((value) => !UNSAFE_DISPLAY_CHARACTERS.test(value), 'must not contain control characters')
   .refine(isWellFormed, WELL_FORMED_MESSAGE)
-  .openapi({ example: 'Alice W.' })
+  .openapi({ pattern: DISPLAY_NAME_PATTERN, example: 'Alice W.' })
 
 export const PasswordSchema = z
   .string()
@@ -53,8 +75,8 @@ export const MetadataSchema = z
   .custom<JsonObject>(isPlainObject, 'must be a JSON object')
   .superRefine(checkMetadata)
   .openapi('Metadata', {
-    type: 'object',
-    additionalProperties: true,
+    // Plain JSON Schema, which zod-to-openapi's SchemaObject types cannot follow through the recursion.
+    ...(metadataJsonSchema() as object),
     description:
       'Application-owned JSON object: at most 16 KiB serialized and 5 levels deep; keys 1-64 characters of ' +
       '[A-Za-z0-9_-] (not __proto__, constructor or prototype); no array directly inside an array.',
@@ -106,7 +128,12 @@ export const UpdateUserSchema = z
     password: PasswordSchema.optional(),
     metadata: MetadataSchema.nullable()
       .optional()
-      .openapi({ description: 'Merged key by key (RFC 7396): `null` removes a key; `null` for the whole object empties it.' }),
+      // Spelled out: the nullable wrapper otherwise inherits the component's `type: object` and
+      // the document would refuse the `null` the service accepts (found by Schemathesis).
+      .openapi({
+        type: ['object', 'null'],
+        description: 'Merged key by key (RFC 7396): `null` removes a key; `null` for the whole object empties it.',
+      }),
     role: RoleSchema.optional(),
     status: StatusSchema.optional(),
   })
@@ -115,7 +142,8 @@ export const UpdateUserSchema = z
     // Only meaningful when nothing else is wrong: `{"version": 9}` is an unknown field, not an empty patch.
     when: (payload) => payload.issues.length === 0,
   })
-  .openapi('UpdateUser', { description: 'JSON merge patch (RFC 7396).' })
+  // minProperties states the refine above in the document (found by Schemathesis).
+  .openapi('UpdateUser', { description: 'JSON merge patch (RFC 7396).', minProperties: 1 })
 
 export type UpdateUserInput = z.output<typeof UpdateUserSchema>
 

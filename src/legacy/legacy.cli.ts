@@ -1,0 +1,119 @@
+/**
+ * `bun run import:seed --from mongodb://host:27017/<db>/<collection>`: imports the Flask service's
+ * users into this service's database (MONGODB_URI / MONGODB_DB, as the service reads them).
+ * Exit codes: 0 done, nothing skipped (or --allow-skips); 1 something was skipped; 2 bad usage.
+ * See README, "Migrating from the Flask service". It lives in src/ so the container image has it:
+ * the import runs best where both databases are reachable, which is where the service runs.
+ */
+import { appendFile, writeFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfig } from '../config'
+import { connectDatabase } from '../db/mongo'
+import { createBunPasswordHasher } from '../users/passwords.bun'
+import { createUsersRepository } from '../users/users.repository'
+import { formatSummary, importLegacyUsers, skippedCount } from './legacy.import'
+import { openLegacySource } from './legacy.source.repository'
+import { createImportTarget } from './legacy.target.repository'
+
+const USAGE = `usage: bun run import:seed --from mongodb://host:27017/<db>/<collection> [options]
+  --report <file>          JSON lines of what was skipped (default: legacy-import-report-<time>.jsonl)
+  --dry-run                read and check everything, write nothing but the report
+  --allow-skips            exit 0 even when documents were skipped
+  --restart                ignore the checkpoint and read the source from the start
+  --batch-size <n>         documents per batch (default 500)
+  --hash-concurrency <n>   passwords hashed at once (default: the number of cores)
+The target is MONGODB_URI / MONGODB_DB, as for the service.`
+
+function fail(message: string): never {
+  console.error(`${message}\n\n${USAGE}`)
+  process.exit(2)
+}
+
+let args: ReturnType<typeof parse>
+function parse() {
+  return parseArgs({
+    options: {
+      from: { type: 'string' },
+      report: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      'allow-skips': { type: 'boolean', default: false },
+      restart: { type: 'boolean', default: false },
+      'batch-size': { type: 'string', default: '500' },
+      'hash-concurrency': { type: 'string', default: String(availableParallelism()) },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  }).values
+}
+try {
+  args = parse()
+} catch (error) {
+  fail((error as Error).message)
+}
+if (args.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
+if (!args.from) fail('--from is required')
+const positive = (name: string, text: string, max: number) => {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1 || n > max) fail(`--${name} must be an integer from 1 to ${max}`)
+  return n
+}
+const batchSize = positive('batch-size', args['batch-size'], 10_000)
+const hashConcurrency = positive('hash-concurrency', args['hash-concurrency'], 64)
+
+let config: ReturnType<typeof loadConfig>
+try {
+  // Only the database settings matter here. Production's other checks (auth must be on) are about
+  // serving requests, which the import does not do, so they must not stop it in the service's image.
+  config = loadConfig({ ...process.env, NODE_ENV: 'development' })
+} catch (error) {
+  if (error instanceof ConfigError) fail(error.message)
+  throw error
+}
+// The embedded database belongs to one running service: importing into a second copy of it would
+// be lost. Point MONGODB_URI at the database the service uses (`bun run db` prints the embedded one's).
+if (!config.mongodbUri) fail('MONGODB_URI must name the target database')
+
+const reportPath = args.report ?? `legacy-import-report-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`
+let source: Awaited<ReturnType<typeof openLegacySource>>
+try {
+  source = await openLegacySource(args.from)
+} catch (error) {
+  fail(`cannot open the source: ${(error as Error).message}`)
+}
+const target = await connectDatabase(config.mongodbUri, config.mongodbDb, {
+  timeoutMs: config.dbTimeoutMs,
+  appName: 'users-service-import',
+})
+try {
+  // Same indexes as the service: they are what makes a collision a collision.
+  await createUsersRepository(target.db).ensureIndexes()
+  await writeFile(reportPath, '')
+  const summary = await importLegacyUsers(
+    {
+      source,
+      target: createImportTarget(target.db),
+      passwords: createBunPasswordHasher(),
+      report: async (entries) => {
+        if (entries.length > 0) await appendFile(reportPath, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''))
+      },
+      progress: process.stderr,
+    },
+    { dryRun: args['dry-run'], restart: args.restart, batchSize, hashConcurrency },
+  )
+  console.log(formatSummary(summary))
+  const skipped = skippedCount(summary)
+  console.log(`report: ${reportPath} (${skipped} line${skipped === 1 ? '' : 's'})`)
+  if (skipped > 0 && !args['allow-skips']) {
+    console.error(
+      `${skipped} document(s) ${summary.dryRun ? 'would be' : 'were'} skipped: see ${reportPath}. Pass --allow-skips to accept that.`,
+    )
+    process.exitCode = 1
+  }
+} finally {
+  await source.close()
+  await target.close()
+}

@@ -1,0 +1,123 @@
+import { afterAll, describe, expect, it } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { useTestApp } from './helpers/context'
+import { useSeedDatabase } from './helpers/legacy'
+
+const root = new URL('..', import.meta.url).pathname
+const seed = await useSeedDatabase('cli')
+const t = await useTestApp({ name: 'legacy_cli' })
+const dir = mkdtempSync(join(tmpdir(), 'import-seed-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+await seed.db.collection('user').insertMany([
+  { username: 'alice', email: 'alice@example.com', password: 'plain-text-secret', role: 'user', is_active: true },
+  { username: 'Alice', email: 'alice2@example.com' },
+  { username: 'bob', email: 'bob@example.com', is_active: false },
+])
+
+/** `bun run import:seed` as an operator runs it, against the test run's database. */
+async function importSeed(...args: string[]) {
+  return importSeedWith({}, ...args)
+}
+
+async function importSeedWith(env: Record<string, string>, ...args: string[]) {
+  const proc = Bun.spawn(['bun', 'src/legacy/legacy.cli.ts', ...args], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      MONGODB_URI: globalThis.testMongoUri,
+      MONGODB_DB: t.db.databaseName,
+      ...env,
+    },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
+  return { stdout, stderr, code }
+}
+
+// Each case starts one or two `bun` processes: seconds on a loaded machine.
+const SPAWNS = { timeout: 60_000 }
+
+const from = `${globalThis.testMongoUri.replace(/\/?(\?.*)?$/, '')}/${seed.name}/user`
+
+describe('bun run import:seed (the command)', () => {
+  it(
+    'exits 2 with the usage when --from is missing or malformed',
+    async () => {
+      const missing = await importSeed()
+      expect(missing.code).toBe(2)
+      expect(missing.stderr).toContain('--from is required')
+      const malformed = await importSeed('--from', 'http://example.com/x')
+      expect(malformed.code).toBe(2)
+      expect(malformed.stderr).toContain('--from must look like mongodb://')
+    },
+    SPAWNS,
+  )
+
+  it(
+    "runs in the production image's environment, where the service itself would also want auth",
+    async () => {
+      const run = await importSeedWith(
+        { NODE_ENV: 'production' },
+        '--from',
+        from,
+        '--dry-run',
+        '--report',
+        join(dir, 'prod.jsonl'),
+      )
+      expect(run.stderr).not.toContain('Invalid configuration')
+      expect(run.code).toBe(1) // one document would be skipped
+      expect(run.stdout).toMatch(/\| would be imported\s+\|\s+2 \|/)
+    },
+    SPAWNS,
+  )
+
+  it(
+    '--dry-run reports, writes nothing, and exits 1 because something would be skipped',
+    async () => {
+      const report = join(dir, 'dry.jsonl')
+      const run = await importSeed('--from', from, '--dry-run', '--report', report)
+      expect(run.code).toBe(1)
+      expect(run.stdout).toMatch(/\| would be imported\s+\|\s+2 \|/)
+      expect(run.stdout).toMatch(/\| skipped: duplicate_username_in_source\s+\|\s+1 \|/)
+      expect(run.stderr).toMatch(/dry run \[#+\] 3\/3 100% [\d,]+\/s ETA -/)
+      expect(
+        readFileSync(report, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line).reason),
+      ).toEqual(['duplicate_username_in_source'])
+      expect(await t.collection.countDocuments()).toBe(0)
+    },
+    SPAWNS,
+  )
+
+  it(
+    'imports, prints the summary, exits 1 on skips; --allow-skips and a re-run exit 0 importing nothing',
+    async () => {
+      const report = join(dir, 'run.jsonl')
+      const run = await importSeed('--from', from, '--report', report)
+      expect(run.code).toBe(1)
+      expect(run.stdout).toMatch(/\| imported\s+\|\s+2 \|/)
+      expect(run.stderr).toContain('1 document(s) were skipped')
+      const all = run.stdout + run.stderr + readFileSync(report, 'utf8')
+      expect(all).not.toContain('plain-text-secret')
+      expect(await t.collection.countDocuments()).toBe(2)
+
+      const again = await importSeed('--from', from, '--report', join(dir, 'again.jsonl'), '--allow-skips')
+      expect(again.code).toBe(0)
+      expect(again.stdout).toContain('(resumed from checkpoint)')
+      expect(again.stdout).toMatch(/\| read\s+\|\s+0 \|/)
+      expect(await t.collection.countDocuments()).toBe(2)
+    },
+    SPAWNS,
+  )
+})

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { type CommandStartedEvent, type Document, MongoClient } from 'mongodb'
+import { createUsersRepository } from '../src/users/users.repository'
+import { newUser, useTestApp } from './helpers/context'
+
+/**
+ * What each request costs the database, counted by the driver's own command monitoring: the
+ * service's repository runs on a client with `monitorCommands`, and every command it sends during
+ * one request is recorded. A read or a plain update is exactly one round trip; the few paths that
+ * need two say why in the repository.
+ */
+const client = new MongoClient(globalThis.testMongoUri, { monitorCommands: true })
+await client.connect()
+const monitored = client.db(`test_round_trips_${crypto.randomUUID().slice(0, 8)}`)
+const users = createUsersRepository(monitored)
+await users.ensureIndexes()
+const t = await useTestApp({ name: 'round_trips', deps: { users } })
+
+const sent: CommandStartedEvent[] = []
+client.on('commandStarted', (event) => sent.push(event))
+
+afterAll(async () => {
+  await monitored.dropDatabase()
+  await client.close()
+})
+
+/** Runs one request and returns its response with the commands it sent to the database. */
+async function commandsOf(path: string, init?: RequestInit) {
+  sent.length = 0
+  const res = await t.raw(path, init)
+  await res.arrayBuffer()
+  return { status: res.status, etag: res.headers.get('etag'), commands: sent.map((event) => event.commandName) }
+}
+
+const patch = (body: object, headers: Record<string, string> = {}): RequestInit => ({
+  method: 'PATCH',
+  headers: { 'content-type': 'application/merge-patch+json', ...headers },
+  body: JSON.stringify(body),
+})
+
+describe('database round trips per request', () => {
+  let user: { id: string; username: string; email: string; version: number }
+  beforeAll(async () => {
+    user = await t.createUser({ displayName: 'First' })
+  })
+
+  it('POST /v1/users sends one insert', async () => {
+    const { status, commands } = await commandsOf('/v1/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(newUser()),
+    })
+    expect(status).toBe(201)
+    expect(commands).toEqual(['insert'])
+  })
+
+  it.each([
+    ['by id', () => `/v1/users/${user.id}`],
+    ['by username', () => `/v1/users/by-username/${user.username.toUpperCase()}`],
+    ['by email', () => `/v1/users/by-email/${encodeURIComponent(user.email)}`],
+    ['a list page', () => '/v1/users?limit=5&role=user'],
+  ])('GET %s sends one find', async (_, path) => {
+    const { status, commands } = await commandsOf(path())
+    expect(status).toBe(200)
+    expect(commands).toEqual(['find'])
+  })
+
+  it('GET with a matching If-None-Match sends one find for its 304', async () => {
+    const { etag } = await commandsOf(`/v1/users/${user.id}`)
+    const { status, commands } = await commandsOf(`/v1/users/${user.id}`, { headers: { 'if-none-match': etag ?? '' } })
+    expect(status).toBe(304)
+    expect(commands).toEqual(['find'])
+  })
+
+  it('PATCH of plain fields sends one findAndModify, with or without If-Match', async () => {
+    const version = (await users.findById(user.id))!.version
+    const guarded = await commandsOf(`/v1/users/${user.id}`, patch({ displayName: 'Second' }, { 'if-match': `"${version}"` }))
+    expect(guarded).toMatchObject({ status: 200, etag: `"${version + 1}"`, commands: ['findAndModify'] })
+    const unguarded = await commandsOf(`/v1/users/${user.id}`, patch({ displayName: null, role: 'moderator' }))
+    expect(unguarded).toMatchObject({ status: 200, etag: `"${version + 2}"`, commands: ['findAndModify'] })
+  })
+
+  it('PATCH that changes nothing or meets a stale If-Match reads once more to say which', async () => {
+    const fresh = await t.createUser({ displayName: 'Same' })
+    const unchanged = await commandsOf(`/v1/users/${fresh.id}`, patch({ displayName: 'Same' }))
+    expect(unchanged).toMatchObject({ status: 200, etag: '"1"', commands: ['findAndModify', 'find'] })
+    const stale = await commandsOf(`/v1/users/${fresh.id}`, patch({ displayName: 'Other' }, { 'if-match': '"7"' }))
+    expect(stale).toMatchObject({ status: 412, etag: '"1"', commands: ['findAndModify', 'find'] })
+  })
+
+  it('PATCH of metadata reads then writes: the merge and its size limit need the stored value', async () => {
+    const { status, commands } = await commandsOf(`/v1/users/${user.id}`, patch({ metadata: { plan: 'pro' } }))
+    expect(status).toBe(200)
+    expect(commands).toEqual(['find', 'findAndModify'])
+  })
+
+  it('DELETE sends one delete, also with If-Match', async () => {
+    const doomed = await t.createUser()
+    const { status, commands } = await commandsOf(`/v1/users/${doomed.id}`, { method: 'DELETE', headers: { 'if-match': '"1"' } })
+    expect(status).toBe(204)
+    expect(commands).toEqual(['delete'])
+  })
+})
+
+describe('GET /v1/users keyset pages', () => {
+  const PAGE = 25
+  beforeAll(async () => {
+    for (let batch = 0; batch < 10; batch++) {
+      await Promise.all(Array.from({ length: 20 }, () => t.createUser()))
+    }
+  })
+
+  /** Walks `pages` pages and returns the find command of the first and of the last one. */
+  async function firstAndDeepFind(query: string, pages: number) {
+    const finds: Document[] = []
+    let cursor: string | null = null
+    for (let i = 0; i < pages; i++) {
+      sent.length = 0
+      const suffix: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''
+      const res = await t.raw(`/v1/users?limit=${PAGE}&${query}${suffix}`)
+      expect(res.status).toBe(200)
+      const body = (await res.json()) as { nextCursor: string | null }
+      expect(sent.map((event) => event.commandName)).toEqual(['find'])
+      finds.push(sent[0]!.command)
+      cursor = body.nextCursor
+      expect(cursor).not.toBeNull()
+    }
+    return { first: finds[0]!, deep: finds.at(-1)! }
+  }
+
+  it('asks for a deep page with the same filter and sort as page one plus a range, never skip', async () => {
+    const { first, deep } = await firstAndDeepFind('sort=-createdAt', 7)
+    expect(first.filter).toEqual({})
+    expect(deep.filter).toEqual({
+      $and: [
+        {},
+        {
+          $or: [{ createdAt: { $lt: expect.any(Date) } }, { createdAt: expect.any(Date), _id: { $lt: expect.anything() } }],
+        },
+      ],
+    })
+    for (const find of [first, deep]) {
+      expect([...find.sort]).toEqual([
+        ['createdAt', -1],
+        ['_id', -1],
+      ])
+      expect(find.limit).toBe(PAGE + 1)
+      expect(find.skip).toBeUndefined()
+    }
+  })
+
+  it('keeps the filters and uses a range on the unique key when sorted by username', async () => {
+    const { first, deep } = await firstAndDeepFind('sort=username&status=active&q=user', 4)
+    const filter = { status: 'active', $or: [{ usernameKey: /^user/ }, { emailKey: /^user/ }] }
+    expect(first.filter).toEqual(filter)
+    expect(deep.filter).toEqual({ $and: [filter, { usernameKey: { $gt: expect.any(String) } }] })
+    for (const find of [first, deep]) {
+      expect([...find.sort]).toEqual([['usernameKey', 1]])
+      expect(find.skip).toBeUndefined()
+    }
+  })
+
+  it('explains a deep page with the same plan as page one: no skip stage, same sort and limit', async () => {
+    const { first, deep } = await firstAndDeepFind('sort=-createdAt', 7)
+    const explain = (find: Document) =>
+      monitored.command({ explain: { find: 'users', filter: find.filter, sort: find.sort, limit: find.limit } })
+    const [one, far] = await Promise.all([explain(first), explain(deep)])
+    // MongoDB answers with a stage tree (winningPlan: LIMIT, FETCH, IXSCAN…); FerretDB with SQLite's
+    // plan lines. Either way the deep page's plan has the same shape as page one's.
+    expect(planShape(one.queryPlanner)).not.toEqual([])
+    expect(planShape(far.queryPlanner)).toEqual(planShape(one.queryPlanner))
+    expect(JSON.stringify(far.queryPlanner)).not.toContain('SKIP')
+    expect(far.command).toMatchObject({ sort: one.command.sort, limit: PAGE + 1 })
+    expect(far.command.skip).toBeUndefined()
+  })
+})
+
+/** The stage names of an explain plan, or FerretDB's plan lines without their node ids. */
+function planShape(plan: unknown): string[] {
+  if (Array.isArray(plan)) return plan.flatMap(planShape)
+  if (typeof plan === 'string') return [plan.replace(/id=\d+ parent=\d+ /, '')]
+  if (!plan || typeof plan !== 'object') return []
+  const node = plan as Record<string, unknown>
+  if (typeof node.stage === 'string') {
+    return [node.stage, ...planShape(node.inputStage), ...planShape(node.inputStages)]
+  }
+  return [...planShape(node.winningPlan), ...planShape(node.Plan)]
+}
