@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'bun:test'
+import { testConfig } from '../src/config'
 import { newUser, useTestApp } from './helpers/context'
 import { expectProblem, pointers } from './helpers/problem'
 
@@ -8,8 +9,9 @@ import { expectProblem, pointers } from './helpers/problem'
  * and checks that the service accepts a value exactly when the served document says it may.
  */
 const t = await useTestApp({ name: 'schemathesis_findings' })
+const legacy = await useTestApp({ name: 'schemathesis_legacy', deps: { config: testConfig({ legacyRoutes: true }) } })
 
-type StringSchema = { type?: string | string[]; minLength?: number; maxLength?: number; pattern?: string }
+type StringSchema = { type?: string | string[]; format?: string; minLength?: number; maxLength?: number; pattern?: string }
 type Parameter = { name: string; in: string; schema: StringSchema }
 type Operation = { parameters?: Parameter[] }
 
@@ -144,6 +146,32 @@ describe('email', () => {
     )
   })
 
+  it('in POST /create (compatibility route) is documented with the syntax the service enforces', async () => {
+    const schema = document.components.schemas.LegacyCreateUser?.properties.email ?? {}
+    let n = 0
+    await expectAgreement(schema, values, 'body:/email', (email) =>
+      legacy.raw('/create', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: `legacy${n++}${Date.now()}`, email }),
+      }),
+    )
+  })
+
+  it('is never documented as `format: email`, which refuses the padding the service trims', async () => {
+    const res = await t.raw('/v1/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(newUser({ email: `\u2000padded${Date.now()}@example.com\u2004` })),
+    })
+    expect(res.status).toBe(201)
+    const formats = ['CreateUser', 'UpdateUser', 'LegacyCreateUser', 'LegacyUpdateUser'].map(
+      (name) => document.components.schemas[name]?.properties.email?.format,
+    )
+    expect(formats).toEqual([undefined, undefined, undefined, undefined])
+    expect(parameter('/v1/users/by-email/{email}', 'get', 'email').format).toBeUndefined()
+  })
+
   it('in GET /v1/users/by-email/{email} is documented with the syntax the service enforces', async () => {
     await expectAgreement(parameter('/v1/users/by-email/{email}', 'get', 'email'), values, 'path:/email', (email) =>
       t.raw(`/v1/users/by-email/${encodeURIComponent(email)}`),
@@ -266,6 +294,26 @@ describe('PATCH /v1/users/{id} with an empty object', () => {
     expect(res.status).toBe(400)
     const updateUser = document.components.schemas.UpdateUser as unknown as { minProperties?: number }
     expect(updateUser.minProperties).toBe(1)
+  })
+})
+
+describe('PUT /update/{username} (compatibility route) with an empty object', () => {
+  it('is refused (400) and the document says an update needs at least one field', async () => {
+    const username = `legacyempty${Date.now()}`
+    const created = await legacy.raw('/create', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, email: `${username}@example.com` }),
+    })
+    expect(created.status).toBe(201)
+    const res = await legacy.raw(`/update/${username}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(res.status).toBe(400)
+    const update = document.components.schemas.LegacyUpdateUser as unknown as { minProperties?: number }
+    expect(update.minProperties).toBe(1)
   })
 })
 

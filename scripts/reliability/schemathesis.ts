@@ -76,6 +76,8 @@ try {
     HOST: '127.0.0.1',
     MONGODB_URI: db.uri,
     MONGODB_DB: 'schemathesis',
+    // Every documented operation is live, the compatibility routes included.
+    LEGACY_ROUTES: 'true',
     AUTH_API_KEYS: JSON.stringify([
       {
         name: 'schemathesis',
