@@ -120,4 +120,21 @@ describe('bun run import:seed (the command)', () => {
     },
     SPAWNS,
   )
+
+  it(
+    'exits 3, not the 1 of "something was skipped", when the import fails part-way, and says to re-run',
+    async () => {
+      const run = await importSeedWith(
+        { MONGODB_URI: 'mongodb://127.0.0.1:1', DB_TIMEOUT_MS: '300' },
+        '--from',
+        from,
+        '--report',
+        join(dir, 'failed.jsonl'),
+      )
+      expect(run.code).toBe(3)
+      expect(run.stderr).toContain('import failed:')
+      expect(run.stderr).toContain('run the same command again')
+    },
+    SPAWNS,
+  )
 })
