@@ -137,4 +137,30 @@ describe('bun run import:seed (the command)', () => {
     },
     SPAWNS,
   )
+
+  it(
+    "the README's command lines keep a password in --from out of the output",
+    async () => {
+      // `bun run` echoes the script's command line, arguments included, unless --silent.
+      const readme = readFileSync(join(root, 'README.md'), 'utf8')
+      const shell = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n')
+      const invocations = [...shell.matchAll(/\bbun run[^\n]*?import:seed\b/g)].map((m) => m[0])
+      expect(invocations.length).toBeGreaterThan(1)
+      for (const invocation of new Set(invocations)) {
+        const proc = Bun.spawn(
+          [...invocation.split(/\s+/), '--from', 'mongodb://reader:s3cr3t-pw@127.0.0.1:1/flaskapp/user', '--help'],
+          { cwd: root, env: { PATH: process.env.PATH ?? '' }, stdout: 'pipe', stderr: 'pipe' },
+        )
+        const [stdout, stderr, code] = await Promise.all([
+          new Response(proc.stdout).text(),
+          new Response(proc.stderr).text(),
+          proc.exited,
+        ])
+        expect(code).toBe(0)
+        expect(stdout).toContain('usage: bun run')
+        expect(`${invocation}: ${stdout}${stderr}`).not.toContain('s3cr3t-pw')
+      }
+    },
+    SPAWNS,
+  )
 })

@@ -17,7 +17,7 @@ import { formatSummary, importLegacyUsers, skippedCount } from './legacy.import'
 import { openLegacySource } from './legacy.source.repository'
 import { createImportTarget } from './legacy.target.repository'
 
-const USAGE = `usage: bun run import:seed --from mongodb://host:27017/<db>/<collection> [options]
+const USAGE = `usage: bun run --silent import:seed --from mongodb://host:27017/<db>/<collection> [options]
   --report <file>          JSON lines of what was skipped (default: legacy-import-report-<time>.jsonl)
   --dry-run                read and check everything, write nothing but the report
   --allow-skips            exit 0 even when documents were skipped
