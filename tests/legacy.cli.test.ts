@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { useTestApp } from './helpers/context'
@@ -160,6 +160,22 @@ describe('bun run import:seed (the command)', () => {
         expect(stdout).toContain('usage: bun run')
         expect(`${invocation}: ${stdout}${stderr}`).not.toContain('s3cr3t-pw')
       }
+    },
+    SPAWNS,
+  )
+
+  it(
+    'adds to an existing --report, so a resumed run keeps the lines of the run it resumes',
+    async () => {
+      // The lines of a run that crashed after skipping documents: a resumed run does not read them again.
+      const report = join(dir, 'kept.jsonl')
+      const earlier = '{"sourceId":"6565a1f4c2b6a93d1e4f0a12","reason":"duplicate_username_in_source"}\n'
+      writeFileSync(report, earlier)
+      const run = await importSeed('--from', from, '--dry-run', '--restart', '--report', report)
+      expect(run.code).toBe(1)
+      const lines = readFileSync(report, 'utf8').trim().split('\n')
+      expect(lines[0]).toBe(earlier.trim())
+      expect(lines.slice(1).map((line) => JSON.parse(line).reason)).toEqual(['duplicate_username_in_source'])
     },
     SPAWNS,
   )

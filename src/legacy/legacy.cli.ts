@@ -6,7 +6,7 @@
  * See README, "Migrating from the Flask service". It lives in src/ so the container image has it:
  * the import runs best where both databases are reachable, which is where the service runs.
  */
-import { appendFile, writeFile } from 'node:fs/promises'
+import { appendFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config'
@@ -18,7 +18,7 @@ import { openLegacySource } from './legacy.source.repository'
 import { createImportTarget } from './legacy.target.repository'
 
 const USAGE = `usage: bun run --silent import:seed --from mongodb://host:27017/<db>/<collection> [options]
-  --report <file>          JSON lines of what was skipped (default: legacy-import-report-<time>.jsonl)
+  --report <file>          JSON lines of what was skipped, appended (default: legacy-import-report-<time>.jsonl)
   --dry-run                read and check everything, write nothing but the report
   --allow-skips            exit 0 even when documents were skipped
   --restart                ignore the checkpoint and read the source from the start
@@ -107,7 +107,9 @@ async function run(source: Awaited<ReturnType<typeof openLegacySource>>) {
   try {
     // Same indexes as the service: they are what makes a collision a collision.
     await createUsersRepository(target.db).ensureIndexes()
-    await writeFile(reportPath, '')
+    // Appended to, never truncated: a resumed run does not read again what the run it resumes
+    // skipped, so with the same --report those lines must survive.
+    await appendFile(reportPath, '')
     const summary = await importLegacyUsers(
       {
         source,
@@ -122,7 +124,7 @@ async function run(source: Awaited<ReturnType<typeof openLegacySource>>) {
     )
     console.log(formatSummary(summary))
     const skipped = skippedCount(summary)
-    console.log(`report: ${reportPath} (${skipped} line${skipped === 1 ? '' : 's'})`)
+    console.log(`report: ${reportPath} (${skipped} line${skipped === 1 ? '' : 's'} added)`)
     if (skipped > 0 && !args['allow-skips']) {
       console.error(
         `${skipped} document(s) ${summary.dryRun ? 'would be' : 'were'} skipped: see ${reportPath}. Pass --allow-skips to accept that.`,
