@@ -24,7 +24,7 @@ const on = await useTestApp({
     authenticator: createAuthenticator({ apiKeys: [{ ...writer, scopes: [...writer.scopes] }], jwt: undefined }),
   },
 })
-const off = await useTestApp({ name: 'legacy_edges_off' })
+const off = await useTestApp({ name: 'legacy_edges_off', deps: { metrics: createMetrics() } })
 
 describe('compatibility routes while off', () => {
   it('answer 404 not_found to every method, never a 405 that reveals them', async () => {
@@ -42,6 +42,13 @@ describe('compatibility routes while off', () => {
       await expectProblem(res, 404, 'not_found')
       expect(res.headers.get('allow')).toBeNull()
     }
+  })
+
+  it('are still counted in http_requests_total under their route, as the README says for stragglers', async () => {
+    await expectProblem(await off.raw('/read/straggler'), 404, 'not_found')
+    const text = await (await off.raw('/metrics')).text()
+    expect(text).toMatch(/http_requests_total\{method="GET",route="\/read\/\{username\}",status="404"\} 1\b/)
+    expect(text).not.toContain('legacy_requests_total{')
   })
 })
 
