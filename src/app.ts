@@ -13,7 +13,7 @@ import { requestId } from './http/request-id'
 import { createRouter } from './http/router'
 import type { AppEnv } from './http/types'
 import type { IdempotencyStore } from './idempotency/idempotency'
-import { createLegacyRouter } from './legacy'
+import { createLegacyGate, createLegacyRoutes } from './legacy'
 import type { Logger } from './logger'
 import type { Metrics } from './observability/metrics'
 import { observe } from './observability/observe'
@@ -50,6 +50,9 @@ export function createApp(deps: AppDeps) {
   app.use(observe(deps))
   app.use(secureHeaders())
   if (deps.config.corsOrigins.length > 0) app.use(corsFor(deps.config.corsOrigins))
+  // Ahead of the body limit and the 405 check: the compatibility routes' headers, count and off switch
+  // apply to those answers too (issue 8).
+  app.route('/', createLegacyGate({ ...deps, enabled: deps.config.legacyRoutes }))
   app.use(limitBodies(deps.config.bodyLimitBytes))
   app.use('/v1/*', authenticate(deps.authenticator))
   app.use('/v1/*', async (c, next) => {
@@ -68,8 +71,8 @@ export function createApp(deps: AppDeps) {
 
   // The Flask service's routes (issue 8): mounted outside the chain on purpose, so they are in the
   // document (always, deprecated, under `legacy`) but not in AppType: the typed client is for /v1.
-  // They answer 404 unless LEGACY_ROUTES=true.
-  app.route('/', createLegacyRouter({ ...deps, enabled: deps.config.legacyRoutes }))
+  // They answer 404 unless LEGACY_ROUTES=true (their gate, mounted above, decides).
+  app.route('/', createLegacyRoutes(deps))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

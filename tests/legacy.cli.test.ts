@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { useTestApp } from './helpers/context'
@@ -117,6 +117,65 @@ describe('bun run import:seed (the command)', () => {
       expect(again.stdout).toContain('(resumed from checkpoint)')
       expect(again.stdout).toMatch(/\| read\s+\|\s+0 \|/)
       expect(await t.collection.countDocuments()).toBe(2)
+    },
+    SPAWNS,
+  )
+
+  it(
+    'exits 3, not the 1 of "something was skipped", when the import fails part-way, and says to re-run',
+    async () => {
+      const run = await importSeedWith(
+        { MONGODB_URI: 'mongodb://127.0.0.1:1', DB_TIMEOUT_MS: '300' },
+        '--from',
+        from,
+        '--report',
+        join(dir, 'failed.jsonl'),
+      )
+      expect(run.code).toBe(3)
+      expect(run.stderr).toContain('import failed:')
+      expect(run.stderr).toContain('run the same command again')
+    },
+    SPAWNS,
+  )
+
+  it(
+    "the README's command lines keep a password in --from out of the output",
+    async () => {
+      // `bun run` echoes the script's command line, arguments included, unless --silent.
+      const readme = readFileSync(join(root, 'README.md'), 'utf8')
+      const shell = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n')
+      const invocations = [...shell.matchAll(/\bbun run[^\n]*?import:seed\b/g)].map((m) => m[0])
+      expect(invocations.length).toBeGreaterThan(1)
+      for (const invocation of new Set(invocations)) {
+        const proc = Bun.spawn(
+          [...invocation.split(/\s+/), '--from', 'mongodb://reader:s3cr3t-pw@127.0.0.1:1/flaskapp/user', '--help'],
+          { cwd: root, env: { PATH: process.env.PATH ?? '' }, stdout: 'pipe', stderr: 'pipe' },
+        )
+        const [stdout, stderr, code] = await Promise.all([
+          new Response(proc.stdout).text(),
+          new Response(proc.stderr).text(),
+          proc.exited,
+        ])
+        expect(code).toBe(0)
+        expect(stdout).toContain('usage: bun run')
+        expect(`${invocation}: ${stdout}${stderr}`).not.toContain('s3cr3t-pw')
+      }
+    },
+    SPAWNS,
+  )
+
+  it(
+    'adds to an existing --report, so a resumed run keeps the lines of the run it resumes',
+    async () => {
+      // The lines of a run that crashed after skipping documents: a resumed run does not read them again.
+      const report = join(dir, 'kept.jsonl')
+      const earlier = '{"sourceId":"6565a1f4c2b6a93d1e4f0a12","reason":"duplicate_username_in_source"}\n'
+      writeFileSync(report, earlier)
+      const run = await importSeed('--from', from, '--dry-run', '--restart', '--report', report)
+      expect(run.code).toBe(1)
+      const lines = readFileSync(report, 'utf8').trim().split('\n')
+      expect(lines[0]).toBe(earlier.trim())
+      expect(lines.slice(1).map((line) => JSON.parse(line).reason)).toEqual(['duplicate_username_in_source'])
     },
     SPAWNS,
   )

@@ -28,19 +28,26 @@ const TEMPLATES = [
 ] as const
 
 /**
- * The Flask service's routes. The middleware is registered per path (never `*`, which would reach
- * every route of the app once mounted at `/`): off → 404 as if the routes did not exist; on →
- * authenticated like /v1 (scopes are checked by each route), deprecation headers on every answer,
- * errors included, and one count per call in legacy_requests_total by route and caller.
+ * What runs ahead of the Flask service's routes. The middleware is registered per path (never `*`,
+ * which would reach every route of the app once mounted at `/`): off → 404 as if the routes did not
+ * exist; on → authenticated like /v1 (scopes are checked by each route), deprecation headers on
+ * every answer, errors included, and one count per call in legacy_requests_total by route and
+ * caller. app.ts mounts it ahead of the body limit and the 405 check, so that it sees their answers
+ * too: a 413 still carries the headers, and while off a wrong method is a 404 like any other.
  */
-export function createLegacyRouter(deps: LegacyRouterDeps) {
-  const handlers = createLegacyHandlers(deps)
+export function createLegacyGate(deps: Omit<LegacyRouterDeps, keyof LegacyDeps>) {
   const router = createRouter()
   const auth = authenticate(deps.authenticator)
   for (const [path, template] of TEMPLATES) {
     router.use(path, legacyMiddleware(deps, template), auth)
   }
   return router
+}
+
+/** The Flask service's five routes, without their gate (see createLegacyGate). */
+export function createLegacyRoutes(deps: LegacyDeps) {
+  const handlers = createLegacyHandlers(deps)
+  return createRouter()
     .openapi(routes.legacyCreate, handlers.create)
     .openapi(routes.legacyReadAll, handlers.readAll)
     .openapi(routes.legacyReadOne, handlers.readOne)
@@ -48,7 +55,12 @@ export function createLegacyRouter(deps: LegacyRouterDeps) {
     .openapi(routes.legacyDelete, handlers.remove)
 }
 
-function legacyMiddleware(deps: LegacyRouterDeps, template: string): MiddlewareHandler<AppEnv> {
+/** Gate and routes in one router: the compatibility layer on its own. */
+export function createLegacyRouter(deps: LegacyRouterDeps) {
+  return createRouter().route('/', createLegacyGate(deps)).route('/', createLegacyRoutes(deps))
+}
+
+function legacyMiddleware(deps: Omit<LegacyRouterDeps, keyof LegacyDeps>, template: string): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!deps.enabled) return notFound(c)
     await next()

@@ -1,11 +1,12 @@
 /**
  * `bun run import:seed --from mongodb://host:27017/<db>/<collection>`: imports the Flask service's
  * users into this service's database (MONGODB_URI / MONGODB_DB, as the service reads them).
- * Exit codes: 0 done, nothing skipped (or --allow-skips); 1 something was skipped; 2 bad usage.
+ * Exit codes: 0 done, nothing skipped (or --allow-skips); 1 something was skipped; 2 bad usage;
+ * 3 the import failed part-way (a database went away...): run it again to resume.
  * See README, "Migrating from the Flask service". It lives in src/ so the container image has it:
  * the import runs best where both databases are reachable, which is where the service runs.
  */
-import { appendFile, writeFile } from 'node:fs/promises'
+import { appendFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config'
@@ -16,8 +17,8 @@ import { formatSummary, importLegacyUsers, skippedCount } from './legacy.import'
 import { openLegacySource } from './legacy.source.repository'
 import { createImportTarget } from './legacy.target.repository'
 
-const USAGE = `usage: bun run import:seed --from mongodb://host:27017/<db>/<collection> [options]
-  --report <file>          JSON lines of what was skipped (default: legacy-import-report-<time>.jsonl)
+const USAGE = `usage: bun run --silent import:seed --from mongodb://host:27017/<db>/<collection> [options]
+  --report <file>          JSON lines of what was skipped, appended (default: legacy-import-report-<time>.jsonl)
   --dry-run                read and check everything, write nothing but the report
   --allow-skips            exit 0 even when documents were skipped
   --restart                ignore the checkpoint and read the source from the start
@@ -76,6 +77,7 @@ try {
 // The embedded database belongs to one running service: importing into a second copy of it would
 // be lost. Point MONGODB_URI at the database the service uses (`bun run db` prints the embedded one's).
 if (!config.mongodbUri) fail('MONGODB_URI must name the target database')
+const targetUri = config.mongodbUri
 
 const reportPath = args.report ?? `legacy-import-report-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`
 let source: Awaited<ReturnType<typeof openLegacySource>>
@@ -84,36 +86,52 @@ try {
 } catch (error) {
   fail(`cannot open the source: ${(error as Error).message}`)
 }
-const target = await connectDatabase(config.mongodbUri, config.mongodbDb, {
-  timeoutMs: config.dbTimeoutMs,
-  appName: 'users-service-import',
-})
 try {
-  // Same indexes as the service: they are what makes a collision a collision.
-  await createUsersRepository(target.db).ensureIndexes()
-  await writeFile(reportPath, '')
-  const summary = await importLegacyUsers(
-    {
-      source,
-      target: createImportTarget(target.db),
-      passwords: createBunPasswordHasher(),
-      report: async (entries) => {
-        if (entries.length > 0) await appendFile(reportPath, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''))
-      },
-      progress: process.stderr,
-    },
-    { dryRun: args['dry-run'], restart: args.restart, batchSize, hashConcurrency },
+  await run(source)
+} catch (error) {
+  // The message only: a driver error object can carry whole documents (password hashes included).
+  console.error(
+    `import failed: ${error instanceof Error ? error.message : String(error)}\n` +
+      'What was written is kept; run the same command again to resume from the checkpoint.',
   )
-  console.log(formatSummary(summary))
-  const skipped = skippedCount(summary)
-  console.log(`report: ${reportPath} (${skipped} line${skipped === 1 ? '' : 's'})`)
-  if (skipped > 0 && !args['allow-skips']) {
-    console.error(
-      `${skipped} document(s) ${summary.dryRun ? 'would be' : 'were'} skipped: see ${reportPath}. Pass --allow-skips to accept that.`,
-    )
-    process.exitCode = 1
-  }
+  process.exitCode = 3
 } finally {
   await source.close()
-  await target.close()
+}
+
+async function run(source: Awaited<ReturnType<typeof openLegacySource>>) {
+  const target = await connectDatabase(targetUri, config.mongodbDb, {
+    timeoutMs: config.dbTimeoutMs,
+    appName: 'users-service-import',
+  })
+  try {
+    // Same indexes as the service: they are what makes a collision a collision.
+    await createUsersRepository(target.db).ensureIndexes()
+    // Appended to, never truncated: a resumed run does not read again what the run it resumes
+    // skipped, so with the same --report those lines must survive.
+    await appendFile(reportPath, '')
+    const summary = await importLegacyUsers(
+      {
+        source,
+        target: createImportTarget(target.db),
+        passwords: createBunPasswordHasher(),
+        report: async (entries) => {
+          if (entries.length > 0) await appendFile(reportPath, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''))
+        },
+        progress: process.stderr,
+      },
+      { dryRun: args['dry-run'], restart: args.restart, batchSize, hashConcurrency },
+    )
+    console.log(formatSummary(summary))
+    const skipped = skippedCount(summary)
+    console.log(`report: ${reportPath} (${skipped} line${skipped === 1 ? '' : 's'} added)`)
+    if (skipped > 0 && !args['allow-skips']) {
+      console.error(
+        `${skipped} document(s) ${summary.dryRun ? 'would be' : 'were'} skipped: see ${reportPath}. Pass --allow-skips to accept that.`,
+      )
+      process.exitCode = 1
+    }
+  } finally {
+    await target.close()
+  }
 }
