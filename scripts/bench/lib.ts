@@ -263,19 +263,20 @@ end
  * Runs wrk (one thread, a fixed number of connections) with `lua` against a contender and
  * measures the CPU time of its process tree, and of the database's when `dbPid` is given.
  */
-export function runWrk(
+export async function runWrk(
   contender: Contender,
   options: { lua: string; seconds: number; connections: number; dbPid?: number; timeoutSeconds?: number },
-): LoadResult {
+): Promise<LoadResult> {
   const scriptDir = mkdtempSync(join(tmpdir(), 'wrk-'))
   const script = join(scriptDir, 'bench.lua')
   writeFileSync(script, `${options.lua}\n${COUNTERS_LUA}`)
   const before = cpuSeconds(contender.pid)
   const dbBefore = options.dbPid ? cpuSeconds(options.dbPid) : 0
   const started = performance.now()
-  const run = spawnSync(
-    'wrk',
+  // Asynchronous, so this process's own servers (tests) keep answering while wrk runs.
+  const wrk = Bun.spawn(
     [
+      'wrk',
       `-t${WRK_THREADS}`,
       `-c${options.connections}`,
       `-d${options.seconds}s`,
@@ -285,14 +286,16 @@ export function runWrk(
       script,
       contender.url,
     ],
-    { encoding: 'utf8' },
+    { stdout: 'pipe', stderr: 'pipe' },
   )
+  const [stdout, stderr] = await Promise.all([new Response(wrk.stdout).text(), new Response(wrk.stderr).text()])
+  await wrk.exited
   const elapsed = (performance.now() - started) / 1000
   const cpu = cpuSeconds(contender.pid) - before
   const dbCpu = options.dbPid ? cpuSeconds(options.dbPid) - dbBefore : 0
   rmSync(scriptDir, { recursive: true, force: true })
-  const match = /RESULT (\d+) ([\d.]+) ([\d.]+) (\d+) (\d+)/.exec(run.stdout)
-  if (!match) throw new Error(`wrk failed: ${run.stdout}${run.stderr}`)
+  const match = /RESULT (\d+) ([\d.]+) ([\d.]+) (\d+) (\d+)/.exec(stdout)
+  if (!match) throw new Error(`wrk failed: ${stdout}${stderr}`)
   const requests = Number(match[1])
   const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(requests, 1)
   return {

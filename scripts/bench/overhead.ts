@@ -57,10 +57,10 @@ const load = {
 }
 const results: Record<string, LoadResult[]> = { full: [], bare: [] }
 try {
-  for (const contender of contenders) runWrk(contender, { ...load, seconds: 2 }) // warm-up
+  for (const contender of contenders) await runWrk(contender, { ...load, seconds: 2 }) // warm-up
   for (let round = 1; round <= rounds; round++) {
     for (const contender of round % 2 ? contenders : [...contenders].reverse()) {
-      const result = runWrk(contender, { ...load, seconds })
+      const result = await runWrk(contender, { ...load, seconds })
       if (result.errors > 0) throw new Error(`${contender.name}: ${result.errors} error responses`)
       results[contender.name]?.push(result)
       process.stderr.write(

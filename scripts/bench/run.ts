@@ -142,7 +142,7 @@ async function runWorkload(
   const workload = WORKLOADS[workloadId]
   const prepared = new Map<ContenderId, string | undefined>()
   for (const c of contenders) {
-    if (workload.prepare) progress(`${workloadId}: preparing ${c.id} (walking its pages)`)
+    if (workload.prepare) progress(`${workloadId}: finding ${c.id}'s deep cursor`)
     prepared.set(c.id, await workload.prepare?.(c.id, c.process.url, ctx))
   }
   const run = async (c: { id: ContenderId; process: Contender }, runSeconds: number) => {
