@@ -57,6 +57,8 @@ const fixed = (n: number | null, digits = 0) =>
   n === null || !Number.isFinite(n)
     ? '–'
     : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+/** CPU time for a label: µs, or ms once that is shorter. */
+const duration = (us: number) => (us >= 10_000 ? `${fixed(us / 1000)} ms` : `${fixed(us)} µs`)
 /** Requests/s: a list page on FerretDB manages about one a second, so small rates keep decimals. */
 const rate = (n: number) => fixed(n, n < 10 ? 2 : 0)
 
@@ -191,60 +193,66 @@ const escapeXml = (text: string) => text.replace(/[<>&"]/g, (c) => `&#${c.charCo
 
 /**
  * Grouped bars, one group per workload and one bar per contender, in two panels: requests/s, and
- * CPU µs per request (the contender's own, with the database's stacked on top in a lighter shade).
- * Each group has its own scale (a list page is a thousand times slower than a GET), so the bars
- * compare contenders within a workload; the numbers give the absolute figures.
+ * the contender's own CPU µs per request (the database's, far larger, is written under each group
+ * rather than drawn, so it does not flatten the contenders' differences). Each group has its own
+ * scale (a list page is a thousand times slower than a GET), so bars compare contenders within a
+ * workload; the numbers on them give the absolute figures.
  */
 export function chart(rows: Row[], caption: string): string {
   const groups = [...new Set(rows.map((r) => `${r.workload}|${CONTENDERS[r.contender].group}`))].map((key) => {
     const [workload, group] = key.split('|') as [WorkloadId, 'db' | 'nodb']
     return { workload, group, rows: rows.filter((r) => r.workload === workload && CONTENDERS[r.contender].group === group) }
   })
-  const bar = 26
-  const gap = 30
-  const panelHeight = 200
+  const bar = 30
+  const gap = 40
+  const panelHeight = 180
   const left = 20
-  const widths = groups.map((g) => g.rows.length * bar + gap)
-  const width = Math.max(640, left * 2 + widths.reduce((a, b) => a + b, 0))
+  const widths = groups.map((g) => Math.max(g.rows.length * bar, 110) + gap)
+  const width = Math.max(680, left * 2 + widths.reduce((a, b) => a + b, 0))
   const contenders = [...new Set(rows.map((r) => r.contender))]
-  const legendTop = 2 * (panelHeight + 70) + 40
+  const panelGap = 90
+  const legendTop = 50 + 2 * (panelHeight + panelGap) - 20
   const height = legendTop + contenders.length * 18 + 30
   const parts: string[] = []
-  const panel = (top: number, title: string, value: (r: Row) => number, stacked?: (r: Row) => number) => {
+  const panel = (top: number, title: string, value: (r: Row) => number, note?: (rows: Row[]) => string) => {
     parts.push(`<text x="${left}" y="${top - 28}" font-size="14" font-weight="bold">${escapeXml(title)}</text>`)
     let x = left
     groups.forEach((g, gi) => {
-      const max = Math.max(...g.rows.map((r) => value(r) + (stacked?.(r) ?? 0)), 1e-9)
+      const max = Math.max(...g.rows.map(value), 1e-9)
       g.rows.forEach((r, i) => {
         const bx = x + i * bar
         const h = (value(r) / max) * panelHeight
-        const extra = stacked ? (stacked(r) / max) * panelHeight : 0
         const y = top + panelHeight - h
         parts.push(
           `<rect x="${bx}" y="${y.toFixed(1)}" width="${bar - 4}" height="${h.toFixed(1)}" fill="${COLORS[r.contender]}"/>`,
         )
-        if (extra > 0)
-          parts.push(
-            `<rect x="${bx}" y="${(y - extra).toFixed(1)}" width="${bar - 4}" height="${extra.toFixed(1)}" fill="${COLORS[r.contender]}" opacity="0.35"/>`,
-          )
         parts.push(
-          `<text x="${bx + (bar - 4) / 2}" y="${(y - extra - 4).toFixed(1)}" font-size="9" text-anchor="middle">${rate(value(r))}</text>`,
+          `<text x="${bx + (bar - 4) / 2}" y="${(y - 4).toFixed(1)}" font-size="9" text-anchor="middle">${rate(value(r))}</text>`,
         )
       })
       const label = g.group === 'nodb' ? `${g.workload} (no DB)` : g.workload
+      const middle = x + (g.rows.length * bar) / 2
       parts.push(
-        `<text x="${x + (g.rows.length * bar) / 2}" y="${top + panelHeight + 16}" font-size="11" text-anchor="middle">${escapeXml(label)}</text>`,
+        `<text x="${middle}" y="${top + panelHeight + 16}" font-size="11" text-anchor="middle">${escapeXml(label)}</text>`,
       )
+      const extra = note?.(g.rows)
+      if (extra)
+        parts.push(
+          `<text x="${middle}" y="${top + panelHeight + 30}" font-size="9" fill="#555" text-anchor="middle">${escapeXml(extra)}</text>`,
+        )
       x += widths[gi] ?? 0
     })
-    parts.push(`<line x1="${left}" x2="${x}" y1="${top + panelHeight}" y2="${top + panelHeight}" stroke="#333"/>`)
+    parts.push(`<line x1="${left}" x2="${x - gap}" y1="${top + panelHeight}" y2="${top + panelHeight}" stroke="#333"/>`)
   }
   panel(50, 'Requests/s (median; higher is better)', (r) => r.rps)
   panel(
-    50 + panelHeight + 70,
-    'CPU µs per request: the contender (solid) and the database (light, stacked); lower is better',
+    50 + panelHeight + panelGap,
+    "CPU µs per request, the contender's process tree (lower is better)",
     (r) => r.cpuUsPerRequest,
-    (r) => r.dbCpuUsPerRequest ?? 0,
+    (group) => {
+      const db = group.map((r) => r.dbCpuUsPerRequest).filter((v): v is number => v !== null)
+      return db.length ? `DB ${duration(Math.min(...db))} – ${duration(Math.max(...db))}/req` : ''
+    },
   )
   contenders.forEach((c, i) => {
     const y = legendTop + i * 18
