@@ -84,6 +84,17 @@ const db = await startDatabase()
 const running: { id: ContenderId; process: Contender }[] = []
 const all: Runs[] = []
 const startup: Startup = {}
+const stopAll = async () => {
+  for (const contender of running.splice(0)) await contender.process.stop()
+  await db.stop()
+}
+// Ctrl-C must not leave servers running (the database also dies with this process on its own).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping the contenders and the database`)
+    stopAll().finally(() => process.exit(130))
+  })
+}
 try {
   progress(`database up at ${db.uri} (pid ${db.pid}); seeding ${USERS.toLocaleString('en-US')} users`)
   const seeded = await seedUsers(db.uri, DB_NAME, USERS)
@@ -129,8 +140,7 @@ try {
     }
   }
 } finally {
-  for (const contender of running) await contender.process.stop()
-  await db.stop()
+  await stopAll()
 }
 
 async function runWorkload(
@@ -197,7 +207,11 @@ const stamp = date.replaceAll(':', '-').replace(/\..*/, '')
 const dir = join(root, 'bench-results')
 mkdirSync(dir, { recursive: true })
 const command = `bun run bench${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`
-const method = `wrk -t1 with a fixed connection count per workload, ${warmSeconds} s warm-up per contender, ${rounds} alternating rounds of ${seconds} s; medians; ${USERS.toLocaleString('en-US')} seeded users on the embedded FerretDB.`
+const method =
+  `wrk -t1 with a fixed number of connections per workload (${workloads.map((w) => `${w} ${WORKLOADS[w].connections}`).join(', ')}), ` +
+  `${warmSeconds} s warm-up per contender, ${rounds} alternating rounds (run length: ` +
+  `${workloads.map((w) => `${w} ${Math.max(seconds, WORKLOADS[w].minSeconds ?? 0)} s`).join(', ')}); medians; ` +
+  `${USERS.toLocaleString('en-US')} seeded users on the embedded FerretDB.`
 const jsonFile = join(dir, `bench-${stamp}.json`)
 writeFileSync(
   jsonFile,
