@@ -11,6 +11,7 @@ import type { UsersRepository } from '../../../src/users/users.model'
 import { createUsersRepository } from '../../../src/users/users.repository'
 import type { ListUsersQuery, User } from '../../../src/users/users.schemas'
 import { startDatabase } from '../lib'
+import { type Peer, startPeer } from './peer.process'
 import { ensureExpressPeer, ensureFlaskPeer } from './setup'
 
 const failures: string[] = []
@@ -43,48 +44,6 @@ async function call(
     body = { unparsable: text.slice(0, 200) }
   }
   return { status: response.status, headers: response.headers, body } as Reply
-}
-
-function freePort(): number {
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const { port } = server
-  server.stop(true)
-  return port
-}
-
-type Peer = { name: string; url: string /** Stops it; resolves to everything it printed. */; stop(): Promise<string> }
-
-/** Starts a peer as the harness does (only PATH, HOME and the peer's env) and waits for /healthz. */
-async function startPeer(name: string, command: string[], env: Record<string, string>): Promise<Peer> {
-  const port = freePort()
-  const proc = Bun.spawn(command, {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port) },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${name} exited: ${(await output).join('')}`)
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL')
-      throw new Error(`${name} did not answer /healthz within 60 s`)
-    }
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break
-    } catch {}
-    await Bun.sleep(50)
-  }
-  return {
-    name,
-    url,
-    stop: async () => {
-      proc.kill('SIGTERM')
-      await proc.exited
-      return (await output).join('')
-    },
-  }
 }
 
 /** Seeds users through the service's repository; two share a createdAt, so the _id tie-breaker matters. */
@@ -148,6 +107,7 @@ async function conform(peer: Peer, users: UsersRepository, seeded: User[]) {
   const firstPage = await at('GET', '/v1/users')
   expect(name, 'list default limit 20', (firstPage.body.items as unknown[]).length, seeded.length)
   expect(name, 'list limit=0 → 400', (await at('GET', '/v1/users?limit=0')).status, 400)
+  expect(name, 'list limit=² → 400', (await at('GET', `/v1/users?limit=${encodeURIComponent('²')}`)).status, 400)
   expect(name, 'list bad cursor → 400', (await at('GET', '/v1/users?cursor=bm9wZQ')).status, 400)
 
   // Create: 201, Location, ETag; stored so that the service reads the same user back.
@@ -215,6 +175,8 @@ async function conform(peer: Peer, users: UsersRepository, seeded: User[]) {
     ['missing email', { username: 'valid6' }],
     ['malformed JSON', '{"username":'],
     ['username not a string', { username: 12345, email: 'v7@example.com' }],
+    ['role null', { username: 'valid12', email: 'v12@example.com', role: null }],
+    ['displayName null', { username: 'valid13', email: 'v13@example.com', displayName: null }],
     [
       'metadata 6 levels deep',
       { username: 'valid8', email: 'v8@example.com', metadata: { a: { b: { c: { d: { e: { f: 1 } } } } } } },
@@ -297,6 +259,15 @@ async function conform(peer: Peer, users: UsersRepository, seeded: User[]) {
   expect(name, 'PATCH unknown field → 400', (await at('PATCH', patchPath, { body: { version: 9 } })).status, 400)
   expect(name, 'PATCH bad username → 400', (await at('PATCH', patchPath, { body: { username: '-x-' } })).status, 400)
   expect(name, 'PATCH bad role → 400', (await at('PATCH', patchPath, { body: { role: 'root' } })).status, 400)
+  expect(name, 'PATCH blank displayName → 400', (await at('PATCH', patchPath, { body: { displayName: '   ' } })).status, 400)
+  expect(
+    name,
+    'PATCH displayName with a control character → 400',
+    (await at('PATCH', patchPath, { body: { displayName: 'a\u0007b' } })).status,
+    400,
+  )
+  expect(name, 'PATCH status null → 400', (await at('PATCH', patchPath, { body: { status: null } })).status, 400)
+  expect(name, 'PATCH email null → 400', (await at('PATCH', patchPath, { body: { email: null } })).status, 400)
   expect(name, 'PATCH malformed id → 400', (await at('PATCH', '/v1/users/xyz', { body: { displayName: 'X' } })).status, 400)
   const missing = await at('PATCH', '/v1/users/0123456789abcdef01234567', {
     body: { displayName: 'X' },

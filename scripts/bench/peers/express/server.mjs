@@ -13,7 +13,8 @@ import { isPlainObject, metadataProblem, toUser, User } from './user.model.mjs'
 
 const ID = /^[0-9a-f]{24}$/
 const CREATE_FIELDS = new Set(['username', 'email', 'displayName', 'password', 'metadata', 'role', 'status'])
-const UPDATE_FIELDS = CREATE_FIELDS
+// A merge patch removes these with null; everywhere else null is refused, not stored.
+const NULLABLE_ON_UPDATE = new Set(['displayName', 'metadata'])
 const STRING_FIELDS = ['username', 'email', 'displayName', 'role', 'status']
 const JSON_TYPES = ['application/json', 'application/merge-patch+json']
 // Bun.password's argon2id parameters, so a password costs here what it costs in the service.
@@ -35,8 +36,8 @@ function requireId(id) {
   return id
 }
 
-/** The request body as an object of known fields; the password checked and hashed. */
-async function readBody(req, allowed) {
+/** The request body as an object of known fields, null only where allowed; the password checked and hashed. */
+async function readBody(req, nullable = new Set()) {
   if (!req.is(JSON_TYPES)) throw new HttpError(415, 'unsupported_media_type', 'Unsupported media type')
   const body = req.body
   if (!isPlainObject(body)) throw badRequest('The body must be a JSON object.')
@@ -47,11 +48,17 @@ async function readBody(req, allowed) {
       'These fields must be strings.',
       notString.map((k) => ({ pointer: `/${k}` })),
     )
-  const unknown = Object.keys(body).filter((key) => !allowed.has(key))
+  const unknown = Object.keys(body).filter((key) => !CREATE_FIELDS.has(key))
   if (unknown.length)
     throw badRequest(
       `Unknown fields: ${unknown.join(', ')}.`,
       unknown.map((k) => ({ pointer: `/${k}` })),
+    )
+  const nulls = Object.keys(body).filter((key) => body[key] === null && !nullable.has(key))
+  if (nulls.length)
+    throw badRequest(
+      'These fields must not be null.',
+      nulls.map((k) => ({ pointer: `/${k}` })),
     )
   const { password, ...fields } = body
   if (password === undefined) return fields
@@ -192,7 +199,7 @@ app.get('/v1/users/:id', async (req, res) => {
 })
 
 app.post('/v1/users', async (req, res) => {
-  const fields = await readBody(req, CREATE_FIELDS)
+  const fields = await readBody(req)
   let created
   try {
     created = await User.create(fields)
@@ -206,7 +213,7 @@ app.post('/v1/users', async (req, res) => {
 
 app.patch('/v1/users/:id', async (req, res) => {
   const id = requireId(req.params.id)
-  const fields = await readBody(req, UPDATE_FIELDS)
+  const fields = await readBody(req, NULLABLE_ON_UPDATE)
   if (Object.keys(fields).length === 0) throw badRequest('The patch must change at least one field.')
   const set = {}
   const unset = {}

@@ -54,14 +54,17 @@ def require_id(user_id):
     return user_id
 
 
-def read_body():
-    """The JSON body as a dict of known fields; the password checked and hashed."""
+def read_body(nullable=()):
+    """The JSON body as a dict of known fields, None only where allowed; the password checked and hashed."""
     body = request.get_json()  # 415 unless JSON (application/*+json too), 400 when malformed
     if not isinstance(body, dict):
         raise bad_request("The body must be a JSON object.")
     unknown = sorted(set(body) - FIELDS)
     if unknown:
         raise bad_request(f"Unknown fields: {', '.join(unknown)}.", [{"pointer": f"/{k}"} for k in unknown])
+    nulls = sorted(key for key, value in body.items() if value is None and key not in nullable)
+    if nulls:
+        raise bad_request("These fields must not be null.", [{"pointer": f"/{k}"} for k in nulls])
     fields = {ATTRIBUTES.get(key, key): value for key, value in body.items()}
     if isinstance(fields.get("email"), str):
         fields["email"] = fields["email"].strip()
@@ -110,7 +113,7 @@ def decode_cursor(cursor):
 def taken_field(error, keys, exclude_id=None):
     """Which unique key a failed write collided on, or None when the error is no duplicate key."""
     # MongoDB: 11000 on insert and update. FerretDB: 11000 on insert, code 1 "UNIQUE constraint" on update.
-    if not isinstance(error, NotUniqueError) and "UNIQUE constraint" not in str(error):
+    if not isinstance(error, NotUniqueError) and not re.search("UNIQUE constraint|duplicate key", str(error)):
         return None
     # FerretDB names no index, so ask which key is already used by another user.
     query = Q()
@@ -140,7 +143,8 @@ def list_users():
     if unsupported:
         raise bad_request(f"Unsupported query parameters: {', '.join(unsupported)}.")
     limit = args.get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= 100:
+    # isascii: isdigit alone admits "²", which int() refuses.
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 100:
         raise bad_request("limit must be 1-100.", [{"pointer": "/limit"}])
     limit = int(limit)
     users = User.objects
@@ -185,7 +189,8 @@ def create_user():
 @app.patch("/v1/users/<user_id>")
 def update_user(user_id):
     require_id(user_id)
-    fields = read_body()
+    # A merge patch removes these with null.
+    fields = read_body(nullable=("displayName", "metadata"))
     if not fields:
         raise bad_request("The patch must change at least one field.")
     update = {"$set": {}, "$unset": {}, "$inc": {"version": 1}}
@@ -202,8 +207,6 @@ def update_user(user_id):
             flatten_metadata(value, "metadata", update)
         else:
             # The document's own field checks (regex, length, choices), as save() would run them.
-            if value is None:
-                field.error("is required")
             field._validate(value)
             update["$set"][field.db_field] = value
     keys = {}
