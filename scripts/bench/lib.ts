@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { startEmbeddedDatabase } from '../../src/db/embedded'
@@ -27,11 +28,16 @@ export function machine(): string {
   return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${process.platform}, bun ${Bun.version}`
 }
 
+/** The embedded database, plus the pid of its launcher process so its CPU time can be read too. */
 export async function startDatabase() {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-db-'))
+  const before = new Set(children(process.pid))
   const db = await startEmbeddedDatabase({ dataDir, onProgress: (m) => console.error(m) })
+  // The launcher is the child that appeared while it started (it runs FerretDB in-process).
+  const pid = children(process.pid).find((p) => !before.has(p)) ?? 0
   return {
     uri: db.uri,
+    pid,
     stop: async () => {
       await db.stop()
       rmSync(dataDir, { recursive: true, force: true })
@@ -39,30 +45,42 @@ export async function startDatabase() {
   }
 }
 
+/** A free TCP port on loopback (never a fixed one: the machine is shared). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  const { port } = server.address() as AddressInfo
+  await new Promise((done) => server.close(done))
+  return port
+}
+
 export type Contender = { name: string; pid: number; url: string; stop(): Promise<void> }
 
-/** Starts a server process and waits for its first 200 on `/healthz` (or `readyPath`). */
+/** Starts a server process on a free port and waits for its first 200 on `/healthz` (or `readyPath`). */
 export async function startContender(
   name: string,
   command: string[],
   env: Record<string, string>,
-  port: number,
   readyPath = '/healthz',
 ): Promise<Contender> {
+  const port = await freePort()
   const proc = Bun.spawn(command, {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port) },
     stdout: 'ignore',
     stderr: 'pipe',
   })
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + 60_000
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`${name} exited: ${await new Response(proc.stderr).text()}`)
     try {
       if ((await fetch(`${url}${readyPath}`)).ok) break
     } catch {}
-    if (Date.now() > deadline) throw new Error(`${name} did not become ready`)
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL')
+      throw new Error(`${name} did not become ready within 60 s`)
+    }
     await Bun.sleep(50)
   }
   return {
@@ -71,8 +89,38 @@ export async function startContender(
     url,
     stop: async () => {
       proc.kill('SIGTERM')
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 5000)
       await proc.exited
+      clearTimeout(killer)
     },
+  }
+}
+
+/**
+ * Milliseconds from spawning `command` to its first 200 on `/healthz`, polled every 2 ms; the
+ * process is stopped afterwards.
+ */
+export async function timeToFirstHealthy(command: string[], env: Record<string, string>): Promise<number> {
+  const port = await freePort()
+  const started = performance.now()
+  const proc = Bun.spawn(command, {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port) },
+    stdout: 'ignore',
+    stderr: 'pipe',
+  })
+  try {
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`${command.join(' ')} exited: ${await new Response(proc.stderr).text()}`)
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return performance.now() - started
+      } catch {}
+      if (performance.now() - started > 30_000) throw new Error(`${command.join(' ')} did not become healthy within 30 s`)
+      await Bun.sleep(2)
+    }
+  } finally {
+    proc.kill('SIGTERM')
+    await proc.exited
   }
 }
 
@@ -96,77 +144,169 @@ export function peakRssMb(pid: number): number {
   return Math.round(kb / 1024)
 }
 
-function descendants(pid: number): number[] {
+/**
+ * Peak RSS of a process tree: the sum of each live process's VmHWM (gunicorn's workers each have
+ * their own). An upper bound, as the peaks need not coincide.
+ */
+export function treePeakRssMb(pid: number): number {
+  let total = 0
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      total += peakRssMb(p)
+    } catch {}
+  }
+  return total
+}
+
+function children(pid: number): number[] {
   const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)])
     .stdout.toString()
     .trim()
-  const children = out ? out.split('\n').map((s) => Number(s.trim())) : []
-  return children.flatMap((child) => [child, ...descendants(child)])
+  return out ? out.split('\n').map((s) => Number(s.trim())) : []
 }
 
-export type LoadResult = { requests: number; rps: number; p50Ms: number; p99Ms: number; errors: number; cpuUsPerRequest: number }
+function descendants(pid: number): number[] {
+  return children(pid).flatMap((child) => [child, ...descendants(child)])
+}
 
 /**
- * Runs wrk against `url`, rotating over `paths`, and measures the contender's CPU time during
- * the run. Non-2xx/3xx answers count as errors.
+ * Waits until none of `pids` (process trees) uses more than 5 % of a core over 300 ms, or
+ * `maxSeconds` pass. When wrk stops, requests it sent are still running (a list page keeps the
+ * database busy for a second or more; a PATCH still bumps a version): without this, the next run
+ * would be billed for them, and PATCH would start from versions that are about to change.
  */
-export function runWrk(
-  contender: Contender,
-  options: {
-    paths: string[]
-    seconds: number
-    connections: number
-    method?: string
-    body?: string
-    headers?: Record<string, string>
-  },
-): LoadResult {
-  const scriptDir = mkdtempSync(join(tmpdir(), 'wrk-'))
-  const script = join(scriptDir, 'rotate.lua')
-  const headers = Object.entries({ ...(options.body ? { 'Content-Type': 'application/json' } : {}), ...options.headers })
-    .map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
-    .join('\n')
-  writeFileSync(
-    script,
-    `
+export async function settle(pids: number[], maxSeconds = 30): Promise<void> {
+  const deadline = performance.now() + maxSeconds * 1000
+  while (performance.now() < deadline) {
+    const before = pids.map(cpuSeconds)
+    await Bun.sleep(300)
+    if (pids.every((pid, i) => cpuSeconds(pid) - (before[i] ?? 0) <= 0.015)) return
+  }
+}
+
+/** wrk threads per run: one, so wrk (a C program) takes as little as possible of the CPU it measures. */
+export const WRK_THREADS = 1
+
+export type LoadResult = {
+  requests: number
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  /** HTTP answers >= 400 plus socket errors (connect, read, write, timeout). */
+  errors: number
+  /** Of those, 412 Precondition Failed (a PATCH that sent a stale If-Match). */
+  preconditionFailed: number
+  cpuUsPerRequest: number
+  /** CPU of the database process per request, when its pid was given. */
+  dbCpuUsPerRequest?: number
+}
+
+/**
+ * A wrk script that rotates over `paths` with one method, body and set of headers. For anything
+ * smarter, write the `request` (and optionally `on_response(status, headers, body)`) functions
+ * yourself and pass them to runWrk as `lua`.
+ */
+export function rotateLua(options: {
+  paths: string[]
+  method?: string
+  body?: string
+  headers?: Record<string, string>
+}): string {
+  const headers = { ...(options.body ? { 'Content-Type': 'application/json' } : {}), ...options.headers }
+  return `
 local paths = { ${options.paths.map((p) => JSON.stringify(p)).join(', ')} }
 local i = 0
-local errors = 0
 wrk.method = ${JSON.stringify(options.method ?? 'GET')}
 ${options.body ? `wrk.body = ${JSON.stringify(options.body)}` : ''}
-${headers}
+${Object.entries(headers)
+  .map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
+  .join('\n')}
 request = function()
   i = i + 1
   return wrk.format(nil, paths[(i % #paths) + 1])
 end
-response = function(status)
+`
+}
+
+/**
+ * Counting that every script shares. wrk runs request/response in one Lua state per thread and
+ * done() in another, so the counters are read back from each thread in done().
+ */
+const COUNTERS_LUA = `
+errors = 0
+precondition_failed = 0
+local threads = {}
+local thread_count = 0
+setup = function(thread)
+  thread:set("tid", thread_count)
+  thread_count = thread_count + 1
+  table.insert(threads, thread)
+end
+response = function(status, headers, body)
   if status >= 400 then errors = errors + 1 end
+  if status == 412 then precondition_failed = precondition_failed + 1 end
+  if on_response then on_response(status, headers, body) end
 end
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %d %f %f %d\\n", summary.requests, latency:percentile(50), latency:percentile(99), errors))
+  local http_errors, failed = 0, 0
+  for _, thread in ipairs(threads) do
+    http_errors = http_errors + thread:get("errors")
+    failed = failed + thread:get("precondition_failed")
+  end
+  local e = summary.errors
+  io.write(string.format("RESULT %d %f %f %d %d\\n", summary.requests, latency:percentile(50), latency:percentile(99),
+    http_errors + e.connect + e.read + e.write + e.timeout, failed))
 end
-`,
-  )
+`
+
+/**
+ * Runs wrk (one thread, a fixed number of connections) with `lua` against a contender and
+ * measures the CPU time of its process tree, and of the database's when `dbPid` is given.
+ */
+export async function runWrk(
+  contender: Contender,
+  options: { lua: string; seconds: number; connections: number; dbPid?: number; timeoutSeconds?: number },
+): Promise<LoadResult> {
+  const scriptDir = mkdtempSync(join(tmpdir(), 'wrk-'))
+  const script = join(scriptDir, 'bench.lua')
+  writeFileSync(script, `${options.lua}\n${COUNTERS_LUA}`)
   const before = cpuSeconds(contender.pid)
+  const dbBefore = options.dbPid ? cpuSeconds(options.dbPid) : 0
   const started = performance.now()
-  const run = spawnSync('wrk', ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '-s', script, contender.url], {
-    encoding: 'utf8',
-  })
+  // Asynchronous, so this process's own servers (tests) keep answering while wrk runs.
+  const wrk = Bun.spawn(
+    [
+      'wrk',
+      `-t${WRK_THREADS}`,
+      `-c${options.connections}`,
+      `-d${options.seconds}s`,
+      `--timeout`,
+      `${options.timeoutSeconds ?? 30}s`,
+      '-s',
+      script,
+      contender.url,
+    ],
+    { stdout: 'pipe', stderr: 'pipe' },
+  )
+  const [stdout, stderr] = await Promise.all([new Response(wrk.stdout).text(), new Response(wrk.stderr).text()])
+  await wrk.exited
   const elapsed = (performance.now() - started) / 1000
   const cpu = cpuSeconds(contender.pid) - before
+  const dbCpu = options.dbPid ? cpuSeconds(options.dbPid) - dbBefore : 0
   rmSync(scriptDir, { recursive: true, force: true })
-  const match = /RESULT (\d+) ([\d.]+) ([\d.]+) (\d+)/.exec(run.stdout)
-  if (!match) throw new Error(`wrk failed: ${run.stdout}${run.stderr}`)
+  const match = /RESULT (\d+) ([\d.]+) ([\d.]+) (\d+) (\d+)/.exec(stdout)
+  if (!match) throw new Error(`wrk failed: ${stdout}${stderr}`)
   const requests = Number(match[1])
-  // wrk's "errors" only count socket errors; the Lua counter adds HTTP errors.
-  const socketErrors = Number(/Socket errors: .*?(\d+) timeout/.exec(run.stdout)?.[1] ?? 0)
+  const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(requests, 1)
   return {
     requests,
     rps: requests / elapsed,
     p50Ms: Number(match[2]) / 1000,
     p99Ms: Number(match[3]) / 1000,
-    errors: Number(match[4]) + socketErrors,
-    cpuUsPerRequest: (cpu * 1e6) / Math.max(requests, 1),
+    errors: Number(match[4]),
+    preconditionFailed: Number(match[5]),
+    cpuUsPerRequest: perRequest(cpu),
+    ...(options.dbPid ? { dbCpuUsPerRequest: perRequest(dbCpu) } : {}),
   }
 }
 

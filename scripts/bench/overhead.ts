@@ -7,7 +7,18 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connectDatabase } from '../../src/db/mongo'
 import { createUsersRepository } from '../../src/users/users.repository'
-import { type LoadResult, machine, median, requireWrk, root, runWrk, startContender, startDatabase, table } from './lib'
+import {
+  type LoadResult,
+  machine,
+  median,
+  requireWrk,
+  root,
+  rotateLua,
+  runWrk,
+  startContender,
+  startDatabase,
+  table,
+} from './lib'
 
 const quick = process.argv.includes('--quick')
 const rounds = quick ? 3 : 5
@@ -37,16 +48,19 @@ await seedConnection.close()
 const apiKey = `usk_bench_${crypto.randomUUID()}`
 const env = { NODE_ENV: 'test', MONGODB_URI: db.uri, MONGODB_DB: dbName, BENCH_API_KEY: apiKey }
 const contenders = [
-  await startContender('full', ['bun', 'scripts/bench/serve-overhead.ts', 'full'], env, 3301),
-  await startContender('bare', ['bun', 'scripts/bench/serve-overhead.ts', 'bare'], env, 3302),
+  await startContender('full', ['bun', 'scripts/bench/serve-overhead.ts', 'full'], env),
+  await startContender('bare', ['bun', 'scripts/bench/serve-overhead.ts', 'bare'], env),
 ]
-const load = { paths: ids.map((id) => `/v1/users/${id}`), connections: 16, headers: { Authorization: `Bearer ${apiKey}` } }
+const load = {
+  lua: rotateLua({ paths: ids.map((id) => `/v1/users/${id}`), headers: { Authorization: `Bearer ${apiKey}` } }),
+  connections: 16,
+}
 const results: Record<string, LoadResult[]> = { full: [], bare: [] }
 try {
-  for (const contender of contenders) runWrk(contender, { ...load, seconds: 2 }) // warm-up
+  for (const contender of contenders) await runWrk(contender, { ...load, seconds: 2 }) // warm-up
   for (let round = 1; round <= rounds; round++) {
     for (const contender of round % 2 ? contenders : [...contenders].reverse()) {
-      const result = runWrk(contender, { ...load, seconds })
+      const result = await runWrk(contender, { ...load, seconds })
       if (result.errors > 0) throw new Error(`${contender.name}: ${result.errors} error responses`)
       results[contender.name]?.push(result)
       process.stderr.write(

@@ -1,0 +1,310 @@
+/**
+ * Turns the runs into the results: medians and ratios per workload and contender, the issue's
+ * targets as pass/fail lines, the table, the SVG chart, and the section of docs/performance.md the
+ * bench owns.
+ */
+import { CONTENDERS, type ContenderId } from './contenders'
+import { type LoadResult, median } from './lib'
+import { WORKLOADS, type WorkloadId } from './workloads'
+
+export type Runs = { workload: WorkloadId; contender: ContenderId; runs: LoadResult[]; peakRssMb: number }
+
+export type Row = {
+  workload: WorkloadId
+  contender: ContenderId
+  rps: number
+  cpuUsPerRequest: number
+  dbCpuUsPerRequest: number | null
+  p50Ms: number
+  p99Ms: number
+  peakRssMb: number
+  errors: number
+  preconditionFailed: number
+  /** To the baseline of the same group (floor, or raw Bun.serve without a database) in the same workload. */
+  rpsRatio: number | null
+  cpuRatio: number | null
+}
+
+export type Startup = Partial<Record<'service' | 'service-node', number[]>>
+
+export function summarize(all: Runs[]): Row[] {
+  const rows = all.map(({ workload, contender, runs, peakRssMb }) => ({
+    workload,
+    contender,
+    rps: median(runs.map((r) => r.rps)),
+    cpuUsPerRequest: median(runs.map((r) => r.cpuUsPerRequest)),
+    dbCpuUsPerRequest: CONTENDERS[contender].group === 'db' ? median(runs.map((r) => r.dbCpuUsPerRequest ?? 0)) : null,
+    p50Ms: median(runs.map((r) => r.p50Ms)),
+    p99Ms: median(runs.map((r) => r.p99Ms)),
+    peakRssMb,
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    preconditionFailed: runs.reduce((sum, r) => sum + r.preconditionFailed, 0),
+  }))
+  return rows.map((row) => {
+    const group = CONTENDERS[row.contender].group
+    const base = rows.find(
+      (b) => b.workload === row.workload && CONTENDERS[b.contender].group === group && CONTENDERS[b.contender].baseline,
+    )
+    return {
+      ...row,
+      rpsRatio: base ? row.rps / base.rps : null,
+      cpuRatio: base ? row.cpuUsPerRequest / base.cpuUsPerRequest : null,
+    }
+  })
+}
+
+const fixed = (n: number | null, digits = 0) =>
+  n === null || !Number.isFinite(n)
+    ? '–'
+    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+/** CPU time for a label: µs, or ms once that is shorter. */
+const duration = (us: number) => (us >= 10_000 ? `${fixed(us / 1000)} ms` : `${fixed(us)} µs`)
+/** Requests/s: a list page on FerretDB manages about one a second, so small rates keep decimals. */
+const rate = (n: number) => fixed(n, n < 10 ? 2 : 0)
+
+const HEADER = [
+  'workload',
+  'contender',
+  'req/s',
+  '× base',
+  'CPU µs/req',
+  '× base',
+  'DB CPU µs/req',
+  'p50 ms',
+  'p99 ms',
+  'peak RSS MB',
+  'errors',
+]
+
+export function tableRows(rows: Row[]): string[][] {
+  return [
+    HEADER,
+    ...rows.map((r) => [
+      r.workload,
+      CONTENDERS[r.contender].label,
+      rate(r.rps),
+      fixed(r.rpsRatio, 2),
+      fixed(r.cpuUsPerRequest),
+      fixed(r.cpuRatio, 2),
+      fixed(r.dbCpuUsPerRequest),
+      fixed(r.p50Ms, 1),
+      fixed(r.p99Ms, 1),
+      fixed(r.peakRssMb),
+      r.preconditionFailed ? `${r.errors} (${r.preconditionFailed} × 412)` : String(r.errors),
+    ]),
+  ]
+}
+
+export function markdownTable(rows: string[][]): string {
+  const [head = [], ...body] = rows
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`
+  return [line(head), line(head.map((_, i) => (i < 2 ? '---' : '--:'))), ...body.map(line)].join('\n')
+}
+
+export type Target = { text: string; status: 'PASS' | 'FAIL' | 'n/a' }
+
+/** The issue's targets, each judged from this run's figures (n/a when a contender was not run). */
+export function targets(rows: Row[], startup: Startup): Target[] {
+  const find = (workload: WorkloadId, contender: ContenderId) =>
+    rows.find((r) => r.workload === workload && r.contender === contender)
+  const judge = (text: string, value: number | undefined, ok: (v: number) => boolean, show: (v: number) => string): Target =>
+    value === undefined || Number.isNaN(value)
+      ? { text: `${text}: not measured`, status: 'n/a' }
+      : { text: `${text}: ${show(value)}`, status: ok(value) ? 'PASS' : 'FAIL' }
+  const pct = (v: number) => `${(v * 100).toFixed(0)} %`
+  const times = (v: number) => `${v.toFixed(2)}×`
+  const out: Target[] = []
+  const floorGet = find('get-by-id', 'floor')
+  const serviceGet = find('get-by-id', 'service')
+  out.push(
+    judge(
+      'GET by id: service req/s ≥ 90 % of floor',
+      serviceGet && floorGet ? serviceGet.rps / floorGet.rps : undefined,
+      (v) => v >= 0.9,
+      pct,
+    ),
+  )
+  for (const workload of new Set(rows.map((r) => r.workload))) {
+    const floor = find(workload, 'floor')
+    const service = find(workload, 'service')
+    if (!service) continue
+    out.push(
+      judge(
+        `${workload}: service CPU/req ≤ 1.25× floor`,
+        floor ? service.cpuUsPerRequest / floor.cpuUsPerRequest : undefined,
+        (v) => v <= 1.25,
+        times,
+      ),
+    )
+    for (const [peer, factor] of [
+      ['express', 1.5],
+      ['flask', 4],
+    ] as const) {
+      const row = find(workload, peer)
+      out.push(
+        judge(
+          `${workload}: ${peer} CPU/req ≥ ${factor}× service`,
+          row ? row.cpuUsPerRequest / service.cpuUsPerRequest : undefined,
+          (v) => v >= factor,
+          times,
+        ),
+      )
+    }
+  }
+  const raw = find('get-by-id', 'nodb-raw')
+  const app = find('get-by-id', 'nodb-service')
+  out.push(
+    judge('no DB: service req/s ≥ 70 % of raw Bun.serve', raw && app ? app.rps / raw.rps : undefined, (v) => v >= 0.7, pct),
+  )
+  for (const contender of ['service', 'service-node'] as const) {
+    const peaks = rows.filter((r) => r.contender === contender).map((r) => r.peakRssMb)
+    out.push(
+      judge(
+        `${CONTENDERS[contender].label}: peak RSS under load ≤ 100 MB`,
+        peaks.length ? Math.max(...peaks) : undefined,
+        (v) => v <= 100,
+        (v) => `${v} MB`,
+      ),
+    )
+    const starts = startup[contender]
+    out.push(
+      judge(
+        `${CONTENDERS[contender].label}: spawn to first 200 on /healthz ≤ 300 ms`,
+        starts?.length ? median(starts) : undefined,
+        (v) => v <= 300,
+        (v) => `${v.toFixed(0)} ms (median of ${starts?.length})`,
+      ),
+    )
+  }
+  return out
+}
+
+const COLORS: Record<ContenderId, string> = {
+  floor: '#7f8c8d',
+  service: '#2e86de',
+  'service-node': '#54a0ff',
+  express: '#e67e22',
+  flask: '#c0392b',
+  'nodb-raw': '#95a5a6',
+  'nodb-service': '#10ac84',
+}
+
+const escapeXml = (text: string) => text.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`)
+
+/**
+ * Grouped bars, one group per workload and one bar per contender, in two panels: requests/s, and
+ * the contender's own CPU µs per request (the database's, far larger, is written under each group
+ * rather than drawn, so it does not flatten the contenders' differences). Each group has its own
+ * scale (a list page is a thousand times slower than a GET), so bars compare contenders within a
+ * workload; the numbers on them give the absolute figures.
+ */
+export function chart(rows: Row[], caption: string): string {
+  const groups = [...new Set(rows.map((r) => `${r.workload}|${CONTENDERS[r.contender].group}`))].map((key) => {
+    const [workload, group] = key.split('|') as [WorkloadId, 'db' | 'nodb']
+    return { workload, group, rows: rows.filter((r) => r.workload === workload && CONTENDERS[r.contender].group === group) }
+  })
+  const bar = 30
+  const gap = 40
+  const panelHeight = 180
+  const left = 20
+  const widths = groups.map((g) => Math.max(g.rows.length * bar, 110) + gap)
+  const width = Math.max(680, left * 2 + widths.reduce((a, b) => a + b, 0))
+  const contenders = [...new Set(rows.map((r) => r.contender))]
+  const panelGap = 90
+  const legendTop = 50 + 2 * (panelHeight + panelGap) - 20
+  const height = legendTop + contenders.length * 18 + 30
+  const parts: string[] = []
+  const panel = (top: number, title: string, value: (r: Row) => number, note?: (rows: Row[]) => string) => {
+    parts.push(`<text x="${left}" y="${top - 28}" font-size="14" font-weight="bold">${escapeXml(title)}</text>`)
+    let x = left
+    groups.forEach((g, gi) => {
+      const max = Math.max(...g.rows.map(value), 1e-9)
+      g.rows.forEach((r, i) => {
+        const bx = x + i * bar
+        const h = (value(r) / max) * panelHeight
+        const y = top + panelHeight - h
+        parts.push(
+          `<rect x="${bx}" y="${y.toFixed(1)}" width="${bar - 4}" height="${h.toFixed(1)}" fill="${COLORS[r.contender]}"/>`,
+        )
+        parts.push(
+          `<text x="${bx + (bar - 4) / 2}" y="${(y - 4).toFixed(1)}" font-size="9" text-anchor="middle">${rate(value(r))}</text>`,
+        )
+      })
+      const label = g.group === 'nodb' ? `${g.workload} (no DB)` : g.workload
+      const middle = x + (g.rows.length * bar) / 2
+      parts.push(
+        `<text x="${middle}" y="${top + panelHeight + 16}" font-size="11" text-anchor="middle">${escapeXml(label)}</text>`,
+      )
+      const extra = note?.(g.rows)
+      if (extra)
+        parts.push(
+          `<text x="${middle}" y="${top + panelHeight + 30}" font-size="9" fill="#555" text-anchor="middle">${escapeXml(extra)}</text>`,
+        )
+      x += widths[gi] ?? 0
+    })
+    parts.push(`<line x1="${left}" x2="${x - gap}" y1="${top + panelHeight}" y2="${top + panelHeight}" stroke="#333"/>`)
+  }
+  panel(50, 'Requests/s (median; higher is better)', (r) => r.rps)
+  panel(
+    50 + panelHeight + panelGap,
+    "CPU µs per request, the contender's process tree (lower is better)",
+    (r) => r.cpuUsPerRequest,
+    (group) => {
+      const db = group.map((r) => r.dbCpuUsPerRequest).filter((v): v is number => v !== null)
+      return db.length ? `DB ${duration(Math.min(...db))} – ${duration(Math.max(...db))}/req` : ''
+    },
+  )
+  contenders.forEach((c, i) => {
+    const y = legendTop + i * 18
+    parts.push(`<rect x="${left}" y="${y - 10}" width="12" height="12" fill="${COLORS[c]}"/>`)
+    parts.push(`<text x="${left + 18}" y="${y}" font-size="12">${escapeXml(CONTENDERS[c].label)}</text>`)
+  })
+  parts.push(`<text x="${left}" y="${height - 8}" font-size="10" fill="#555">${escapeXml(caption)}</text>`)
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+${parts.join('\n')}
+</svg>
+`
+}
+
+export const DOCS_START = '<!-- bench:results:start (written by `bun run bench --update-docs`; edit outside these markers) -->'
+export const DOCS_END = '<!-- bench:results:end -->'
+
+/** The part of docs/performance.md the bench rewrites: when, where, the table, the targets. */
+export function docsSection(options: {
+  date: string
+  machine: string
+  command: string
+  method: string
+  rows: Row[]
+  startup: Startup
+  targets: Target[]
+}): string {
+  const startupLines = Object.entries(options.startup).map(
+    ([c, ms]) =>
+      `- ${CONTENDERS[c as ContenderId].label}: ${fixed(median(ms), 0)} ms (runs: ${ms.map((m) => m.toFixed(0)).join(', ')})`,
+  )
+  return [
+    DOCS_START,
+    `Measured ${options.date} with \`${options.command}\` on ${options.machine}.`,
+    '',
+    options.method,
+    '',
+    markdownTable(tableRows(options.rows)),
+    '',
+    '![Requests/s and CPU per request, per workload and contender](performance.svg)',
+    '',
+    '**Startup** (spawn to the first 200 on `/healthz`, database already up):',
+    '',
+    ...startupLines,
+    '',
+    '**Targets** (from issue 6):',
+    '',
+    ...options.targets.map((t) => `- ${t.status}: ${t.text}`),
+    '',
+    `Workloads: ${Object.values(WORKLOADS)
+      .map((w) => `\`${w.id}\` ${w.title}`)
+      .join('; ')}.`,
+    DOCS_END,
+  ].join('\n')
+}

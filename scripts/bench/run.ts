@@ -1,0 +1,259 @@
+/**
+ * The benchmark: `bun run bench [--quick] [--only w1,w2] [--contenders c1,c2] [--rounds n]
+ * [--seconds s] [--update-docs]`. Starts one embedded database, seeds 10,000 users, starts every
+ * contender once, then per workload warms each up and runs them in alternating wrk rounds
+ * (A B C … then … C B A), reading each process tree's CPU and peak RSS from /proc and the
+ * database's CPU too. Prints a table and the issue's targets; writes JSON and an SVG chart to
+ * bench-results/, and with --update-docs the chart and table into docs/.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { CONTENDER_IDS, CONTENDERS, type ContenderId } from './contenders'
+import {
+  type Contender,
+  type LoadResult,
+  machine,
+  median,
+  requireWrk,
+  root,
+  runWrk,
+  settle,
+  startContender,
+  startDatabase,
+  table,
+  timeToFirstHealthy,
+  treePeakRssMb,
+} from './lib'
+import { benchUsers } from './memory-users'
+import { chart, DOCS_END, DOCS_START, docsSection, type Runs, type Startup, summarize, tableRows, targets } from './report'
+import { seedUsers } from './seed'
+import { WORKLOAD_IDS, WORKLOADS, type WorkloadContext, type WorkloadId } from './workloads'
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    contenders: { type: 'string' },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    'startup-runs': { type: 'string' },
+    'update-docs': { type: 'boolean', default: false },
+  },
+})
+const quick = args.quick ?? false
+const rounds = Number(args.rounds ?? (quick ? 3 : 5))
+const seconds = Number(args.seconds ?? (quick ? 2 : 6))
+const warmSeconds = quick ? 1 : 3
+const startupRuns = Number(args['startup-runs'] ?? (quick ? 3 : 7))
+// Quick mode: the headline workload (every target can be judged from it); full mode: all of them.
+const workloads = pick(args.only, WORKLOAD_IDS, quick ? ['get-by-id'] : WORKLOAD_IDS)
+const contenderIds = pick(args.contenders, CONTENDER_IDS, CONTENDER_IDS)
+const USERS = 10_000
+const DB_NAME = 'bench'
+
+function pick<T extends string>(list: string | undefined, known: readonly T[], fallback: readonly T[]): T[] {
+  if (!list) return [...fallback]
+  const chosen = list.split(',').map((s) => s.trim())
+  const unknown = chosen.filter((s) => !known.includes(s as T))
+  if (unknown.length) {
+    console.error(`unknown: ${unknown.join(', ')} (choose from ${known.join(', ')})`)
+    process.exit(2)
+  }
+  // Keep the canonical order: POST create runs last, so the list workloads see exactly 10,000 users.
+  return known.filter((k) => chosen.includes(k))
+}
+
+const progress = (message: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`)
+
+requireWrk()
+console.log(`machine: ${machine()}`)
+console.log(
+  `${quick ? 'quick' : 'full'} mode: workloads ${workloads.join(', ')}; contenders ${contenderIds.join(', ')}; ` +
+    `${rounds} alternating rounds of ${seconds} s after a ${warmSeconds} s warm-up each`,
+)
+
+const commands = new Map<ContenderId, string[]>()
+for (const id of contenderIds) {
+  progress(`preparing ${CONTENDERS[id].label}`)
+  commands.set(id, await CONTENDERS[id].prepare())
+}
+
+const db = await startDatabase()
+const running: { id: ContenderId; process: Contender }[] = []
+const all: Runs[] = []
+const startup: Startup = {}
+const stopAll = async () => {
+  for (const contender of running.splice(0)) await contender.process.stop()
+  await db.stop()
+}
+// Ctrl-C must not leave servers running (the database also dies with this process on its own).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping the contenders and the database`)
+    stopAll().finally(() => process.exit(130))
+  })
+}
+try {
+  progress(`database up at ${db.uri} (pid ${db.pid}); seeding ${USERS.toLocaleString('en-US')} users`)
+  const seeded = await seedUsers(db.uri, DB_NAME, USERS)
+
+  const apiKey = `usk_${randomBytes(32).toString('base64url')}`
+  const sha256 = createHash('sha256').update(apiKey).digest('hex')
+  const env = {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    MONGODB_URI: db.uri,
+    MONGODB_DB: DB_NAME,
+    LOG_LEVEL: 'info',
+    AUTH_API_KEYS: JSON.stringify([{ name: 'bench', sha256, scopes: ['users:read', 'users:write'] }]),
+  }
+  const headers = { Authorization: `Bearer ${apiKey}` }
+
+  for (const id of ['service', 'service-node'] as const) {
+    const command = commands.get(id)
+    if (!command) continue
+    const times: number[] = []
+    for (let i = 0; i < startupRuns; i++) {
+      times.push(await timeToFirstHealthy(command, env))
+      progress(`startup ${CONTENDERS[id].label} ${i + 1}/${startupRuns}: ${times.at(-1)?.toFixed(0)} ms`)
+    }
+    startup[id] = times
+  }
+
+  for (const id of contenderIds) {
+    running.push({ id, process: await startContender(id, commands.get(id) ?? [], env) })
+    progress(`started ${CONTENDERS[id].label}`)
+  }
+
+  const nodbUsers = benchUsers(200)
+  const contexts: Record<'db' | 'nodb', WorkloadContext> = {
+    db: { ...seeded, headers, db: { uri: db.uri, name: DB_NAME } },
+    nodb: { ids: nodbUsers.map((u) => u.id), usernames: nodbUsers.map((u) => u.username), headers },
+  }
+  for (const workloadId of workloads) {
+    // The no-database pair measures the service's own cost on one workload: GET by id.
+    for (const group of workloadId === 'get-by-id' ? (['db', 'nodb'] as const) : (['db'] as const)) {
+      const contenders = running.filter((c) => CONTENDERS[c.id].group === group)
+      if (contenders.length) await runWorkload(workloadId, contenders, contexts[group], group === 'db' ? db.pid : undefined)
+    }
+  }
+} finally {
+  await stopAll()
+}
+
+async function runWorkload(
+  workloadId: WorkloadId,
+  contenders: { id: ContenderId; process: Contender }[],
+  ctx: WorkloadContext,
+  dbPid: number | undefined,
+) {
+  const workload = WORKLOADS[workloadId]
+  const prepared = new Map<ContenderId, string | undefined>()
+  for (const c of contenders) {
+    if (workload.prepare) progress(`${workloadId}: finding ${c.id}'s deep cursor`)
+    prepared.set(c.id, await workload.prepare?.(c.id, c.process.url, ctx))
+  }
+  const run = async (c: { id: ContenderId; process: Contender }, runSeconds: number) => {
+    await settle(dbPid ? [dbPid, ...contenders.map((x) => x.process.pid)] : contenders.map((x) => x.process.pid))
+    return runWrk(c.process, {
+      lua: await workload.lua(ctx, prepared.get(c.id)),
+      seconds: runSeconds,
+      connections: workload.connections,
+      ...(dbPid ? { dbPid } : {}),
+    })
+  }
+  const runSeconds = Math.max(seconds, workload.minSeconds ?? 0)
+  for (const c of contenders) {
+    progress(`${workloadId}: warming up ${c.id}`)
+    await run(c, Math.min(warmSeconds, runSeconds))
+  }
+  const results = new Map<ContenderId, LoadResult[]>(contenders.map((c) => [c.id, []]))
+  for (let round = 1; round <= rounds; round++) {
+    for (const c of round % 2 ? contenders : [...contenders].reverse()) {
+      const result = await run(c, runSeconds)
+      results.get(c.id)?.push(result)
+      const db = result.dbCpuUsPerRequest === undefined ? '' : `, DB ${result.dbCpuUsPerRequest.toFixed(0)} µs/req`
+      const errors = result.errors ? `, ${result.errors} ERRORS` : ''
+      progress(
+        `${workloadId} round ${round}/${rounds} ${c.id}: ${result.rps.toFixed(result.rps < 10 ? 2 : 0)} req/s, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req${db}, p99 ${result.p99Ms.toFixed(1)} ms${errors}`,
+      )
+    }
+  }
+  for (const c of contenders) {
+    all.push({ workload: workloadId, contender: c.id, runs: results.get(c.id) ?? [], peakRssMb: treePeakRssMb(c.process.pid) })
+  }
+}
+
+const rows = summarize(all)
+const verdicts = targets(rows, startup)
+console.log()
+console.log(table(tableRows(rows)))
+console.log('\nstartup (spawn to first 200 on /healthz, database up):')
+for (const [id, times] of Object.entries(startup)) {
+  console.log(
+    `  ${CONTENDERS[id as ContenderId].label}: median ${median(times).toFixed(0)} ms of ${times.map((t) => t.toFixed(0)).join(', ')}`,
+  )
+}
+console.log('\ntargets:')
+for (const t of verdicts) console.log(`  ${t.status.padEnd(4)} ${t.text}`)
+console.log(
+  '\nratios are to the floor (DB contenders) or raw Bun.serve (no-DB pair) in the same run; CPU is the whole process tree, user+system.',
+)
+
+const date = new Date().toISOString()
+const stamp = date.replaceAll(':', '-').replace(/\..*/, '')
+const dir = join(root, 'bench-results')
+mkdirSync(dir, { recursive: true })
+const command = `bun run bench${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`
+const method =
+  `wrk -t1 with a fixed number of connections per workload (${workloads.map((w) => `${w} ${WORKLOADS[w].connections}`).join(', ')}), ` +
+  `${warmSeconds} s warm-up per contender, ${rounds} alternating rounds (run length: ` +
+  `${workloads.map((w) => `${w} ${Math.max(seconds, WORKLOADS[w].minSeconds ?? 0)} s`).join(', ')}); medians; ` +
+  `${USERS.toLocaleString('en-US')} seeded users on the embedded FerretDB.`
+const jsonFile = join(dir, `bench-${stamp}.json`)
+writeFileSync(
+  jsonFile,
+  JSON.stringify(
+    {
+      date,
+      machine: machine(),
+      command,
+      quick,
+      rounds,
+      seconds,
+      warmSeconds,
+      workloads,
+      rows,
+      startup,
+      targets: verdicts,
+      raw: all,
+    },
+    null,
+    2,
+  ),
+)
+const svgFile = join(dir, `bench-${stamp}.svg`)
+writeFileSync(svgFile, chart(rows, `${command} — ${date.slice(0, 16)}Z — ${machine()}`))
+console.log(`\nresults: ${jsonFile}\nchart:   ${svgFile}`)
+
+if (args['update-docs']) {
+  copyFileSync(svgFile, join(root, 'docs', 'performance.svg'))
+  const mdFile = join(root, 'docs', 'performance.md')
+  const md = readFileSync(mdFile, 'utf8')
+  const start = md.indexOf(DOCS_START)
+  const end = md.indexOf(DOCS_END)
+  if (start < 0 || end < start) throw new Error(`${mdFile} has lost its bench markers; put them back around the results`)
+  const section = docsSection({
+    date: date.slice(0, 16).replace('T', ' '),
+    machine: machine(),
+    command,
+    method,
+    rows,
+    startup,
+    targets: verdicts,
+  })
+  writeFileSync(mdFile, md.slice(0, start) + section + md.slice(end + DOCS_END.length))
+  console.log('docs/performance.md and docs/performance.svg updated')
+}

@@ -1,0 +1,105 @@
+import { afterAll, describe, expect, it } from 'bun:test'
+import { type Contender, rotateLua, runWrk } from '../scripts/bench/lib'
+import { type Runs, summarize, targets } from '../scripts/bench/report'
+import { patchLua } from '../scripts/bench/workloads'
+
+/**
+ * The benchmark's own bookkeeping (bun run bench): wrk's counters, the PATCH script's If-Match
+ * tracking, and how ratios and targets are judged. Needs wrk, like the benchmark. No timing is
+ * asserted: only counts that a correct script gets exactly.
+ */
+
+/** A server for wrk to hit: in-process, on a free port. */
+function serve(fetch: (req: Request) => Response | Promise<Response>) {
+  const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch })
+  servers.push(server)
+  return { name: 'test', pid: process.pid, url: server.url.origin, stop: async () => {} } satisfies Contender
+}
+const servers: ReturnType<typeof Bun.serve>[] = []
+afterAll(() => {
+  for (const server of servers) server.stop(true)
+})
+
+describe('runWrk', () => {
+  it('counts HTTP error answers and 412s (they used to read 0: done() runs in its own Lua state)', async () => {
+    const contender = serve((req) => new Response(null, { status: new URL(req.url).pathname === '/a' ? 412 : 404 }))
+    const result = await runWrk(contender, { lua: rotateLua({ paths: ['/a', '/b'] }), seconds: 1, connections: 2 })
+    expect(result.requests).toBeGreaterThan(0)
+    expect(result.errors).toBe(result.requests)
+    expect(result.preconditionFailed).toBeGreaterThan(0)
+    expect(result.preconditionFailed).toBeLessThan(result.requests)
+  })
+
+  it('counts no errors when every answer is a 200', async () => {
+    const contender = serve(() => Response.json({ ok: true }))
+    const result = await runWrk(contender, { lua: rotateLua({ paths: ['/'] }), seconds: 1, connections: 2 })
+    expect(result.requests).toBeGreaterThan(0)
+    expect(result.errors).toBe(0)
+  })
+})
+
+describe('the PATCH script', () => {
+  it('sends the version each answer carried, so no PATCH is refused', async () => {
+    // Versions start where the harness says they are; the server refuses any stale If-Match.
+    const versions = new Map(Array.from({ length: 50 }, (_, i) => [i.toString(16).padStart(24, '0'), 3 + (i % 4)]))
+    let patched = 0
+    const contender = serve(async (req) => {
+      const id = new URL(req.url).pathname.split('/').at(-1) ?? ''
+      const current = versions.get(id) ?? 0
+      const body = (await req.json()) as { displayName?: string }
+      if (req.headers.get('if-match') !== `"${current}"` || !body.displayName) return new Response(null, { status: 412 })
+      versions.set(id, current + 1)
+      patched++
+      return Response.json({ id, version: current + 1 }, { headers: { ETag: `"${current + 1}"` } })
+    })
+    const start = [...versions.entries()]
+    const result = await runWrk(contender, { lua: patchLua(start, { Authorization: 'Bearer x' }), seconds: 1, connections: 8 })
+    expect(result.requests).toBeGreaterThan(50) // every user was patched at least twice on average
+    expect(result.preconditionFailed).toBe(0)
+    expect(result.errors).toBe(0)
+    expect(patched).toBeGreaterThanOrEqual(result.requests)
+  })
+})
+
+describe('summarize and targets', () => {
+  const run = (rps: number, cpuUsPerRequest: number) => ({
+    requests: 100,
+    rps,
+    p50Ms: 1,
+    p99Ms: 2,
+    errors: 0,
+    preconditionFailed: 0,
+    cpuUsPerRequest,
+    dbCpuUsPerRequest: 700,
+  })
+  const runs: Runs[] = [
+    { workload: 'get-by-id', contender: 'floor', runs: [run(1000, 200), run(900, 180), run(1100, 220)], peakRssMb: 60 },
+    { workload: 'get-by-id', contender: 'service', runs: [run(950, 240), run(920, 250), run(500, 260)], peakRssMb: 90 },
+    { workload: 'get-by-id', contender: 'express', runs: [run(800, 400)], peakRssMb: 110 },
+    { workload: 'get-by-id', contender: 'nodb-raw', runs: [run(20000, 10)], peakRssMb: 40 },
+    { workload: 'get-by-id', contender: 'nodb-service', runs: [run(13000, 30)], peakRssMb: 80 },
+  ]
+
+  it('takes medians and ratios to the baseline of the same group', () => {
+    const rows = summarize(runs)
+    const service = rows.find((r) => r.contender === 'service')
+    expect(service?.rps).toBe(920)
+    expect(service?.rpsRatio).toBeCloseTo(0.92)
+    expect(service?.cpuRatio).toBeCloseTo(1.25)
+    expect(rows.find((r) => r.contender === 'nodb-service')?.rpsRatio).toBeCloseTo(0.65)
+    expect(rows.find((r) => r.contender === 'nodb-service')?.dbCpuUsPerRequest).toBeNull()
+  })
+
+  it('judges each target, and says n/a for what was not measured', () => {
+    const verdicts = targets(summarize(runs), { service: [250, 320, 280] })
+    const status = (prefix: string) => verdicts.find((t) => t.text.startsWith(prefix))?.status
+    expect(status('GET by id: service req/s')).toBe('PASS')
+    expect(status('get-by-id: service CPU/req')).toBe('PASS')
+    expect(status('get-by-id: express CPU/req')).toBe('PASS') // 400 / 240 = 1.67
+    expect(status('get-by-id: flask CPU/req')).toBe('n/a')
+    expect(status('no DB: service req/s')).toBe('FAIL') // 65 %
+    expect(status('users-service on Bun: peak RSS')).toBe('PASS')
+    expect(status('users-service on Bun: spawn')).toBe('PASS') // median 280 ms
+    expect(status('users-service on Node: spawn')).toBe('n/a')
+  })
+})
