@@ -8,6 +8,7 @@ import type { FailedAttempts } from '../../src/auth/failed-attempts'
 import { ifMatchAllows } from '../../src/http/etag'
 import type { IdempotencyStore } from '../../src/idempotency/idempotency'
 import type { UsersRepository } from '../../src/users/users.model'
+import { changesFor } from '../../src/users/users.patch'
 import type { User } from '../../src/users/users.schemas'
 
 /** The same users for both sides of the pair: fixed ids, so the harness can name them too. */
@@ -62,13 +63,16 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
       const sorted = [...byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       return { items: sorted.slice(0, query.limit), nextCursor: null }
     },
-    async update(id, change, options = {}) {
+    async update(id, patch, options = {}) {
       const current = byId.get(id)
       if (!current) return { kind: 'not_found' }
       if (options.ifMatch && !ifMatchAllows(options.ifMatch, current.version)) {
         return { kind: 'precondition_failed', currentVersion: current.version }
       }
-      const { displayName, passwordHash, ...changes } = await change(current)
+      const hash = options.hashPassword && (await options.hashPassword())
+      const found = changesFor(current, { ...patch, ...(hash ? { passwordHash: hash } : {}) })
+      if (Object.keys(found).length === 0) return { kind: 'unchanged', user: current }
+      const { displayName, passwordHash, ...changes } = found
       const user: User = {
         ...current,
         ...changes,
