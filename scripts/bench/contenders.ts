@@ -3,10 +3,22 @@
  * seeded users; the no-DB pair serves the same 200 users from memory.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { root } from './lib'
 
-export const CONTENDER_IDS = ['floor', 'service', 'service-node', 'express', 'flask', 'nodb-raw', 'nodb-service'] as const
+export const CONTENDER_IDS = [
+  'floor',
+  'service',
+  'service-before',
+  'service-node',
+  'express',
+  'flask',
+  'nodb-raw',
+  'nodb-service',
+] as const
+/** Run unless --contenders says otherwise; `service-before` joins with --before <git revision>. */
+export const DEFAULT_CONTENDER_IDS = CONTENDER_IDS.filter((id) => id !== 'service-before')
 export type ContenderId = (typeof CONTENDER_IDS)[number]
 
 export type ContenderSpec = {
@@ -48,6 +60,13 @@ export const CONTENDERS: Record<ContenderId, ContenderSpec> = {
     baseline: false,
     prepare: async () => ['bun', 'src/index.ts'],
   },
+  'service-before': {
+    id: 'service-before',
+    label: `users-service at ${process.env.BENCH_BEFORE_REV ?? '(--before)'}`,
+    group: 'db',
+    baseline: false,
+    prepare: async () => ['bun', `${checkoutAt(process.env.BENCH_BEFORE_REV)}/src/index.ts`],
+  },
   'service-node': {
     id: 'service-node',
     label: 'users-service on Node',
@@ -87,4 +106,26 @@ export const CONTENDERS: Record<ContenderId, ContenderSpec> = {
     baseline: false,
     prepare: async () => ['bun', 'scripts/bench/nodb-service.ts'],
   },
+}
+
+/**
+ * The service as it was at a git revision, for before/after figures from one run: the revision's
+ * files (git archive) with its own locked dependencies, under .cache/ (git-ignored), made once.
+ */
+function checkoutAt(revision: string | undefined): string {
+  if (!revision) throw new Error('service-before needs --before <git revision>')
+  const run = (command: string, args: string[], cwd = root) => {
+    const result = spawnSync(command, args, { cwd, encoding: 'utf8' })
+    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`)
+    return result.stdout.trim()
+  }
+  const sha = run('git', ['rev-parse', '--verify', `${revision}^{commit}`])
+  const dir = join(root, '.cache', 'bench-before', sha)
+  if (!existsSync(join(dir, 'node_modules'))) {
+    rmSync(dir, { recursive: true, force: true })
+    mkdirSync(dir, { recursive: true })
+    run('sh', ['-c', `git archive ${sha} | tar -x -C '${dir}'`])
+    run('bun', ['install', '--frozen-lockfile', '--production'], dir)
+  }
+  return dir
 }

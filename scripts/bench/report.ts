@@ -182,6 +182,7 @@ export function targets(rows: Row[], startup: Startup): Target[] {
 const COLORS: Record<ContenderId, string> = {
   floor: '#7f8c8d',
   service: '#2e86de',
+  'service-before': '#a29bfe',
   'service-node': '#54a0ff',
   express: '#e67e22',
   flask: '#c0392b',

@@ -1,6 +1,6 @@
 /**
  * The benchmark: `bun run bench [--quick] [--only w1,w2] [--contenders c1,c2] [--rounds n]
- * [--seconds s] [--update-docs]`. Starts one embedded database, seeds 10,000 users, starts every
+ * [--seconds s] [--before <git revision>] [--update-docs]`. Starts one embedded database, seeds 10,000 users, starts every
  * contender once, then per workload warms each up and runs them in alternating wrk rounds
  * (A B C … then … C B A), reading each process tree's CPU and peak RSS from /proc and the
  * database's CPU too. Prints a table and the issue's targets; writes JSON and an SVG chart to
@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { CONTENDER_IDS, CONTENDERS, type ContenderId } from './contenders'
+import { CONTENDER_IDS, CONTENDERS, type ContenderId, DEFAULT_CONTENDER_IDS } from './contenders'
 import {
   type Contender,
   type LoadResult,
@@ -40,6 +40,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     'startup-runs': { type: 'string' },
     'update-docs': { type: 'boolean', default: false },
+    before: { type: 'string' },
   },
 })
 const quick = args.quick ?? false
@@ -49,7 +50,9 @@ const warmSeconds = quick ? 1 : 3
 const startupRuns = Number(args['startup-runs'] ?? (quick ? 3 : 7))
 // Quick mode: the headline workload (every target can be judged from it); full mode: all of them.
 const workloads = pick(args.only, WORKLOAD_IDS, quick ? ['get-by-id'] : WORKLOAD_IDS)
-const contenderIds = pick(args.contenders, CONTENDER_IDS, CONTENDER_IDS)
+// --before <revision>: the service as it was then runs beside it, for before/after figures.
+if (args.before) process.env.BENCH_BEFORE_REV = args.before
+const contenderIds = pick(args.contenders, CONTENDER_IDS, args.before ? CONTENDER_IDS : DEFAULT_CONTENDER_IDS)
 const USERS = 10_000
 const DB_NAME = 'bench'
 
