@@ -2,7 +2,7 @@ import { describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import { createAuthenticator } from '../src/auth/authenticate'
 import type { Problem } from '../src/client'
-import type { Config } from '../src/config'
+import { type Config, testConfig } from '../src/config'
 import { newUser, useTestApp } from './helpers/context'
 import { pointers } from './helpers/problem'
 import { corpus, type HostileCase } from './hostile/corpus'
@@ -21,7 +21,11 @@ const admin = apiKey('admin', ['users:read', 'users:write', 'users:admin'])
 
 const t = await useTestApp({
   name: 'hostile',
-  deps: { authenticator: createAuthenticator({ apiKeys: [writer.entry, admin.entry], jwt: undefined }) },
+  deps: {
+    // The compatibility routes on, so the corpus reaches them too.
+    config: testConfig({ legacyRoutes: true }),
+    authenticator: createAuthenticator({ apiKeys: [writer.entry, admin.entry], jwt: undefined }),
+  },
 })
 
 const as = (key: { key: string }, headers: Record<string, string> = {}) => ({ authorization: `Bearer ${key.key}`, ...headers })

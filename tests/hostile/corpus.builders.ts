@@ -8,7 +8,7 @@ import type { ProblemCode } from '../../src/client'
  */
 export type HostileCase = {
   name: string
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   path: string
   headers?: Record<string, string>
   /** A string is sent as is (so duplicate keys and `__proto__` survive); bytes for invalid UTF-8. */
