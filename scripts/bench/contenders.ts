@@ -62,7 +62,10 @@ export const CONTENDERS: Record<ContenderId, ContenderSpec> = {
   },
   'service-before': {
     id: 'service-before',
-    label: `users-service at ${process.env.BENCH_BEFORE_REV ?? '(--before)'}`,
+    // A getter: run.ts sets the revision from --before after this module is loaded.
+    get label() {
+      return `users-service at ${process.env.BENCH_BEFORE_REV ?? '(--before)'}`
+    },
     group: 'db',
     baseline: false,
     prepare: async () => ['bun', `${checkoutAt(process.env.BENCH_BEFORE_REV)}/src/index.ts`],
