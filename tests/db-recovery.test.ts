@@ -90,6 +90,28 @@ describe('heartbeat watchdog', () => {
     expect(hung).toBe(0)
   })
 
+  // On MongoDB 4.4+ every heartbeat after the first is a streaming (awaited) one, so a watchdog
+  // that ignored them never fired there: the hang it exists for went unnoticed on production servers.
+  it('reports a streaming heartbeat pending past its longer bound, once', async () => {
+    const client = new EventEmitter()
+    let hung = 0
+    const stop = watchHeartbeats(client, { hungAfterMs: 50, awaitedHungAfterMs: 100, checkEveryMs: 10, onHung: () => hung++ })
+    client.emit('serverHeartbeatStarted', heartbeat(true))
+    await Bun.sleep(300)
+    stop()
+    expect(hung).toBe(1)
+  })
+
+  it('gives a streaming heartbeat its longer bound before calling it hung', async () => {
+    const client = new EventEmitter()
+    let hung = 0
+    const stop = watchHeartbeats(client, { hungAfterMs: 50, awaitedHungAfterMs: 60_000, checkEveryMs: 10, onHung: () => hung++ })
+    client.emit('serverHeartbeatStarted', heartbeat(true))
+    await Bun.sleep(300)
+    stop()
+    expect(hung).toBe(0)
+  })
+
   it('resetting the client (the cure) keeps the app serving, with 503s at worst while it reconnects', async () => {
     const database = await connectDatabase(globalThis.testMongoUri, `test_reset_${crypto.randomUUID().slice(0, 8)}`)
     afterAll(async () => {

@@ -85,6 +85,8 @@ export async function connectDatabase(
   boundDatabaseCalls(stuckAfterMs)
   const stopWatching = watchHeartbeats(client, {
     hungAfterMs: stuckAfterMs,
+    // A streaming heartbeat waits up to heartbeatFrequencyMS for news, then as long as a polling one.
+    awaitedHungAfterMs: client.options.heartbeatFrequencyMS + stuckAfterMs,
     onHung: () => void reset('a server heartbeat of the MongoDB driver hung: reconnecting'),
   })
   return {

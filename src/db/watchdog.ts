@@ -11,18 +11,20 @@ import type { EventEmitter } from 'node:events'
  *
  * A polling heartbeat is a connect plus a `hello`, each bounded by connectTimeoutMS, so one pending
  * longer than `hungAfterMs` is hung and `onHung` runs (once per hung heartbeat). Streaming
- * heartbeats (`awaited`, MongoDB 4.4+) wait on the server on purpose and are not watched.
- * Returns a function that stops watching.
+ * heartbeats (`awaited`: MongoDB 4.4+ uses them after the first check, so on MongoDB they are
+ * nearly all of them) wait on the server on purpose, up to heartbeatFrequencyMS, with a socket
+ * timeout of connectTimeoutMS on top; they get the longer bound `awaitedHungAfterMs` (default:
+ * `hungAfterMs` plus the driver's default heartbeatFrequencyMS). Returns a function that stops watching.
  */
 export function watchHeartbeats(
   client: Pick<EventEmitter, 'on' | 'off'>,
-  options: { hungAfterMs: number; onHung: () => void; checkEveryMs?: number },
+  options: { hungAfterMs: number; awaitedHungAfterMs?: number; onHung: () => void; checkEveryMs?: number },
 ): () => void {
-  // Monitors are per server: the start time of each server's pending polling heartbeat.
+  const awaitedHungAfterMs = options.awaitedHungAfterMs ?? options.hungAfterMs + 10_000
+  // Monitors are per server: when each server's pending heartbeat counts as hung.
   const pending = new Map<string, number>()
   const started = (event: { connectionId: string; awaited: boolean }) => {
-    if (event.awaited) pending.delete(event.connectionId)
-    else pending.set(event.connectionId, performance.now())
+    pending.set(event.connectionId, performance.now() + (event.awaited ? awaitedHungAfterMs : options.hungAfterMs))
   }
   const ended = (event: { connectionId: string }) => void pending.delete(event.connectionId)
   client.on('serverHeartbeatStarted', started)
@@ -31,8 +33,8 @@ export function watchHeartbeats(
   const timer = setInterval(
     () => {
       const now = performance.now()
-      for (const [server, since] of pending) {
-        if (now - since < options.hungAfterMs) continue
+      for (const [server, hungAt] of pending) {
+        if (now < hungAt) continue
         pending.delete(server)
         options.onHung()
       }
