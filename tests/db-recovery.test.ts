@@ -131,6 +131,28 @@ describe('heartbeat watchdog', () => {
   })
 })
 
+describe('closing during a reset', () => {
+  // Shutdown awaited a reset that was reconnecting to a database that was down: its connect
+  // attempt (up to timeoutMs) and then its pause between attempts (timeoutMs again), so a
+  // SIGTERM during an outage could take two timeouts longer than configured.
+  it('does not wait for the reset to finish reconnecting', async () => {
+    const target = new URL(globalThis.testMongoUri)
+    const relay = await startRelay({ host: target.hostname, port: Number(target.port || 27017) })
+    // The default timeout (a longer one would raise every later call's deadline in this process):
+    // a connect attempt into the hole takes 5 s, longer than this test may run.
+    const database = await connectDatabase(relay.uri, `test_close_${crypto.randomUUID().slice(0, 8)}`)
+    try {
+      relay.blackHole()
+      const resetting = database.reset().catch(() => {})
+      await Bun.sleep(100)
+      await database.close()
+      await resetting
+    } finally {
+      relay.close()
+    }
+  }, 4_000)
+})
+
 describe('database calls', () => {
   // Found by scripts/reliability/faults.ts: a PATCH sent as the database was killed never got an
   // answer (the client gave up after 30 s). Its driver call never settled; now the deadline answers.

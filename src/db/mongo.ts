@@ -61,6 +61,8 @@ export async function connectDatabase(
 
   let closed = false
   let resetting: Promise<void> | undefined
+  // Ends the reset's pause between attempts early, when the database is being closed.
+  let stopPausing: (() => void) | undefined
   const reset = (reason: string) => {
     resetting ??= (async () => {
       options.onReset?.(reason)
@@ -70,7 +72,14 @@ export async function connectDatabase(
           await client.connect()
           return
         } catch {
-          await new Promise((retry) => setTimeout(retry, timeoutMs))
+          if (closed) return
+          await new Promise<void>((retry) => {
+            const timer = setTimeout(retry, timeoutMs)
+            stopPausing = () => {
+              clearTimeout(timer)
+              retry()
+            }
+          })
         }
       }
     })().finally(() => {
@@ -101,7 +110,13 @@ export async function connectDatabase(
     close: async () => {
       closed = true
       stopWatching()
-      await resetting
+      // Interrupts a reset's reconnect (a pending connect fails once the client closes) and its
+      // pause, so shutdown does not wait up to two timeouts on a database that is down.
+      if (resetting) {
+        await client.close().catch(() => {})
+        stopPausing?.()
+        await resetting
+      }
       await client.close()
     },
   }
