@@ -186,6 +186,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   throw new ConfigError(result.error.issues.map((issue) => `${String(issue.path[0] ?? '(environment)')}: ${issue.message}`))
 }
 
+/**
+ * The configuration of a command that serves no requests (the seed import): the environment's
+ * database settings, without production's request-serving checks (auth must be on), which must not
+ * stop it in the service's image.
+ */
+export function loadToolConfig(env: Record<string, string | undefined> = process.env): Config {
+  return loadConfig({ ...env, NODE_ENV: 'development' })
+}
+
 /** Config for tests and scripts: defaults plus overrides, without reading the environment. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return { ...loadConfig({ NODE_ENV: 'test' }), ...overrides }

@@ -9,7 +9,7 @@
 import { appendFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig } from '../config'
+import { type Config, ConfigError, loadToolConfig } from '../config'
 import { connectDatabase } from '../db/mongo'
 import { createBunPasswordHasher } from '../users/passwords.bun'
 import { createUsersRepository } from '../users/users.repository'
@@ -65,11 +65,10 @@ const positive = (name: string, text: string, max: number) => {
 const batchSize = positive('batch-size', args['batch-size'], 10_000)
 const hashConcurrency = positive('hash-concurrency', args['hash-concurrency'], 64)
 
-let config: ReturnType<typeof loadConfig>
+let config: Config
 try {
-  // Only the database settings matter here. Production's other checks (auth must be on) are about
-  // serving requests, which the import does not do, so they must not stop it in the service's image.
-  config = loadConfig({ ...process.env, NODE_ENV: 'development' })
+  // Only the database settings matter here (see loadToolConfig).
+  config = loadToolConfig()
 } catch (error) {
   if (error instanceof ConfigError) fail(error.message)
   throw error
