@@ -1,7 +1,8 @@
 /**
  * `bun run reliability`: every reliability step in sequence, each as its own process, then a
  * summary. A step is one line of STEPS; a failing step does not stop the later ones, and the run
- * exits non-zero if any failed. Flags after `--` go to the steps marked `flags` (the soak:
+ * exits non-zero if any failed. The last line, `RELIABILITY-TOTAL {"passed":N,"failed":N}`, counts the
+ * checks of every step for .ci/run. Flags after `--` go to the steps marked `flags` (the soak:
  * `bun run reliability -- --long`).
  */
 const STEPS: { name: string; command: string[]; flags?: true }[] = [
@@ -47,4 +48,14 @@ for (const r of results) {
   for (const failure of r.summary?.failures ?? []) console.log(`       FAIL ${failure}`)
   for (const [label, value] of Object.entries(r.summary?.figures ?? {})) console.log(`       ${label}: ${value}`)
 }
+// Totals for .ci/run's last line: every check of every step; a step that failed without a
+// summary (it crashed) or exited non-zero with none of its checks failing counts as one failure.
+let passed = 0
+let failed = 0
+for (const r of results) {
+  const failures = r.summary?.failures.length ?? 0
+  passed += (r.summary?.checks ?? 0) - failures
+  failed += failures + (!r.ok && failures === 0 ? 1 : 0)
+}
+console.log(`RELIABILITY-TOTAL ${JSON.stringify({ passed, failed })}`)
 process.exit(results.every((r) => r.ok) ? 0 : 1)

@@ -69,6 +69,12 @@ const reportDir = join(work, 'report')
 const db = await startEmbeddedDatabase({ dataDir: join(work, 'db'), onProgress: (m) => console.error(m) })
 const apiKey = `usk_${randomBytes(32).toString('base64url')}`
 const failures: string[] = []
+let checks = 0
+/** One of the run's checks: counted for the summary, its message kept when it fails. */
+function check(ok: boolean, failure: string): void {
+  checks++
+  if (!ok) failures.push(failure)
+}
 const started = performance.now()
 try {
   const server = await startServer(['bun', 'src/index.ts'], {
@@ -113,16 +119,15 @@ try {
       ],
       { stdout: 'inherit', stderr: 'inherit', cwd: work },
     )
-    if ((await run.exited) !== 0) failures.push('Schemathesis reported failures (see above)')
+    check((await run.exited) === 0, 'Schemathesis reported failures (see above)')
     // The process must still answer, and must have logged no unexpected error, whatever it was sent.
     const health = await fetch(`${server.url.replace(/\/$/, '')}/healthz`).catch(() => undefined)
-    if (health?.status !== 200) failures.push('the service no longer answers /healthz')
+    check(health?.status === 200, 'the service no longer answers /healthz')
     const errors = server.logs
       .join('')
       .split('\n')
       .filter((line) => line.includes('"unhandled error"'))
-    if (errors.length > 0)
-      failures.push(`the service logged ${errors.length} unhandled errors:\n${errors.slice(0, 5).join('\n')}`)
+    check(errors.length === 0, `the service logged ${errors.length} unhandled errors:\n${errors.slice(0, 5).join('\n')}`)
   } finally {
     server.proc.kill('SIGTERM')
     await server.proc.exited
@@ -141,12 +146,14 @@ try {
     )
   }
   console.log(`  ${'total'.padEnd(9)} ${String(total).padStart(6)} cases`)
-  if (total < MIN_CASES) failures.push(`only ${total} cases were generated; at least ${MIN_CASES} are required`)
+  check(total >= MIN_CASES, `only ${total} cases were generated; at least ${MIN_CASES} are required`)
 } finally {
   await db.stop()
   rmSync(work, { recursive: true, force: true })
 }
 console.log(`schemathesis run: ${((performance.now() - started) / 1000).toFixed(1)} s`)
+// The line run.ts collects for its summary (the same shape as lib.ts's createReport).
+console.log(`RELIABILITY-SUMMARY ${JSON.stringify({ name: 'schemathesis', checks, failures, figures: {} })}`)
 if (failures.length > 0) {
   console.error(`\nFAILED:\n- ${failures.join('\n- ')}`)
   process.exit(1)

@@ -4,7 +4,7 @@
  *
  * Asserted: no error answers at all (no 5xx, no 4xx other than the 404 of the lookups of unknown
  * ids, none unanswered), and the service's resident memory (VmRSS) at the end at most
- * RSS_GROWTH_LIMIT_MB above its level after the warm-up.
+ * RSS_GROWTH_LIMIT_MB above its high-water mark of the warm-up.
  */
 import { createReport, flag, info, quantile, rssMb, section, startDatabase, startService, tempDir } from './lib'
 import { createLedger, startLoad, tally } from './load'
@@ -44,7 +44,11 @@ while (performance.now() - started < durationS * 1000) {
   const sample = { at, rss: rssMb(service.pid), answers: load.outcomes.length }
   const previous = samples.at(-1)
   samples.push(sample)
-  if (baseline === undefined && at >= warmupS) baseline = sample.rss
+  // The baseline is the highest level the warm-up reached, not one reading at its end: the level
+  // swings by 10-30 MB between collections, and a reading taken just after one made a leak-free
+  // run fail (102.5 MB after the warm-up, whose peak was 132.1 MB; 130.4 MB at the end). A leak
+  // still shows: it grows past the warm-up's peak and stays there.
+  if (baseline === undefined && at >= warmupS) baseline = Math.max(...samples.map((s) => s.rss))
   const rate = previous ? (sample.answers - previous.answers) / (sample.at - previous.at) : sample.answers / at
   if (samples.length % 2 === 0 || at >= durationS)
     info(
@@ -76,7 +80,7 @@ const end = quantile(
 )
 const growth = end - (baseline ?? end)
 report.check(
-  `RSS growth after the warm-up at most ${RSS_GROWTH_LIMIT_MB} MB`,
+  `RSS growth past the warm-up's peak at most ${RSS_GROWTH_LIMIT_MB} MB`,
   growth <= RSS_GROWTH_LIMIT_MB,
   `${(baseline ?? 0).toFixed(1)} MB -> ${end.toFixed(1)} MB, ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB`,
 )
@@ -87,7 +91,7 @@ report.figure('answers', load.outcomes.length)
 report.figure('answers per second', load.outcomes.length / durationS)
 report.figure('latency p50 (ms)', quantile(latencies, 0.5))
 report.figure('latency p99 (ms)', quantile(latencies, 0.99))
-report.figure('RSS after warm-up (MB)', baseline ?? 0)
+report.figure('RSS warm-up peak (MB)', baseline ?? 0)
 report.figure('RSS at the end (MB)', end)
 report.figure('RSS peak (MB)', Math.max(...samples.map((s) => s.rss)))
 
