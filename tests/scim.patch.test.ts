@@ -105,6 +105,7 @@ describe('SCIM PATCH: what Okta sends', () => {
 
   it('syncs a password, and lets the same id pass in a value-only replace', () => {
     expect(patch([{ op: 'replace', value: { password: 'n3w-passw0rd', id: alice.id } }])).toEqual({ password: 'n3w-passw0rd' })
+    expect(patch([{ op: 'remove', path: 'password' }])).toEqual({ password: null })
   })
 })
 
@@ -246,7 +247,7 @@ describe('SCIM PATCH: errors the RFC assigns', () => {
     ['active removed', { op: 'remove', path: 'active' }, 'invalidValue'],
     ['active "yes"', { op: 'replace', path: 'active', value: 'yes' }, 'invalidValue'],
     ['active 0', { op: 'replace', path: 'active', value: 0 }, 'invalidValue'],
-    ['password removed', { op: 'remove', path: 'password' }, 'invalidValue'],
+    ['an empty password', { op: 'replace', path: 'password', value: '' }, 'invalidValue'],
     ['displayName an operator object', { op: 'replace', path: 'displayName', value: { $ne: null } }, 'invalidValue'],
     ['externalId an array', { op: 'replace', path: 'externalId', value: ['a'] }, 'invalidValue'],
     ['name a string', { op: 'replace', path: 'name', value: 'Alice Wong' }, 'invalidValue'],
@@ -277,11 +278,11 @@ describe('SCIM PATCH: errors the RFC assigns', () => {
       () =>
         patch([
           { op: 'add', path: 'title', value: 'x' },
-          { op: 'remove', path: 'password' },
+          { op: 'replace', path: 'password', value: 42 },
         ]),
       'invalidValue',
     )
-    expect(error.detail).toBe("Operations[1] ('password'): password cannot be removed.")
+    expect(error.detail).toBe("Operations[1] ('password'): the value must be a non-empty string.")
     for (const value of ['hunter2-secret', { $where: 'hunter2-secret' }, ['hunter2-secret']]) {
       const detail = scimErrorOf(() => patch([{ op: 'replace', path: 'active', value }]), 'invalidValue').detail
       expect(detail).not.toContain('hunter2')

@@ -28,7 +28,7 @@ export type ScimUserState = {
 }
 
 /** The attributes a PATCH sets, with their new values (`null`: removed). `password` is write-only. */
-export type ScimUserChanges = Partial<Omit<ScimUserState, 'id'>> & { password?: string }
+export type ScimUserChanges = Partial<Omit<ScimUserState, 'id'>> & { password?: string | null }
 
 /** One normalized operation: a parsed path always (value-only operations are split per key). */
 export type PatchOperation = { op: 'add' | 'remove' | 'replace'; path: PatchPath; value?: unknown; index: number }
@@ -163,8 +163,10 @@ function applyOperation(state: ScimUserState, operation: PatchOperation, set: Se
       set('active', booleanValue(value, fail))
       return
     case 'password':
-      if (removing || value === null) fail('invalidValue', 'password cannot be removed.')
-      set('password', nonEmptyString(value, fail))
+      // Removing it leaves the user without a password (sign-in through the identity provider
+      // only); the users service decides whether it allows that. scim2-tester removes every
+      // published optional attribute, so this must not be an error here.
+      set('password', removing || value === null ? null : nonEmptyString(value, fail))
       return
     case 'name':
       applyName(target.subAttribute, removing ? null : value, set, fail)
