@@ -17,8 +17,10 @@ import type { hc } from 'hono/client'
 import type { JSONValue as HonoJsonValue } from 'hono/utils/types'
 import type { AppType as ServerApp } from '../src/app'
 import type * as Server from '../src/client'
-import type { JsonObject as ServerJsonObject } from '../src/users/users.metadata'
 import { flat, flatRoutes, type Interchangeable, type Name, type Same } from './flatten'
+
+/** The server's JSON object type, reached through the public names only (src/ moves things around). */
+type ServerJsonObject = NonNullable<Server.CreateUserBody['metadata']>
 
 /** Any JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }

@@ -4,6 +4,18 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, stat
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MongoClient } from 'mongodb'
+import {
+  clientDir,
+  consumerDir,
+  createConsumer,
+  misuseErrors,
+  packClient,
+  root,
+  run,
+  SETUPS,
+  type Setup,
+  tsc,
+} from '../scripts/client/consumers'
 import { startServer } from './helpers/process'
 
 /**
@@ -11,17 +23,11 @@ import { startServer } from './helpers/process'
  * installed from the tarball into consumer projects of each standard TypeScript setup
  * (tests/consumer/setups), type-checked there, and run against the real service on Bun and Node.
  */
-const root = new URL('..', import.meta.url).pathname
-const clientDir = join(root, 'client')
-const consumer = join(root, 'tests/consumer')
-const tsc = join(root, 'node_modules/.bin/tsc')
 const work = mkdtempSync(join(tmpdir(), 'users-service-client-'))
-const SETUPS = ['nodenext', 'bundler', 'commonjs'] as const
-type Setup = (typeof SETUPS)[number]
+const project = (setup: Setup) => join(work, setup)
 
 const clientPkg = JSON.parse(readFileSync(join(clientDir, 'package.json'), 'utf8'))
 const document = JSON.parse(readFileSync(join(root, 'openapi.json'), 'utf8'))
-const honoVersion: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies.hono
 
 /** Every operation of the document as `METHOD /path`, in the client's path syntax (`:id`). */
 const documentOperations: string[] = Object.entries(document.paths as Record<string, object>).flatMap(([path, item]) =>
@@ -29,41 +35,10 @@ const documentOperations: string[] = Object.entries(document.paths as Record<str
 )
 const v1Operations = documentOperations.filter((operation) => operation.split(' ')[1]?.startsWith('/v1/'))
 
-async function run(cmd: string[], cwd: string, env: Record<string, string> = {}) {
-  const proc = Bun.spawn(cmd, {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  return { code, out, err }
-}
-
-async function mustRun(cmd: string[], cwd: string) {
-  const result = await run(cmd, cwd)
-  if (result.code !== 0) throw new Error(`${cmd.join(' ')} failed in ${cwd}:\n${result.out}${result.err}`)
-  return result
-}
-
-let tarball = ''
-const project = (setup: Setup) => join(work, setup)
-
-/** A consumer project of `setup` with the tarball and hono installed, as `bun add` would. */
-async function createProject(setup: Setup) {
-  const dir = project(setup)
-  cpSync(join(consumer, 'setups', setup), dir, { recursive: true })
-  cpSync(join(consumer, 'src'), join(dir, 'src'), { recursive: true })
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
-  pkg.dependencies = { '@users-service/client': `file:${tarball}`, hono: honoVersion }
-  writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2))
-  await mustRun(['bun', 'install', '--no-save'], dir)
-}
-
-/** `tsc -p` of the setup's project, once (its emitted JavaScript is what Node runs). */
-const compiled = new Map<Setup, ReturnType<typeof run>>()
+/** Each project compiled once (`tsc -p .`): its emitted JavaScript is what Node runs. */
+const compiled = new Map<Setup, ReturnType<typeof tsc>>()
 const compile = (setup: Setup) => {
-  if (!compiled.has(setup)) compiled.set(setup, run([tsc, '-p', '.'], project(setup)))
+  if (!compiled.has(setup)) compiled.set(setup, tsc(project(setup)))
   return compiled.get(setup)!
 }
 
@@ -73,9 +48,6 @@ const dbName = `test_client_${crypto.randomUUID().slice(0, 8)}`
 let server: Awaited<ReturnType<typeof startServer>> | undefined
 
 beforeAll(async () => {
-  // From a clean state: packing must build the package by itself (prepack).
-  rmSync(join(clientDir, 'dist'), { recursive: true, force: true })
-  const packed = run(['bun', 'pm', 'pack', '--destination', work, '--quiet'], clientDir)
   const started = startServer(['bun', 'src/index.ts'], {
     MONGODB_URI: globalThis.testMongoUri,
     MONGODB_DB: dbName,
@@ -83,10 +55,9 @@ beforeAll(async () => {
       { name: 'consumer', sha256: createHash('sha256').update(apiKey).digest('hex'), scopes: ['users:read', 'users:write'] },
     ]),
   })
-  const pack = await packed
-  if (pack.code !== 0) throw new Error(`bun pm pack failed:\n${pack.out}${pack.err}`)
-  tarball = join(work, readdirSync(work).find((name) => name.endsWith('.tgz')) ?? '')
-  await Promise.all(SETUPS.map(createProject))
+  // From a clean state: packing must build the package by itself (prepack).
+  const tarball = await packClient(work)
+  await Promise.all(SETUPS.map((setup) => createConsumer(setup, project(setup), tarball)))
   server = await started
 }, 180_000)
 
@@ -196,7 +167,7 @@ describe('the @users-service/client package', () => {
     const dir = join(work, 'routes')
     mkdirSync(join(dir, 'src'), { recursive: true })
     symlinkSync(join(project('bundler'), 'node_modules'), join(dir, 'node_modules'))
-    cpSync(join(consumer, 'setups/bundler/tsconfig.json'), join(dir, 'tsconfig.json'))
+    cpSync(join(consumerDir, 'setups/bundler/tsconfig.json'), join(dir, 'tsconfig.json'))
     const union = (operations: string[]) => operations.map((operation) => JSON.stringify(operation)).join(' | ')
     writeFileSync(
       join(dir, 'src/routes.ts'),
@@ -210,10 +181,10 @@ export const unreachable: [Exclude<V1InDocument, ClientOperations>] extends [nev
 export const undocumented: [Exclude<ClientOperations, InDocument>] extends [never] ? 'none' : Exclude<ClientOperations, InDocument> = 'none'
 `,
     )
-    expect(await run([tsc, '-p', '.'], dir)).toEqual({ code: 0, out: '', err: '' })
+    expect(await tsc(dir)).toEqual({ code: 0, out: '', err: '' })
 
     // And usage.ts, which every setup compiles and runs, calls each of them.
-    const usage = readFileSync(join(consumer, 'src/usage.ts'), 'utf8')
+    const usage = readFileSync(join(consumerDir, 'src/usage.ts'), 'utf8')
     const call = (operation: string) => {
       const [method = '', path = ''] = operation.split(' ')
       const segments = path.split('/').filter(Boolean)
@@ -231,22 +202,10 @@ describe.each(SETUPS)('a %s consumer (strict, skipLibCheck false, "types": [])',
   })
 
   it('rejects each misuse case on exactly its line, and nothing else', async () => {
-    const lines = readFileSync(join(consumer, 'src/misuse.ts'), 'utf8').split('\n')
-    const isMarker = (line: string) => line.trim().startsWith('// @ts-expect-error')
-    const expected = lines.flatMap((line, i) => (isMarker(line) ? [i + 2] : []))
-    expect(expected.length).toBeGreaterThanOrEqual(10)
-
-    // The same project with the markers blanked out (line numbers unchanged): every case must now fail.
-    const copy = join(work, `${setup}-misuse`)
-    cpSync(project(setup), copy, { recursive: true, filter: (source) => !source.includes('node_modules') })
-    symlinkSync(join(project(setup), 'node_modules'), join(copy, 'node_modules'))
-    writeFileSync(join(copy, 'src/misuse.ts'), lines.map((line) => (isMarker(line) ? '' : line)).join('\n'))
-    const checked = await run([tsc, '-p', '.', '--noEmit'], copy)
-    const errors = checked.out.split('\n').filter((line) => /error TS\d+/.test(line))
-    const elsewhere = errors.filter((line) => !line.startsWith('src/misuse.ts('))
+    const { marked, failing, elsewhere } = await misuseErrors(project(setup), join(work, `${setup}-misuse`))
+    expect(marked.length).toBeGreaterThanOrEqual(10)
     expect(elsewhere).toEqual([])
-    const errorLines = [...new Set(errors.map((line) => Number(/^src\/misuse\.ts\((\d+),/.exec(line)?.[1])))]
-    expect(errorLines).toEqual(expected)
+    expect(failing).toEqual(marked)
   })
 })
 
