@@ -196,8 +196,15 @@ export const undocumented: [Exclude<ClientOperations, InDocument>] extends [neve
   })
 })
 
+describe('docs/client.md', () => {
+  it('shows, as its complete example, tests/consumer/src/example.ts, which every setup compiles', () => {
+    const example = readFileSync(join(consumerDir, 'src/example.ts'), 'utf8').trimEnd()
+    expect(readFileSync(join(root, 'docs/client.md'), 'utf8')).toContain(`\`\`\`ts\n${example}\n\`\`\``)
+  })
+})
+
 describe.each(SETUPS)('a %s consumer (strict, skipLibCheck false, "types": [])', (setup) => {
-  it('compiles calls to every /v1 route, with bodies typed by narrowing on the status', async () => {
+  it('compiles calls to every /v1 route (usage.ts) and the example, with bodies typed by narrowing on the status', async () => {
     expect(await compile(setup)).toEqual({ code: 0, out: '', err: '' })
   })
 
