@@ -13,11 +13,11 @@
  * JavaScript from this file.
  */
 import type { Env, Hono } from 'hono'
-import type { hc } from 'hono/client'
+import type { ClientRequest, hc } from 'hono/client'
 import type { JSONValue as HonoJsonValue } from 'hono/utils/types'
 import type { AppType as ServerApp } from '../src/app'
 import type * as Server from '../src/client'
-import { flat, flatRoutes, type Interchangeable, type Name, type Same } from './flatten'
+import { clientTree, flat, flatRoutes, type Interchangeable, type Name, type Same } from './flatten'
 
 /** The server's JSON object type, reached through the public names only (src/ moves things around). */
 type ServerJsonObject = NonNullable<Server.CreateUserBody['metadata']>
@@ -85,8 +85,20 @@ export type UsersApiSchema = typeof routes
 /** The API as a Hono app type, for hono/client's helpers (`hc<AppType>`, `InferResponseType`). */
 export type AppType = Hono<Env, UsersApiSchema, '/'>
 
-/** The typed client: `client.v1.users[':id'].$get({ param: { id } })`. */
-export type UsersClient = ReturnType<typeof hc<AppType>>
+/**
+ * One route of the client: hono/client's request functions for path P (`$get`, `$post`, ...,
+ * `$url`, `$path`), and the routes below it.
+ */
+export type Route<P extends keyof UsersApiSchema, Below = unknown> = ClientRequest<string, P, UsersApiSchema[P]> & Below
+
+const client = clientTree<keyof UsersApiSchema>()
+
+/**
+ * The typed client: `client.v1.users[':id'].$get({ param: { id } })`. Written out when the
+ * package is built (it is what `hc<AppType>` computes; the build checks that), so a consumer's
+ * compiler does not work it out again from the route table.
+ */
+export type UsersClient = typeof client
 
 // Written out rather than derived, to keep its doc comments; a check below holds it to src/client.ts's.
 export type UsersClientOptions = {
@@ -121,5 +133,6 @@ type _Checks = [
   Check<Interchangeable<ListUsersQuery, Server.ListUsersQuery>>,
   Check<Same<ProblemCode, Server.ProblemCode>>,
   Check<Same<UsersClientOptions, Server.UsersClientOptions>>,
+  Check<Interchangeable<UsersClient, ReturnType<typeof hc<AppType>>>>,
   Check<Same<Parameters<typeof createUsersClient>, Parameters<typeof Server.createUsersClient>>>,
 ]

@@ -147,6 +147,9 @@ describe('the @users-service/client package', () => {
       expect(source).toContain(`export interface ${name} `)
     for (const name of ['ProblemCode', 'UsersClient', 'UsersClientOptions']) expect(source).toContain(`export type ${name} `)
     expect(source).toContain('export declare function createUsersClient(')
+    // The client object is written out (a tree of Route<path>), not left to hc<AppType> in the consumer.
+    expect(source).toContain('":id": Route<"/v1/users/:id">')
+    expect(source).not.toContain('typeof hc<')
   })
 
   it('installs alone: a consumer gets the client and hono, nothing else', () => {
