@@ -25,10 +25,17 @@ const tsc = join(root, 'node_modules/.bin/tsc')
 /** The only modules the published files may import. */
 const ALLOWED_IMPORTS = new Set(['hono', 'hono/client'])
 
+/** A reason not to ship; thrown (not exited on) so that the scratch directory is removed first. */
+class BuildError extends Error {}
+
 function fail(message: string): never {
-  console.error(`client build: ${message}`)
-  process.exit(1)
+  throw new BuildError(message)
 }
+
+process.on('uncaughtException', (error) => {
+  console.error(error instanceof BuildError ? `client build: ${error.message}` : error)
+  process.exit(1)
+})
 
 if (!statSync(tsc, { throwIfNoEntry: false })) fail(`${tsc} is missing: run \`bun install\` at the repository root first`)
 
