@@ -4,7 +4,12 @@ import type { AppType } from './app'
 import type { Problem, ProblemCode, ValidationIssue } from './http/problem'
 import type { CreateUserSchema, ListUsersQuerySchema, UpdateUserSchema, User, UserListSchema } from './users/users.schemas'
 
-/** What consumers import: a typed client for every route, and the contract's types. */
+/**
+ * What consumers import: a typed client for every route, and the contract's types. Published as
+ * @users-service/client (client/): its JavaScript is this file, bundled; its declarations are the
+ * same names with every route shape written out (client/declarations.ts), held to these by checks.
+ * The tests use this file directly, in-process.
+ */
 
 export type { AppType, Problem, ProblemCode, User, ValidationIssue }
 export type CreateUserBody = z.input<typeof CreateUserSchema>

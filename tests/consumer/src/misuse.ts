@@ -1,50 +1,55 @@
 /**
- * Misuse that must not compile. Each @ts-expect-error line fails the fixture's `tsc --noEmit` if
- * the error it expects disappears, so the client's types are held to the contract.
+ * Misuse that must not compile, one case per line, each under the `@ts-expect-error` that marks
+ * it. tests/client.test.ts compiles this file as it is (every marker must be used: each case is an
+ * error) and without the markers (the errors must be on exactly the marked lines, no others).
  */
-import { createUsersClient } from 'users-service/client'
+import { createUsersClient, type ProblemCode, type User } from '@users-service/client'
 
 const client = createUsersClient({ baseUrl: 'http://users-service:3000' })
 
 export async function misuse(id: string) {
-  // A wrong field type in a create body.
-  // @ts-expect-error username must be a string
+  // @ts-expect-error a wrong field type: username is a string
   await client.v1.users.$post({ json: { username: 42, email: 'a@example.com' } })
-
-  // An unknown field in a create body.
-  // @ts-expect-error isAdmin is not a field of CreateUser
+  // @ts-expect-error an unknown field: isAdmin is not part of CreateUserBody
   await client.v1.users.$post({ json: { username: 'alice', email: 'a@example.com', isAdmin: true } })
-
-  // A role outside the enum.
-  // @ts-expect-error 'root' is not a role
+  // @ts-expect-error a missing required field: email
+  await client.v1.users.$post({ json: { username: 'alice' } })
+  // @ts-expect-error an enum outside its values: 'root' is not a role
   await client.v1.users.$post({ json: { username: 'alice', email: 'a@example.com', role: 'root' } })
-
-  // An unknown route.
-  // @ts-expect-error there is no /v1/accounts
+  // @ts-expect-error an enum outside its values in a patch: 'banned' is not a status
+  await client.v1.users[':id'].$patch({ param: { id }, json: { status: 'banned' } })
+  // @ts-expect-error an unknown route: there is no /v1/accounts
   await client.v1.accounts.$get()
-
-  // A missing path parameter.
-  // @ts-expect-error param.id is required
+  // @ts-expect-error a method the route does not have: no PUT on /v1/users/{id}
+  await client.v1.users[':id'].$put({ param: { id } })
+  // @ts-expect-error a missing path parameter: param.id is required
   await client.v1.users[':id'].$get({ param: {} })
-
-  // A query parameter of the wrong type (query strings are strings).
-  // @ts-expect-error limit is a string in the query
+  // @ts-expect-error a wrong query type: limit is a string on the wire
   await client.v1.users.$get({ query: { limit: 20 } })
+  // @ts-expect-error a query value outside its enum: there is no sort by age
+  await client.v1.users.$get({ query: { sort: 'age' } })
+  // @ts-expect-error a wrong header: header values are strings
+  await client.v1.users[':id'].$get({ param: { id } }, { headers: { 'If-None-Match': 3 } })
+  // @ts-expect-error a missing body field of verify: password
+  await client.v1.auth.verify.$post({ json: { login: 'alice' } })
 
+  const patched = await client.v1.users[':id'].$patch({ param: { id }, json: { displayName: 'Al' } })
+  const body = await patched.json()
+  // @ts-expect-error a 200 field read from the un-narrowed union: a Problem has no username
+  console.log(body.username)
   const res = await client.v1.users[':id'].$get({ param: { id } })
-
-  // Reading `id` from a body without narrowing on the status first.
-  const body = await res.json()
-  // @ts-expect-error the body may be a problem, which has no id
-  console.log(body.id)
-
   if (res.status === 404) {
-    const problem = await res.json()
-    // @ts-expect-error a 404 body is a problem: it has no id
-    console.log(problem.id)
+    // @ts-expect-error a 404 body read as a User: it is a Problem
+    const user: User = await res.json()
+    console.log(user)
   }
-
-  // A status the route never returns.
-  // @ts-expect-error GET /v1/users/{id} never answers 418
+  // @ts-expect-error a status the route never returns: GET /v1/users/{id} has no 418
   if (res.status === 418) return
+  if (res.ok) {
+    // @ts-expect-error a success narrowed with res.ok is still not a Problem: it has no code
+    console.log((await res.json()).code)
+  }
+  // @ts-expect-error a problem code that does not exist
+  const code: ProblemCode = 'teapot'
+  return code
 }

@@ -1,66 +1,129 @@
 /**
- * Real calls against a running users-service, written as a consumer would: narrow on `res.status`
- * to read typed bodies. Run with USERS_SERVICE_URL set; prints "consumer ok" when every step held.
+ * Every /v1 route, called as another service calls it: narrow on `res.status` (or `res.ok`) and the
+ * body is typed, a User or UserList on success and a Problem otherwise. Compiled by each consumer
+ * setup of tests/client.test.ts against the packed package, and run by main.ts against the real
+ * service on Bun and on Node.
  */
-import { createUsersClient, type User } from 'users-service/client'
+import type {
+  CreateUserBody,
+  ListUsersQuery,
+  Problem,
+  ProblemCode,
+  UpdateUserBody,
+  User,
+  UserList,
+  UsersClient,
+} from '@users-service/client'
 
-const baseUrl = process.env.USERS_SERVICE_URL
-if (!baseUrl) throw new Error('set USERS_SERVICE_URL')
-
-const client = createUsersClient({ baseUrl, headers: { 'X-Request-Id': 'consumer-fixture' } })
-const run = Date.now().toString(36)
-
-function check(condition: unknown, message: string): asserts condition {
+export function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(`consumer check failed: ${message}`)
 }
 
-async function create(name: string): Promise<{ user: User; etag: string }> {
-  const res = await client.v1.users.$post({ json: { username: `${name}${run}`, email: `${name}${run}@example.com` } })
-  if (res.status !== 201) throw new Error(`create ${name}: ${res.status}`)
-  check(res.headers.get('x-request-id') === 'consumer-fixture', 'default headers are sent')
-  const user: User = await res.json()
-  return { user, etag: res.headers.get('etag') ?? '' }
+/** A status this step did not expect: stop, and say what the service answered. */
+async function unexpected(step: string, res: { status: number; text(): Promise<string> }): Promise<never> {
+  throw new Error(`${step}: unexpected ${res.status} ${await res.text()}`)
 }
 
-const { user: alice, etag } = await create('alice')
-check(alice.version === 1 && etag === '"1"', 'a new user is at version 1')
+/** Calls every /v1 route; `tag` keeps this run's users apart from any other run's. */
+export async function useEveryRoute(client: UsersClient, tag: string): Promise<string[]> {
+  const steps: string[] = []
+  const password = 'correct horse battery staple'
+  const body: CreateUserBody = {
+    username: `${tag}.alice`,
+    email: `${tag}.Alice@Example.com`,
+    password,
+    displayName: 'Alice',
+    metadata: { plan: 'pro', prefs: { theme: 'dark' } },
+  }
 
-const got = await client.v1.users[':id'].$get({ param: { id: alice.id } })
-if (got.status !== 200) throw new Error(`get: ${got.status}`)
-check((await got.json()).username === alice.username, 'get returns the user')
+  // POST /v1/users: 201 with the user and its ETag; a second create with the same username is a 409 problem.
+  const created = await client.v1.users.$post({ json: body }, { headers: { 'Idempotency-Key': `${tag}-create` } })
+  if (created.status !== 201) return unexpected('create', created)
+  const alice: User = await created.json()
+  const etag = created.headers.get('etag') ?? ''
+  check(alice.version === 1 && etag === '"1"' && alice.hasPassword, 'a new user is at version 1, with a password')
+  const taken = await client.v1.users.$post({ json: { ...body, email: `${tag}.other@example.com` } })
+  if (taken.status !== 409) return unexpected('create again', taken)
+  const conflict: Problem = await taken.json()
+  const code: ProblemCode = conflict.code
+  check(code === 'username_taken', 'a second alice is refused as username_taken')
+  steps.push('create')
 
-// List with a cursor: three users sharing a prefix, two per page.
-await create('bob')
-await create('bea')
-const first = await client.v1.users.$get({ query: { q: `b`, sort: 'username', limit: '1' } })
-if (first.status !== 200) throw new Error(`list: ${first.status}`)
-const page1 = await first.json()
-check(page1.items.length === 1 && page1.nextCursor, 'first page has a cursor')
-const second = await client.v1.users.$get({ query: { q: 'b', sort: 'username', limit: '1', cursor: page1.nextCursor } })
-if (second.status !== 200) throw new Error(`list page 2: ${second.status}`)
-const page2 = await second.json()
-check(page2.items[0]?.id !== page1.items[0]?.id, 'the second page moves on')
+  // GET /v1/users/{id}: 200, then 304 while the ETag is current, and a 400 problem that lists what is wrong.
+  const byId = await client.v1.users[':id'].$get({ param: { id: alice.id } })
+  if (byId.status !== 200) return unexpected('get by id', byId)
+  check((await byId.json()).username === alice.username, 'get by id returns the user')
+  const unchanged = await client.v1.users[':id'].$get({ param: { id: alice.id } }, { headers: { 'If-None-Match': etag } })
+  check(unchanged.status === 304, 'If-None-Match with the current ETag answers 304')
+  const invalid = await client.v1.users[':id'].$get({ param: { id: 'not-an-id' } })
+  if (invalid.status !== 400) return unexpected('get by a malformed id', invalid)
+  const validation = await invalid.json()
+  check(
+    validation.code === 'validation_failed' && validation.errors?.[0]?.location === 'path',
+    'a malformed id is a path problem',
+  )
+  steps.push('get by id')
 
-const patched = await client.v1.users[':id'].$patch(
-  { param: { id: alice.id }, json: { displayName: 'Alice', metadata: { plan: 'pro' } } },
-  { headers: { 'If-Match': etag } },
-)
-if (patched.status !== 200) throw new Error(`patch: ${patched.status}`)
-check((await patched.json()).version === 2, 'the patch bumped the version')
+  // GET /v1/users/by-username/{username} and /by-email/{email} (any letter case).
+  const byUsername = await client.v1.users['by-username'][':username'].$get({ param: { username: alice.username } })
+  if (byUsername.status !== 200) return unexpected('get by username', byUsername)
+  check((await byUsername.json()).id === alice.id, 'get by username finds alice')
+  steps.push('get by username')
+  const byEmail = await client.v1.users['by-email'][':email'].$get({ param: { email: body.email.toLowerCase() } })
+  if (byEmail.status !== 200) return unexpected('get by email', byEmail)
+  check((await byEmail.json()).id === alice.id, 'get by email finds alice')
+  steps.push('get by email')
 
-const stale = await client.v1.users[':id'].$patch(
-  { param: { id: alice.id }, json: { displayName: 'Lost' } },
-  { headers: { 'If-Match': etag } },
-)
-if (stale.status !== 412) throw new Error(`stale patch: ${stale.status}`)
-check((await stale.json()).code === 'precondition_failed', 'a stale If-Match is refused')
+  // GET /v1/users: three users share a prefix; two pages of two, linked by the cursor.
+  for (const name of ['b1', 'b2', 'b3']) {
+    const res = await client.v1.users.$post({ json: { username: `${tag}.${name}`, email: `${tag}.${name}@example.com` } })
+    if (res.status !== 201) return unexpected(`create ${name}`, res)
+  }
+  const query: ListUsersQuery = { q: `${tag}.b`, sort: 'username', limit: '2', includeTotal: 'true' }
+  const first = await client.v1.users.$get({ query })
+  if (!first.ok) return unexpected('list', first)
+  const page1: UserList = await first.json()
+  check(page1.items.length === 2 && page1.total === 3 && page1.nextCursor !== null, 'the first page has two users and a cursor')
+  const second = await client.v1.users.$get({ query: { ...query, cursor: page1.nextCursor } })
+  if (second.status !== 200) return unexpected('list page 2', second)
+  const page2 = await second.json()
+  const names = [...page1.items, ...page2.items].map((user) => user.username)
+  check(names.join() === `${tag}.b1,${tag}.b2,${tag}.b3` && page2.nextCursor === null, 'the second page ends the list')
+  steps.push('list with cursor')
 
-const deleted = await client.v1.users[':id'].$delete({ param: { id: alice.id } })
-check(deleted.status === 204, 'delete answers 204')
+  // PATCH /v1/users/{id}: with the current ETag as If-Match, 200; with the old one again, 412.
+  const patch: UpdateUserBody = { displayName: 'Alice W.', metadata: { prefs: null } }
+  const patched = await client.v1.users[':id'].$patch({ param: { id: alice.id }, json: patch }, { headers: { 'If-Match': etag } })
+  if (patched.status !== 200) return unexpected('patch', patched)
+  const updated = await patched.json()
+  check(updated.version === 2 && updated.displayName === 'Alice W.', 'the patch applied')
+  check(JSON.stringify(updated.metadata) === '{"plan":"pro"}', 'metadata was merged: null removed prefs')
+  const stale = await client.v1.users[':id'].$patch(
+    { param: { id: alice.id }, json: { displayName: 'Lost' } },
+    { headers: { 'If-Match': etag } },
+  )
+  if (stale.status !== 412) return unexpected('stale patch', stale)
+  check((await stale.json()).code === 'precondition_failed', 'a stale If-Match is refused')
+  const current = stale.headers.get('etag') ?? ''
+  check(current === '"2"', 'the 412 names the current version')
+  steps.push('patch with If-Match, stale 412')
 
-const gone = await client.v1.users[':id'].$get({ param: { id: alice.id } })
-if (gone.status !== 404) throw new Error(`get after delete: ${gone.status}`)
-const problem = await gone.json()
-check(problem.code === 'user_not_found', 'a deleted user is not found')
+  // POST /v1/auth/verify: the right password gives the user, a wrong one a 401 problem.
+  const verified = await client.v1.auth.verify.$post({ json: { login: alice.username, password } })
+  if (verified.status !== 200) return unexpected('verify', verified)
+  check((await verified.json()).user.id === alice.id, 'verify returns the user')
+  const refused = await client.v1.auth.verify.$post({ json: { login: alice.username, password: `${password}!` } })
+  if (refused.status !== 401) return unexpected('verify a wrong password', refused)
+  check((await refused.json()).code === 'invalid_credentials', 'a wrong password is invalid_credentials')
+  steps.push('verify')
 
-console.log('consumer ok')
+  // DELETE /v1/users/{id}: 204; then the user is gone (404 problem).
+  const deleted = await client.v1.users[':id'].$delete({ param: { id: alice.id } }, { headers: { 'If-Match': current } })
+  if (deleted.status !== 204) return unexpected('delete', deleted)
+  const gone = await client.v1.users[':id'].$get({ param: { id: alice.id } })
+  if (gone.status !== 404) return unexpected('get after delete', gone)
+  check((await gone.json()).code === 'user_not_found', 'a deleted user is not found')
+  steps.push('delete')
+
+  return steps
+}
