@@ -27,15 +27,17 @@ export type WebhookDelivery = {
 export type DeliveryResult = 'delivered' | 'gone' | 'retry'
 
 /** Why an attempt failed, as a class a dashboard can group by; never a message that could carry data. */
-export type DeliveryErrorClass =
-  | 'http_status'
-  | 'redirect'
-  | 'timeout'
-  | 'target_refused'
-  | 'dns'
-  | 'connection'
-  | 'tls'
-  | 'network'
+export const DELIVERY_ERROR_CLASSES = [
+  'http_status',
+  'redirect',
+  'timeout',
+  'target_refused',
+  'dns',
+  'connection',
+  'tls',
+  'network',
+] as const
+export type DeliveryErrorClass = (typeof DELIVERY_ERROR_CLASSES)[number]
 
 export type DeliveryOutcome = {
   /** delivered: 2xx; gone: 410, disable the endpoint; retry: anything else, on the schedule. */
