@@ -3,7 +3,7 @@ import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtV
 import type { Config } from '../config'
 import { AppError } from '../http/app-error'
 import type { Caller } from '../http/types'
-import { SCOPES } from './scopes'
+import { SCOPES } from '../scopes'
 
 /** Why a bearer token was refused; the text goes into the 401's detail and WWW-Authenticate. */
 export type AuthFailure = { reason: 'missing' | 'invalid'; description: string }

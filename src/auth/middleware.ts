@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono'
 import { problem } from '../http/problem'
 import type { AppEnv } from '../http/types'
 import { AUTH_OFF_CALLER, type Authenticator } from './authenticate'
-import type { Scope } from './scopes'
+import type { Scope } from '../scopes'
 
 const REALM = 'users-service'
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import { requireScope } from '../auth/middleware'
-import type { Scope } from '../auth/scopes'
+import type { Scope } from '../scopes'
 import { PRECONDITION_MAX_LENGTH, PRECONDITION_PATTERN } from '../http/etag'
 import { jsonBody } from '../http/json-body'
 import { problemResponses } from '../http/problem'
