@@ -1,9 +1,9 @@
-import { createRoute, type RouteHandler, z } from '@hono/zod-openapi'
+import { createRoute, z } from '@hono/zod-openapi'
 import { requireScope } from '../auth/middleware'
+import type { Handler } from '../http/handler'
 import { jsonBody } from '../http/json-body'
 import { problem, problemResponses } from '../http/problem'
 import { createRouter } from '../http/router'
-import type { AppEnv } from '../http/types'
 import { NOT_BLANK_PATTERN, UserSchema } from '../users/users.schemas'
 import type { UsersService } from '../users/users.service'
 import type { FailedAttempts } from './failed-attempts'
@@ -71,7 +71,7 @@ export type VerifyDeps = {
  * the attempts.
  */
 export function createVerifyRouter({ users, failedAttempts, limits }: VerifyDeps) {
-  const handler: RouteHandler<typeof verifyCredentials, AppEnv> = async (c) => {
+  const handler: Handler<typeof verifyCredentials> = async (c) => {
     const { login, password } = c.req.valid('json')
     const found = await users.findLogin(login)
     // Counted per user when the login names one, so switching between username and email gains

@@ -1,4 +1,4 @@
-import type { RouteHandler } from '@hono/zod-openapi'
+import type { Handler as RouteHandler } from '../http/handler'
 import { refused, type Vocabulary } from '../http/outcomes'
 import type { AppEnv } from '../http/types'
 import { authorityOf } from '../users/users.handlers'

@@ -1,7 +1,7 @@
-import type { RouteHandler } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { hasScope } from '../auth/middleware'
 import { ifNoneMatchHits, readIfMatch, readPrecondition, toEtag } from '../http/etag'
+import type { Handler as RouteHandler } from '../http/handler'
 import { refused } from '../http/outcomes'
 import type { AppEnv } from '../http/types'
 import type * as routes from './users.routes'
