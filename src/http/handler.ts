@@ -23,4 +23,8 @@ export type Handler<R extends RouteConfig, E extends Env = AppEnv> = (
 export type DeclaredResponse<R extends RouteConfig> = AsResponse<RouteConfigToTypedResponse<R>>
 
 type AsResponse<T> =
-  T extends TypedResponse<infer D, infer S, infer F> ? Response & TypedResponse<{} extends D ? D | null : D, S, F> : never
+  T extends TypedResponse<infer D, infer S, infer F> ? Response & TypedResponse<NoContent extends D ? D | null : D, S, F> : never
+
+/** What zod-openapi types the data of a response without content as. */
+// biome-ignore lint/complexity/noBannedTypes: zod-openapi's own spelling of "no content", matched as is.
+type NoContent = {}
