@@ -53,19 +53,7 @@ export function createDatabase(
     socketTimeoutMS: timeoutMs,
     maxPoolSize: 50,
   })
-  const stats: PoolStats = { open: 0, checkedOut: 0, waiting: 0, checkoutFailures: 0 }
-  client.on('connectionCreated', () => void stats.open++)
-  client.on('connectionClosed', () => void stats.open--)
-  client.on('connectionCheckOutStarted', () => void stats.waiting++)
-  client.on('connectionCheckedOut', () => {
-    stats.waiting--
-    stats.checkedOut++
-  })
-  client.on('connectionCheckOutFailed', () => {
-    stats.waiting--
-    stats.checkoutFailures++
-  })
-  client.on('connectionCheckedIn', () => void stats.checkedOut--)
+  const stats = trackPool(client)
   const db = client.db(dbName)
 
   let closed = false
@@ -131,4 +119,22 @@ export function createDatabase(
       await client.close()
     },
   }
+}
+
+/** Live connection-pool figures, kept from the driver's monitoring events. */
+function trackPool(client: MongoClient): PoolStats {
+  const stats: PoolStats = { open: 0, checkedOut: 0, waiting: 0, checkoutFailures: 0 }
+  client.on('connectionCreated', () => void stats.open++)
+  client.on('connectionClosed', () => void stats.open--)
+  client.on('connectionCheckOutStarted', () => void stats.waiting++)
+  client.on('connectionCheckedOut', () => {
+    stats.waiting--
+    stats.checkedOut++
+  })
+  client.on('connectionCheckOutFailed', () => {
+    stats.waiting--
+    stats.checkoutFailures++
+  })
+  client.on('connectionCheckedIn', () => void stats.checkedOut--)
+  return stats
 }

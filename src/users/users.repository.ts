@@ -1,8 +1,8 @@
-import { type Filter, ObjectId } from 'mongodb'
+import { type Collection, type Filter, ObjectId } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
-import { conflict } from '../errors'
+import { type Conflict, conflict } from '../errors'
 import { toUser, USERS_COLLECTION, type UserDocument } from './users.document'
-import type { ImportOutcome, UsersRepository } from './users.model'
+import type { ImportedUser, ImportOutcome, UsersRepository } from './users.model'
 import { pageQuery, toPage } from './users.pagination'
 import { createUserWrites } from './users.writes'
 
@@ -43,24 +43,7 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
       const doc = await call((limit) => users.findOne(key.includes('@') ? { emailKey: key } : { usernameKey: key }, limit))
       return doc && { user: toUser(doc), passwordHash: doc.passwordHash }
     },
-    async findTaken(values, exceptId) {
-      const usernameKey = values.username?.toLowerCase()
-      const emailKey = values.email?.toLowerCase()
-      const either = [...(usernameKey !== undefined ? [{ usernameKey }] : []), ...(emailKey !== undefined ? [{ emailKey }] : [])]
-      if (either.length === 0) return null
-      const filter = { $or: either, ...(exceptId ? { _id: { $ne: new ObjectId(exceptId) } } : {}) }
-      // Two at most: one user may hold the username and another the email.
-      const found = await call((limit) =>
-        users
-          .find(filter, { ...limit, projection: { usernameKey: 1, emailKey: 1 } })
-          .limit(2)
-          .toArray(),
-      )
-      if (values.username !== undefined && found.some((doc) => doc.usernameKey === usernameKey)) {
-        return conflict('username', values.username)
-      }
-      return values.email !== undefined && found.length > 0 ? conflict('email', values.email) : null
-    },
+    findTaken: (values, exceptId) => findTaken(database, users, values, exceptId),
     async list(query) {
       const page = pageQuery(query)
       const [docs, total] = await call((limit) =>
@@ -74,31 +57,62 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
     async exists(id) {
       return (await call((limit) => users.findOne({ _id: new ObjectId(id) }, { ...limit, projection: { _id: 1 } }))) !== null
     },
-    async previewImported(batch) {
-      if (batch.length === 0) return []
-      const ids = batch.map(({ id }) => new ObjectId(id))
-      const usernameKeys = batch.map(({ user }) => user.username.toLowerCase())
-      const emailKeys = batch.map(({ user }) => user.email.toLowerCase())
-      const found = await call((limit) =>
-        users
-          .find(
-            { $or: [{ _id: { $in: ids } }, { usernameKey: { $in: usernameKeys } }, { emailKey: { $in: emailKeys } }] },
-            { ...limit, projection: { usernameKey: 1, emailKey: 1 } },
-          )
-          .toArray(),
-      )
-      const byId = new Set(found.map((f) => f._id.toHexString()))
-      const byUsername = new Map(found.map((f) => [f.usernameKey, f._id.toHexString()]))
-      const byEmail = new Map(found.map((f) => [f.emailKey, f._id.toHexString()]))
-      return batch.map(({ id }, i): ImportOutcome => {
-        if (byId.has(id)) return { kind: 'already_imported' }
-        const username = byUsername.get(usernameKeys[i] ?? '')
-        if (username) return { kind: 'conflict', field: 'username', otherId: username }
-        const email = byEmail.get(emailKeys[i] ?? '')
-        if (email) return { kind: 'conflict', field: 'email', otherId: email }
-        return { kind: 'imported' }
-      })
-    },
+    previewImported: (batch) => previewImported(database, users, batch),
     ...createUserWrites(database, users, now),
   }
+}
+
+/** Who already holds a username or an email (two users at most: one may hold each); username first. */
+async function findTaken(
+  { call }: DatabaseHandle,
+  users: Collection<UserDocument>,
+  values: { username?: string; email?: string },
+  exceptId?: string,
+): Promise<Conflict | null> {
+  const usernameKey = values.username?.toLowerCase()
+  const emailKey = values.email?.toLowerCase()
+  const either = [...(usernameKey !== undefined ? [{ usernameKey }] : []), ...(emailKey !== undefined ? [{ emailKey }] : [])]
+  if (either.length === 0) return null
+  const filter = { $or: either, ...(exceptId ? { _id: { $ne: new ObjectId(exceptId) } } : {}) }
+  const found = await call((limit) =>
+    users
+      .find(filter, { ...limit, projection: { usernameKey: 1, emailKey: 1 } })
+      .limit(2)
+      .toArray(),
+  )
+  if (values.username !== undefined && found.some((doc) => doc.usernameKey === usernameKey)) {
+    return conflict('username', values.username)
+  }
+  return values.email !== undefined && found.length > 0 ? conflict('email', values.email) : null
+}
+
+/** What the import's insert would answer, from one read of the ids, usernames and emails involved. */
+async function previewImported(
+  { call }: DatabaseHandle,
+  users: Collection<UserDocument>,
+  batch: ImportedUser[],
+): Promise<ImportOutcome[]> {
+  if (batch.length === 0) return []
+  const ids = batch.map(({ id }) => new ObjectId(id))
+  const usernameKeys = batch.map(({ user }) => user.username.toLowerCase())
+  const emailKeys = batch.map(({ user }) => user.email.toLowerCase())
+  const found = await call((limit) =>
+    users
+      .find(
+        { $or: [{ _id: { $in: ids } }, { usernameKey: { $in: usernameKeys } }, { emailKey: { $in: emailKeys } }] },
+        { ...limit, projection: { usernameKey: 1, emailKey: 1 } },
+      )
+      .toArray(),
+  )
+  const byId = new Set(found.map((f) => f._id.toHexString()))
+  const byUsername = new Map(found.map((f) => [f.usernameKey, f._id.toHexString()]))
+  const byEmail = new Map(found.map((f) => [f.emailKey, f._id.toHexString()]))
+  return batch.map(({ id }, i): ImportOutcome => {
+    if (byId.has(id)) return { kind: 'already_imported' }
+    const username = byUsername.get(usernameKeys[i] ?? '')
+    if (username) return { kind: 'conflict', field: 'username', otherId: username }
+    const email = byEmail.get(emailKeys[i] ?? '')
+    if (email) return { kind: 'conflict', field: 'email', otherId: email }
+    return { kind: 'imported' }
+  })
 }

@@ -3,10 +3,22 @@ import type { DatabaseHandle } from '../db/calls'
 import { isDuplicateKeyError } from '../db/errors'
 import { type Conflict, conflict, UnavailableError } from '../errors'
 import { keysOf, newUserDocument, toUpdate, toUser, type UserDocument } from './users.document'
-import type { ImportedUser, ImportOutcome, NewUser, PlainChanges, UserChanges, UsersRepository, WriteGuard } from './users.model'
+import type {
+  ImportedUser,
+  ImportOutcome,
+  NewUser,
+  PlainChanges,
+  UserChanges,
+  UsersRepository,
+  WriteGuard,
+  Written,
+} from './users.model'
 
 /** Bounds the retries of a write whose colliding user vanished before it could be named. */
 const MAX_WRITE_ATTEMPTS = 50
+
+/** What every write works with: the handle's calls, the collection and the clock. */
+type Store = { call: DatabaseHandle['call']; users: Collection<UserDocument>; now: () => Date }
 
 /**
  * The users repository's writes. Each is one single-document atomic operation (or an unordered
@@ -19,101 +31,106 @@ export function createUserWrites(
   users: Collection<UserDocument>,
   now: () => Date,
 ): Pick<UsersRepository, 'create' | 'updateInPlace' | 'updateAtVersion' | 'delete' | 'insertImported'> {
-  const { call } = database
-
-  async function create(input: NewUser) {
-    const doc = newUserDocument(input, new ObjectId(), now())
-    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
-      try {
-        await call((limit) => users.insertOne(doc, limit))
-        return { kind: 'written' as const, user: toUser(doc) }
-      } catch (error) {
-        const taken = await collision(error, input)
-        // null: the colliding user was deleted between our insert and the lookup; try again.
-        if (taken) return taken
-      }
-    }
-    throw busy()
-  }
-
-  async function updateInPlace(id: string, fields: PlainChanges, guard: WriteGuard) {
-    const differs: Filter<UserDocument>[] = Object.entries(fields).map(([field, value]) =>
-      value === null ? { [field]: { $exists: true } } : { [field]: { $ne: value } },
-    )
-    if (differs.length === 0) return { kind: 'not_written' as const }
-    const filter: Filter<UserDocument> = { ...guarded(id, guard), $or: differs }
-    try {
-      const updated = await call((limit) =>
-        users.findOneAndUpdate(filter, toUpdate(fields, now()), { ...limit, returnDocument: 'after' }),
-      )
-      return updated ? { kind: 'written' as const, user: toUser(updated) } : { kind: 'not_written' as const }
-    } catch (error) {
-      return (await collision(error, fields, id)) ?? { kind: 'not_written' as const }
-    }
-  }
-
-  async function updateAtVersion(id: string, version: number, changes: UserChanges) {
-    try {
-      const updated = await call((limit) =>
-        users.findOneAndUpdate({ _id: new ObjectId(id), version }, toUpdate(changes, now()), {
-          ...limit,
-          returnDocument: 'after',
-        }),
-      )
-      // Someone changed or deleted the user since the version was read.
-      return updated ? { kind: 'written' as const, user: toUser(updated) } : { kind: 'stale' as const }
-    } catch (error) {
-      // A colliding user that vanished: the caller's fresh read goes round again.
-      return (await collision(error, changes, id)) ?? { kind: 'stale' as const }
-    }
-  }
-
-  async function remove(id: string, guard: WriteGuard) {
-    const { deletedCount } = await call((limit) => users.deleteOne(guarded(id, guard), limit))
-    return deletedCount === 1
-  }
-
-  /**
-   * After a failed write: the conflict on the unique key that collided, or null when the colliding
-   * user is already gone (the caller retries). Rethrows anything that is not a username/email collision.
-   */
-  async function collision(
-    error: unknown,
-    values: { username?: string; email?: string },
-    exceptId?: string,
-  ): Promise<Conflict | null> {
-    if (!isDuplicateKeyError(error)) throw error
-    const keys = keysOf(values)
-    // MongoDB names the index in keyPattern; FerretDB does not, so ask the collection instead.
-    if (error.keyPattern) {
-      if ('usernameKey' in error.keyPattern && values.username !== undefined) return conflict('username', values.username)
-      if ('emailKey' in error.keyPattern && values.email !== undefined) return conflict('email', values.email)
-      throw error
-    }
-    const candidates = [
-      ...(keys.usernameKey !== undefined ? [{ usernameKey: keys.usernameKey }] : []),
-      ...(keys.emailKey !== undefined ? [{ emailKey: keys.emailKey }] : []),
-    ]
-    if (candidates.length === 0) throw error
-    const other = await call((limit) =>
-      users.findOne(
-        { $or: candidates, ...(exceptId ? { _id: { $ne: new ObjectId(exceptId) } } : {}) },
-        { ...limit, projection: { usernameKey: 1, emailKey: 1 } },
-      ),
-    )
-    if (!other) return null
-    return keys.usernameKey !== undefined && other.usernameKey === keys.usernameKey
-      ? conflict('username', values.username ?? '')
-      : conflict('email', values.email ?? '')
-  }
-
+  const store: Store = { call: database.call, users, now }
   return {
-    create,
-    updateInPlace,
-    updateAtVersion,
-    delete: remove,
-    insertImported: (batch) => insertImported(database, users, now, batch),
+    create: (input) => create(store, input),
+    updateInPlace: (id, fields, guard) => updateInPlace(store, id, fields, guard),
+    updateAtVersion: (id, version, changes) => updateAtVersion(store, id, version, changes),
+    delete: async (id, guard) => (await store.call((limit) => users.deleteOne(guarded(id, guard), limit))).deletedCount === 1,
+    insertImported: (batch) => insertImported(store, batch),
   }
+}
+
+async function create(store: Store, input: NewUser): Promise<Written> {
+  const doc = newUserDocument(input, new ObjectId(), store.now())
+  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+    try {
+      await store.call((limit) => store.users.insertOne(doc, limit))
+      return { kind: 'written', user: toUser(doc) }
+    } catch (error) {
+      const taken = await collision(store, error, input)
+      // null: the colliding user was deleted between our insert and the lookup; try again.
+      if (taken) return taken
+    }
+  }
+  throw busy()
+}
+
+async function updateInPlace(
+  store: Store,
+  id: string,
+  fields: PlainChanges,
+  guard: WriteGuard,
+): Promise<Written | { kind: 'not_written' }> {
+  const differs: Filter<UserDocument>[] = Object.entries(fields).map(([field, value]) =>
+    value === null ? { [field]: { $exists: true } } : { [field]: { $ne: value } },
+  )
+  if (differs.length === 0) return { kind: 'not_written' }
+  const filter: Filter<UserDocument> = { ...guarded(id, guard), $or: differs }
+  try {
+    const updated = await store.call((limit) =>
+      store.users.findOneAndUpdate(filter, toUpdate(fields, store.now()), { ...limit, returnDocument: 'after' }),
+    )
+    return updated ? { kind: 'written', user: toUser(updated) } : { kind: 'not_written' }
+  } catch (error) {
+    return (await collision(store, error, fields, id)) ?? { kind: 'not_written' }
+  }
+}
+
+async function updateAtVersion(
+  store: Store,
+  id: string,
+  version: number,
+  changes: UserChanges,
+): Promise<Written | { kind: 'stale' }> {
+  try {
+    const updated = await store.call((limit) =>
+      store.users.findOneAndUpdate({ _id: new ObjectId(id), version }, toUpdate(changes, store.now()), {
+        ...limit,
+        returnDocument: 'after',
+      }),
+    )
+    // Someone changed or deleted the user since the version was read.
+    return updated ? { kind: 'written', user: toUser(updated) } : { kind: 'stale' }
+  } catch (error) {
+    // A colliding user that vanished: the caller's fresh read goes round again.
+    return (await collision(store, error, changes, id)) ?? { kind: 'stale' }
+  }
+}
+
+/**
+ * After a failed write: the conflict on the unique key that collided, or null when the colliding
+ * user is already gone (the caller retries). Rethrows anything that is not a username/email collision.
+ */
+async function collision(
+  { call, users }: Store,
+  error: unknown,
+  values: { username?: string; email?: string },
+  exceptId?: string,
+): Promise<Conflict | null> {
+  if (!isDuplicateKeyError(error)) throw error
+  const keys = keysOf(values)
+  // MongoDB names the index in keyPattern; FerretDB does not, so ask the collection instead.
+  if (error.keyPattern) {
+    if ('usernameKey' in error.keyPattern && values.username !== undefined) return conflict('username', values.username)
+    if ('emailKey' in error.keyPattern && values.email !== undefined) return conflict('email', values.email)
+    throw error
+  }
+  const candidates = [
+    ...(keys.usernameKey !== undefined ? [{ usernameKey: keys.usernameKey }] : []),
+    ...(keys.emailKey !== undefined ? [{ emailKey: keys.emailKey }] : []),
+  ]
+  if (candidates.length === 0) throw error
+  const other = await call((limit) =>
+    users.findOne(
+      { $or: candidates, ...(exceptId ? { _id: { $ne: new ObjectId(exceptId) } } : {}) },
+      { ...limit, projection: { usernameKey: 1, emailKey: 1 } },
+    ),
+  )
+  if (!other) return null
+  return keys.usernameKey !== undefined && other.usernameKey === keys.usernameKey
+    ? conflict('username', values.username ?? '')
+    : conflict('email', values.email ?? '')
 }
 
 /** The filter of a guarded write on one user. */
@@ -136,12 +153,7 @@ const MAX_IMPORT_ATTEMPTS = 3
  * each collision resolved on its own. It only ever inserts: a user already there is never
  * overwritten, whoever put it there.
  */
-async function insertImported(
-  { call }: DatabaseHandle,
-  users: Collection<UserDocument>,
-  now: () => Date,
-  batch: ImportedUser[],
-): Promise<ImportOutcome[]> {
+async function insertImported({ call, users, now }: Store, batch: ImportedUser[]): Promise<ImportOutcome[]> {
   if (batch.length === 0) return []
   const importedAt = now()
   const docs = batch.map(({ id, user, createdAt }) => newUserDocument(user, new ObjectId(id), createdAt, importedAt))
