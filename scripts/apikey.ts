@@ -3,7 +3,7 @@
  * calling service, once) and the entry for AUTH_API_KEYS, which holds only its SHA-256.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { SCOPES } from '../src/auth/scopes'
+import { SCOPES } from '../src/scopes'
 
 const [name, ...scopes] = process.argv.slice(2)
 const unknown = scopes.filter((scope) => !(SCOPES as readonly string[]).includes(scope))

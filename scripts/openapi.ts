@@ -6,27 +6,30 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { createApp } from '../src/app'
 import { createAuthenticator } from '../src/auth/authenticate'
 import { testConfig } from '../src/config'
+import { createDatabase } from '../src/db/mongo'
+import { createLogger } from '../src/logger'
 import { createMetrics } from '../src/observability/metrics'
 import { generateOpenApi } from '../src/openapi'
+import { createStores } from '../src/stores'
+import { createBunPasswordHasher } from '../src/users/passwords.bun'
 
-const unavailable = () => {
-  throw new Error('generating the document never calls a dependency')
-}
-// The document depends only on the routes; no dependency is ever called while generating it.
+// The app exactly as the service builds it, on a database handle that is never connected: the
+// document depends only on the routes, and building the app does no I/O.
+const config = testConfig()
+const database = createDatabase('mongodb://127.0.0.1:9/', 'openapi')
 const app = createApp({
-  config: testConfig(),
-  users: new Proxy({} as never, { get: () => unavailable }),
-  passwords: { hash: unavailable, verify: unavailable },
-  database: { ping: unavailable },
-  logger: { info: unavailable, warn: unavailable, error: unavailable },
+  ...createStores(database, { failureWindowSeconds: config.auth.failures.windowSeconds }),
+  config,
+  passwords: createBunPasswordHasher(),
+  database,
+  logger: createLogger({ logLevel: 'silent', logFormat: 'json' }),
   metrics: createMetrics(),
-  authenticator: createAuthenticator({ apiKeys: [], jwt: undefined }),
-  failedAttempts: new Proxy({} as never, { get: () => unavailable }),
-  idempotency: new Proxy({} as never, { get: () => unavailable }),
+  authenticator: createAuthenticator(config.auth),
 })
 
 const path = new URL('../openapi.json', import.meta.url)
 const generated = `${JSON.stringify(generateOpenApi(app), null, 2)}\n`
+await database.close()
 
 if (process.argv.includes('--check')) {
   const committed = await readFile(path, 'utf8').catch(() => '')

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import { MongoClient, ObjectId } from 'mongodb'
-import { parseSourceUri } from '../src/legacy/legacy.source.repository'
+import { parseSourceUri } from '../src/migration/legacy.source.repository'
 
 export type SeedOptions = {
   /** Every n-th document has a plain-text password (hashing is what costs: about 100 ms each). */

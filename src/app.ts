@@ -4,11 +4,12 @@ import { cors } from 'hono/cors'
 import { methodNotAllowed as allowMethods } from 'hono/method-not-allowed'
 import { secureHeaders } from 'hono/secure-headers'
 import type { Authenticator } from './auth/authenticate'
-import type { FailedAttempts } from './auth/failed-attempts'
 import { authenticate } from './auth/middleware'
-import { createVerifyRouter } from './auth/verify'
 import type { Config } from './config'
+import type { FailedAttempts } from './credentials/failed-attempts'
+import { createVerifyRouter } from './credentials/verify'
 import { handleError, methodNotAllowed, notFound, payloadTooLarge } from './http/errors'
+import { handleDomainErrors } from './http/outcomes'
 import { requestId } from './http/request-id'
 import { createRouter } from './http/router'
 import type { AppEnv } from './http/types'
@@ -24,18 +25,22 @@ import { createMetricsRouter } from './system/metrics'
 import { createUsersRouter } from './users'
 import type { PasswordHasher } from './users/passwords'
 import type { UsersRepository } from './users/users.model'
+import { createUsersService } from './users/users.service'
 
-/** Everything the app needs from outside; tests pass real ones built on a real database. */
+/**
+ * Everything the app needs from outside; tests pass real ones built on a real database. The
+ * stores are interfaces (src/stores.ts builds them): no driver type reaches the app's declarations.
+ */
 export type AppDeps = {
-  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'corsOrigins' | 'auth' | 'legacyRoutes'>
   users: UsersRepository
+  failedAttempts: FailedAttempts
+  idempotency: IdempotencyStore
+  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'corsOrigins' | 'auth' | 'legacyRoutes'>
   passwords: PasswordHasher
   database: Pingable
   logger: Logger
   metrics: Metrics
   authenticator: Authenticator
-  failedAttempts: FailedAttempts
-  idempotency: IdempotencyStore
   /** True once the process is draining for shutdown: readiness then answers 503. */
   shuttingDown?: () => boolean
 }
@@ -44,6 +49,8 @@ export type AppDeps = {
 export function createApp(deps: AppDeps) {
   const app = createRouter()
   let document: object | undefined
+  // The one users service every surface calls.
+  const users = createUsersService({ users: deps.users, passwords: deps.passwords })
 
   // Middleware adds no routes, so it is registered apart from the chain that builds the type.
   app.use(requestId())
@@ -55,16 +62,11 @@ export function createApp(deps: AppDeps) {
   app.route('/', createLegacyGate({ ...deps, enabled: deps.config.legacyRoutes }))
   app.use(limitBodies(deps.config.bodyLimitBytes))
   app.use('/v1/*', authenticate(deps.authenticator))
-  app.use('/v1/*', async (c, next) => {
-    // Route middleware (Idempotency-Key) finds its store here: routes are declared before any app exists.
-    c.set('idempotency', deps.idempotency)
-    await next()
-  })
   app.use(allowMethods({ app, onMethodNotAllowed: methodNotAllowed }))
 
   const routes = app
-    .route('/v1', createUsersRouter(deps))
-    .route('/v1', createVerifyRouter({ ...deps, limits: deps.config.auth.failures }))
+    .route('/v1', createUsersRouter({ users, idempotency: deps.idempotency }))
+    .route('/v1', createVerifyRouter({ users, failedAttempts: deps.failedAttempts, limits: deps.config.auth.failures }))
     .route('/', createHealthRouter(deps))
     .route('/', createMetricsRouter({ metrics: deps.metrics, token: deps.config.metricsToken }))
     .route('/', createDocsRouter({ document: () => (document ??= generateOpenApi(app)) }))
@@ -72,7 +74,7 @@ export function createApp(deps: AppDeps) {
   // The Flask service's routes (issue 8): mounted outside the chain on purpose, so they are in the
   // document (always, deprecated, under `legacy`) but not in AppType: the typed client is for /v1.
   // They answer 404 unless LEGACY_ROUTES=true (their gate, mounted above, decides).
-  app.route('/', createLegacyRoutes(deps))
+  app.route('/', createLegacyRoutes({ users }))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -82,8 +84,13 @@ export function createApp(deps: AppDeps) {
   })
   app.notFound(notFound)
   app.onError(
-    handleError((error, c) =>
-      deps.logger.error({ err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path }, 'unhandled error'),
+    handleDomainErrors(
+      handleError((error, c) =>
+        deps.logger.error(
+          { err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path },
+          'unhandled error',
+        ),
+      ),
     ),
   )
   return routes

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { ASYMMETRIC_ALGORITHMS, SCOPES, SYMMETRIC_ALGORITHMS } from './auth/scopes'
+import { ASYMMETRIC_ALGORITHMS, SCOPES, SYMMETRIC_ALGORITHMS } from './scopes'
 
 /** A static API key as configured: a name for logs, the SHA-256 of the key (never the key), scopes. */
 const ApiKeySchema = z.strictObject({

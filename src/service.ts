@@ -1,14 +1,12 @@
 import { createApp } from './app'
 import { createAuthenticator } from './auth/authenticate'
-import { createFailedAttempts } from './auth/failed-attempts.repository'
 import { type Config, ConfigError, loadConfig } from './config'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
-import { createIdempotencyStore } from './idempotency/idempotency.repository'
 import { createLogger, type Logger } from './logger'
 import { createMetrics } from './observability/metrics'
+import { createStores } from './stores'
 import type { PasswordHasher } from './users/passwords'
-import { createUsersRepository } from './users/users.repository'
 
 /**
  * What the Bun and Node entry points share: configuration, the database (MongoDB, or the
@@ -45,19 +43,11 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
     timeoutMs: config.dbTimeoutMs,
     onReset: (reason) => logger.warn({}, reason),
   })
-  const users = createUsersRepository(database.db)
-  await users.ensureIndexes()
-  const failedAttempts = createFailedAttempts(database.db, { windowSeconds: config.auth.failures.windowSeconds })
-  const idempotency = createIdempotencyStore(database.db)
-  // Without TTL indexes (FerretDB), expired documents are swept; reads filter on expiry regardless.
-  const expiring = [failedAttempts, idempotency]
-  const modes = await Promise.all(expiring.map((store) => store.ensureIndexes()))
-  const sweeper = modes.includes('sweep')
-    ? setInterval(() => {
-        for (const store of expiring) store.sweep().catch((error) => logger.warn({ err: error }, 'sweep failed'))
-      }, 60_000)
-    : undefined
-  sweeper?.unref()
+  const stores = createStores(database, {
+    failureWindowSeconds: config.auth.failures.windowSeconds,
+    onSweepError: (error) => logger.warn({ err: error }, 'sweep failed'),
+  })
+  await stores.open()
   let shuttingDown = false
   const metrics = createMetrics({ poolStats: database.poolStats })
   const authenticator = createAuthenticator(config.auth)
@@ -69,15 +59,13 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
     )
   }
   const app = createApp({
+    ...stores,
     config,
-    users,
     passwords,
     database,
     logger,
     metrics,
     authenticator,
-    failedAttempts,
-    idempotency,
     shuttingDown: () => shuttingDown,
   })
   return {
@@ -88,7 +76,7 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
       shuttingDown = true
     },
     close: async () => {
-      clearInterval(sweeper)
+      stores.close()
       await database.close()
       await embedded?.stop()
     },

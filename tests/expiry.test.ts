@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { createFailedAttempts } from '../src/auth/failed-attempts.repository'
+import { createFailedAttempts } from '../src/credentials/failed-attempts.repository'
 import { createIdempotencyStore } from '../src/idempotency/idempotency.repository'
 import { useTestApp } from './helpers/context'
 
@@ -13,7 +13,7 @@ const t = await useTestApp({ name: 'expiry' })
 
 describe('expiry of stored windows and keys', () => {
   it('sets up a TTL index, or says the server needs sweeping', async () => {
-    const attempts = createFailedAttempts(t.db, { windowSeconds: 60, clock })
+    const attempts = createFailedAttempts(t.database, { windowSeconds: 60, clock })
     const mode = await attempts.ensureIndexes()
     expect(['ttl-index', 'sweep']).toContain(mode)
     // Again, as on every restart.
@@ -21,7 +21,7 @@ describe('expiry of stored windows and keys', () => {
   })
 
   it('sweeps expired verify windows and leaves live ones', async () => {
-    const attempts = createFailedAttempts(t.db, { windowSeconds: 60, clock })
+    const attempts = createFailedAttempts(t.database, { windowSeconds: 60, clock })
     await attempts.take([{ key: 'sweep:old', limit: 5 }])
     now += 30_000
     await attempts.take([{ key: 'sweep:live', limit: 5 }])
@@ -35,7 +35,7 @@ describe('expiry of stored windows and keys', () => {
   })
 
   it('sweeps idempotency keys after 24 hours', async () => {
-    const store = createIdempotencyStore(t.db, { clock })
+    const store = createIdempotencyStore(t.database, { clock })
     await store.ensureIndexes()
     const claim = await store.claim('caller', 'old-key', 'fp')
     expect(claim.kind).toBe('claimed')

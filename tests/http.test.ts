@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { MongoClient } from 'mongodb'
 import { testConfig } from '../src/config'
+import { attachDatabase } from '../src/db/calls'
 import { createUsersRepository } from '../src/users/users.repository'
 import { json, newUser, useTestApp } from './helpers/context'
 import { expectProblem } from './helpers/problem'
@@ -87,7 +88,7 @@ describe('failures', () => {
     const down = await useTestApp({
       name: 'http_down',
       deps: {
-        users: createUsersRepository(client.db('x')),
+        users: createUsersRepository(attachDatabase(client.db('x'))),
         database: { ping: async () => void (await client.db('x').command({ ping: 1 })) },
       },
     })

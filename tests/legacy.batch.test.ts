@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { expectedSkips, seedBatches, seedUser } from '../scripts/seed-legacy'
-import type { ImportTarget } from '../src/legacy/legacy.target.repository'
+import type { ImportTarget } from '../src/migration/legacy.target.repository'
 import { useTestApp } from './helpers/context'
 import { runImport, useSeedDatabase } from './helpers/legacy'
 

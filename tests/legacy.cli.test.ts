@@ -23,7 +23,7 @@ async function importSeed(...args: string[]) {
 }
 
 async function importSeedWith(env: Record<string, string>, ...args: string[]) {
-  const proc = Bun.spawn(['bun', 'src/legacy/legacy.cli.ts', ...args], {
+  const proc = Bun.spawn(['bun', 'src/migration/legacy.cli.ts', ...args], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',

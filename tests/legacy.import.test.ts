@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { ObjectId } from 'mongodb'
-import { formatSummary, type ReportEntry } from '../src/legacy/legacy.import'
-import { parseSourceUri } from '../src/legacy/legacy.source.repository'
+import { formatSummary, type ReportEntry } from '../src/migration/legacy.import'
+import { parseSourceUri } from '../src/migration/legacy.source.repository'
 import { useTestApp } from './helpers/context'
 import { runImport, useSeedDatabase } from './helpers/legacy'
 

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'bun:test'
 import { createAuthenticator } from '../src/auth/authenticate'
-import { createLegacyRouter } from '../src/legacy'
+import { createRouter } from '../src/http/router'
+import { createLegacyGate, createLegacyRoutes } from '../src/legacy'
 import { createMetrics } from '../src/observability/metrics'
 import { createBunPasswordHasher } from '../src/users/passwords.bun'
+import { createUsersService } from '../src/users/users.service'
 import { useTestApp } from './helpers/context'
 
 const t = await useTestApp({ name: 'legacy_read' })
@@ -12,16 +14,18 @@ for (let i = 0; i < COUNT; i++) {
   await t.users.create({ username: `old${i}`, email: `old${i}@example.com`, metadata: {}, role: 'user', status: 'active' })
 }
 
-/** The legacy router on its own, with a small cap on GET /read. */
+/** The compatibility layer on its own (gate and routes, as app.ts mounts them), with a small cap on GET /read. */
 function legacyWithCap(readAllMax?: number) {
-  return createLegacyRouter({
-    users: t.users,
-    passwords: createBunPasswordHasher(),
+  const gate = createLegacyGate({
     enabled: true,
     authenticator: createAuthenticator({ apiKeys: [], jwt: undefined }),
     metrics: createMetrics(),
+  })
+  const routes = createLegacyRoutes({
+    users: createUsersService({ users: t.users, passwords: createBunPasswordHasher() }),
     ...(readAllMax !== undefined ? { readAllMax } : {}),
   })
+  return createRouter().route('/', gate).route('/', routes)
 }
 
 type LegacyUser = { username: string }

@@ -27,7 +27,7 @@ describe('readiness', () => {
     const port = Number(new URL(db.uri).port)
     const database = await connectDatabase(db.uri, 'outage', { timeoutMs: 1000 })
     try {
-      const users = createUsersRepository(database.db)
+      const users = createUsersRepository(database)
       await users.ensureIndexes()
       const app = await useTestApp({ name: 'lifecycle_outage_app', deps: { users, database } })
       const before = await app.createUser()

@@ -103,7 +103,7 @@ describe('request logs', () => {
         }),
         users: {
           ...t.users,
-          update: async () => {
+          updateAtVersion: async () => {
             throw new Error('kaboom')
           },
         },

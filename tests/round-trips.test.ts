@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { type CommandStartedEvent, type Document, MongoClient } from 'mongodb'
+import { attachDatabase } from '../src/db/calls'
 import { createUsersRepository } from '../src/users/users.repository'
 import { newUser, useTestApp } from './helpers/context'
 
@@ -12,7 +13,7 @@ import { newUser, useTestApp } from './helpers/context'
 const client = new MongoClient(globalThis.testMongoUri, { monitorCommands: true })
 await client.connect()
 const monitored = client.db(`test_round_trips_${crypto.randomUUID().slice(0, 8)}`)
-const users = createUsersRepository(monitored)
+const users = createUsersRepository(attachDatabase(monitored))
 await users.ensureIndexes()
 const t = await useTestApp({ name: 'round_trips', deps: { users } })
 

@@ -1,15 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { ObjectId } from 'mongodb'
 import { connectDatabase } from '../src/db/mongo'
+import { activeFromStatus } from '../src/scim/scim.active'
 import { ScimError } from '../src/scim/scim.errors'
 import { parseFilter } from '../src/scim/scim.filter'
-import {
-  activeFromStatus,
-  escapeRegex,
-  type ScimUserFilterFields,
-  STORED_USER_FIELDS,
-  scimUserQuery,
-} from '../src/scim/scim.query'
+import { escapeRegex, type ScimUserFilterFields, STORED_USER_FIELDS, scimUserQuery } from '../src/scim/scim.query'
 
 // The translator's queries run on the test database server (the embedded FerretDB, or MongoDB
 // with MONGODB_URI), on documents of the stored shape inserted directly: usernames and emails here

@@ -3,8 +3,8 @@ import { MongoServerError } from 'mongodb'
 import { isDuplicateKeyError } from '../src/db/errors'
 import { toJsonPointer } from '../src/http/errors'
 import { ifMatchAllows, ifNoneMatchHits, parsePrecondition } from '../src/http/etag'
-import { decodeCursor, encodeCursor } from '../src/users/users.cursor'
 import { type JsonValue, mergePatch } from '../src/users/users.metadata'
+import { decodeCursor, encodeCursor } from '../src/users/users.pagination'
 
 describe('JSON merge patch (RFC 7396 appendix A)', () => {
   const cases: [JsonValue, JsonValue, JsonValue][] = [

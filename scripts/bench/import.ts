@@ -35,7 +35,7 @@ try {
   const proc = Bun.spawn(
     [
       'bun',
-      'src/legacy/legacy.cli.ts',
+      'src/migration/legacy.cli.ts',
       '--from',
       `${base}/seed/user`,
       '--report',

@@ -4,11 +4,10 @@
  * without FerretDB's. Never imported by src or tests: the service and its tests always use the
  * real repository on a real database.
  */
-import type { FailedAttempts } from '../../src/auth/failed-attempts'
-import { ifMatchAllows } from '../../src/http/etag'
+import type { FailedAttempts } from '../../src/credentials/failed-attempts'
+import { conflict } from '../../src/errors'
 import type { IdempotencyStore } from '../../src/idempotency/idempotency'
-import type { UsersRepository } from '../../src/users/users.model'
-import { changesFor } from '../../src/users/users.patch'
+import type { UserChanges, UsersRepository, WriteGuard } from '../../src/users/users.model'
 import type { User } from '../../src/users/users.schemas'
 
 /** The same users for both sides of the pair: fixed ids, so the harness can name them too. */
@@ -35,11 +34,31 @@ export function benchUsers(count: number): User[] {
 export function createMemoryUsersRepository(initial: User[]): UsersRepository {
   const byId = new Map(initial.map((user) => [user.id, user]))
   const find = (predicate: (user: User) => boolean) => [...byId.values()].find(predicate) ?? null
+  const meets = (user: User, guard: WriteGuard) =>
+    (!guard.versions || guard.versions.includes(user.version)) &&
+    (!guard.role || user.role === guard.role) &&
+    (!guard.status || user.status === guard.status)
+  const apply = (current: User, found: UserChanges): User => {
+    const { displayName, passwordHash, ...changes } = found
+    const user: User = {
+      ...current,
+      ...changes,
+      ...(displayName !== undefined && displayName !== null ? { displayName } : {}),
+      ...(passwordHash !== undefined ? { hasPassword: true } : {}),
+      updatedAt: new Date().toISOString(),
+      version: current.version + 1,
+    }
+    if (displayName === null) delete user.displayName
+    byId.set(user.id, user)
+    return user
+  }
+  const notInMemory = () => Promise.reject(new Error('not part of the measured workloads'))
   return {
     ensureIndexes: async () => {},
     async create(input) {
       const at = new Date().toISOString()
       const { passwordHash, ...fields } = input
+      if (find((u) => u.username.toLowerCase() === input.username.toLowerCase())) return conflict('username', input.username)
       const user: User = {
         ...fields,
         id: crypto.randomUUID().replaceAll('-', '').slice(0, 24),
@@ -49,7 +68,7 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
         version: 1,
       }
       byId.set(user.id, user)
-      return user
+      return { kind: 'written', user }
     },
     findById: async (id) => byId.get(id) ?? null,
     findByUsername: async (username) => find((user) => user.username.toLowerCase() === username.toLowerCase()),
@@ -59,35 +78,29 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
       const user = find((u) => (key.includes('@') ? u.email : u.username).toLowerCase() === key)
       return user && { user, passwordHash: undefined }
     },
+    findTaken: async () => null,
     async list(query) {
       const sorted = [...byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       return { items: sorted.slice(0, query.limit), nextCursor: null }
     },
-    async update(id, patch, options = {}) {
+    async updateInPlace(id, fields, guard) {
       const current = byId.get(id)
-      if (!current) return { kind: 'not_found' }
-      if (options.ifMatch && !ifMatchAllows(options.ifMatch, current.version)) {
-        return { kind: 'precondition_failed', currentVersion: current.version }
-      }
-      const hash = options.hashPassword && (await options.hashPassword())
-      const found = changesFor(current, { ...patch, ...(hash ? { passwordHash: hash } : {}) })
-      if (Object.keys(found).length === 0) return { kind: 'unchanged', user: current }
-      const { displayName, passwordHash, ...changes } = found
-      const user: User = {
-        ...current,
-        ...changes,
-        ...(displayName !== undefined && displayName !== null ? { displayName } : {}),
-        ...(passwordHash !== undefined ? { hasPassword: true } : {}),
-        updatedAt: new Date().toISOString(),
-        version: current.version + 1,
-      }
-      if (displayName === null) delete user.displayName
-      byId.set(id, user)
-      return { kind: 'updated', user }
+      if (!current || !meets(current, guard)) return { kind: 'not_written' }
+      const differs = Object.entries(fields).some(([k, v]) => (current as Record<string, unknown>)[k] !== (v ?? undefined))
+      return differs ? { kind: 'written', user: apply(current, fields) } : { kind: 'not_written' }
     },
-    async delete(id) {
-      return byId.delete(id) ? { kind: 'deleted' } : { kind: 'not_found' }
+    async updateAtVersion(id, version, changes) {
+      const current = byId.get(id)
+      if (!current || current.version !== version) return { kind: 'stale' }
+      return { kind: 'written', user: apply(current, changes) }
     },
+    async delete(id, guard) {
+      const current = byId.get(id)
+      return current !== undefined && meets(current, guard) && byId.delete(id)
+    },
+    exists: async (id) => byId.has(id),
+    insertImported: notInMemory,
+    previewImported: notInMemory,
   }
 }
 

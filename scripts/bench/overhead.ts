@@ -30,18 +30,19 @@ console.log(`GET /v1/users/{id} over 200 users, wrk -t1 -c16, ${rounds} alternat
 const db = await startDatabase()
 const dbName = 'bench_overhead'
 const seedConnection = await connectDatabase(db.uri, dbName)
-const users = createUsersRepository(seedConnection.db)
+const users = createUsersRepository(seedConnection)
 await users.ensureIndexes()
 const ids: string[] = []
 for (let i = 0; i < 200; i++) {
-  const user = await users.create({
+  const written = await users.create({
     username: `bench${i}`,
     email: `bench${i}@example.com`,
     metadata: { i },
     role: 'user',
     status: 'active',
   })
-  ids.push(user.id)
+  if (written.kind !== 'written') throw new Error(`seeding bench${i}: ${written.kind}`)
+  ids.push(written.user.id)
 }
 await seedConnection.close()
 

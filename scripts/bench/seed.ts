@@ -16,7 +16,7 @@ const BATCH = 500
 export async function seedUsers(uri: string, dbName: string, count: number): Promise<SeededUsers> {
   const database = await connectDatabase(uri, dbName, { appName: 'bench-seed' })
   try {
-    const repository = createUsersRepository(database.db)
+    const repository = createUsersRepository(database)
     await repository.ensureIndexes()
     const collection = database.db.collection('users')
     const ids: string[] = []

@@ -8,20 +8,18 @@ import { createHash } from 'node:crypto'
 import pino from 'pino'
 import { createApp } from '../../src/app'
 import { createAuthenticator } from '../../src/auth/authenticate'
-import { createFailedAttempts } from '../../src/auth/failed-attempts.repository'
 import { loadConfig } from '../../src/config'
 import { connectDatabase } from '../../src/db/mongo'
-import { createIdempotencyStore } from '../../src/idempotency/idempotency.repository'
 import { createLogger } from '../../src/logger'
 import { createMetrics, type Metrics } from '../../src/observability/metrics'
+import { createStores } from '../../src/stores'
 import { createBunPasswordHasher } from '../../src/users/passwords.bun'
-import { createUsersRepository } from '../../src/users/users.repository'
 
 const variant = process.argv[2]
 if (variant !== 'full' && variant !== 'bare') throw new Error('usage: serve-overhead.ts full|bare')
 const config = loadConfig()
 const database = await connectDatabase(config.mongodbUri ?? '', config.mongodbDb)
-const users = createUsersRepository(database.db)
+const stores = createStores(database, { failureWindowSeconds: config.auth.failures.windowSeconds })
 const benchKey = process.env.BENCH_API_KEY ?? ''
 const noMetrics: Metrics = {
   observeRequest: () => {},
@@ -30,8 +28,8 @@ const noMetrics: Metrics = {
   contentType: 'text/plain',
 }
 const app = createApp({
+  ...stores,
   config,
-  users,
   passwords: createBunPasswordHasher(),
   database,
   logger:
@@ -47,8 +45,6 @@ const app = createApp({
         }
       : { apiKeys: [], jwt: undefined },
   ),
-  failedAttempts: createFailedAttempts(database.db, { windowSeconds: 900 }),
-  idempotency: createIdempotencyStore(database.db),
 })
 Bun.serve({ fetch: app.fetch, hostname: '127.0.0.1', port: config.port })
 process.on('SIGTERM', async () => {

@@ -2,7 +2,7 @@
  * The workloads: what each wrk run sends. Every contender gets the same requests (with its own
  * deep cursor and the current versions for PATCH); only the answers differ.
  */
-import { encodeCursor } from '../../src/users/users.cursor'
+import { encodeCursor } from '../../src/users/users.pagination'
 import type { ContenderId } from './contenders'
 import { rotateLua, WRK_THREADS } from './lib'
 import { currentVersions } from './seed'

@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import type { Config } from '../config'
-import { AppError } from '../http/app-error'
+import { UnavailableError } from '../errors'
 import type { Caller } from '../http/types'
-import { SCOPES } from './scopes'
+import { SCOPES } from '../scopes'
 
 /** Why a bearer token was refused; the text goes into the 401's detail and WWW-Authenticate. */
 export type AuthFailure = { reason: 'missing' | 'invalid'; description: string }
@@ -57,7 +57,7 @@ export function createAuthenticator(
       if (!name) return { reason: 'invalid', description: 'The token names no subject (sub, client_id or azp).' }
       return { name, scopes: scopesOf(payload) }
     } catch (error) {
-      if (error instanceof AppError) throw error
+      if (error instanceof UnavailableError) throw error
       return { reason: 'invalid', description: describeJwtError(error) }
     }
   }
@@ -92,9 +92,7 @@ function keyResolver(jwt: NonNullable<Config['auth']['jwt']>, jwks?: JWTVerifyGe
       return await remote(header, token)
     } catch (error) {
       if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error
-      throw new AppError('service_unavailable', "The token issuer's keys could not be fetched; retry shortly.", {
-        headers: { 'Retry-After': '5' },
-      })
+      throw new UnavailableError("The token issuer's keys could not be fetched; retry shortly.", 5)
     }
   }
 }

@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from 'hono'
 import { problem } from '../http/problem'
 import type { AppEnv } from '../http/types'
+import type { Scope } from '../scopes'
 import { AUTH_OFF_CALLER, type Authenticator } from './authenticate'
-import type { Scope } from './scopes'
 
 const REALM = 'users-service'
 

@@ -9,9 +9,8 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
 } from 'mongodb'
-import { AppError } from '../http/app-error'
 
-/** How driver errors map to what callers see; shared by every repository. */
+/** How driver errors are told apart; shared by every repository. */
 
 /**
  * MongoDB reports a unique-index violation as 11000. FerretDB does so on insert, but on
@@ -23,45 +22,6 @@ export function isDuplicateKeyError(error: unknown): error is MongoServerError {
   return error.code === 1 && /UNIQUE constraint failed|duplicate key value violates unique constraint/.test(error.message)
 }
 
-let callDeadlineMs: number | undefined
-
-/**
- * Sets how long one driver call may take before its request gets a 503 regardless; connectDatabase
- * calls it with its own bound. With several connections in one process (tests), the longest wins,
- * so no connection's calls are cut short.
- *
- * Why a deadline on top of the driver's timeouts: those bound each stage of a call (server
- * selection, pool checkout, socket), but a call started just as the database closes its connection
- * can stay pending forever (mongodb 7.9 on Bun; found by scripts/reliability/faults.ts: a PATCH
- * sent as the database was killed got no answer at all), and the socket timeout never fires on a
- * socket that is already closed.
- */
-export function boundDatabaseCalls(ms: number): void {
-  callDeadlineMs = Math.max(callDeadlineMs ?? 0, ms)
-}
-
-const unavailable = () =>
-  new AppError('service_unavailable', 'The database is unavailable; retry shortly.', { headers: { 'Retry-After': '1' } })
-
-/**
- * Runs a driver call, turning "the database cannot be reached" into a 503 the caller can retry;
- * so is a call still pending after the deadline (it may yet complete: a 503 promises nothing either way).
- */
-export async function database<T>(operation: () => Promise<T>, deadlineMs = callDeadlineMs ?? 30_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(unavailable()), deadlineMs)
-  })
-  try {
-    return await Promise.race([operation(), deadline])
-  } catch (error) {
-    if (isUnavailable(error)) throw unavailable()
-    throw error
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /**
  * The pool's errors are not exported by the driver, so they are known by name: no pooled
  * connection freed up within waitQueueTimeoutMS (every connection busy on a database that stopped
@@ -69,7 +29,11 @@ export async function database<T>(operation: () => Promise<T>, deadlineMs = call
  */
 const POOL_ERRORS = new Set(['MongoWaitQueueTimeoutError', 'MongoPoolClosedError'])
 
-function isUnavailable(error: unknown): boolean {
+/** MaxTimeMSExpired: the server stopped the operation at the `maxTimeMS` it was given. */
+const MAX_TIME_MS_EXPIRED = 50
+
+/** True when the database could not do the work now (unreachable, reset, out of time): a retry may succeed. */
+export function isUnavailable(error: unknown): boolean {
   return (
     error instanceof MongoNetworkError ||
     error instanceof MongoServerSelectionError ||
@@ -79,6 +43,16 @@ function isUnavailable(error: unknown): boolean {
     // A call caught by a reset of the client (src/db/watchdog.ts).
     error instanceof MongoServerClosedError ||
     error instanceof MongoClientClosedError ||
+    isOutOfTime(error) ||
     (error instanceof MongoError && (POOL_ERRORS.has(error.name) || error.hasErrorLabel('RetryableWriteError')))
   )
+}
+
+/**
+ * The server's time limit ran out. MongoDB and FerretDB's find/aggregate say 50 MaxTimeMSExpired;
+ * FerretDB's findAndModify says code 1 with Go's "context deadline exceeded" (seen with v1.24.2).
+ */
+function isOutOfTime(error: unknown): boolean {
+  if (!(error instanceof MongoServerError)) return false
+  return error.code === MAX_TIME_MS_EXPIRED || (error.code === 1 && /context deadline exceeded/.test(error.message))
 }

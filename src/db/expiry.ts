@@ -1,10 +1,12 @@
 import type { Collection, Document } from 'mongodb'
+import type { TimeLimit } from './calls'
 
 /**
  * Documents that expire at `expiresAt`. MongoDB deletes them itself through a TTL index; FerretDB
  * has no TTL indexes (it answers 238 NotImplemented), so there a sweep deletes them instead. Either
  * way readers must filter on `expiresAt`: TTL deletion is lazy (up to a minute late).
  */
+// Index builds pass no maxTimeMS: they are startup work, bounded by the operator, not a request's budget.
 export async function ensureExpiry<T extends Document & { expiresAt: Date }>(
   collection: Collection<T>,
 ): Promise<'ttl-index' | 'sweep'> {
@@ -26,7 +28,8 @@ export async function ensureExpiry<T extends Document & { expiresAt: Date }>(
 export async function sweepExpired<T extends Document & { expiresAt: Date }>(
   collection: Collection<T>,
   now: Date,
+  limit: TimeLimit,
 ): Promise<number> {
-  const { deletedCount } = await collection.deleteMany({ expiresAt: { $lte: now } } as never)
+  const { deletedCount } = await collection.deleteMany({ expiresAt: { $lte: now } } as never, limit)
   return deletedCount
 }

@@ -1,14 +1,14 @@
-import { type Db, MongoClient } from 'mongodb'
+import { MongoClient } from 'mongodb'
 import { withDeadline } from '../deadline'
-import type { PoolStats } from '../observability/metrics'
-import { boundDatabaseCalls } from './errors'
+import { boundCalls, callLimits, type DatabaseHandle } from './calls'
+import type { PoolStats } from './pool'
 import { watchHeartbeats } from './watchdog'
 
 /** How long readiness waits for a ping before calling the database unreachable. */
 const PING_TIMEOUT_MS = 2000
 
-export type Database = {
-  db: Db
+/** A database handle (what repositories are built on) with its client's lifecycle. */
+export type Database = DatabaseHandle & {
   /** Resolves when the server answers a ping within PING_TIMEOUT_MS. */
   ping(): Promise<void>
   /** Live connection-pool figures, from the driver's monitoring events. */
@@ -22,18 +22,28 @@ export type Database = {
   close(): Promise<void>
 }
 
+type DatabaseOptions = { timeoutMs?: number; appName?: string; onReset?: (reason: string) => void }
+
+/** Opens the MongoDB client and connects (see createDatabase). */
+export async function connectDatabase(uri: string, dbName: string, options: DatabaseOptions = {}): Promise<Database> {
+  const database = createDatabase(uri, dbName, options)
+  await database.connect()
+  return database
+}
+
 /**
- * Opens the MongoDB client. Each stage of an operation is bounded by `timeoutMs`: finding a
- * server, waiting for a pooled connection, and waiting on the socket. So no request waits on an
- * unreachable or hung database much longer than that; the repository turns the resulting errors
- * into 503s. (Not the driver's `timeoutMS`: since driver 7.8 it is deprecated and does nothing.)
+ * Creates the MongoDB client without connecting (no I/O: `connect()` does it, or the first call).
+ * Each stage of an operation is bounded by `timeoutMs`: finding a server, waiting for a pooled
+ * connection, and waiting on the socket. So no request waits on an unreachable or hung database
+ * much longer than that; the handle's `call` turns the resulting errors into UnavailableError.
+ * (Not the driver's `timeoutMS`: since driver 7.8 it is deprecated and does nothing.)
  * Compression stays off: nothing to gain on loopback or in a VPC, and FerretDB does not offer it.
  */
-export async function connectDatabase(
+export function createDatabase(
   uri: string,
   dbName: string,
-  options: { timeoutMs?: number; appName?: string; onReset?: (reason: string) => void } = {},
-): Promise<Database> {
+  options: DatabaseOptions = {},
+): Database & { connect(): Promise<void> } {
   const timeoutMs = options.timeoutMs ?? 5000
   const client = new MongoClient(uri, {
     appName: options.appName ?? 'users-service',
@@ -43,20 +53,7 @@ export async function connectDatabase(
     socketTimeoutMS: timeoutMs,
     maxPoolSize: 50,
   })
-  const stats: PoolStats = { open: 0, checkedOut: 0, waiting: 0, checkoutFailures: 0 }
-  client.on('connectionCreated', () => void stats.open++)
-  client.on('connectionClosed', () => void stats.open--)
-  client.on('connectionCheckOutStarted', () => void stats.waiting++)
-  client.on('connectionCheckedOut', () => {
-    stats.waiting--
-    stats.checkedOut++
-  })
-  client.on('connectionCheckOutFailed', () => {
-    stats.waiting--
-    stats.checkoutFailures++
-  })
-  client.on('connectionCheckedIn', () => void stats.checkedOut--)
-  await client.connect()
+  const stats = trackPool(client)
   const db = client.db(dbName)
 
   let closed = false
@@ -88,10 +85,10 @@ export async function connectDatabase(
     return resetting
   }
   // A polling heartbeat takes at most a connect and a hello, a call a server selection and a socket
-  // wait (timeoutMs each, a pool checkout when the pool is full); a second more is the margin.
-  // Past that, the driver is stuck (see watchdog.ts and boundDatabaseCalls).
-  const stuckAfterMs = 2 * timeoutMs + 1000
-  boundDatabaseCalls(stuckAfterMs)
+  // wait (timeoutMs each); a second more is the margin. Past that, the driver is stuck (see
+  // watchdog.ts and callLimits), and this handle's calls answer 503 at the same bound.
+  const limits = callLimits(timeoutMs)
+  const stuckAfterMs = limits.deadlineMs
   const stopWatching = watchHeartbeats(client, {
     hungAfterMs: stuckAfterMs,
     // A streaming heartbeat waits up to heartbeatFrequencyMS for news, then as long as a polling one.
@@ -100,6 +97,8 @@ export async function connectDatabase(
   })
   return {
     db,
+    call: boundCalls(limits),
+    connect: async () => void (await client.connect()),
     ping: async () => {
       if ((await withDeadline(db.command({ ping: 1 }), PING_TIMEOUT_MS)) === 'timed out') {
         throw new Error(`no answer to ping within ${PING_TIMEOUT_MS} ms`)
@@ -120,4 +119,22 @@ export async function connectDatabase(
       await client.close()
     },
   }
+}
+
+/** Live connection-pool figures, kept from the driver's monitoring events. */
+function trackPool(client: MongoClient): PoolStats {
+  const stats: PoolStats = { open: 0, checkedOut: 0, waiting: 0, checkoutFailures: 0 }
+  client.on('connectionCreated', () => void stats.open++)
+  client.on('connectionClosed', () => void stats.open--)
+  client.on('connectionCheckOutStarted', () => void stats.waiting++)
+  client.on('connectionCheckedOut', () => {
+    stats.waiting--
+    stats.checkedOut++
+  })
+  client.on('connectionCheckOutFailed', () => {
+    stats.waiting--
+    stats.checkoutFailures++
+  })
+  client.on('connectionCheckedIn', () => void stats.checkedOut--)
+  return stats
 }

@@ -54,6 +54,13 @@ export function ifNoneMatchHits(precondition: Precondition, version: number): bo
   return precondition.any || precondition.strong.includes(version) || precondition.weak.includes(version)
 }
 
+/** If-Match as the users service takes it: `any`, or the versions its strong tags name. */
+export function readIfMatch(c: Context): 'any' | number[] | undefined {
+  const precondition = readPrecondition(c, 'If-Match')
+  if (!precondition) return undefined
+  return precondition.any ? 'any' : precondition.strong
+}
+
 /**
  * Reads If-Match or If-None-Match. A malformed value is a 400 rather than "no precondition":
  * silently ignoring a broken If-Match would turn a guarded write into an unguarded one.

@@ -78,8 +78,9 @@ function toProblem(c: Context, code: ProblemCode, detail: string, errors?: Valid
 }
 
 /**
- * Answers with a problem. The status is typed from the catalog, so a handler returning
- * `problem(c, 'user_not_found', ...)` type-checks only when its route declares 404.
+ * Answers with a problem. The status is typed from the catalog, so a handler (typed with
+ * src/http/handler.ts's `Handler`) returning `problem(c, 'user_not_found', ...)` type-checks only
+ * when its route declares 404.
  */
 export function problem<C extends ProblemCode>(
   c: Context,

@@ -1,5 +1,3 @@
-import type { IdempotencyStore } from '../idempotency/idempotency'
-
 /** Who made the request, once authenticated: a name for logs and the scopes it holds. */
 export type Caller = { name: string; scopes: ReadonlySet<string> }
 
@@ -9,7 +7,5 @@ export type AppEnv = {
     requestId: string
     /** Set by the auth middleware when auth is on; absent for anonymous calls. */
     caller?: Caller
-    /** The idempotency-key store, for the routes that honour Idempotency-Key. */
-    idempotency?: IdempotencyStore
   }
 }

@@ -1,5 +1,5 @@
-import type { Db } from 'mongodb'
-import { database, isDuplicateKeyError } from '../db/errors'
+import type { DatabaseHandle } from '../db/calls'
+import { isDuplicateKeyError } from '../db/errors'
 import { ensureExpiry, sweepExpired } from '../db/expiry'
 import type { Claim, IdempotencyStore, StoredResponse } from './idempotency'
 
@@ -22,8 +22,11 @@ type KeyDocument = {
  * across instances. `lockMs` must be far above any request's duration (database bound, hashing):
  * past it, an in-flight claim is presumed dead and taken over.
  */
-export function createIdempotencyStore(db: Db, options: { lockMs?: number; clock?: () => Date } = {}): IdempotencyStore {
-  const keys = db.collection<KeyDocument>('idempotency_keys')
+export function createIdempotencyStore(
+  database: DatabaseHandle,
+  options: { lockMs?: number; clock?: () => Date } = {},
+): IdempotencyStore {
+  const keys = database.db.collection<KeyDocument>('idempotency_keys')
   const now = options.clock ?? (() => new Date())
   const lockMs = options.lockMs ?? 60_000
   const id = (scope: string, key: string) => `${scope}\u0000${key}`
@@ -36,22 +39,24 @@ export function createIdempotencyStore(db: Db, options: { lockMs?: number; clock
       const lockedUntil = new Date(at.getTime() + lockMs)
       try {
         const expiresAt = new Date(at.getTime() + TTL_MS)
-        await database(() => keys.insertOne({ _id, fingerprint, state: 'in_flight', owner, lockedUntil, expiresAt }))
+        await database.call((limit) =>
+          keys.insertOne({ _id, fingerprint, state: 'in_flight', owner, lockedUntil, expiresAt }, limit),
+        )
         return { kind: 'claimed', owner }
       } catch (error) {
         if (!isDuplicateKeyError(error)) throw error
       }
-      const existing = await database(() => keys.findOne({ _id }))
+      const existing = await database.call((limit) => keys.findOne({ _id }, limit))
       if (!existing) continue // released or swept meanwhile: try again
       if (existing.expiresAt <= at) {
-        await database(() => keys.deleteOne({ _id, expiresAt: { $lte: at } }))
+        await database.call((limit) => keys.deleteOne({ _id, expiresAt: { $lte: at } }, limit))
         continue
       }
       if (existing.fingerprint !== fingerprint) return { kind: 'reused' }
       if (existing.state === 'done' && existing.response) return { kind: 'replay', response: existing.response }
       // Still running elsewhere, unless its owner died: then take it over, atomically.
-      const takenOver = await database(() =>
-        keys.updateOne({ _id, state: 'in_flight', lockedUntil: { $lte: at } }, { $set: { owner, lockedUntil } }),
+      const takenOver = await database.call((limit) =>
+        keys.updateOne({ _id, state: 'in_flight', lockedUntil: { $lte: at } }, { $set: { owner, lockedUntil } }, limit),
       )
       return takenOver.modifiedCount === 1 ? { kind: 'claimed', owner } : { kind: 'in_flight' }
     }
@@ -62,11 +67,11 @@ export function createIdempotencyStore(db: Db, options: { lockMs?: number; clock
     ensureIndexes: () => ensureExpiry(keys),
     claim,
     async complete(scope, key, owner, response) {
-      await database(() => keys.updateOne({ _id: id(scope, key), owner }, { $set: { state: 'done', response } }))
+      await database.call((limit) => keys.updateOne({ _id: id(scope, key), owner }, { $set: { state: 'done', response } }, limit))
     },
     async release(scope, key, owner) {
-      await database(() => keys.deleteOne({ _id: id(scope, key), state: 'in_flight', owner }))
+      await database.call((limit) => keys.deleteOne({ _id: id(scope, key), state: 'in_flight', owner }, limit))
     },
-    sweep: () => database(() => sweepExpired(keys, now())),
+    sweep: () => database.call((limit) => sweepExpired(keys, now(), limit)),
   }
 }

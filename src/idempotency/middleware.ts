@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { MiddlewareHandler } from 'hono'
 import { problem } from '../http/problem'
 import type { AppEnv } from '../http/types'
+import type { IdempotencyStore } from './idempotency'
 
 /** 1-255 visible ASCII characters; the route's OpenAPI parameter publishes this pattern. */
 export const IDEMPOTENCY_KEY_PATTERN = '^[\\x21-\\x7E]{1,255}$'
@@ -14,14 +15,15 @@ const KEPT_HEADERS = ['content-type', 'etag', 'location']
  * retry with the same key and body gets that answer again (with `Idempotent-Replayed: true`), a
  * different body gets 422, and a retry while the first still runs gets 409. Answers of 500 and
  * above are not kept, so a retry can succeed. `body` is the route's body schema: only valid bodies
- * take part.
+ * take part. Keys are kept in `store` (the app's, passed in when its routes are built).
  */
-export function idempotent(body: { safeParse(value: unknown): { success: boolean } }): MiddlewareHandler<AppEnv> {
+export function idempotent(
+  store: IdempotencyStore,
+  body: { safeParse(value: unknown): { success: boolean } },
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const key = c.req.header('idempotency-key')
     if (key === undefined) return next()
-    const store = c.get('idempotency')
-    if (!store) throw new Error('no idempotency store on the context: createApp provides it for /v1')
     if (!KEY.test(key)) {
       const message = 'must be 1-255 visible ASCII characters'
       return problem(c, 'validation_failed', `The Idempotency-Key header ${message}.`, {

@@ -16,7 +16,7 @@ import * as routes from './legacy.routes'
  */
 export const LEGACY_DEPRECATION = '@1795564800'
 
-export type LegacyRouterDeps = LegacyDeps & { enabled: boolean; authenticator: Authenticator; metrics: Metrics }
+export type LegacyGateDeps = { enabled: boolean; authenticator: Authenticator; metrics: Metrics }
 
 /** Route templates of the legacy routes, by the paths their middleware is registered on. */
 const TEMPLATES = [
@@ -35,7 +35,7 @@ const TEMPLATES = [
  * caller. app.ts mounts it ahead of the body limit and the 405 check, so that it sees their answers
  * too: a 413 still carries the headers, and while off a wrong method is a 404 like any other.
  */
-export function createLegacyGate(deps: Omit<LegacyRouterDeps, keyof LegacyDeps>) {
+export function createLegacyGate(deps: LegacyGateDeps) {
   const router = createRouter()
   const auth = authenticate(deps.authenticator)
   for (const [path, template] of TEMPLATES) {
@@ -55,12 +55,7 @@ export function createLegacyRoutes(deps: LegacyDeps) {
     .openapi(routes.legacyDelete, handlers.remove)
 }
 
-/** Gate and routes in one router: the compatibility layer on its own. */
-export function createLegacyRouter(deps: LegacyRouterDeps) {
-  return createRouter().route('/', createLegacyGate(deps)).route('/', createLegacyRoutes(deps))
-}
-
-function legacyMiddleware(deps: Omit<LegacyRouterDeps, keyof LegacyDeps>, template: string): MiddlewareHandler<AppEnv> {
+function legacyMiddleware(deps: LegacyGateDeps, template: string): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!deps.enabled) return notFound(c)
     await next()

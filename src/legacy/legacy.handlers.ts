@@ -1,24 +1,24 @@
-import type { RouteHandler } from '@hono/zod-openapi'
-import { hasScope } from '../auth/middleware'
-import { problem } from '../http/problem'
+import type { Handler as RouteHandler } from '../http/handler'
+import { refused, type Vocabulary } from '../http/outcomes'
 import type { AppEnv } from '../http/types'
-import type { PasswordHasher } from '../users/passwords'
-import { decodeCursor } from '../users/users.cursor'
-import type { UsersRepository } from '../users/users.model'
+import { authorityOf } from '../users/users.handlers'
 import type { ListUsersQuery, User } from '../users/users.schemas'
+import type { UsersService } from '../users/users.service'
 import type * as routes from './legacy.routes'
 
 type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>
 
 export type LegacyDeps = {
-  users: UsersRepository
-  passwords: PasswordHasher
+  users: UsersService
   /** The most users GET /read returns (LEGACY_READ_ALL_MAX unless a test says otherwise). */
   readAllMax?: number
 }
 
 /** The most users GET /read returns: the seed returned all of them, which does not scale. */
 export const LEGACY_READ_ALL_MAX = 10_000
+
+/** The Flask service called the status `is_active`; its errors say so. */
+const VOCABULARY: Vocabulary = { status: 'is_active', notActive: 'is_active false' }
 
 /** The seed's user shape (MongoEngine's to_json), without the password. */
 export function toLegacyUser(user: User) {
@@ -35,31 +35,16 @@ export function toLegacyUser(user: User) {
 export const successorLink = (path: string) => `<${path}>; rel="successor-version"`
 
 /**
- * The Flask service's routes over the same repository and rules as /v1: the same schemas, the same
- * admin scope for role and status, argon2id for passwords, problem+json for every error.
+ * The Flask service's routes over the same users service as /v1: the same rules (the admin scope
+ * for role, status and privileged users), argon2id for passwords, problem+json for every error.
+ * Users are named by username, as the seed did; `is_active` is the status.
  */
-export function createLegacyHandlers({ users, passwords, readAllMax = LEGACY_READ_ALL_MAX }: LegacyDeps) {
+export function createLegacyHandlers({ users, readAllMax = LEGACY_READ_ALL_MAX }: LegacyDeps) {
   const create: Handler<'legacyCreate'> = async (c) => {
-    const { password, is_active, ...input } = c.req.valid('json')
-    const status = is_active === false ? 'disabled' : 'active'
-    if ((input.role !== undefined && input.role !== 'user') || status !== 'active') {
-      if (!hasScope(c.get('caller')?.scopes, 'users:admin')) {
-        return problem(
-          c,
-          'forbidden',
-          "Creating a user with a role other than 'user' or is_active false needs the scope 'users:admin'.",
-        )
-      }
-    }
-    const user = await users.create({
-      username: input.username,
-      email: input.email,
-      metadata: {},
-      role: input.role ?? 'user',
-      status,
-      ...(password !== undefined ? { passwordHash: await passwords.hash(password) } : {}),
-    })
-    return c.json(toLegacyUser(user), 201, { Link: successorLink(`/v1/users/${user.id}`) })
+    const { is_active, ...input } = c.req.valid('json')
+    const outcome = await users.create({ ...input, status: is_active === false ? 'disabled' : 'active' }, authorityOf(c))
+    if (outcome.kind !== 'created') return refused(c, outcome, VOCABULARY)
+    return c.json(toLegacyUser(outcome.user), 201, { Link: successorLink(`/v1/users/${outcome.user.id}`) })
   }
 
   const readAll: Handler<'legacyReadAll'> = async (c) => {
@@ -68,7 +53,7 @@ export function createLegacyHandlers({ users, passwords, readAllMax = LEGACY_REA
     const all: User[] = []
     let cursor: string | null = null
     do {
-      const page = await users.list(query, cursor ? decodeCursor(query, cursor) : undefined)
+      const page = await users.list(cursor ? { ...query, cursor } : query)
       all.push(...page.items)
       cursor = page.nextCursor
     } while (cursor && all.length < readAllMax)
@@ -77,45 +62,33 @@ export function createLegacyHandlers({ users, passwords, readAllMax = LEGACY_REA
   }
 
   const readOne: Handler<'legacyReadOne'> = async (c) => {
-    const { username } = c.req.valid('param')
-    const user = await users.findByUsername(username)
-    if (!user) return problem(c, 'user_not_found', `No user has username '${username}'.`)
-    return c.json(toLegacyUser(user), 200, { Link: successorLink(`/v1/users/${user.id}`) })
+    const found = await users.get({ by: 'username', value: c.req.valid('param').username })
+    if ('kind' in found) return refused(c, found, VOCABULARY)
+    return c.json(toLegacyUser(found), 200, { Link: successorLink(`/v1/users/${found.id}`) })
   }
 
   const update: Handler<'legacyUpdate'> = async (c) => {
     const { username } = c.req.valid('param')
-    const { password, is_active, ...patch } = c.req.valid('json')
-    if ((patch.role !== undefined || is_active !== undefined) && !hasScope(c.get('caller')?.scopes, 'users:admin')) {
-      return problem(c, 'forbidden', "Changing role or is_active needs the scope 'users:admin'.")
-    }
-    const found = await users.findByUsername(username)
-    if (!found) return problem(c, 'user_not_found', `No user has username '${username}'.`)
-    // Hash once, however often a lost race makes the repository ask again.
-    let hashing: Promise<string> | undefined
-    const hashOnce = (plain: string) => {
-      hashing ??= passwords.hash(plain)
-      return hashing
-    }
+    const { is_active, ...patch } = c.req.valid('json')
     const outcome = await users.update(
-      found.id,
+      { by: 'username', value: username },
       { ...patch, ...(is_active !== undefined ? { status: is_active ? 'active' : 'disabled' } : {}) },
-      password !== undefined ? { hashPassword: () => hashOnce(password) } : {},
+      { authority: authorityOf(c) },
     )
-    // Deleted between the lookup and the update. (No If-Match here: the seed had none.)
-    if (outcome.kind === 'not_found' || outcome.kind === 'precondition_failed') {
-      return problem(c, 'user_not_found', `No user has username '${username}'.`)
+    if (outcome.kind === 'updated' || outcome.kind === 'unchanged') {
+      return c.json(toLegacyUser(outcome.user), 200, { Link: successorLink(`/v1/users/${outcome.user.id}`) })
     }
-    return c.json(toLegacyUser(outcome.user), 200, { Link: successorLink(`/v1/users/${found.id}`) })
+    // Without If-Match (the seed had none) no version can fail; kept total for the compiler.
+    if (outcome.kind === 'precondition_failed') return refused(c, { kind: 'not_found', by: 'username', value: username })
+    return refused(c, outcome, VOCABULARY)
   }
 
   const remove: Handler<'legacyDelete'> = async (c) => {
     const { username } = c.req.valid('param')
-    const found = await users.findByUsername(username)
-    if (!found) return problem(c, 'user_not_found', `No user has username '${username}'.`)
-    const outcome = await users.delete(found.id)
-    if (outcome.kind !== 'deleted') return problem(c, 'user_not_found', `No user has username '${username}'.`)
-    return c.json({ message: 'User deleted' }, 200, { Link: successorLink(`/v1/users/${found.id}`) })
+    const outcome = await users.delete({ by: 'username', value: username }, { authority: authorityOf(c) })
+    if (outcome.kind === 'precondition_failed') return refused(c, { kind: 'not_found', by: 'username', value: username })
+    if (outcome.kind !== 'deleted') return refused(c, outcome, VOCABULARY)
+    return c.json({ message: 'User deleted' }, 200, { Link: successorLink(`/v1/users/${outcome.id}`) })
   }
 
   return { create, readAll, readOne, update, remove }

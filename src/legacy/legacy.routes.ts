@@ -1,10 +1,10 @@
 import { createRoute } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import { requireScope } from '../auth/middleware'
-import type { Scope } from '../auth/scopes'
 import { jsonBody } from '../http/json-body'
 import { problemResponses } from '../http/problem'
 import type { AppEnv } from '../http/types'
+import type { Scope } from '../scopes'
 import {
   LegacyCreateUserSchema,
   LegacyMessageSchema,

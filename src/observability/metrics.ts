@@ -1,7 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-
-/** Connection-pool figures the database module keeps from the driver's monitoring events. */
-export type PoolStats = { open: number; checkedOut: number; waiting: number; checkoutFailures: number }
+import type { PoolStats } from '../db/pool'
 
 export type Metrics = {
   /** Records one finished request; `route` is the route template, never the raw path. */

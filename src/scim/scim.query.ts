@@ -32,7 +32,7 @@ export type ScimUserFilterFields = {
   displayName: string
   /** The query for the user whose id is `hex` (24 lower-case hex digits), e.g. `{ _id: new ObjectId(hex) }`. */
   id: (hex: string) => MongoQuery
-  /** The query for users whose SCIM `active` equals `active`; see `activeFromStatus`. */
+  /** The query for users whose SCIM `active` equals `active`; see `activeFromStatus` (scim.active.ts). */
   active: (active: boolean) => MongoQuery
 }
 
@@ -43,21 +43,6 @@ export const STORED_USER_FIELDS = {
   externalId: 'externalId',
   displayName: 'displayName',
 } as const satisfies Partial<ScimUserFilterFields>
-
-/**
- * The `active` hook for a `status` field ('active' | 'disabled') with an optional expiry: a user
- * disabled until a time that has passed (`disabledUntil <= now`) is active, with no write needed.
- */
-export function activeFromStatus(
-  now: Date,
-  fields: { status: string; disabledUntil: string } = { status: 'status', disabledUntil: 'disabledUntil' },
-): (active: boolean) => MongoQuery {
-  const expired = { [fields.status]: 'disabled', [fields.disabledUntil]: { $lte: now } }
-  return (active) =>
-    active
-      ? { $or: [{ [fields.status]: 'active' }, expired] }
-      : { [fields.status]: 'disabled', $nor: [{ [fields.disabledUntil]: { $lte: now } }] }
-}
 
 /** Translates `filter` (from parseFilter) into one query; throws ScimError `invalidFilter` for what is not supported. */
 export function scimUserQuery(filter: FilterNode, fields: ScimUserFilterFields): ScimUserQuery {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { SwaggerUI } from '@hono/swagger-ui'
 import { createRoute, z } from '@hono/zod-openapi'
+import type { Handler } from '../http/handler'
 import { problemResponses } from '../http/problem'
 import { createRouter } from '../http/router'
 
@@ -73,14 +74,16 @@ export function createDocsRouter({ document }: { document: () => object }) {
     assets.set(name, cached)
     return cached
   }
+  // Typed as a Handler: its 200 has no declared content, where zod-openapi's own type accepts any Response.
+  const serveAsset: Handler<typeof docsAsset> = async (c) => {
+    const { file } = c.req.valid('param')
+    return c.body(await asset(file), 200, {
+      'Content-Type': ASSETS[file],
+      'Cache-Control': 'public, max-age=86400',
+    })
+  }
   return createRouter()
     .openapi(openApiDocument, (c) => c.json(document(), 200))
     .openapi(docsPage, (c) => c.html(page, 200))
-    .openapi(docsAsset, async (c) => {
-      const { file } = c.req.valid('param')
-      return c.body(await asset(file), 200, {
-        'Content-Type': ASSETS[file],
-        'Cache-Control': 'public, max-age=86400',
-      })
-    })
+    .openapi(docsAsset, serveAsset)
 }

@@ -1,12 +1,14 @@
 import { createRouter } from '../http/router'
-import { createUsersHandlers, type UsersDeps } from './users.handlers'
+import type { IdempotencyStore } from '../idempotency/idempotency'
+import { createUsersHandlers } from './users.handlers'
 import * as routes from './users.routes'
+import type { UsersService } from './users.service'
 
 /** The /users resource: each route chained with its handler, so the router's type carries them all. */
-export function createUsersRouter(deps: UsersDeps) {
-  const handlers = createUsersHandlers(deps)
+export function createUsersRouter({ users, idempotency }: { users: UsersService; idempotency: IdempotencyStore }) {
+  const handlers = createUsersHandlers(users)
   return createRouter()
-    .openapi(routes.createUser, handlers.createUser)
+    .openapi(routes.createUser(idempotency), handlers.createUser)
     .openapi(routes.listUsers, handlers.listUsers)
     .openapi(routes.getUserByUsername, handlers.getUserByUsername)
     .openapi(routes.getUserByEmail, handlers.getUserByEmail)

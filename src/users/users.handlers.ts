@@ -1,119 +1,65 @@
-import type { RouteHandler } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { hasScope } from '../auth/middleware'
-import { ifNoneMatchHits, readPrecondition, toEtag } from '../http/etag'
-import { problem } from '../http/problem'
+import { ifNoneMatchHits, readIfMatch, readPrecondition, toEtag } from '../http/etag'
+import type { Handler as RouteHandler } from '../http/handler'
+import { refused } from '../http/outcomes'
 import type { AppEnv } from '../http/types'
-import type { PasswordHasher } from './passwords'
-import { decodeCursor } from './users.cursor'
-import type { UsersRepository } from './users.model'
 import type * as routes from './users.routes'
 import type { User } from './users.schemas'
+import type { Authority, UsersService } from './users.service'
 
-export type UsersDeps = { users: UsersRepository; passwords: PasswordHasher }
+/** Each route's config; a route built per app (createUser) by what its factory returns. */
+type Routes = { [K in keyof typeof routes]: (typeof routes)[K] extends (...args: never[]) => infer R ? R : (typeof routes)[K] }
+type Handler<R extends keyof Routes> = RouteHandler<Routes[R], AppEnv>
 
-type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>
+/** The caller's authority over users: `users:admin` grants the administrative one (/v1 and the compatibility routes). */
+export function authorityOf(c: Context<AppEnv>): Authority {
+  return { admin: hasScope(c.get('caller')?.scopes, 'users:admin') }
+}
 
-/** Handlers typed from their routes; they translate HTTP to repository calls and back. */
-export function createUsersHandlers({ users, passwords }: UsersDeps) {
+/** Handlers typed from their routes: HTTP in, one service call, the outcome back to HTTP. */
+export function createUsersHandlers(users: UsersService) {
   const createUser: Handler<'createUser'> = async (c) => {
-    const { password, ...input } = c.req.valid('json')
-    const privileged =
-      (input.role !== undefined && input.role !== 'user') || (input.status !== undefined && input.status !== 'active')
-    if (privileged && !hasScope(c.get('caller')?.scopes, 'users:admin')) {
-      return problem(
-        c,
-        'forbidden',
-        "Creating a user with a role other than 'user' or a status other than 'active' needs the scope 'users:admin'.",
-      )
-    }
-    const user = await users.create({
-      ...input,
-      metadata: input.metadata ?? {},
-      role: input.role ?? 'user',
-      status: input.status ?? 'active',
-      ...(password !== undefined ? { passwordHash: await passwords.hash(password) } : {}),
-    })
+    const outcome = await users.create(c.req.valid('json'), authorityOf(c))
+    if (outcome.kind !== 'created') return refused(c, outcome)
+    const { user } = outcome
     return c.json(user, 201, { ETag: toEtag(user.version), Location: `/v1/users/${user.id}` })
   }
 
-  const getUser: Handler<'getUser'> = async (c) => {
-    const user = await users.findById(c.req.valid('param').id)
-    if (!user) return problem(c, 'user_not_found', `No user has id '${c.req.valid('param').id}'.`)
-    return respondWithUser(c, user)
-  }
+  const getUser: Handler<'getUser'> = async (c) =>
+    respondWithUser(c, await users.get({ by: 'id', value: c.req.valid('param').id }))
 
-  const getUserByUsername: Handler<'getUserByUsername'> = async (c) => {
-    const { username } = c.req.valid('param')
-    const user = await users.findByUsername(username)
-    if (!user) return problem(c, 'user_not_found', `No user has username '${username}'.`)
-    return respondWithUser(c, user)
-  }
+  const getUserByUsername: Handler<'getUserByUsername'> = async (c) =>
+    respondWithUser(c, await users.get({ by: 'username', value: c.req.valid('param').username }))
 
-  const getUserByEmail: Handler<'getUserByEmail'> = async (c) => {
-    const { email } = c.req.valid('param')
-    const user = await users.findByEmail(email)
-    if (!user) return problem(c, 'user_not_found', `No user has email '${email}'.`)
-    return respondWithUser(c, user)
-  }
+  const getUserByEmail: Handler<'getUserByEmail'> = async (c) =>
+    respondWithUser(c, await users.findByEmail(c.req.valid('param').email))
 
-  const listUsers: Handler<'listUsers'> = async (c) => {
-    const query = c.req.valid('query')
-    const after = query.cursor ? decodeCursor(query, query.cursor) : undefined
-    return c.json(await users.list(query, after), 200)
-  }
+  const listUsers: Handler<'listUsers'> = async (c) => c.json(await users.list(c.req.valid('query')), 200)
 
   const updateUser: Handler<'updateUser'> = async (c) => {
-    const { id } = c.req.valid('param')
-    const { password, ...patch } = c.req.valid('json')
-    // Any role or status in a patch needs admin, even one equal to what is stored: deciding
-    // "no change" would need a read, and the answer would tell a non-admin what the user's role is.
-    if ((patch.role !== undefined || patch.status !== undefined) && !hasScope(c.get('caller')?.scopes, 'users:admin')) {
-      return problem(c, 'forbidden', "Changing role or status needs the scope 'users:admin'.")
-    }
-    const ifMatch = readPrecondition(c, 'If-Match')
-    // Hashing is the slow part (about 100 ms of CPU): do it only once the user is known to exist
-    // and If-Match holds, and only once however often a lost race makes the repository retry.
-    let hashing: Promise<string> | undefined
-    const hashOnce = (plain: string) => {
-      hashing ??= passwords.hash(plain)
-      return hashing
-    }
-    const outcome = await users.update(id, patch, {
-      ifMatch,
-      ...(password !== undefined ? { hashPassword: () => hashOnce(password) } : {}),
-    })
-    if (outcome.kind === 'not_found' || outcome.kind === 'precondition_failed') return refused(c, id, outcome)
+    const ref = { by: 'id', value: c.req.valid('param').id } as const
+    const outcome = await users.update(ref, c.req.valid('json'), { authority: authorityOf(c), ifMatch: readIfMatch(c) })
+    if (outcome.kind !== 'updated' && outcome.kind !== 'unchanged') return refused(c, outcome)
     return c.json(outcome.user, 200, { ETag: toEtag(outcome.user.version) })
   }
 
   const deleteUser: Handler<'deleteUser'> = async (c) => {
-    const { id } = c.req.valid('param')
-    const outcome = await users.delete(id, { ifMatch: readPrecondition(c, 'If-Match') })
-    if (outcome.kind === 'not_found' || outcome.kind === 'precondition_failed') return refused(c, id, outcome)
+    const ref = { by: 'id', value: c.req.valid('param').id } as const
+    const outcome = await users.delete(ref, { authority: authorityOf(c), ifMatch: readIfMatch(c) })
+    if (outcome.kind !== 'deleted') return refused(c, outcome)
     return c.body(null, 204)
   }
 
   return { createUser, getUser, getUserByUsername, getUserByEmail, listUsers, updateUser, deleteUser }
 }
 
-/** 200 with the user and its ETag, or 304 when the caller's copy is current. */
-function respondWithUser(c: Context<AppEnv>, user: User) {
+/** 200 with the user and its ETag, 304 when the caller's copy is current, or 404. */
+function respondWithUser(c: Context<AppEnv>, found: Awaited<ReturnType<UsersService['get']>>) {
+  if ('kind' in found) return refused(c, found)
+  const user: User = found
   const etag = toEtag(user.version)
   const ifNoneMatch = readPrecondition(c, 'If-None-Match')
   if (ifNoneMatch && ifNoneMatchHits(ifNoneMatch, user.version)) return c.body(null, 304, { ETag: etag })
   return c.json(user, 200, { ETag: etag })
-}
-
-/** The two ways a write on an existing id is refused: 404, or 412 with the current ETag. */
-function refused(
-  c: Context<AppEnv>,
-  id: string,
-  outcome: { kind: 'not_found' } | { kind: 'precondition_failed'; currentVersion: number },
-) {
-  if (outcome.kind === 'not_found') return problem(c, 'user_not_found', `No user has id '${id}'.`)
-  const { currentVersion } = outcome
-  return problem(c, 'precondition_failed', `The user is at version ${currentVersion}; If-Match did not name it.`, {
-    headers: { ETag: toEtag(currentVersion) },
-  })
 }

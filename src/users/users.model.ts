@@ -1,18 +1,17 @@
-import type { Precondition } from '../http/etag'
-import type { CursorPosition } from './users.cursor'
+import type { Conflict } from '../errors'
 import type { JsonObject } from './users.metadata'
-import type { UserPatch } from './users.patch'
 import type { ListUsersQuery, User } from './users.schemas'
 
 /**
- * What the service needs from storage, in the API's own types (string ids, ISO dates). The app
- * depends on this interface only, so no driver type reaches its signatures or the client's
- * declarations; users.repository.ts implements it on MongoDB.
+ * What the users service needs from storage, in the API's own types (string ids, ISO dates). It
+ * is storage only: every rule (who may write what, what counts as a change, hashing) is the
+ * service's, which decides and then asks for exactly the write it wants. No driver type reaches
+ * these signatures, the app's or the client's declarations; users.repository.ts implements them
+ * on MongoDB.
  */
 export interface UsersRepository {
   /** Creates the indexes the repository relies on; idempotent, called at startup. */
   ensureIndexes(): Promise<void>
-  create(user: NewUser): Promise<User>
   findById(id: string): Promise<User | null>
   findByUsername(username: string): Promise<User | null>
   findByEmail(email: string): Promise<User | null>
@@ -21,23 +20,37 @@ export interface UsersRepository {
    * credentials only. The hash must never reach a response or a log.
    */
   findCredentials(login: string): Promise<{ user: User; passwordHash: string | undefined } | null>
-  /** A page of users; `after` is the decoded cursor of the previous page. */
-  list(query: ListUsersQuery, after?: CursorPosition): Promise<UserPage>
   /**
-   * Applies a merge patch with optimistic concurrency. A patch of plain fields is one
-   * `findOneAndUpdate` guarded by If-Match and by "some field differs" (one round trip). A metadata
-   * merge or a password change reads first (the merge needs the stored value; the hash is computed
-   * only once the user is known to exist and If-Match holds), then writes guarded by the version
-   * read; a lost race is retried from a fresh read, which checks If-Match again.
+   * Which of these values another user (not `exceptId`) already holds, compared as the unique
+   * indexes compare them; the username when both are. A hint only: the indexes decide races.
    */
-  update(
-    id: string,
-    patch: Omit<UserPatch, 'passwordHash'>,
-    options?: { ifMatch?: Precondition; hashPassword?: () => Promise<string> },
-  ): Promise<UpdateOutcome>
-  delete(id: string, options?: { ifMatch?: Precondition }): Promise<DeleteOutcome>
+  findTaken(values: { username?: string; email?: string }, exceptId?: string): Promise<Conflict | null>
+  /**
+   * A page of users. `query.cursor` is decoded and `nextCursor` encoded here (users.pagination.ts);
+   * a cursor this service did not issue for the same filters and sort throws InvalidInputError.
+   */
+  list(query: ListUsersQuery): Promise<UserPage>
+  /** Inserts a new user; a taken username or email is a conflict (the unique indexes decide). */
+  create(user: NewUser): Promise<Written>
+  /**
+   * The common PATCH in one round trip: writes `fields` only when the user meets `guard` and at
+   * least one field differs from what is stored (so an unchanged user keeps its version).
+   * `not_written` does not say why: the caller reads to find out.
+   */
+  updateInPlace(id: string, fields: PlainChanges, guard: WriteGuard): Promise<Written | { kind: 'not_written' }>
+  /** Writes `changes` only if the user is still at `version`; `stale` when it is not (or is gone). */
+  updateAtVersion(id: string, version: number, changes: UserChanges): Promise<Written | { kind: 'stale' }>
+  /** Deletes the user if it meets `guard`; false when nothing was deleted (the caller reads to find out why). */
+  delete(id: string, guard: WriteGuard): Promise<boolean>
+  /** Whether a user with this id exists (a point read on `_id`). */
+  exists(id: string): Promise<boolean>
+  /** Inserts imported users with their own ids and creation times, never overwriting; one outcome each, in order. */
+  insertImported(users: ImportedUser[]): Promise<ImportOutcome[]>
+  /** What insertImported would answer, read-only. */
+  previewImported(users: ImportedUser[]): Promise<ImportOutcome[]>
 }
 
+/** A user to store: the service has applied defaults and hashed the password. */
 export type NewUser = {
   username: string
   email: string
@@ -50,9 +63,30 @@ export type NewUser = {
 
 export type UserPage = { items: User[]; nextCursor: string | null; total?: number }
 
-export type UpdateOutcome =
-  | { kind: 'updated' | 'unchanged'; user: User }
-  | { kind: 'not_found' }
-  | { kind: 'precondition_failed'; currentVersion: number }
+/** New values for the fields a write changes. `displayName: null` removes it. */
+export type UserChanges = {
+  username?: string
+  email?: string
+  displayName?: string | null
+  metadata?: JsonObject
+  role?: User['role']
+  status?: User['status']
+  passwordHash?: string
+}
 
-export type DeleteOutcome = { kind: 'deleted' } | { kind: 'not_found' } | { kind: 'precondition_failed'; currentVersion: number }
+/** The fields an in-place write may set: no metadata (its merge needs the stored value) and no hash. */
+export type PlainChanges = Omit<UserChanges, 'metadata' | 'passwordHash'>
+
+/** Conditions the stored user must meet for a write to happen: one of `versions`, and this role and status. */
+export type WriteGuard = { versions?: readonly number[]; role?: User['role']; status?: User['status'] }
+
+export type Written = { kind: 'written'; user: User } | Conflict
+
+/** A user from another system, with the id and creation time it keeps here. */
+export type ImportedUser = { id: string; createdAt: Date; user: NewUser }
+
+export type ImportOutcome =
+  | { kind: 'imported' }
+  /** A user with this id is already there: this import (or an earlier run of it) put it there. */
+  | { kind: 'already_imported' }
+  | { kind: 'conflict'; field: 'username' | 'email'; otherId: string }

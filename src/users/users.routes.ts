@@ -1,12 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import { requireScope } from '../auth/middleware'
-import type { Scope } from '../auth/scopes'
 import { PRECONDITION_MAX_LENGTH, PRECONDITION_PATTERN } from '../http/etag'
 import { jsonBody } from '../http/json-body'
 import { problemResponses } from '../http/problem'
 import type { AppEnv } from '../http/types'
+import type { IdempotencyStore } from '../idempotency/idempotency'
 import { IDEMPOTENCY_KEY_PATTERN, idempotent } from '../idempotency/middleware'
+import type { Scope } from '../scopes'
 import {
   CreateUserSchema,
   EmailSchema,
@@ -116,51 +117,53 @@ const ifMatch = {
   schema: preconditionSchema('"3"'),
 }
 
-export const createUser = createRoute({
-  method: 'post',
-  path: '/users',
-  tags,
-  operationId: 'createUser',
-  ...guarded('users:write', jsonBody('application/json'), idempotent(CreateUserSchema)),
-  parameters: [idempotencyKey],
-  summary: 'Create a user',
-  description: 'Username and email must be unused, compared case-insensitively. The password is stored as an argon2id hash.',
-  request: { body: { required: true, content: { 'application/json': { schema: CreateUserSchema } } } },
-  responses: {
-    201: {
-      description: 'Created.',
-      headers: {
-        ...etagHeader,
-        Location: {
-          description: "The new user's URL.",
-          schema: { type: 'string' as const, example: '/v1/users/665f1c2e9b1e8a3d4c5b6a79' },
+/** Built per app: its Idempotency-Key middleware keeps keys in the app's store. */
+export const createUser = (idempotency: IdempotencyStore) =>
+  createRoute({
+    method: 'post',
+    path: '/users',
+    tags,
+    operationId: 'createUser',
+    ...guarded('users:write', jsonBody('application/json'), idempotent(idempotency, CreateUserSchema)),
+    parameters: [idempotencyKey],
+    summary: 'Create a user',
+    description: 'Username and email must be unused, compared case-insensitively. The password is stored as an argon2id hash.',
+    request: { body: { required: true, content: { 'application/json': { schema: CreateUserSchema } } } },
+    responses: {
+      201: {
+        description: 'Created.',
+        headers: {
+          ...etagHeader,
+          Location: {
+            description: "The new user's URL.",
+            schema: { type: 'string' as const, example: '/v1/users/665f1c2e9b1e8a3d4c5b6a79' },
+          },
         },
+        links: {
+          ...userLinks,
+          GetUserByUsername: {
+            operationId: 'getUserByUsername',
+            parameters: { username: '$response.body#/username' },
+            description: 'Find it by username.',
+          },
+          GetUserByEmail: {
+            operationId: 'getUserByEmail',
+            parameters: { email: '$response.body#/email' },
+            description: 'Find it by email.',
+          },
+        },
+        content: { 'application/json': { schema: UserSchema } },
       },
-      links: {
-        ...userLinks,
-        GetUserByUsername: {
-          operationId: 'getUserByUsername',
-          parameters: { username: '$response.body#/username' },
-          description: 'Find it by username.',
-        },
-        GetUserByEmail: {
-          operationId: 'getUserByEmail',
-          parameters: { email: '$response.body#/email' },
-          description: 'Find it by email.',
-        },
-      },
-      content: { 'application/json': { schema: UserSchema } },
+      ...problemResponses(
+        ...always,
+        ...withBody,
+        'username_taken',
+        'email_taken',
+        'idempotency_key_in_use',
+        'idempotency_key_reused',
+      ),
     },
-    ...problemResponses(
-      ...always,
-      ...withBody,
-      'username_taken',
-      'email_taken',
-      'idempotency_key_in_use',
-      'idempotency_key_reused',
-    ),
-  },
-})
+  })
 
 export const getUser = createRoute({
   method: 'get',

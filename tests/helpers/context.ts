@@ -1,16 +1,13 @@
 import { afterAll } from 'bun:test'
 import { type AppDeps, createApp } from '../../src/app'
 import { createAuthenticator } from '../../src/auth/authenticate'
-import { createFailedAttempts } from '../../src/auth/failed-attempts.repository'
 import { createUsersClient } from '../../src/client'
 import { testConfig } from '../../src/config'
 import { connectDatabase } from '../../src/db/mongo'
-import { createIdempotencyStore } from '../../src/idempotency/idempotency.repository'
 import type { Logger } from '../../src/logger'
 import { createMetrics } from '../../src/observability/metrics'
+import { createStores } from '../../src/stores'
 import { createBunPasswordHasher } from '../../src/users/passwords.bun'
-import type { UsersRepository } from '../../src/users/users.model'
-import { createUsersRepository } from '../../src/users/users.repository'
 
 export type LogLine = { level: 'info' | 'warn' | 'error'; object: object; message?: string }
 
@@ -22,9 +19,9 @@ export function captureLogger(): Logger & { lines: LogLine[] } {
 }
 
 /**
- * A test file's world: its own database on the run's server (dropped after the file), a
- * repository on it, the app built with real dependencies, and the typed client calling the app
- * in-process. `raw` sends hand-made requests for what the typed client would refuse to build.
+ * A test file's world: its own database on the run's server (dropped after the file), the
+ * service's stores on it (src/stores.ts, as the service builds them), the app built with real
+ * dependencies, and the typed client calling the app in-process. `raw` sends hand-made requests for what the typed client would refuse to build.
  */
 export async function useTestApp(
   options: {
@@ -38,16 +35,13 @@ export async function useTestApp(
   const dbName = options.sameDatabaseAs?.db.databaseName ?? `test_${options.name}_${crypto.randomUUID().slice(0, 8)}`
   const database = await connectDatabase(globalThis.testMongoUri, dbName)
   const { db } = database
-  const users: UsersRepository = createUsersRepository(db, options.clock ? { clock: options.clock } : {})
-  await users.ensureIndexes()
   const config = options.deps?.config ?? testConfig()
-  const failedAttempts = createFailedAttempts(db, {
-    windowSeconds: config.auth.failures.windowSeconds,
+  const stores = createStores(database, {
+    failureWindowSeconds: config.auth.failures.windowSeconds,
     ...(options.clock ? { clock: options.clock } : {}),
   })
-  await failedAttempts.ensureIndexes()
-  const idempotency = createIdempotencyStore(db, options.clock ? { clock: options.clock } : {})
-  await idempotency.ensureIndexes()
+  await stores.open()
+  const { users, failedAttempts, idempotency } = stores
   const logger = captureLogger()
   const deps: AppDeps = {
     config,
@@ -68,6 +62,7 @@ export async function useTestApp(
   const raw = (path: string, init?: RequestInit) => fetchApp(`http://users.test${path}`, init)
 
   afterAll(async () => {
+    stores.close()
     await db.dropDatabase()
     await database.close()
   })
@@ -79,7 +74,7 @@ export async function useTestApp(
     return res.json()
   }
 
-  return { app, api, raw, createUser, db, users, logger, deps, collection: db.collection('users') }
+  return { app, api, raw, createUser, db, database, users, logger, deps, collection: db.collection('users') }
 }
 
 let counter = 0

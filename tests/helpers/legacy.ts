@@ -1,10 +1,13 @@
 import { afterAll } from 'bun:test'
 import type { Db, Document } from 'mongodb'
+import { attachDatabase } from '../../src/db/calls'
 import { connectDatabase } from '../../src/db/mongo'
-import { type ImportDeps, type ImportOptions, importLegacyUsers, type ReportEntry } from '../../src/legacy/legacy.import'
-import { legacySourceOn } from '../../src/legacy/legacy.source.repository'
-import { createImportTarget, type ImportTarget } from '../../src/legacy/legacy.target.repository'
+import { type ImportDeps, type ImportOptions, importLegacyUsers, type ReportEntry } from '../../src/migration/legacy.import'
+import { legacySourceOn } from '../../src/migration/legacy.source.repository'
+import { createImportTarget, type ImportTarget } from '../../src/migration/legacy.target.repository'
+import { createStores } from '../../src/stores'
 import { createBunPasswordHasher } from '../../src/users/passwords.bun'
+import { createUsersService } from '../../src/users/users.service'
 
 /**
  * A seed-shaped database (the Flask service's `user` collection) on the run's embedded server,
@@ -32,16 +35,20 @@ export async function runImport(
   const hasher = createBunPasswordHasher()
   let hashes = 0
   const collection = options.collection ?? 'user'
-  const importTarget = createImportTarget(target)
+  // The users service on the target, as the import CLI builds it, with a hasher that counts.
+  const database = attachDatabase(target)
+  const { users } = createStores(database, { failureWindowSeconds: 900 })
+  const passwords = {
+    ...hasher,
+    hash: (password: string) => {
+      hashes++
+      return hasher.hash(password)
+    },
+  }
+  const importTarget = createImportTarget(createUsersService({ users, passwords }), database)
   const deps: ImportDeps = {
     source: legacySourceOn(seed.collection<Document>(collection), `test/${seed.databaseName}/${collection}`),
     target: options.wrapTarget ? options.wrapTarget(importTarget) : importTarget,
-    passwords: {
-      hash: (password) => {
-        hashes++
-        return hasher.hash(password)
-      },
-    },
     report: async (entries) => void report.push(...entries),
     progress: { write: (text: string) => void progress.push(text) },
   }

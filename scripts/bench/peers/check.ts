@@ -8,6 +8,7 @@
  */
 import { connectDatabase, type Database } from '../../../src/db/mongo'
 import type { UsersRepository } from '../../../src/users/users.model'
+import { encodeCursor } from '../../../src/users/users.pagination'
 import { createUsersRepository } from '../../../src/users/users.repository'
 import type { ListUsersQuery, User } from '../../../src/users/users.schemas'
 import { startDatabase } from '../lib'
@@ -47,24 +48,24 @@ async function call(
 }
 
 /** Seeds users through the service's repository; two share a createdAt, so the _id tie-breaker matters. */
-async function seed(db: Database['db']): Promise<User[]> {
+async function seed(database: Database): Promise<User[]> {
   const times = [0, 1, 2, 3, 3, 4, 5].map((s) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)))
   const seeded: User[] = []
   const passwordHash = await Bun.password.hash('correct horse battery staple')
   const names = ['Alice.W', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace']
   for (const [i, name] of names.entries()) {
-    const clocked = createUsersRepository(db, { clock: () => times[i]! })
-    seeded.push(
-      await clocked.create({
-        username: name,
-        email: `${name}@Example.com`,
-        ...(i === 0 ? { displayName: 'Alice W.' } : {}),
-        metadata: i === 0 ? { plan: 'pro', prefs: { theme: 'dark', tags: ['a', 'b'] } } : {},
-        role: i === 1 ? 'moderator' : 'user',
-        status: i === 2 ? 'disabled' : 'active',
-        ...(i === 1 ? { passwordHash } : {}),
-      }),
-    )
+    const clocked = createUsersRepository(database, { clock: () => times[i]! })
+    const written = await clocked.create({
+      username: name,
+      email: `${name}@Example.com`,
+      ...(i === 0 ? { displayName: 'Alice W.' } : {}),
+      metadata: i === 0 ? { plan: 'pro', prefs: { theme: 'dark', tags: ['a', 'b'] } } : {},
+      role: i === 1 ? 'moderator' : 'user',
+      status: i === 2 ? 'disabled' : 'active',
+      ...(i === 1 ? { passwordHash } : {}),
+    })
+    if (written.kind !== 'written') throw new Error(`seeding ${name}: ${written.kind}`)
+    seeded.push(written.user)
   }
   return seeded
 }
@@ -102,7 +103,8 @@ async function conform(peer: Peer, users: UsersRepository, seeded: User[]) {
     // The peers issue the service's cursor format, so the two are interchangeable.
     expect(name, `list page ${page} cursor is the service's`, cursor, expectedPage.nextCursor)
     const last = expectedPage.items.at(-1)!
-    expectedPage = await users.list(defaultList(3), { key: last.createdAt, id: last.id })
+    const next = encodeCursor(defaultList(3), { key: last.createdAt, id: last.id })
+    expectedPage = await users.list({ ...defaultList(3), cursor: next })
   }
   const firstPage = await at('GET', '/v1/users')
   expect(name, 'list default limit 20', (firstPage.body.items as unknown[]).length, seeded.length)
@@ -300,9 +302,9 @@ try {
     // A database per peer, seeded the same way, so one peer's writes do not change the other's answers.
     const dbName = `peers_check_${name}`
     const dbConnection = await connectDatabase(database.uri, dbName)
-    const users = createUsersRepository(dbConnection.db)
+    const users = createUsersRepository(dbConnection)
     await users.ensureIndexes()
-    const seeded = await seed(dbConnection.db)
+    const seeded = await seed(dbConnection)
     const peer = await startPeer(name, commands.get(name)!, { MONGODB_URI: database.uri, MONGODB_DB: dbName })
     let printed = ''
     try {

@@ -1,13 +1,12 @@
-import { createRoute, type RouteHandler, z } from '@hono/zod-openapi'
+import { createRoute, z } from '@hono/zod-openapi'
+import { requireScope } from '../auth/middleware'
+import type { Handler } from '../http/handler'
 import { jsonBody } from '../http/json-body'
 import { problem, problemResponses } from '../http/problem'
 import { createRouter } from '../http/router'
-import type { AppEnv } from '../http/types'
-import type { PasswordHasher } from '../users/passwords'
-import type { UsersRepository } from '../users/users.model'
 import { NOT_BLANK_PATTERN, UserSchema } from '../users/users.schemas'
+import type { UsersService } from '../users/users.service'
 import type { FailedAttempts } from './failed-attempts'
-import { requireScope } from './middleware'
 
 const VerifyCredentialsSchema = z
   .strictObject({
@@ -61,25 +60,20 @@ export const verifyCredentials = createRoute({
 })
 
 export type VerifyDeps = {
-  users: UsersRepository
-  passwords: PasswordHasher
+  users: Pick<UsersService, 'findLogin' | 'rejectUnknownLogin'>
   failedAttempts: FailedAttempts
   limits: { perLogin: number; perClient: number }
 }
 
-/** POST /v1/auth/verify: credential checks for other services, hardened against guessing. */
-export function createVerifyRouter({ users, passwords, failedAttempts, limits }: VerifyDeps) {
-  // Verifying against a real hash of the same cost makes an unknown login take as long as a
-  // wrong password. Made once, on first use.
-  let dummyHash: Promise<string> | undefined
-  const dummy = () => {
-    dummyHash ??= passwords.hash(crypto.randomUUID())
-    return dummyHash
-  }
-
-  const handler: RouteHandler<typeof verifyCredentials, AppEnv> = async (c) => {
+/**
+ * POST /v1/auth/verify: credential checks for other services, hardened against guessing. The
+ * password itself is checked by the users service (the hash never leaves it); this module counts
+ * the attempts.
+ */
+export function createVerifyRouter({ users, failedAttempts, limits }: VerifyDeps) {
+  const handler: Handler<typeof verifyCredentials> = async (c) => {
     const { login, password } = c.req.valid('json')
-    const found = await users.findCredentials(login)
+    const found = await users.findLogin(login)
     // Counted per user when the login names one, so switching between username and email gains
     // nothing; per login string otherwise. And per calling client, across logins.
     const loginKey = found ? `user:${found.user.id}` : `login:${login.toLowerCase()}`
@@ -94,10 +88,9 @@ export function createVerifyRouter({ users, passwords, failedAttempts, limits }:
       })
     }
 
-    const hash = found?.passwordHash
-    // Unknown login, or no password set: verify against the dummy anyway, so every failure costs the same.
-    const verified = await passwords.verify(password, hash ?? (await dummy()))
-    if (!found || !hash || !verified) {
+    // An unknown login, or a user without a password, costs what a wrong password costs.
+    const verified = found ? await found.verify(password) : await users.rejectUnknownLogin(password)
+    if (!found || !verified) {
       return problem(c, 'invalid_credentials', 'The login or the password is wrong.', {
         headers: { 'WWW-Authenticate': 'Bearer realm="users-service"' },
       })

@@ -1,13 +1,16 @@
-import type { Db } from 'mongodb'
-import { database, isDuplicateKeyError } from '../db/errors'
+import type { DatabaseHandle } from '../db/calls'
+import { isDuplicateKeyError } from '../db/errors'
 import { ensureExpiry, sweepExpired } from '../db/expiry'
 import type { FailedAttempts } from './failed-attempts'
 
 /** MongoDB implementation of FailedAttempts: one document per key, `_id` being the key. */
 type AttemptsDocument = { _id: string; count: number; expiresAt: Date }
 
-export function createFailedAttempts(db: Db, options: { windowSeconds: number; clock?: () => Date }): FailedAttempts {
-  const attempts = db.collection<AttemptsDocument>('auth_failures')
+export function createFailedAttempts(
+  database: DatabaseHandle,
+  options: { windowSeconds: number; clock?: () => Date },
+): FailedAttempts {
+  const attempts = database.db.collection<AttemptsDocument>('auth_failures')
   const now = options.clock ?? (() => new Date())
 
   /** One atomic increment; the count after it decides. */
@@ -15,13 +18,13 @@ export function createFailedAttempts(db: Db, options: { windowSeconds: number; c
     const at = now()
     for (let attempt = 0; attempt < 3; attempt++) {
       // An expired window is dropped first, so the upsert below starts a fresh one.
-      await database(() => attempts.deleteOne({ _id: key, expiresAt: { $lte: at } }))
+      await database.call((limit) => attempts.deleteOne({ _id: key, expiresAt: { $lte: at } }, limit))
       try {
-        const doc = await database(() =>
+        const doc = await database.call((limit) =>
           attempts.findOneAndUpdate(
             { _id: key },
             { $inc: { count: 1 }, $setOnInsert: { expiresAt: new Date(at.getTime() + options.windowSeconds * 1000) } },
-            { upsert: true, returnDocument: 'after' },
+            { ...limit, upsert: true, returnDocument: 'after' },
           ),
         )
         if (!doc || doc.count <= limit) return 0
@@ -41,11 +44,11 @@ export function createFailedAttempts(db: Db, options: { windowSeconds: number; c
       return Math.max(0, ...waits)
     },
     async reset(key) {
-      await database(() => attempts.deleteOne({ _id: key }))
+      await database.call((limit) => attempts.deleteOne({ _id: key }, limit))
     },
     async refund(key) {
-      await database(() => attempts.updateOne({ _id: key, count: { $gt: 0 } }, { $inc: { count: -1 } }))
+      await database.call((limit) => attempts.updateOne({ _id: key, count: { $gt: 0 } }, { $inc: { count: -1 } }, limit))
     },
-    sweep: () => database(() => sweepExpired(attempts, now())),
+    sweep: () => database.call((limit) => sweepExpired(attempts, now(), limit)),
   }
 }

@@ -1,4 +1,8 @@
-/** The scopes of API.md. `users:admin` adds to `users:write`; it does not imply it. */
+/**
+ * The scopes of API.md: a leaf module, so configuration (which parses keys' scopes) and caller
+ * authentication (which checks them) both depend on it and not on each other.
+ * `users:admin` adds to `users:write`; it does not imply it.
+ */
 export const SCOPES = ['users:read', 'users:write', 'users:admin'] as const
 export type Scope = (typeof SCOPES)[number]
 

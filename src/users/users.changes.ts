@@ -1,26 +1,20 @@
-import { AppError } from '../http/app-error'
+import { InvalidInputError } from '../errors'
 import { type JsonObject, jsonEqual, METADATA_MAX_BYTES, mergePatch, metadataSize } from './users.metadata'
-import type { UpdateUserInput, User } from './users.schemas'
+import type { UserChanges } from './users.model'
+import type { User } from './users.schemas'
+import type { UpdateInput } from './users.service'
 
-/** New values for the fields a PATCH changes. `displayName: null` removes it. */
-export type UserChanges = {
-  username?: string
-  email?: string
-  displayName?: string | null
-  metadata?: JsonObject
-  role?: User['role']
-  status?: User['status']
-  passwordHash?: string
-}
-
-export type UserPatch = Omit<UpdateUserInput, 'password'> & { passwordHash?: string }
+/** Part of the users service's rules (only it imports this): what a patch changes. */
 
 /**
  * What applying a merge patch to `current` changes: only fields whose value really differs, so
  * sending what is already stored changes nothing (and does not bump the version). A new password
  * always counts as a change: hashes are salted, so "the same password" cannot be detected cheaply.
  */
-export function changesFor(current: User, patch: UserPatch): UserChanges {
+export function changesFor(
+  current: User,
+  patch: Omit<UpdateInput, 'password'> & { passwordHash?: string | undefined },
+): UserChanges {
   const changes: UserChanges = {}
   if (patch.username !== undefined && patch.username !== current.username) changes.username = patch.username
   if (patch.email !== undefined && patch.email !== current.email) changes.email = patch.email
@@ -36,16 +30,13 @@ export function changesFor(current: User, patch: UserPatch): UserChanges {
     if (!jsonEqual(merged, current.metadata)) {
       // Each patch is within the limits; their merge with what is stored may not be.
       if (metadataSize(merged) > METADATA_MAX_BYTES) {
-        throw new AppError('validation_failed', 'The merged metadata would exceed the size limit.', {
-          errors: [
-            {
-              location: 'body',
-              pointer: '/metadata',
-              code: 'too_big',
-              message: `metadata merged with the stored value may be at most ${METADATA_MAX_BYTES} bytes as JSON`,
-            },
-          ],
-        })
+        throw new InvalidInputError('The merged metadata would exceed the size limit.', [
+          {
+            field: 'metadata',
+            code: 'too_big',
+            message: `metadata merged with the stored value may be at most ${METADATA_MAX_BYTES} bytes as JSON`,
+          },
+        ])
       }
       changes.metadata = merged
     }

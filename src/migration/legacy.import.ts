@@ -1,8 +1,7 @@
-import type { PasswordHasher } from '../users/passwords'
 import { type FieldProblem, mapSeedUser } from './legacy.mapping'
 import { createProgress, formatCount, formatDuration, formatTable, type ProgressStream } from './legacy.progress'
 import type { LegacySource, SourceDocument } from './legacy.source.repository'
-import type { ImportCandidate, ImportOutcome, ImportTarget } from './legacy.target.repository'
+import type { ImportCandidate, ImportTarget } from './legacy.target.repository'
 
 /**
  * Copies the Flask service's users into this service, never overwriting anything:
@@ -12,8 +11,8 @@ import type { ImportCandidate, ImportOutcome, ImportTarget } from './legacy.targ
  *    order (MongoEngine's ObjectIds grow with creation time, so the oldest account wins). Deciding
  *    this over the whole collection, not batch by batch, keeps the answer the same on a resumed run.
  * 2. The import pass reads the source in `_id` order from the checkpoint on, maps each document
- *    with the API's own schemas, hashes the passwords (argon2id, a few at a time), inserts the batch
- *    and only then moves the checkpoint past it. A crash between the insert and the checkpoint is
+ *    with the API's own schemas, hands the batch to the users service (which hashes the passwords,
+ *    argon2id, a few at a time, and inserts it) and only then moves the checkpoint past it. A crash between the insert and the checkpoint is
  *    harmless: the next run meets the same ids and counts them as already imported.
  *
  * Everything skipped goes to the report, one JSON line each, never with a password in it.
@@ -49,7 +48,6 @@ export type ImportOptions = {
 export type ImportDeps = {
   source: Pick<LegacySource, 'name' | 'count' | 'batches'>
   target: ImportTarget
-  passwords: Pick<PasswordHasher, 'hash'>
   /** Receives each batch's report lines before the checkpoint moves past the batch. */
   report: (entries: ReportEntry[]) => Promise<void>
   progress: ProgressStream
@@ -96,7 +94,7 @@ export async function importLegacyUsers(deps: ImportDeps, options: ImportOptions
       entries.push(entry)
       summary.skipped[entry.reason]++
     }
-    const accepted: { doc: SourceDocument; candidate: Omit<ImportCandidate, 'user'> & { user: ImportUser } }[] = []
+    const accepted: { doc: SourceDocument; candidate: ImportCandidate }[] = []
     for (const doc of batch) {
       const mapped = mapSeedUser(doc.fields)
       if (!mapped.ok) {
@@ -111,30 +109,29 @@ export async function importLegacyUsers(deps: ImportDeps, options: ImportOptions
       accepted.push({
         doc,
         candidate: {
-          targetId: doc.targetId,
+          id: doc.targetId,
           createdAt: doc.createdAt ?? new Date(),
-          user: { ...mapped.user, metadata: {}, ...(mapped.password !== undefined ? { password: mapped.password } : {}) },
+          user: { ...mapped.user, metadata: {} },
+          ...(mapped.password !== undefined ? { password: mapped.password } : {}),
         },
       })
     }
+    const candidates = accepted.map(({ candidate }) => candidate)
     // A dry run hashes nothing: it would cost the most time and decide nothing.
-    const prepared = options.dryRun
-      ? accepted.map(({ candidate }) => withoutPassword(candidate))
-      : await mapConcurrently(accepted, options.hashConcurrency, ({ candidate }) => prepare(candidate, deps))
-    const pending = prepared.filter((candidate): candidate is ImportCandidate => candidate !== 'already_imported')
-    const written = options.dryRun ? await target.preview(pending) : await target.insert(pending)
-    if (written.length !== pending.length) throw new Error('the target answered for a different number of users')
-    let next = 0
+    const written = options.dryRun
+      ? await target.preview(candidates)
+      : await target.insert(candidates, { hashConcurrency: options.hashConcurrency })
+    if (written.length !== accepted.length) throw new Error('the target answered for a different number of users')
     for (const [index, { doc, candidate }] of accepted.entries()) {
-      const outcome: ImportOutcome =
-        prepared[index] === 'already_imported' ? { kind: 'already_imported' } : (written[next++] as ImportOutcome)
+      const outcome = written[index]
+      if (!outcome) continue
       if (outcome.kind === 'conflict') {
         skip({ sourceId: doc.sourceId, reason: `${outcome.field}_taken`, otherId: outcome.otherId })
       } else if (outcome.kind === 'already_imported') {
         summary.alreadyImported++
       } else {
         summary.imported++
-        if (candidate.user.password !== undefined) summary.withPassword++
+        if (candidate.password !== undefined) summary.withPassword++
       }
     }
     await deps.report(entries)
@@ -146,39 +143,6 @@ export async function importLegacyUsers(deps: ImportDeps, options: ImportOptions
   progress.finish()
   summary.durationMs = now() - started
   return summary
-}
-
-type ImportUser = ImportCandidate['user'] & { password?: string }
-
-function withoutPassword(candidate: Omit<ImportCandidate, 'user'> & { user: ImportUser }): ImportCandidate {
-  const { password: _password, ...user } = candidate.user
-  return { ...candidate, user }
-}
-
-/**
- * The candidate with its password hashed: the plain text goes into the hasher and nowhere else.
- * A user that is already there (a --restart, or the batch a crash interrupted) is recognised
- * first, by a point read on its id, so its password is not hashed again for nothing (100 ms each).
- */
-async function prepare(
-  candidate: Omit<ImportCandidate, 'user'> & { user: ImportUser },
-  deps: Pick<ImportDeps, 'passwords' | 'target'>,
-): Promise<ImportCandidate | 'already_imported'> {
-  const { password, ...user } = candidate.user
-  if (password === undefined) return { ...candidate, user }
-  if (await deps.target.exists(candidate.targetId)) return 'already_imported'
-  return { ...candidate, user: { ...user, passwordHash: await deps.passwords.hash(password) } }
-}
-
-/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
-async function mapConcurrently<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length)
-  let next = 0
-  const worker = async () => {
-    for (let index = next++; index < items.length; index = next++) results[index] = await fn(items[index] as T)
-  }
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
-  return results
 }
 
 /** Which seed document owns each normalized username and email: the first valid one in `_id` order. */

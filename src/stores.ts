@@ -1,0 +1,56 @@
+import type { FailedAttempts } from './credentials/failed-attempts'
+import { createFailedAttempts } from './credentials/failed-attempts.repository'
+import type { DatabaseHandle } from './db/calls'
+import type { IdempotencyStore } from './idempotency/idempotency'
+import { createIdempotencyStore } from './idempotency/idempotency.repository'
+import type { UsersRepository } from './users/users.model'
+import { createUsersRepository } from './users/users.repository'
+
+/** Every store the app reads and writes, each on the same database handle. */
+export type Stores = { users: UsersRepository; failedAttempts: FailedAttempts; idempotency: IdempotencyStore }
+
+export type StoresOptions = {
+  /** How long failed credential checks count (AUTH_FAILURE_WINDOW_SECONDS). */
+  failureWindowSeconds: number
+  /** The time every store stamps and compares with; tests pass their own. */
+  clock?: () => Date
+  /** Told when a background sweep fails (the next one tries again). */
+  onSweepError?: (error: unknown) => void
+  sweepEveryMs?: number
+}
+
+/**
+ * Builds every store on `database`: the one place the service, the tests and the scripts get
+ * them from. Building does no I/O (scripts/openapi.ts builds them on a handle it never connects);
+ * `open()` creates every index and, where the server has no TTL indexes (FerretDB), sweeps
+ * expired documents every minute until `close()`. Reads filter on expiry regardless.
+ */
+export function createStores(
+  database: DatabaseHandle,
+  options: StoresOptions,
+): Stores & {
+  open(): Promise<void>
+  close(): void
+} {
+  const clock = options.clock ? { clock: options.clock } : {}
+  const stores: Stores = {
+    users: createUsersRepository(database, clock),
+    failedAttempts: createFailedAttempts(database, { windowSeconds: options.failureWindowSeconds, ...clock }),
+    idempotency: createIdempotencyStore(database, clock),
+  }
+  let sweeper: ReturnType<typeof setInterval> | undefined
+  return {
+    ...stores,
+    async open() {
+      await stores.users.ensureIndexes()
+      const expiring = [stores.failedAttempts, stores.idempotency]
+      const modes = await Promise.all(expiring.map((store) => store.ensureIndexes()))
+      if (!modes.includes('sweep') || sweeper) return
+      sweeper = setInterval(() => {
+        for (const store of expiring) store.sweep().catch((error) => options.onSweepError?.(error))
+      }, options.sweepEveryMs ?? 60_000)
+      sweeper.unref()
+    },
+    close: () => clearInterval(sweeper),
+  }
+}

@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto'
+import { z } from '@hono/zod-openapi'
+import { type Filter, ObjectId, type Sort } from 'mongodb'
+import { InvalidInputError } from '../errors'
+import { toUser, type UserDocument } from './users.document'
+import type { UserPage } from './users.model'
+import type { ListUsersQuery } from './users.schemas'
+
+/**
+ * Keyset paging, whole: what each `sort` means, the page's find, and the cursor codec. A cursor
+ * names the last item of a page by its sort key and id, and carries a fingerprint of the filters
+ * and sort it was issued for, so reusing it with others is refused instead of silently skipping
+ * or repeating users. It is opaque to callers (base64url JSON).
+ */
+export type CursorPosition = { key: string; id: string }
+
+type ListShape = Pick<ListUsersQuery, 'role' | 'status' | 'q' | 'sort'>
+
+/** What a sort means; the one place that reads `sort`. */
+function sortPlan(sort: ListUsersQuery['sort']) {
+  const direction = sort.startsWith('-') ? -1 : 1
+  if (sort.endsWith('username')) {
+    // usernameKey is unique, so it orders users totally: no tie-breaker needed.
+    return {
+      direction,
+      sort: { usernameKey: direction } as Sort,
+      keySchema: z.string().regex(/^[a-z0-9._-]{3,32}$/),
+      keyOf: (doc: UserDocument) => doc.usernameKey,
+      after: (op: '$lt' | '$gt', position: CursorPosition): Filter<UserDocument> => ({ usernameKey: { [op]: position.key } }),
+    }
+  }
+  // The createdAt_id index serves this sort (and its reverse, read backwards); _id breaks ties.
+  return {
+    direction,
+    sort: { createdAt: direction, _id: direction } as Sort,
+    keySchema: z.iso.datetime(),
+    keyOf: (doc: UserDocument) => doc.createdAt.toISOString(),
+    after: (op: '$lt' | '$gt', position: CursorPosition): Filter<UserDocument> => {
+      const createdAt = new Date(position.key)
+      return { $or: [{ createdAt: { [op]: createdAt } }, { createdAt, _id: { [op]: new ObjectId(position.id) } }] }
+    },
+  }
+}
+
+/**
+ * The find of one page: the filters, and after a cursor the range that starts past its position
+ * (never a skip: page 10,000 costs what page 1 costs). One more than the page is asked for, to
+ * know whether another follows. `countFilter` is what `total` counts.
+ */
+export function pageQuery(query: ListUsersQuery) {
+  const filter: Filter<UserDocument> = {}
+  if (query.role) filter.role = query.role
+  if (query.status) filter.status = query.status
+  if (query.q) {
+    // Prefix match on the normalized keys: an anchored, case-sensitive regex on a lower-cased
+    // field can use the unique indexes on MongoDB, unlike a case-insensitive regex.
+    const prefix = new RegExp(`^${escapeRegExp(query.q.toLowerCase())}`)
+    filter.$or = [{ usernameKey: prefix }, { emailKey: prefix }]
+  }
+  const plan = sortPlan(query.sort)
+  const position = query.cursor ? decodeCursor(query, query.cursor) : undefined
+  const after = position && plan.after(plan.direction === -1 ? '$lt' : '$gt', position)
+  return { filter: after ? { $and: [filter, after] } : filter, countFilter: filter, sort: plan.sort, limit: query.limit + 1 }
+}
+
+/** The page from the documents its find returned (up to one more than the page). */
+export function toPage(query: ListUsersQuery, docs: UserDocument[], total: number | undefined): UserPage {
+  const items = docs.slice(0, query.limit)
+  const last = items.at(-1)
+  const position = last && { key: sortPlan(query.sort).keyOf(last), id: last._id.toHexString() }
+  const nextCursor = docs.length > query.limit && position ? encodeCursor(query, position) : null
+  return { items: items.map(toUser), nextCursor, ...(total !== undefined ? { total } : {}) }
+}
+
+const CursorSchema = z.strictObject({
+  v: z.literal(1),
+  f: z.string().regex(/^[0-9a-f]{16}$/),
+  k: z.string().max(1024),
+  i: z.string().regex(/^[0-9a-f]{24}$/),
+})
+
+function fingerprint({ role, status, q, sort }: ListShape): string {
+  const canonical = JSON.stringify([sort, role ?? null, status ?? null, q?.toLowerCase() ?? null])
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16)
+}
+
+export function encodeCursor(query: ListShape, position: CursorPosition): string {
+  const payload = { v: 1, f: fingerprint(query), k: position.key, i: position.id }
+  return Buffer.from(JSON.stringify(payload)).toString('base64url')
+}
+
+/** Decodes a cursor issued for the same filters and sort, or throws InvalidInputError naming `cursor`. */
+export function decodeCursor(query: ListShape, cursor: string): CursorPosition {
+  const payload = parsePayload(cursor)
+  if (!payload) throw invalidCursor('invalid_cursor', 'is not a cursor this service issued')
+  if (payload.f !== fingerprint(query)) {
+    throw invalidCursor('cursor_mismatch', 'was issued for different filters or sort; start again without a cursor')
+  }
+  if (!sortPlan(query.sort).keySchema.safeParse(payload.k).success) {
+    throw invalidCursor('invalid_cursor', 'is not a cursor this service issued')
+  }
+  return { key: payload.k, id: payload.i }
+}
+
+function parsePayload(cursor: string) {
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return null
+  try {
+    const result = CursorSchema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')))
+    return result.success ? result.data : null
+  } catch {
+    return null
+  }
+}
+
+function invalidCursor(code: string, message: string): InvalidInputError {
+  return new InvalidInputError(`The cursor ${message}.`, [{ field: 'cursor', code, message }])
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}

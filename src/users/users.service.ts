@@ -1,0 +1,277 @@
+import {
+  type Conflict,
+  type Forbidden,
+  forbidden,
+  type NotFound,
+  notFound,
+  type PreconditionFailed,
+  preconditionFailed,
+  UnavailableError,
+  type UserKey,
+} from '../errors'
+import type { PasswordHasher } from './passwords'
+import { changesFor } from './users.changes'
+import type { JsonObject } from './users.metadata'
+import type { ImportOutcome, NewUser, UserPage, UsersRepository, WriteGuard } from './users.model'
+import type { ListUsersQuery, User } from './users.schemas'
+
+/**
+ * Every rule about users, for every surface (/v1, the compatibility routes, the import, and the
+ * surfaces to come): who may set what and touch whom, when a password is hashed, what counts as a
+ * change, and what happens to versions. Surfaces translate their wire format into these calls
+ * and the outcomes (src/errors.ts) back; storage (UsersRepository) does exactly the writes asked.
+ */
+
+/** What the caller may do beyond an ordinary write: `/v1` grants it with `users:admin`. */
+export type Authority = { admin: boolean }
+
+/** How a surface names the user it acts on. */
+export type UserRef = { by: Extract<UserKey, 'id' | 'username'>; value: string }
+
+/** If-Match: the user must exist (`any`) or be at one of these versions. */
+export type VersionMatch = 'any' | readonly number[]
+
+export type CreateInput = {
+  username: string
+  email: string
+  displayName?: string
+  password?: string
+  metadata?: JsonObject
+  role?: User['role']
+  status?: User['status']
+}
+
+/** A merge patch: absent fields stay, `null` removes (displayName) or empties (metadata). */
+export type UpdateInput = {
+  username?: string
+  email?: string
+  displayName?: string | null
+  password?: string
+  metadata?: JsonObject | null
+  role?: User['role']
+  status?: User['status']
+}
+
+/** A user from another system, keeping its id and creation time; the password is hashed here. */
+export type ImportCandidate = { id: string; createdAt: Date; user: Omit<NewUser, 'passwordHash'>; password?: string }
+
+/** A write that succeeded; `unchanged` when the patch matched what was stored (same version). */
+export type Updated = { kind: 'updated'; user: User } | { kind: 'unchanged'; user: User }
+
+/** A user found by login, and the one way to check a password against it (the hash stays here). */
+export type Login = { user: User; verify(password: string): Promise<boolean> }
+
+/**
+ * The users only an administrative caller may change or delete: any role other than `user`, and
+ * anyone disabled (issue 13: a writer could otherwise take over an administrator by setting its
+ * password or email, or undo a disable by deleting and re-creating the user). Non-administrative
+ * writes carry this as a guard in the write's own filter, so no race can slip one past it.
+ */
+const ORDINARY = { role: 'user', status: 'active' } as const
+const isOrdinary = (user: User) => user.role === ORDINARY.role && user.status === ORDINARY.status
+
+/** Bounds the rounds of a write that keeps losing races before answering 503. */
+const MAX_ATTEMPTS = 50
+const busy = () => new UnavailableError('The user is being changed by many requests at once; retry shortly.', 1)
+
+export type UsersService = ReturnType<typeof createUsersService>
+
+type Deps = { users: UsersRepository; passwords: PasswordHasher }
+
+/** The service on a repository and a hasher; every surface gets the same one (app.ts builds it). */
+export function createUsersService(deps: Deps) {
+  // Checking a password for an unknown login against a real hash of the same cost makes it take
+  // as long as a wrong password. Made once, on first use.
+  let dummyHash: Promise<string> | undefined
+  const checkPassword = async (password: string, hash: string | undefined): Promise<boolean> => {
+    dummyHash ??= deps.passwords.hash(crypto.randomUUID())
+    return deps.passwords.verify(password, hash ?? (await dummyHash))
+  }
+  return {
+    get: (ref: UserRef) => find(deps, ref),
+    findByEmail: async (email: string): Promise<User | NotFound> =>
+      (await deps.users.findByEmail(email)) ?? notFound('email', email),
+    /** A page of users; a cursor not issued for the same filters and sort throws InvalidInputError. */
+    list: (query: ListUsersQuery): Promise<UserPage> => deps.users.list(query),
+    create: (input: CreateInput, authority: Authority) => create(deps, input, authority),
+    update: (ref: UserRef, input: UpdateInput, options: WriteOptions) => update(deps, ref, input, options),
+    delete: (ref: UserRef, options: WriteOptions) => remove(deps, ref, options),
+    /** The user a login (username or email, any case) names, and the one way to check its password. */
+    async findLogin(login: string): Promise<Login | null> {
+      const found = await deps.users.findCredentials(login)
+      if (!found) return null
+      const { user, passwordHash } = found
+      // No password set: checked against the dummy anyway, so every failure costs the same.
+      return { user, verify: async (password) => (await checkPassword(password, passwordHash)) && passwordHash !== undefined }
+    },
+    /** For a login that names nobody: as slow as a wrong password, and always false. */
+    async rejectUnknownLogin(password: string): Promise<false> {
+      await checkPassword(password, undefined)
+      return false
+    },
+    importUsers: (candidates: ImportCandidate[], options: { hashConcurrency?: number } = {}) =>
+      importUsers(deps, candidates, options),
+    /** What importUsers would answer, read-only and without hashing. */
+    previewImport: (candidates: ImportCandidate[]) =>
+      deps.users.previewImported(candidates.map(({ password: _password, ...candidate }) => candidate)),
+  }
+}
+
+/** How a write is made: with the caller's authority, and If-Match when the surface has one. */
+export type WriteOptions = { authority: Authority; ifMatch?: VersionMatch }
+
+async function find({ users }: Deps, ref: UserRef): Promise<User | NotFound> {
+  const user = ref.by === 'id' ? await users.findById(ref.value) : await users.findByUsername(ref.value)
+  return user ?? notFound(ref.by, ref.value)
+}
+
+/** The id a write acts on: the ref's own, or the one its username names now. */
+async function idOf(deps: Deps, ref: UserRef): Promise<string | NotFound> {
+  if (ref.by === 'id') return ref.value
+  const user = await find(deps, ref)
+  return 'kind' in user ? user : user.id
+}
+
+/** The guard of a write: If-Match's versions, and ordinary users only without authority. */
+const guardOf = ({ authority, ifMatch }: WriteOptions): WriteGuard => ({
+  ...(ifMatch && ifMatch !== 'any' ? { versions: ifMatch } : {}),
+  ...(authority.admin ? {} : ORDINARY),
+})
+
+/** Why a write on `current` may not happen, in the order callers are told: authority, then If-Match. */
+function refusal(current: User, { authority, ifMatch }: WriteOptions): Forbidden | PreconditionFailed | null {
+  if (!authority.admin && !isOrdinary(current)) return forbidden('privileged_target')
+  if (ifMatch && ifMatch !== 'any' && !ifMatch.includes(current.version)) return preconditionFailed(current.version)
+  return null
+}
+
+async function create(
+  { users, passwords }: Deps,
+  input: CreateInput,
+  authority: Authority,
+): Promise<{ kind: 'created'; user: User } | Forbidden | Conflict> {
+  const { password, ...fields } = input
+  const role = fields.role ?? 'user'
+  const status = fields.status ?? 'active'
+  if (!authority.admin && (role !== ORDINARY.role || status !== ORDINARY.status)) return forbidden('create_privileged')
+  // Hashing is the slow part (about 100 ms of CPU): a taken username or email is refused before
+  // it, in the common case. The unique indexes still decide a race between two creates.
+  if (password !== undefined) {
+    const taken = await users.findTaken({ username: fields.username, email: fields.email })
+    if (taken) return taken
+  }
+  const written = await users.create({
+    ...fields,
+    metadata: fields.metadata ?? {},
+    role,
+    status,
+    ...(password !== undefined ? { passwordHash: await passwords.hash(password) } : {}),
+  })
+  return written.kind === 'written' ? { kind: 'created', user: written.user } : written
+}
+
+/**
+ * Applies a merge patch with optimistic concurrency. A patch of plain fields is one guarded
+ * write (one round trip); when it writes nothing, or for a metadata merge or a password, the
+ * user is read, the rules are checked against it, and the change is written at the version
+ * read; a lost race goes round again from a fresh read, which checks everything again.
+ */
+async function update(
+  deps: Deps,
+  ref: UserRef,
+  input: UpdateInput,
+  options: WriteOptions,
+): Promise<Updated | NotFound | Forbidden | PreconditionFailed | Conflict> {
+  const { users, passwords } = deps
+  const { password, metadata, ...fields } = input
+  // Any role or status in a patch needs authority, even one equal to what is stored: deciding
+  // "no change" would need a read, and the answer would tell the caller what is stored.
+  if (!options.authority.admin && (fields.role !== undefined || fields.status !== undefined)) {
+    return forbidden('set_privileged_fields')
+  }
+  const id = await idOf(deps, ref)
+  if (typeof id !== 'string') return id
+  if (metadata === undefined && password === undefined) {
+    const written = await users.updateInPlace(id, fields, guardOf(options))
+    if (written.kind === 'written') return { kind: 'updated', user: written.user }
+    if (written.kind === 'conflict') return written
+    // Nothing written: the user is missing, refused, unchanged, or a race. The read below says which.
+  }
+  // Hashed once the user is known to exist and may be changed, and once however many rounds.
+  let hashing: Promise<string> | undefined
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const current = await users.findById(id)
+    if (!current) return notFound(ref.by, ref.value)
+    const refused = refusal(current, options)
+    if (refused) return refused
+    if (password !== undefined && hashing === undefined) {
+      const taken = await users.findTaken({ username: fields.username, email: fields.email }, id)
+      if (taken) return taken
+    }
+    if (password !== undefined) hashing ??= passwords.hash(password)
+    const passwordHash = hashing && (await hashing)
+    const changes = changesFor(current, { ...fields, metadata, passwordHash })
+    if (Object.keys(changes).length === 0) return { kind: 'unchanged', user: current }
+    const written = await users.updateAtVersion(id, current.version, changes)
+    if (written.kind === 'written') return { kind: 'updated', user: written.user }
+    if (written.kind === 'conflict') return written
+  }
+  throw busy()
+}
+
+async function remove(
+  deps: Deps,
+  ref: UserRef,
+  options: WriteOptions,
+): Promise<{ kind: 'deleted'; id: string } | NotFound | Forbidden | PreconditionFailed> {
+  const id = await idOf(deps, ref)
+  if (typeof id !== 'string') return id
+  const guard = guardOf(options)
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    if (await deps.users.delete(id, guard)) return { kind: 'deleted', id }
+    // Nothing guarded the delete, so nothing is there: no read needed to say so.
+    if (Object.keys(guard).length === 0) return notFound(ref.by, ref.value)
+    const current = await deps.users.findById(id)
+    if (!current) return notFound(ref.by, ref.value)
+    const refused = refusal(current, options)
+    if (refused) return refused
+    // It meets the guard now: it changed between the delete and the read. Again.
+  }
+  throw busy()
+}
+
+/**
+ * Stores imported users, never overwriting one. A user already there (a --restart, or the batch
+ * a crash interrupted) is recognised first, by a point read on its id, so its password is not
+ * hashed again for nothing (100 ms each); the rest are hashed `hashConcurrency` at a time.
+ */
+async function importUsers(
+  { users, passwords }: Deps,
+  candidates: ImportCandidate[],
+  options: { hashConcurrency?: number },
+): Promise<ImportOutcome[]> {
+  const prepared = await mapConcurrently(candidates, options.hashConcurrency ?? 1, async ({ password, ...candidate }) => {
+    if (password === undefined) return candidate
+    if (await users.exists(candidate.id)) return 'already_imported' as const
+    return { ...candidate, user: { ...candidate.user, passwordHash: await passwords.hash(password) } }
+  })
+  const pending = prepared.filter((candidate) => candidate !== 'already_imported')
+  const written = await users.insertImported(pending)
+  if (written.length !== pending.length) throw new Error('the store answered for a different number of users')
+  let next = 0
+  return prepared.map((candidate): ImportOutcome => {
+    if (candidate === 'already_imported') return { kind: 'already_imported' }
+    return written[next++] as ImportOutcome
+  })
+}
+
+/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
+async function mapConcurrently<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    for (let index = next++; index < items.length; index = next++) results[index] = await fn(items[index] as T)
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
+  return results
+}

@@ -1,0 +1,204 @@
+import { type Collection, type Filter, MongoBulkWriteError, ObjectId } from 'mongodb'
+import type { DatabaseHandle } from '../db/calls'
+import { isDuplicateKeyError } from '../db/errors'
+import { type Conflict, conflict, UnavailableError } from '../errors'
+import { keysOf, newUserDocument, toUpdate, toUser, type UserDocument } from './users.document'
+import type {
+  ImportedUser,
+  ImportOutcome,
+  NewUser,
+  PlainChanges,
+  UserChanges,
+  UsersRepository,
+  WriteGuard,
+  Written,
+} from './users.model'
+
+/** Bounds the retries of a write whose colliding user vanished before it could be named. */
+const MAX_WRITE_ATTEMPTS = 50
+
+/** What every write works with: the handle's calls, the collection and the clock. */
+type Store = { call: DatabaseHandle['call']; users: Collection<UserDocument>; now: () => Date }
+
+/**
+ * The users repository's writes. Each is one single-document atomic operation (or an unordered
+ * insertMany), correct on MongoDB and on FerretDB: uniqueness comes from the unique indexes on the
+ * normalized keys (never check-then-insert), guards are part of the write's filter (never
+ * check-then-write), and a duplicate-key error is turned into the field that collided here.
+ */
+export function createUserWrites(
+  database: DatabaseHandle,
+  users: Collection<UserDocument>,
+  now: () => Date,
+): Pick<UsersRepository, 'create' | 'updateInPlace' | 'updateAtVersion' | 'delete' | 'insertImported'> {
+  const store: Store = { call: database.call, users, now }
+  return {
+    create: (input) => create(store, input),
+    updateInPlace: (id, fields, guard) => updateInPlace(store, id, fields, guard),
+    updateAtVersion: (id, version, changes) => updateAtVersion(store, id, version, changes),
+    delete: async (id, guard) => (await store.call((limit) => users.deleteOne(guarded(id, guard), limit))).deletedCount === 1,
+    insertImported: (batch) => insertImported(store, batch),
+  }
+}
+
+async function create(store: Store, input: NewUser): Promise<Written> {
+  const doc = newUserDocument(input, new ObjectId(), store.now())
+  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+    try {
+      await store.call((limit) => store.users.insertOne(doc, limit))
+      return { kind: 'written', user: toUser(doc) }
+    } catch (error) {
+      const taken = await collision(store, error, input)
+      // null: the colliding user was deleted between our insert and the lookup; try again.
+      if (taken) return taken
+    }
+  }
+  throw busy()
+}
+
+async function updateInPlace(
+  store: Store,
+  id: string,
+  fields: PlainChanges,
+  guard: WriteGuard,
+): Promise<Written | { kind: 'not_written' }> {
+  const differs: Filter<UserDocument>[] = Object.entries(fields).map(([field, value]) =>
+    value === null ? { [field]: { $exists: true } } : { [field]: { $ne: value } },
+  )
+  if (differs.length === 0) return { kind: 'not_written' }
+  const filter: Filter<UserDocument> = { ...guarded(id, guard), $or: differs }
+  try {
+    const updated = await store.call((limit) =>
+      store.users.findOneAndUpdate(filter, toUpdate(fields, store.now()), { ...limit, returnDocument: 'after' }),
+    )
+    return updated ? { kind: 'written', user: toUser(updated) } : { kind: 'not_written' }
+  } catch (error) {
+    return (await collision(store, error, fields, id)) ?? { kind: 'not_written' }
+  }
+}
+
+async function updateAtVersion(
+  store: Store,
+  id: string,
+  version: number,
+  changes: UserChanges,
+): Promise<Written | { kind: 'stale' }> {
+  try {
+    const updated = await store.call((limit) =>
+      store.users.findOneAndUpdate({ _id: new ObjectId(id), version }, toUpdate(changes, store.now()), {
+        ...limit,
+        returnDocument: 'after',
+      }),
+    )
+    // Someone changed or deleted the user since the version was read.
+    return updated ? { kind: 'written', user: toUser(updated) } : { kind: 'stale' }
+  } catch (error) {
+    // A colliding user that vanished: the caller's fresh read goes round again.
+    return (await collision(store, error, changes, id)) ?? { kind: 'stale' }
+  }
+}
+
+/**
+ * After a failed write: the conflict on the unique key that collided, or null when the colliding
+ * user is already gone (the caller retries). Rethrows anything that is not a username/email collision.
+ */
+async function collision(
+  { call, users }: Store,
+  error: unknown,
+  values: { username?: string; email?: string },
+  exceptId?: string,
+): Promise<Conflict | null> {
+  if (!isDuplicateKeyError(error)) throw error
+  const keys = keysOf(values)
+  // MongoDB names the index in keyPattern; FerretDB does not, so ask the collection instead.
+  if (error.keyPattern) {
+    if ('usernameKey' in error.keyPattern && values.username !== undefined) return conflict('username', values.username)
+    if ('emailKey' in error.keyPattern && values.email !== undefined) return conflict('email', values.email)
+    throw error
+  }
+  const candidates = [
+    ...(keys.usernameKey !== undefined ? [{ usernameKey: keys.usernameKey }] : []),
+    ...(keys.emailKey !== undefined ? [{ emailKey: keys.emailKey }] : []),
+  ]
+  if (candidates.length === 0) throw error
+  const other = await call((limit) =>
+    users.findOne(
+      { $or: candidates, ...(exceptId ? { _id: { $ne: new ObjectId(exceptId) } } : {}) },
+      { ...limit, projection: { usernameKey: 1, emailKey: 1 } },
+    ),
+  )
+  if (!other) return null
+  return keys.usernameKey !== undefined && other.usernameKey === keys.usernameKey
+    ? conflict('username', values.username ?? '')
+    : conflict('email', values.email ?? '')
+}
+
+/** The filter of a guarded write on one user. */
+function guarded(id: string, guard: WriteGuard): Filter<UserDocument> {
+  return {
+    _id: new ObjectId(id),
+    ...(guard.versions ? { version: { $in: [...guard.versions] } } : {}),
+    ...(guard.role ? { role: guard.role } : {}),
+    ...(guard.status ? { status: guard.status } : {}),
+  }
+}
+
+const busy = () => new UnavailableError('The user is being changed by many requests at once; retry shortly.', 1)
+
+/** A collision whose other user vanished before the import looked it up is retried this many times. */
+const MAX_IMPORT_ATTEMPTS = 3
+
+/**
+ * The import's batch insert: unordered (one collision must not stop the rest of the batch), then
+ * each collision resolved on its own. It only ever inserts: a user already there is never
+ * overwritten, whoever put it there.
+ */
+async function insertImported({ call, users, now }: Store, batch: ImportedUser[]): Promise<ImportOutcome[]> {
+  if (batch.length === 0) return []
+  const importedAt = now()
+  const docs = batch.map(({ id, user, createdAt }) => newUserDocument(user, new ObjectId(id), createdAt, importedAt))
+  const failed = new Set<number>()
+  try {
+    await call((limit) => users.insertMany(docs, { ...limit, ordered: false }))
+  } catch (error) {
+    if (!(error instanceof MongoBulkWriteError)) throw error
+    const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]
+    for (const writeError of writeErrors) {
+      if (writeError.code !== 11000 && writeError.code !== 11001) throw error
+      failed.add(writeError.index)
+    }
+  }
+  /** Why `doc` could not be inserted, or null when nothing stands in its way any more. */
+  const obstacle = async (doc: UserDocument): Promise<Exclude<ImportOutcome, { kind: 'imported' }> | null> => {
+    // Same id first: ObjectIds are unique by construction, so a user with this id came from this source.
+    if (await call((limit) => users.findOne({ _id: doc._id }, { ...limit, projection: { _id: 1 } }))) {
+      return { kind: 'already_imported' }
+    }
+    const other = await call((limit) =>
+      users.findOne(
+        { $or: [{ usernameKey: doc.usernameKey }, { emailKey: doc.emailKey }] },
+        { ...limit, projection: { usernameKey: 1, emailKey: 1 } },
+      ),
+    )
+    if (!other) return null
+    const field = other.usernameKey === doc.usernameKey ? 'username' : 'email'
+    return { kind: 'conflict', field, otherId: other._id.toHexString() }
+  }
+  const resolve = async (doc: UserDocument): Promise<ImportOutcome> => {
+    for (let attempt = 1; attempt <= MAX_IMPORT_ATTEMPTS; attempt++) {
+      const blocked = await obstacle(doc)
+      if (blocked) return blocked
+      try {
+        await call((limit) => users.insertOne(doc, limit))
+        return { kind: 'imported' }
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error
+      }
+    }
+    throw new Error(`user ${doc._id.toHexString()} kept colliding with users that then disappeared; run the import again`)
+  }
+  const outcomes: ImportOutcome[] = []
+  // Collisions are rare (a re-run batch, a user already created through the API): resolve them one by one.
+  for (const [index, doc] of docs.entries()) outcomes.push(failed.has(index) ? await resolve(doc) : { kind: 'imported' })
+  return outcomes
+}
