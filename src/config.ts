@@ -21,6 +21,9 @@ const ApiKeysSchema = z
   .pipe(z.array(ApiKeySchema))
   .refine((keys) => new Set(keys.map((k) => k.name)).size === keys.length, 'key names must be unique')
 
+/** The longest a JWT may live (exp − iat, or exp − now without iat) unless configured: a day. */
+export const DEFAULT_JWT_MAX_AGE_SECONDS = 86_400
+
 /**
  * The service's configuration. This module is the only reader of the environment: everything else
  * receives a typed `Config`, so tests can build one without touching `process.env`.
@@ -65,6 +68,7 @@ const ConfigSchema = z
       )
       .pipe(z.array(z.enum([...SYMMETRIC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS])).min(1))
       .optional(),
+    AUTH_JWT_MAX_AGE_SECONDS: z.coerce.number().int().min(60).max(2_592_000).default(DEFAULT_JWT_MAX_AGE_SECONDS),
     AUTH_MAX_FAILURES_PER_LOGIN: z.coerce.number().int().min(1).max(1000).default(5),
     AUTH_MAX_FAILURES_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(100),
     AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
@@ -119,6 +123,7 @@ const ConfigSchema = z
               issuer: env.AUTH_JWT_ISSUER ?? '',
               audience: env.AUTH_JWT_AUDIENCE ?? '',
               algorithms: env.AUTH_JWT_ALGORITHMS ?? (env.AUTH_JWT_SECRET ? ['HS256'] : ['RS256']),
+              maxAgeSeconds: env.AUTH_JWT_MAX_AGE_SECONDS,
             }
           : undefined,
     },

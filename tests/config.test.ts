@@ -68,6 +68,12 @@ describe('configuration', () => {
     expect(loadConfig({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db:27017', AUTH_API_KEYS: KEYS }).host).toBe('0.0.0.0')
   })
 
+  it('bounds JWT lifetimes at a day unless AUTH_JWT_MAX_AGE_SECONDS says otherwise', () => {
+    const jwt = { AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a' }
+    expect(loadConfig(jwt).auth.jwt?.maxAgeSeconds).toBe(86_400)
+    expect(loadConfig({ ...jwt, AUTH_JWT_MAX_AGE_SECONDS: '3600' }).auth.jwt?.maxAgeSeconds).toBe(3600)
+  })
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', MONGODB_URI: '' })).toMatchObject({ port: 3000, mongodbUri: undefined })
   })
@@ -107,6 +113,8 @@ describe('configuration', () => {
     [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN'],
     [{ CORS_ORIGINS: 'https://ok.example.com, not-an-origin' }, 'CORS_ORIGINS'],
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
+    [{ AUTH_JWT_MAX_AGE_SECONDS: '10' }, 'AUTH_JWT_MAX_AGE_SECONDS'],
+    [{ AUTH_JWT_MAX_AGE_SECONDS: '31536000' }, 'AUTH_JWT_MAX_AGE_SECONDS'],
   ])('names the bad variable in %o', (env, variable) => {
     const problems = problemsOf(env)
     expect(problems).toHaveLength(1)
