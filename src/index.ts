@@ -1,10 +1,11 @@
 import { withDeadline } from './deadline'
+import { routeOnRequestTarget } from './http/request-target'
 import { startService, stopOnSignals } from './service'
 import { createBunPasswordHasher } from './users/passwords.bun'
 
 /** Bun entry point (`bun src/index.ts`). */
 const { config, logger, app, beginShutdown, close } = await startService(createBunPasswordHasher())
-const server = Bun.serve({ fetch: app.fetch, hostname: config.host, port: config.port })
+const server = Bun.serve({ fetch: routeOnRequestTarget(app.fetch), hostname: config.host, port: config.port })
 logger.info({ url: server.url.href, env: config.env, runtime: `bun ${Bun.version}` }, 'users-service listening')
 
 stopOnSignals(logger, async () => {

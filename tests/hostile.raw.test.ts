@@ -140,6 +140,45 @@ const cases: RawCase[] = [
   },
 ]
 
+/**
+ * Issue 13, finding 8: without a usable Host, Bun hands the app a relative URL, and the app read the
+ * path after a made-up host: `/static/v1/users/by-username/bob` was served as
+ * `/v1/users/by-username/bob`, past any path rule of a proxy in front. It is routed on the target
+ * exactly as sent, as on Node (tests/node.test.ts).
+ */
+describe('requests without a usable Host (real server process)', () => {
+  const hostless = [
+    ['HTTP/1.0 with no Host', 'GET /static/v1/users/by-username/bob HTTP/1.0\r\n\r\n'],
+    ['HTTP/1.1 with an empty Host', 'GET /static/v1/users/by-username/bob HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n'],
+  ] as const
+
+  it.each(hostless)('%s is routed on the path as sent: 404, not the shifted route', async (_, head) => {
+    const created = await fetch(`${url}v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bob', email: 'bob@example.com' }),
+    })
+    expect([201, 409]).toContain(created.status)
+    expect((await fetch(`${url}v1/users/by-username/bob`)).status).toBe(200)
+
+    const res = await rawRequest(url, head)
+    expect(res.status).toBe(404)
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'not_found', instance: '/static/v1/users/by-username/bob' })
+  })
+
+  it('answers an HTTP/1.0 health check with no Host (as some load balancers send it)', async () => {
+    const res = await rawRequest(url, 'GET /healthz HTTP/1.0\r\n\r\n')
+    expect(res.status).toBe(200)
+    expect(JSON.parse(res.body)).toMatchObject({ status: 'ok' })
+  })
+
+  it('keeps a protocol-relative target on this host', async () => {
+    const res = await rawRequest(url, 'GET //evil.example/healthz HTTP/1.0\r\n\r\n')
+    expect(res.status).toBe(404)
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'not_found', instance: '//evil.example/healthz' })
+  })
+})
+
 describe('hostile bytes on the wire (real server process)', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_, c) => {
     const before = await users.countDocuments()

@@ -4,6 +4,7 @@ import { ARGON2_PARAMETERS } from '../src/users/passwords'
 import { createBunPasswordHasher } from '../src/users/passwords.bun'
 import { newUser } from './helpers/context'
 import { startServer } from './helpers/process'
+import { rawRequest } from './helpers/raw-http'
 
 /**
  * The same service on Node 20 through @hono/node-server: the bundled entry (bun run build:node)
@@ -83,6 +84,18 @@ describe('the Node entry point', () => {
     expect(await verifyOnNode('made on bun 7', bunHash)).toBe(0)
     expect(await verifyOnNode('made on bun 8', bunHash)).toBe(3)
   }, 20_000)
+
+  it.each([
+    ['HTTP/1.0 with no Host', 'GET /static/v1/users/by-username/bob HTTP/1.0\r\n\r\n'],
+    ['HTTP/1.1 with an empty Host', 'GET /static/v1/users/by-username/bob HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n'],
+  ])('routes %s on the path as sent (404), as on Bun', async (_, head) => {
+    const body = JSON.stringify({ username: 'bob', email: 'bob@example.com' })
+    const created = await fetch(`${baseUrl}v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    expect([201, 409]).toContain(created.status)
+    const res = await rawRequest(baseUrl, head)
+    expect(res.status).toBe(404)
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'not_found', instance: '/static/v1/users/by-username/bob' })
+  })
 
   it('exits 0 on SIGTERM', async () => {
     const { proc } = await startNode()
