@@ -16,7 +16,7 @@ import type { IdempotencyStore } from './idempotency/idempotency'
 import { createLegacyGate, createLegacyRoutes } from './legacy'
 import type { Logger } from './logger'
 import type { Metrics } from './observability/metrics'
-import { observe } from './observability/observe'
+import { observe, routeTemplate } from './observability/observe'
 import { generateOpenApi } from './openapi'
 import { createDocsRouter } from './system/docs'
 import { createHealthRouter, type Pingable } from './system/health'
@@ -83,7 +83,10 @@ export function createApp(deps: AppDeps) {
   app.notFound(notFound)
   app.onError(
     handleError((error, c) =>
-      deps.logger.error({ err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path }, 'unhandled error'),
+      deps.logger.error(
+        { err: error, requestId: c.get('requestId'), method: c.req.method, route: routeTemplate(c) },
+        'unhandled error',
+      ),
     ),
   )
   return routes

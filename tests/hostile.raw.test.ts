@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'bun:test'
 import { connectDatabase } from '../src/db/mongo'
+import { ABANDONED_UPLOADS, abandonRequest, eventually } from './helpers/abort'
 import { startServer } from './helpers/process'
 import { rawRequest } from './helpers/raw-http'
 
@@ -178,6 +179,40 @@ describe('requests without a usable Host (real server process)', () => {
     expect(JSON.parse(res.body)).toMatchObject({ code: 'not_found', instance: '//evil.example/healthz' })
   })
 })
+
+/**
+ * Issue 13, finding 5: a client that closes the connection mid-body is not a server error. Before,
+ * each was logged as `unhandled error` (level 50, with the raw path) and counted as a 500, which
+ * pages someone.
+ */
+describe('a client that goes away mid-body (real server process)', () => {
+  const metrics = async () => (await fetch(`${url}metrics`)).text()
+
+  it('is counted as 499 "client closed request", never as a 500, and logged at info with the route template', async () => {
+    for (const [, head, body] of ABANDONED_UPLOADS) await abandonRequest(url, head, body)
+    const counters = (m: string) => m.split('\n').filter((line) => line.startsWith('http_requests_total{'))
+    const text = await eventually(metrics, (m) => counters(m).filter((line) => line.includes('status="499"')).length >= 3, 40)
+    const counted = counters(text)
+    expect(counted.filter((line) => line.includes('status="499"'))).toHaveLength(3)
+    expect(counted.filter((line) => line.includes('status="5'))).toEqual([])
+
+    const lines = logLines()
+    const closed = lines.filter((line) => line.status === 499)
+    expect(closed.map((line) => line.route).sort()).toEqual(['/v1/auth/verify', '/v1/users', 'unmatched'])
+    for (const line of closed) expect(line).toMatchObject({ level: 30, msg: 'client closed request' })
+    expect(lines.filter((line) => line.level >= 50)).toEqual([])
+    expect(logs.join('')).not.toContain('alice.abort@example.com')
+  })
+})
+
+/** The server's JSON log lines so far. */
+function logLines(): { level: number; msg: string; status?: number; route?: string }[] {
+  return logs
+    .join('')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line))
+}
 
 describe('hostile bytes on the wire (real server process)', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_, c) => {

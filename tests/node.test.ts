@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { MongoClient } from 'mongodb'
 import { ARGON2_PARAMETERS } from '../src/users/passwords'
 import { createBunPasswordHasher } from '../src/users/passwords.bun'
+import { ABANDONED_UPLOADS, abandonRequest, eventually } from './helpers/abort'
 import { newUser } from './helpers/context'
 import { startServer } from './helpers/process'
 import { rawRequest } from './helpers/raw-http'
@@ -15,11 +16,12 @@ const dbName = `test_node_${crypto.randomUUID().slice(0, 8)}`
 const client = new MongoClient(globalThis.testMongoUri)
 let server: Awaited<ReturnType<typeof startNode>>['proc'] | undefined
 let baseUrl = ''
+let logs: string[] = []
 
 beforeAll(async () => {
   const build = Bun.spawnSync(['bun', 'run', 'build:node'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
   if (build.exitCode !== 0) throw new Error(`build:node failed: ${build.stderr.toString()}`)
-  ;({ proc: server, url: baseUrl } = await startNode())
+  ;({ proc: server, url: baseUrl, logs } = await startNode())
 }, 60_000)
 
 /** Starts `node dist/node/node.js` on a free port and resolves once it listens. */
@@ -95,6 +97,23 @@ describe('the Node entry point', () => {
     const res = await rawRequest(baseUrl, head)
     expect(res.status).toBe(404)
     expect(JSON.parse(res.body)).toMatchObject({ code: 'not_found', instance: '/static/v1/users/by-username/bob' })
+  })
+
+  it('counts a client that goes away mid-body as 499, not 500, and logs it at info', async () => {
+    for (const [, head, body] of ABANDONED_UPLOADS) await abandonRequest(baseUrl, head, body)
+    const counters = (m: string) => m.split('\n').filter((line) => line.startsWith('http_requests_total{'))
+    const metrics = async () => (await fetch(`${baseUrl}metrics`)).text()
+    const text = await eventually(metrics, (m) => counters(m).filter((line) => line.includes('status="499"')).length >= 3, 40)
+    expect(counters(text).filter((line) => line.includes('status="499"'))).toHaveLength(3)
+    expect(counters(text).filter((line) => line.includes('status="5'))).toEqual([])
+    const lines = logs
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; status?: number })
+    expect(lines.filter((line) => line.status === 499).every((line) => line.level === 30)).toBe(true)
+    expect(lines.filter((line) => line.level >= 50)).toEqual([])
+    expect(logs.join('')).not.toContain('alice.abort@example.com')
   })
 
   it('exits 0 on SIGTERM', async () => {
