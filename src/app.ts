@@ -27,7 +27,7 @@ import type { UsersRepository } from './users/users.model'
 
 /** Everything the app needs from outside; tests pass real ones built on a real database. */
 export type AppDeps = {
-  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'corsOrigins' | 'auth' | 'legacyRoutes'>
+  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'metricsPort' | 'corsOrigins' | 'auth' | 'legacyRoutes'>
   users: UsersRepository
   passwords: PasswordHasher
   database: Pingable
@@ -66,7 +66,14 @@ export function createApp(deps: AppDeps) {
     .route('/v1', createUsersRouter(deps))
     .route('/v1', createVerifyRouter({ ...deps, limits: deps.config.auth.failures }))
     .route('/', createHealthRouter(deps))
-    .route('/', createMetricsRouter({ metrics: deps.metrics, token: deps.config.metricsToken }))
+    .route(
+      '/',
+      createMetricsRouter({
+        metrics: deps.metrics,
+        token: deps.config.metricsToken,
+        elsewhere: deps.config.metricsPort !== undefined,
+      }),
+    )
     .route('/', createDocsRouter({ document: () => (document ??= generateOpenApi(app)) }))
 
   // The Flask service's routes (issue 8): mounted outside the chain on purpose, so they are in the

@@ -53,6 +53,8 @@ const ConfigSchema = z
     DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    METRICS_PUBLIC: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
     AUTH_API_KEYS: ApiKeysSchema.optional(),
     AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters (256 bits for HS256)').optional(),
     AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -105,6 +107,10 @@ const ConfigSchema = z
     dbTimeoutMs: env.DB_TIMEOUT_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     metricsToken: env.METRICS_TOKEN,
+    /** Serve /metrics on this port only (a listener of its own), not on PORT. */
+    metricsPort: env.METRICS_PORT,
+    /** The operator's explicit consent to unauthenticated /metrics on PORT in production. */
+    metricsPublic: env.METRICS_PUBLIC === 'true',
     corsOrigins: env.CORS_ORIGINS ?? [],
     /** Serve POST /create, GET /read... for the Flask service's clients (deprecated; off by default). */
     legacyRoutes: env.LEGACY_ROUTES === 'true',
@@ -161,6 +167,17 @@ const ConfigSchema = z
           message: `must be among ${allowed.join(', ')} with ${jwt.secret ? 'AUTH_JWT_SECRET' : 'AUTH_JWKS_URL'}`,
         })
       }
+    }
+    if (config.env === 'production' && !config.metricsToken && config.metricsPort === undefined && !config.metricsPublic) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['METRICS_TOKEN'],
+        message:
+          'production refuses public /metrics (caller names, verify outcomes, versions): set METRICS_TOKEN, or METRICS_PORT to serve them on a listener of their own, or METRICS_PUBLIC=true to serve them publicly anyway',
+      })
+    }
+    if (config.metricsPort !== undefined && config.metricsPort !== 0 && config.metricsPort === config.port) {
+      ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT' })
     }
     if (config.env === 'production' && !config.mongodbUri) {
       ctx.addIssue({

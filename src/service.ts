@@ -6,7 +6,7 @@ import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
 import { createIdempotencyStore } from './idempotency/idempotency.repository'
 import { createLogger, type Logger } from './logger'
-import { createMetrics } from './observability/metrics'
+import { createMetrics, type Metrics } from './observability/metrics'
 import type { PasswordHasher } from './users/passwords'
 import { createUsersRepository } from './users/users.repository'
 
@@ -19,6 +19,8 @@ export type Service = {
   config: Config
   logger: Logger
   app: ReturnType<typeof createApp>
+  /** The app's metrics, for the metrics listener when METRICS_PORT is set. */
+  metrics: Metrics
   /** From now on /readyz answers 503, so load balancers stop sending new work. */
   beginShutdown(): void
   /** Closes the MongoDB client, then stops the embedded database if one was started. */
@@ -84,6 +86,7 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
     config,
     logger,
     app,
+    metrics,
     beginShutdown: () => {
       shuttingDown = true
     },

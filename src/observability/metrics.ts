@@ -14,6 +14,16 @@ export type Metrics = {
 }
 
 /**
+ * A caller as a metric label, from a bounded set: the name of a configured API key, `jwt` for every
+ * JWT caller (subjects, `jwt:<sub>`, are as many as the issuer mints: a label per subject would let
+ * tokens grow the metrics without bound, and would publish the subjects), or the names of the
+ * unauthenticated cases. API key names cannot contain `:`.
+ */
+export function callerLabel(caller: string): string {
+  return caller.startsWith('jwt:') ? 'jwt' : caller
+}
+
+/**
  * One prom-client registry per app (no global default registry, so tests and two apps in one
  * process stay apart): HTTP request counts and durations by method, route template and status,
  * MongoDB pool gauges, and prom-client's process metrics.
@@ -41,7 +51,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats } = {}): Me
     registers: [registry],
   })
   // Who still calls the Flask service's routes: the compatibility layer can go once this stops growing.
-  // Callers are API key names or JWT subjects of calling services: few, so a fine label.
+  // The caller label is bounded (see callerLabel): API key names are configured, JWT subjects are not.
   const legacyRequests = new Counter({
     name: 'legacy_requests_total',
     help: 'Calls of the deprecated Flask-compatibility routes, by route and caller.',
@@ -70,7 +80,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats } = {}): Me
       requests.inc(labels)
       durations.observe(labels, seconds)
     },
-    countLegacyRequest: (route, caller) => legacyRequests.inc({ route, caller }),
+    countLegacyRequest: (route, caller) => legacyRequests.inc({ route, caller: callerLabel(caller) }),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   }
