@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { z } from '@hono/zod-openapi'
 import { ASYMMETRIC_ALGORITHMS, SCOPES, SYMMETRIC_ALGORITHMS } from './auth/scopes'
 
@@ -88,6 +89,8 @@ const ConfigSchema = z
         ),
       )
       .optional(),
+    PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+    PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(100_000).optional(),
     // --- Flask-service compatibility routes (issue 8) ---
     LEGACY_ROUTES: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
   })
@@ -112,6 +115,7 @@ const ConfigSchema = z
     /** The operator's explicit consent to unauthenticated /metrics on PORT in production. */
     metricsPublic: env.METRICS_PUBLIC === 'true',
     corsOrigins: env.CORS_ORIGINS ?? [],
+    passwordHashing: passwordHashing(env.PASSWORD_HASH_CONCURRENCY, env.PASSWORD_HASH_QUEUE),
     /** Serve POST /create, GET /read... for the Flask service's clients (deprecated; off by default). */
     legacyRoutes: env.LEGACY_ROUTES === 'true',
     auth: {
@@ -189,6 +193,18 @@ const ConfigSchema = z
   })
 
 export type Config = z.output<typeof ConfigSchema>
+
+/** Waiting jobs allowed per lane and per hashing slot by default: about 1.6 s of work at 100 ms a hash. */
+const HASH_QUEUE_PER_SLOT = 16
+
+/**
+ * argon2 runs on as many slots as the machine has cores unless configured (each hash is ~100 ms of
+ * one core and 64 MiB); each lane (verify, hash) queues 16 jobs per slot unless configured.
+ */
+function passwordHashing(concurrency: number | undefined, queueLimit: number | undefined) {
+  const slots = concurrency ?? availableParallelism()
+  return { concurrency: slots, queueLimit: queueLimit ?? HASH_QUEUE_PER_SLOT * slots }
+}
 
 /** Thrown when the environment does not describe a valid configuration; lists every bad variable. */
 export class ConfigError extends Error {

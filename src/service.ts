@@ -8,6 +8,7 @@ import { createIdempotencyStore } from './idempotency/idempotency.repository'
 import { createLogger, type Logger } from './logger'
 import { createMetrics, type Metrics } from './observability/metrics'
 import type { PasswordHasher } from './users/passwords'
+import { createHashingPool } from './users/passwords.pool'
 import { createUsersRepository } from './users/users.repository'
 
 /**
@@ -27,8 +28,10 @@ export type Service = {
   close(): Promise<void>
 }
 
-export async function startService(passwords: PasswordHasher): Promise<Service> {
+export async function startService(hasher: PasswordHasher): Promise<Service> {
   const config = loadConfigOrExit()
+  // Every argon2 job of the app goes through one bounded pool, verifications first (issue 13).
+  const passwords = createHashingPool(hasher, config.passwordHashing)
   const logger = createLogger(config)
   let embedded: EmbeddedDatabase | undefined
   let mongodbUri = config.mongodbUri
@@ -61,7 +64,7 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
     : undefined
   sweeper?.unref()
   let shuttingDown = false
-  const metrics = createMetrics({ poolStats: database.poolStats })
+  const metrics = createMetrics({ poolStats: database.poolStats, hashingStats: passwords.stats })
   const authenticator = createAuthenticator(config.auth)
   if (!authenticator.enabled) {
     // Only reachable outside production: config refuses production without auth.

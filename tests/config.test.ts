@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'bun:test'
+import { availableParallelism } from 'node:os'
 import { ConfigError, loadConfig } from '../src/config'
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -101,6 +102,16 @@ describe('configuration', () => {
     expect(loadConfig({ ...jwt, AUTH_JWT_MAX_AGE_SECONDS: '3600' }).auth.jwt?.maxAgeSeconds).toBe(3600)
   })
 
+  it('hashes on as many slots as there are cores, 16 waiting per slot and lane, unless configured', () => {
+    const cores = availableParallelism()
+    expect(loadConfig({}).passwordHashing).toEqual({ concurrency: cores, queueLimit: 16 * cores })
+    expect(loadConfig({ PASSWORD_HASH_CONCURRENCY: '3' }).passwordHashing).toEqual({ concurrency: 3, queueLimit: 48 })
+    expect(loadConfig({ PASSWORD_HASH_CONCURRENCY: '3', PASSWORD_HASH_QUEUE: '0' }).passwordHashing).toEqual({
+      concurrency: 3,
+      queueLimit: 0,
+    })
+  })
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', MONGODB_URI: '' })).toMatchObject({ port: 3000, mongodbUri: undefined })
   })
@@ -148,6 +159,8 @@ describe('configuration', () => {
     [{ CORS_ORIGINS: 'https://ok.example.com, not-an-origin' }, 'CORS_ORIGINS'],
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
     [{ AUTH_JWT_MAX_AGE_SECONDS: '10' }, 'AUTH_JWT_MAX_AGE_SECONDS'],
+    [{ PASSWORD_HASH_CONCURRENCY: '0' }, 'PASSWORD_HASH_CONCURRENCY'],
+    [{ PASSWORD_HASH_QUEUE: '-1' }, 'PASSWORD_HASH_QUEUE'],
     [{ AUTH_JWT_MAX_AGE_SECONDS: '31536000' }, 'AUTH_JWT_MAX_AGE_SECONDS'],
   ])('names the bad variable in %o', (env, variable) => {
     const problems = problemsOf(env)

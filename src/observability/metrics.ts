@@ -1,5 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
+/** The argon2 pool's figures (src/users/passwords.pool.ts): running now; waiting now and refused so far, by lane. */
+export type HashingStats = { running: number; queued: Record<string, number>; rejected: Record<string, number> }
+
 /** Connection-pool figures the database module keeps from the driver's monitoring events. */
 export type PoolStats = { open: number; checkedOut: number; waiting: number; checkoutFailures: number }
 
@@ -28,7 +31,7 @@ export function callerLabel(caller: string): string {
  * process stay apart): HTTP request counts and durations by method, route template and status,
  * MongoDB pool gauges, and prom-client's process metrics.
  */
-export function createMetrics(options: { poolStats?: () => PoolStats } = {}): Metrics {
+export function createMetrics(options: { poolStats?: () => PoolStats; hashingStats?: () => HashingStats } = {}): Metrics {
   const registry = new Registry()
   // The event-loop lag monitor samples every 100 ms, not prom-client's default 10 ms: on Bun the
   // default cost 5.4 ms of CPU per second of an idle process (1.6 ms at 100 ms), which at low
@@ -74,6 +77,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats } = {}): Me
     gauge('mongodb_pool_wait_queue_size', 'Operations waiting for a connection.', (s) => s.waiting)
     gauge('mongodb_pool_checkout_failures', 'Failed connection checkouts since start.', (s) => s.checkoutFailures)
   }
+  if (options.hashingStats) registerHashingMetrics(registry, options.hashingStats)
   return {
     observeRequest(method, route, status, seconds) {
       const labels = { method, route, status: String(status) }
@@ -84,4 +88,36 @@ export function createMetrics(options: { poolStats?: () => PoolStats } = {}): Me
     render: () => registry.metrics(),
     contentType: registry.contentType,
   }
+}
+
+/** The argon2 pool (src/users/passwords.pool.ts): how busy it is, and what it refused. */
+function registerHashingMetrics(registry: Registry, stats: () => HashingStats): void {
+  new Gauge({
+    name: 'password_hash_running',
+    help: 'argon2 jobs (hash or verify) running now.',
+    registers: [registry],
+    collect() {
+      this.set(stats().running)
+    },
+  })
+  new Gauge({
+    name: 'password_hash_queued',
+    help: 'argon2 jobs waiting for a slot, by lane (verify runs first).',
+    labelNames: ['lane'] as const,
+    registers: [registry],
+    collect() {
+      for (const [lane, count] of Object.entries(stats().queued)) this.set({ lane }, count)
+    },
+  })
+  new Counter({
+    name: 'password_hash_rejected_total',
+    help: 'argon2 jobs refused with 503 because their lane was full, by lane.',
+    labelNames: ['lane'] as const,
+    registers: [registry],
+    collect() {
+      // The pool keeps the count; a counter set to it at each scrape.
+      this.reset()
+      for (const [lane, count] of Object.entries(stats().rejected)) this.inc({ lane }, count)
+    },
+  })
 }

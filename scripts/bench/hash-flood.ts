@@ -1,0 +1,194 @@
+/**
+ * `bun run bench:hash-flood [--before <git revision>] [--rounds n] [--flood n] [--node]`: how long a
+ * login (POST /v1/auth/verify) takes while 60 creates with a password arrive at once (issue 13,
+ * finding 4). Starts the embedded database and the service (and, with --before, the service as it
+ * was at that revision, side by side on the same database server), then per contender measures:
+ * unloaded verify latency, and verify latency during a flood of creates of a taken username and
+ * during a flood of creates of new usernames. The target: a verify during a flood answers within
+ * 2 × its unloaded latency plus one hash time. Figures, not assertions: a shared machine is noisy.
+ */
+
+import { spawnSync } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import { ARGON2_PARAMETERS } from '../../src/users/passwords'
+import { checkoutAt } from './contenders'
+import { type Contender, machine, median, root, startContender, startDatabase, table } from './lib'
+
+const { values: args } = parseArgs({
+  options: {
+    before: { type: 'string' },
+    rounds: { type: 'string' },
+    flood: { type: 'string' },
+    node: { type: 'boolean', default: false },
+  },
+})
+const rounds = Number(args.rounds ?? 5)
+const floodSize = Number(args.flood ?? 60)
+const PASSWORD = 'correct horse battery staple'
+
+const progress = (message: string) => console.error(`[hash-flood] ${message}`)
+
+type Figures = {
+  label: string
+  unloadedVerifyMs: number
+  hashMs: number
+  taken: FloodFigures
+  fresh: FloodFigures
+}
+type FloodFigures = { verifyMs: number[]; statuses: Record<number, number>; drainMs: number[] }
+
+const db = await startDatabase()
+const contenders: { label: string; command: string[] }[] = [
+  { label: 'users-service on Bun (this tree)', command: ['bun', 'src/index.ts'] },
+]
+if (args.node) {
+  const build = spawnSync('bun', ['run', 'build:node'], { cwd: root, encoding: 'utf8' })
+  if (build.status !== 0) throw new Error(`bun run build:node failed:\n${build.stdout}${build.stderr}`)
+  contenders.push({ label: 'users-service on Node (this tree)', command: ['node', 'dist/node/node.js'] })
+}
+if (args.before) {
+  contenders.push({
+    label: `users-service on Bun at ${args.before}`,
+    command: ['bun', `${checkoutAt(args.before)}/src/index.ts`],
+  })
+}
+
+const results: Figures[] = []
+try {
+  progress(`${machine()}; ${rounds} rounds of ${floodSize} parallel creates per flood`)
+  await timeOneHash() // warm-up
+  const hashMs = median(await timeHashes(5))
+  progress(`one argon2id hash in this process: ${hashMs.toFixed(0)} ms`)
+  for (const [index, contender] of contenders.entries()) {
+    const apiKey = `usk_${randomBytes(32).toString('base64url')}`
+    const service = await startContender(contender.label, contender.command, {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      MONGODB_URI: db.uri,
+      MONGODB_DB: `hash_flood_${index}`,
+      LOG_LEVEL: 'warn',
+      METRICS_PUBLIC: 'true',
+      AUTH_API_KEYS: JSON.stringify([
+        {
+          name: 'bench',
+          sha256: createHash('sha256').update(apiKey).digest('hex'),
+          scopes: ['users:read', 'users:write'],
+        },
+      ]),
+    })
+    try {
+      progress(`${contender.label}: measuring`)
+      results.push({ label: contender.label, hashMs, ...(await measure(service, apiKey)) })
+    } finally {
+      await service.stop()
+    }
+  }
+} finally {
+  await db.stop()
+}
+
+const ms = (value: number) => Math.round(value)
+const rows: (string | number)[][] = [
+  [
+    'contender',
+    'verify unloaded',
+    'budget',
+    'during taken-name flood (median / max)',
+    'during new-name flood (median / max)',
+    'flood answers',
+  ],
+]
+for (const r of results) {
+  const budget = 2 * r.unloadedVerifyMs + r.hashMs
+  const cell = (f: FloodFigures) => {
+    const max = Math.max(...f.verifyMs)
+    return `${ms(median(f.verifyMs))} / ${ms(max)} ms ${max <= budget ? '(within)' : '(OVER)'}`
+  }
+  rows.push([
+    r.label,
+    `${ms(r.unloadedVerifyMs)} ms`,
+    `${ms(budget)} ms`,
+    cell(r.taken),
+    cell(r.fresh),
+    `taken: ${describe(r.taken.statuses)}; new: ${describe(r.fresh.statuses)}`,
+  ])
+}
+console.log(
+  `\nVerify latency during ${floodSize} parallel creates (${rounds} rounds each); budget = 2 × unloaded verify + one hash (${ms(results[0]?.hashMs ?? 0)} ms)`,
+)
+console.log(table(rows))
+for (const r of results) {
+  console.log(
+    `${r.label}: flood drained in ${ms(median(r.taken.drainMs))} ms (taken names) and ${ms(median(r.fresh.drainMs))} ms (new names), medians`,
+  )
+}
+
+/** Unloaded verify latency, then verify latency during each kind of flood. */
+async function measure(service: Contender, apiKey: string) {
+  const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }
+  const post = (path: string, body: object) =>
+    fetch(`${service.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) })
+  const login = `login.${randomBytes(4).toString('hex')}`
+  const taken = `taken.${randomBytes(4).toString('hex')}`
+  for (const username of [login, taken]) {
+    const res = await post('/v1/users', { username, email: `${username}@example.com`, password: PASSWORD })
+    if (res.status !== 201) throw new Error(`setup create ${username}: ${res.status} ${await res.text()}`)
+  }
+  const verify = async () => {
+    const started = performance.now()
+    const res = await post('/v1/auth/verify', { login, password: PASSWORD })
+    if (res.status !== 200) throw new Error(`verify: ${res.status} ${await res.text()}`)
+    return performance.now() - started
+  }
+  // Warm up (the dummy hash, JIT, connections), then the unloaded figure.
+  for (let i = 0; i < 3; i++) await verify()
+  const unloaded: number[] = []
+  for (let i = 0; i < 10; i++) unloaded.push(await verify())
+
+  const flood = async (usernameFor: (i: number) => string): Promise<FloodFigures> => {
+    const figures: FloodFigures = { verifyMs: [], statuses: {}, drainMs: [] }
+    for (let round = 0; round < rounds; round++) {
+      const started = performance.now()
+      const creates = Array.from({ length: floodSize }, (_, i) => {
+        const username = usernameFor(round * floodSize + i)
+        return post('/v1/users', { username, email: `${username}@example.com`, password: PASSWORD }).then(async (res) => {
+          await res.arrayBuffer()
+          figures.statuses[res.status] = (figures.statuses[res.status] ?? 0) + 1
+        })
+      })
+      // Let the flood arrive and queue first: the login comes in behind it.
+      await Bun.sleep(50)
+      figures.verifyMs.push(await verify())
+      await Promise.all(creates)
+      figures.drainMs.push(performance.now() - started)
+      await Bun.sleep(500)
+    }
+    return figures
+  }
+  const runId = randomBytes(3).toString('hex')
+  return {
+    unloadedVerifyMs: median(unloaded),
+    taken: await flood(() => taken),
+    fresh: await flood((i) => `flood.${runId}.${i}`),
+  }
+}
+
+/** Median of `count` argon2id hashes with the service's parameters, in this process. */
+async function timeHashes(count: number): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 0; i < count; i++) times.push(await timeOneHash())
+  return times
+}
+
+async function timeOneHash(): Promise<number> {
+  const started = performance.now()
+  await Bun.password.hash(PASSWORD, { algorithm: 'argon2id', ...ARGON2_PARAMETERS })
+  return performance.now() - started
+}
+
+function describe(statuses: Record<number, number>): string {
+  return Object.entries(statuses)
+    .map(([status, count]) => `${count} × ${status}`)
+    .join(', ')
+}
