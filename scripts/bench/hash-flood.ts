@@ -1,8 +1,9 @@
 /**
- * `bun run bench:hash-flood [--before <git revision>] [--rounds n] [--flood n] [--node]`: how long a
+ * `bun run bench:hash-flood [--before <revision>[,<revision>]] [--rounds n] [--flood n] [--node]
+ * [--concurrency n] [--queue n]`: how long a
  * login (POST /v1/auth/verify) takes while 60 creates with a password arrive at once (issue 13,
  * finding 4). Starts the embedded database and the service (and, with --before, the service as it
- * was at that revision, side by side on the same database server), then per contender measures:
+ * was at each revision, one after the other on the same database server), then per contender measures:
  * unloaded verify latency, and verify latency during a flood of creates of a taken username and
  * during a flood of creates of new usernames. The target: a verify during a flood answers within
  * 2 × its unloaded latency plus one hash time. Figures, not assertions: a shared machine is noisy.
@@ -21,6 +22,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     flood: { type: 'string' },
     node: { type: 'boolean', default: false },
+    concurrency: { type: 'string' },
+    queue: { type: 'string' },
   },
 })
 const rounds = Number(args.rounds ?? 5)
@@ -39,6 +42,11 @@ type Figures = {
 type FloodFigures = { verifyMs: number[]; statuses: Record<number, number>; drainMs: number[] }
 
 const db = await startDatabase()
+// This tree's pool settings (PASSWORD_HASH_*): its defaults unless --concurrency/--queue say otherwise.
+const poolEnv: Record<string, string> = {
+  ...(args.concurrency ? { PASSWORD_HASH_CONCURRENCY: args.concurrency } : {}),
+  ...(args.queue ? { PASSWORD_HASH_QUEUE: args.queue } : {}),
+}
 const contenders: { label: string; command: string[] }[] = [
   { label: 'users-service on Bun (this tree)', command: ['bun', 'src/index.ts'] },
 ]
@@ -67,6 +75,7 @@ try {
       HOST: '127.0.0.1',
       MONGODB_URI: db.uri,
       MONGODB_DB: `hash_flood_${index}`,
+      ...poolEnv,
       LOG_LEVEL: 'warn',
       METRICS_PUBLIC: 'true',
       AUTH_API_KEYS: JSON.stringify([

@@ -28,35 +28,42 @@ const INITIAL_JOB_MS = 100
 
 /**
  * Bounds the argon2 work of `inner` (about 100 ms of CPU and 64 MiB each): at most `concurrency`
- * jobs run, at most `queueLimit` wait per lane, verifications before new hashes. A job that finds
- * its lane full is refused before any hashing with a 503 `service_unavailable` whose Retry-After
- * is the time the queue ahead of it needs. Unbounded, 60 parallel creates made one login take 4.3 s
- * instead of 0.17 s (issue 13).
+ * jobs run, at most `queueLimit` wait per lane, verifications before new hashes. With two slots or
+ * more, a new hash never takes the last free one: a login never waits for a hash to finish, only
+ * for the logins ahead of it, and competes for the CPU with the hashes already running only (on a
+ * 2-core machine, two argon2 jobs at once take about twice as long each). A job that finds its lane full is refused before any hashing with a 503
+ * `service_unavailable` whose Retry-After is the time the work ahead of it needs. Unbounded, 60
+ * parallel creates made one login take 4.3 s instead of 0.17 s (issue 13).
  */
 export function createHashingPool(inner: PasswordHasher, options: HashingPoolOptions): HashingPool {
   const queues: Record<HashingLane, Job[]> = { verify: [], hash: [] }
+  const running: Record<HashingLane, number> = { verify: 0, hash: 0 }
   const rejected: Record<HashingLane, number> = { verify: 0, hash: 0 }
-  let running = 0
+  // A new hash never takes the last free slot (unless there is only one): a login that arrives
+  // starts at once, and no new hash starts beside it until it is done.
+  const hashSlots = Math.max(1, options.concurrency - 1)
   // A moving average of job durations: what Retry-After is estimated from.
   let jobMs = INITIAL_JOB_MS
 
+  const runningTotal = () => running.verify + running.hash
+  const canStart = (lane: HashingLane) => runningTotal() < (lane === 'verify' ? options.concurrency : hashSlots)
+
   function next(): void {
-    while (running < options.concurrency) {
-      const job = queues.verify.shift() ?? queues.hash.shift()
-      if (!job) return
-      job.start()
+    for (const lane of HASHING_LANES) {
+      while (queues[lane].length > 0 && canStart(lane)) queues[lane].shift()?.start()
     }
   }
 
-  function retryAfterSeconds(): number {
-    const ahead = running + queues.verify.length + queues.hash.length
-    return Math.max(1, Math.ceil((ahead * jobMs) / options.concurrency / 1000))
+  function retryAfterSeconds(lane: HashingLane): number {
+    const slots = lane === 'verify' ? options.concurrency : hashSlots
+    const ahead = running[lane] + queues[lane].length + (lane === 'hash' ? queues.verify.length : 0)
+    return Math.max(1, Math.ceil((ahead * jobMs) / slots / 1000))
   }
 
   function submit<T>(lane: HashingLane, work: () => Promise<T>): Promise<T> {
-    if (running >= options.concurrency && queues[lane].length >= options.queueLimit) {
+    if (!canStart(lane) && queues[lane].length >= options.queueLimit) {
       rejected[lane]++
-      const seconds = retryAfterSeconds()
+      const seconds = retryAfterSeconds(lane)
       return Promise.reject(
         new AppError('service_unavailable', `Too many password checks and changes are waiting; retry in ${seconds} s.`, {
           headers: { 'Retry-After': String(seconds) },
@@ -66,12 +73,12 @@ export function createHashingPool(inner: PasswordHasher, options: HashingPoolOpt
     return new Promise<T>((resolve, reject) => {
       queues[lane].push({
         start() {
-          running++
+          running[lane]++
           const started = performance.now()
           // A hasher that throws instead of rejecting must not take the pool down with it.
           new Promise<T>((done) => done(work())).then(resolve, reject).finally(() => {
             jobMs = 0.8 * jobMs + 0.2 * (performance.now() - started)
-            running--
+            running[lane]--
             next()
           })
         },
@@ -83,6 +90,10 @@ export function createHashingPool(inner: PasswordHasher, options: HashingPoolOpt
   return {
     hash: (password) => submit('hash', () => inner.hash(password)),
     verify: (password, hash) => submit('verify', () => inner.verify(password, hash)),
-    stats: () => ({ running, queued: { verify: queues.verify.length, hash: queues.hash.length }, rejected: { ...rejected } }),
+    stats: () => ({
+      running: runningTotal(),
+      queued: { verify: queues.verify.length, hash: queues.hash.length },
+      rejected: { ...rejected },
+    }),
   }
 }
