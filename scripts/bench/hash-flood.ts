@@ -55,11 +55,9 @@ if (args.node) {
   if (build.status !== 0) throw new Error(`bun run build:node failed:\n${build.stdout}${build.stderr}`)
   contenders.push({ label: 'users-service on Node (this tree)', command: ['node', 'dist/node/node.js'] })
 }
-if (args.before) {
-  contenders.push({
-    label: `users-service on Bun at ${args.before}`,
-    command: ['bun', `${checkoutAt(args.before)}/src/index.ts`],
-  })
+// --before a,b: the service as it was at each revision, on Bun.
+for (const revision of args.before?.split(',').filter(Boolean) ?? []) {
+  contenders.push({ label: `users-service on Bun at ${revision}`, command: ['bun', `${checkoutAt(revision)}/src/index.ts`] })
 }
 
 const results: Figures[] = []
