@@ -1,21 +1,28 @@
 import { withDeadline } from './deadline'
 import { routeOnRequestTarget } from './http/request-target'
 import { startService, stopOnSignals } from './service'
+import { exitOnStartupFailure } from './startup'
 import { createMetricsApp } from './system/metrics'
 import { createBunPasswordHasher } from './users/passwords.bun'
 
 /** Bun entry point (`bun src/index.ts`). */
-const { config, logger, app, metrics, beginShutdown, close } = await startService(createBunPasswordHasher())
-const server = Bun.serve({ fetch: routeOnRequestTarget(app.fetch), hostname: config.host, port: config.port })
+const { config, logger, app, metrics, beginShutdown, close } = await startService(createBunPasswordHasher()).catch((error) =>
+  exitOnStartupFailure(error),
+)
+/** Listens on `port`, or exits with one line (a port taken since the check in startService). */
+function serve(fetch: (request: Request) => Response | Promise<Response>, port: number) {
+  try {
+    return Bun.serve({ fetch: routeOnRequestTarget(fetch), hostname: config.host, port })
+  } catch (error) {
+    return exitOnStartupFailure(error)
+  }
+}
+const server = serve(app.fetch, config.port)
 // METRICS_PORT: /metrics on a listener of its own, and only there.
 const metricsServer =
   config.metricsPort === undefined
     ? undefined
-    : Bun.serve({
-        fetch: routeOnRequestTarget(createMetricsApp({ metrics, token: config.metricsToken }).fetch),
-        hostname: config.host,
-        port: config.metricsPort,
-      })
+    : serve(createMetricsApp({ metrics, token: config.metricsToken }).fetch, config.metricsPort)
 logger.info(
   {
     url: server.url.href,

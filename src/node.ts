@@ -2,30 +2,37 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { withDeadline } from './deadline'
 import { startService, stopOnSignals } from './service'
+import { exitOnStartupFailure } from './startup'
 import { createMetricsApp } from './system/metrics'
 import { createNodePasswordHasher } from './users/passwords.node'
 
 type NodeServer = ReturnType<typeof serve>
 
 /** Node entry point: `bun run build:node`, then `node dist/node/node.js`. Same app, same config. */
-const { config, logger, app, metrics, beginShutdown, close } = await startService(createNodePasswordHasher())
+const { config, logger, app, metrics, beginShutdown, close } = await startService(createNodePasswordHasher()).catch((error) =>
+  exitOnStartupFailure(error),
+)
 
 /** Listens with @hono/node-server; resolves with the server and its URL once it listens. */
 function listen(fetch: (request: Request) => Response | Promise<Response>, port: number) {
-  return new Promise<{ server: NodeServer; url: string }>((resolve) => {
+  return new Promise<{ server: NodeServer; url: string }>((resolve, reject) => {
     const server = serve({ fetch, hostname: config.host, port }, (info: AddressInfo) => {
       const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
       resolve({ server, url: `http://${host}:${info.port}/` })
     })
+    server.once('error', reject)
   })
 }
 
-const { server, url } = await listen(app.fetch, config.port)
+// A port taken since the check in startService: one line, like every startup failure.
+const { server, url } = await listen(app.fetch, config.port).catch((error) => exitOnStartupFailure(error))
 // METRICS_PORT: /metrics on a listener of its own, and only there.
 const metricsListener =
   config.metricsPort === undefined
     ? undefined
-    : await listen(createMetricsApp({ metrics, token: config.metricsToken }).fetch, config.metricsPort)
+    : await listen(createMetricsApp({ metrics, token: config.metricsToken }).fetch, config.metricsPort).catch((error) =>
+        exitOnStartupFailure(error),
+      )
 logger.info(
   {
     url,

@@ -7,6 +7,7 @@ import { connectDatabase } from './db/mongo'
 import { createIdempotencyStore } from './idempotency/idempotency.repository'
 import { createLogger, type Logger } from './logger'
 import { createMetrics, type Metrics } from './observability/metrics'
+import { assertPortFree } from './startup'
 import type { PasswordHasher } from './users/passwords'
 import { createHashingPool } from './users/passwords.pool'
 import { createUsersRepository } from './users/users.repository'
@@ -33,6 +34,9 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
   // Every argon2 job of the app goes through one bounded pool, verifications first (issue 13).
   const passwords = createHashingPool(hasher, config.passwordHashing)
   const logger = createLogger(config)
+  // Before the embedded database: a second instance must not start a second database on the same data.
+  await assertPortFree(config.host, config.port)
+  if (config.metricsPort) await assertPortFree(config.host, config.metricsPort, 'METRICS_PORT')
   let embedded: EmbeddedDatabase | undefined
   let mongodbUri = config.mongodbUri
   if (!mongodbUri) {

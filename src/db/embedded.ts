@@ -11,9 +11,25 @@ import { fileURLToPath } from 'node:url'
  */
 export type EmbeddedDatabase = {
   uri: string
+  /** The launcher's process id. */
+  pid: number
   /** Stops the database and waits for it to exit. */
   stop(): Promise<void>
 }
+
+/**
+ * Another launcher holds the data folder (its flock on devdb.lock, tools/devdb): two on one folder
+ * lose acknowledged writes (issue 13). The message is one line naming the folder and the PID.
+ */
+export class DataDirInUseError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DataDirInUseError'
+  }
+}
+
+/** The launcher's exit status when the data folder is in use (tools/devdb/main.go). */
+const EXIT_DATA_DIR_IN_USE = 3
 
 /**
  * The checkout this module runs from: the nearest folder above it holding tools/devdb. Found by
@@ -62,11 +78,15 @@ export async function startEmbeddedDatabase(options: {
   try {
     const uri = await firstLine(child, 15_000)
     child.stdout?.destroy()
-    return { uri, stop: () => stop(child, exited) }
+    return { uri, pid: child.pid ?? 0, stop: () => stop(child, exited) }
   } catch (error) {
     child.kill('SIGKILL')
-    const log = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n') : ''
-    throw new Error(`The embedded database did not start: ${(error as Error).message}\n${log}`)
+    const log = existsSync(logPath) ? readFileSync(logPath, 'utf8').trimEnd().split('\n') : []
+    if (child.exitCode === EXIT_DATA_DIR_IN_USE) {
+      const refusal = log.findLast((line) => line.startsWith('devdb: the data folder'))
+      throw new DataDirInUseError(refusal?.replace(/^devdb: /, '') ?? `the data folder ${dataDir} is in use by another launcher`)
+    }
+    throw new Error(`The embedded database did not start: ${(error as Error).message}\n${log.slice(-20).join('\n')}`)
   }
 }
 
