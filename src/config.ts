@@ -1,4 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { parseEnv } from 'node:util'
 import { z } from '@hono/zod-openapi'
 import { ASYMMETRIC_ALGORITHMS, SCOPES, SYMMETRIC_ALGORITHMS } from './auth/scopes'
 
@@ -222,6 +225,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (result.success) return result.data
   // The variable is the first path element (CORS_ORIGINS.1 is still CORS_ORIGINS's problem).
   throw new ConfigError(result.error.issues.map((issue) => `${String(issue.path[0] ?? '(environment)')}: ${issue.message}`))
+}
+
+/**
+ * Bun reads `.env` files by itself; Node does not. The Node entry calls this first, so that both
+ * runtimes see the same configuration: the files Bun reads, with Bun's precedence (highest first:
+ * the real environment, `.env.<NODE_ENV>.local`, `.env.local` except when NODE_ENV=test,
+ * `.env.<NODE_ENV>`, `.env`), from the working directory. Variables already set are never
+ * replaced. Returns the files read. Does nothing on Bun, which has done it already.
+ */
+export function loadDotEnvFiles(cwd = process.cwd(), env: Record<string, string | undefined> = process.env): string[] {
+  if (process.versions.bun) return []
+  const mode = env.NODE_ENV || 'development'
+  const files = [`.env.${mode}.local`, ...(mode === 'test' ? [] : ['.env.local']), `.env.${mode}`, '.env']
+  const read = files.filter((file) => existsSync(join(cwd, file)))
+  for (const file of read) {
+    for (const [name, value] of Object.entries(parseEnv(readFileSync(join(cwd, file), 'utf8')))) {
+      if (env[name] === undefined && value !== undefined) env[name] = value
+    }
+  }
+  return read
 }
 
 /**

@@ -4,6 +4,7 @@ import { startService, stopOnSignals } from './service'
 import { exitOnStartupFailure } from './startup'
 import { createMetricsApp } from './system/metrics'
 import { createBunPasswordHasher } from './users/passwords.bun'
+import { VERSION } from './version'
 
 /** Bun entry point (`bun src/index.ts`). */
 const { config, logger, app, metrics, beginShutdown, close } = await startService(createBunPasswordHasher()).catch((error) =>
@@ -27,6 +28,7 @@ logger.info(
   {
     url: server.url.href,
     ...(metricsServer ? { metricsUrl: `${metricsServer.url.href}metrics` } : {}),
+    version: VERSION,
     env: config.env,
     runtime: `bun ${Bun.version}`,
   },

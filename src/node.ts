@@ -1,14 +1,18 @@
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
+import { loadDotEnvFiles } from './config'
 import { withDeadline } from './deadline'
 import { startService, stopOnSignals } from './service'
 import { exitOnStartupFailure } from './startup'
 import { createMetricsApp } from './system/metrics'
 import { createNodePasswordHasher } from './users/passwords.node'
+import { VERSION } from './version'
 
 type NodeServer = ReturnType<typeof serve>
 
 /** Node entry point: `bun run build:node`, then `node dist/node/node.js`. Same app, same config. */
+// Before anything reads the configuration: .env files, as Bun reads them by itself.
+loadDotEnvFiles()
 const { config, logger, app, metrics, beginShutdown, close } = await startService(createNodePasswordHasher()).catch((error) =>
   exitOnStartupFailure(error),
 )
@@ -37,6 +41,7 @@ logger.info(
   {
     url,
     ...(metricsListener ? { metricsUrl: `${metricsListener.url}metrics` } : {}),
+    version: VERSION,
     env: config.env,
     runtime: `node ${process.version}`,
   },

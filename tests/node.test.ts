@@ -116,6 +116,15 @@ describe('the Node entry point', () => {
     expect(logs.join('')).not.toContain('alice.abort@example.com')
   })
 
+  it('names Node and its version in /metrics', async () => {
+    // This test runs on Bun, whose process.versions.node is emulated: ask node itself.
+    const nodeVersion = Bun.spawnSync(['node', '-p', 'process.versions.node']).stdout.toString().trim()
+    const text = await (await fetch(`${baseUrl}metrics`)).text()
+    expect(text).toContain(`runtime="node",runtime_version="${nodeVersion}"} 1`)
+    expect(text).toMatch(/^users_service_build_info\{version="[^"]+",runtime="node",/m)
+    expect(text).toContain(`nodejs_version_info{version="v${nodeVersion}"`)
+  })
+
   it('exits 0 on SIGTERM', async () => {
     const { proc } = await startNode()
     proc.kill('SIGTERM')

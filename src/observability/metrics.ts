@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { RUNTIME, VERSION } from '../version'
 
 /** The argon2 pool's figures (src/users/passwords.pool.ts): running now; waiting now and refused so far, by lane. */
 export type HashingStats = { running: number; queued: Record<string, number>; rejected: Record<string, number> }
@@ -38,6 +39,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats; hashingSta
   // request rates was most of the service's CPU per request (issue #6). A stall still shows: it
   // delays the next sample whatever the interval.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 })
+  registerBuildInfo(registry)
   const labelNames = ['method', 'route', 'status'] as const
   const requests = new Counter({
     name: 'http_requests_total',
@@ -120,4 +122,19 @@ function registerHashingMetrics(registry: Registry, stats: () => HashingStats): 
       for (const [lane, count] of Object.entries(stats().rejected)) this.inc({ lane }, count)
     },
   })
+}
+
+/**
+ * `users_service_build_info{version, runtime, runtime_version} 1`: which build and runtime serve.
+ * On Bun, prom-client's `nodejs_version_info` would report the Node version Bun emulates
+ * (`v26.3.0` with Bun 1.4.5), which is not what runs: it is left out there.
+ */
+function registerBuildInfo(registry: Registry): void {
+  new Gauge({
+    name: 'users_service_build_info',
+    help: 'The running build: service version, runtime (bun or node) and runtime version; always 1.',
+    labelNames: ['version', 'runtime', 'runtime_version'] as const,
+    registers: [registry],
+  }).set({ version: VERSION, runtime: RUNTIME.name, runtime_version: RUNTIME.version }, 1)
+  if (RUNTIME.name !== 'node') registry.removeSingleMetric('nodejs_version_info')
 }
