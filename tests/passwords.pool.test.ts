@@ -115,21 +115,6 @@ describe('the argon2 pool', () => {
     expect(control.started).toEqual(['hash:first', 'verify:login', 'hash:second', 'hash:third'])
   })
 
-  it('keeps one of its slots for verifications: a login never waits for a hash to finish', async () => {
-    const control = controlledHasher()
-    const pool = createHashingPool(control.hasher, { concurrency: 3, queueLimit: 100 })
-    const hashes = Array.from({ length: 10 }, (_, i) => pool.hash(`new${i}`))
-    await Bun.sleep(0)
-    expect(control.started).toEqual(['hash:new0', 'hash:new1'])
-    const login = pool.verify('login', 'x')
-    await Bun.sleep(0)
-    expect(control.started).toEqual(['hash:new0', 'hash:new1', 'verify:login'])
-    expect(pool.stats()).toMatchObject({ running: 3, queued: { verify: 0, hash: 8 } })
-    await control.finishAll()
-    await Promise.all([...hashes, login])
-    expect(control.mostAtOnce()).toBe(3)
-  })
-
   it('keeps going after a hasher that throws or rejects', async () => {
     const pool = createHashingPool(
       {
