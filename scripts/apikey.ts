@@ -1,6 +1,7 @@
 /**
  * Makes a static API key: `bun run apikey <name> <scope>...` prints the key (give it to the
- * calling service, once) and the entry for AUTH_API_KEYS, which holds only its SHA-256.
+ * calling service, once) and AUTH_API_KEYS as a ready-to-paste JSON array holding only its SHA-256
+ * (and the entry alone, to add to an existing array).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { SCOPES } from '../src/scopes'
@@ -15,4 +16,8 @@ if (!name || !/^[A-Za-z0-9._-]{1,64}$/.test(name) || scopes.length === 0 || unkn
 const key = `usk_${randomBytes(32).toString('base64url')}`
 const entry = { name, sha256: createHash('sha256').update(key).digest('hex'), scopes }
 console.log(`key (give it to ${name}; it is not stored anywhere): ${key}`)
-console.log(`AUTH_API_KEYS entry: ${JSON.stringify(entry)}`)
+console.log('')
+console.log('For the service, ready to paste into .env or your deployment (the SHA-256 only, never the key):')
+console.log(`AUTH_API_KEYS='${JSON.stringify([entry])}'`)
+console.log('')
+console.log(`Already have keys? Add this entry to the array: ${JSON.stringify(entry)}`)

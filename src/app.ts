@@ -17,7 +17,7 @@ import type { IdempotencyStore } from './idempotency/idempotency'
 import { createLegacyGate, createLegacyRoutes } from './legacy'
 import type { Logger } from './logger'
 import type { Metrics } from './observability/metrics'
-import { observe } from './observability/observe'
+import { observe, routeTemplate } from './observability/observe'
 import { generateOpenApi } from './openapi'
 import { createDocsRouter } from './system/docs'
 import { createHealthRouter, type Pingable } from './system/health'
@@ -35,7 +35,7 @@ export type AppDeps = {
   users: UsersRepository
   failedAttempts: FailedAttempts
   idempotency: IdempotencyStore
-  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'corsOrigins' | 'auth' | 'legacyRoutes'>
+  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'metricsPort' | 'corsOrigins' | 'auth' | 'legacyRoutes'>
   passwords: PasswordHasher
   database: Pingable
   logger: Logger
@@ -68,7 +68,14 @@ export function createApp(deps: AppDeps) {
     .route('/v1', createUsersRouter({ users, idempotency: deps.idempotency }))
     .route('/v1', createVerifyRouter({ users, failedAttempts: deps.failedAttempts, limits: deps.config.auth.failures }))
     .route('/', createHealthRouter(deps))
-    .route('/', createMetricsRouter({ metrics: deps.metrics, token: deps.config.metricsToken }))
+    .route(
+      '/',
+      createMetricsRouter({
+        metrics: deps.metrics,
+        token: deps.config.metricsToken,
+        elsewhere: deps.config.metricsPort !== undefined,
+      }),
+    )
     .route('/', createDocsRouter({ document: () => (document ??= generateOpenApi(app)) }))
 
   // The Flask service's routes (issue 8): mounted outside the chain on purpose, so they are in the
@@ -87,7 +94,7 @@ export function createApp(deps: AppDeps) {
     handleDomainErrors(
       handleError((error, c) =>
         deps.logger.error(
-          { err: error, requestId: c.get('requestId'), method: c.req.method, path: c.req.path },
+          { err: error, requestId: c.get('requestId'), method: c.req.method, route: routeTemplate(c) },
           'unhandled error',
         ),
       ),

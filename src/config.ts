@@ -1,3 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { parseEnv } from 'node:util'
 import { z } from '@hono/zod-openapi'
 import { ASYMMETRIC_ALGORITHMS, SCOPES, SYMMETRIC_ALGORITHMS } from './scopes'
 
@@ -20,6 +24,9 @@ const ApiKeysSchema = z
   })
   .pipe(z.array(ApiKeySchema))
   .refine((keys) => new Set(keys.map((k) => k.name)).size === keys.length, 'key names must be unique')
+
+/** The longest a JWT may live (exp − iat, or exp − now without iat) unless configured: a day. */
+export const DEFAULT_JWT_MAX_AGE_SECONDS = 86_400
 
 /**
  * The service's configuration. This module is the only reader of the environment: everything else
@@ -50,6 +57,8 @@ const ConfigSchema = z
     DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    METRICS_PUBLIC: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
     AUTH_API_KEYS: ApiKeysSchema.optional(),
     AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters (256 bits for HS256)').optional(),
     AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -65,6 +74,7 @@ const ConfigSchema = z
       )
       .pipe(z.array(z.enum([...SYMMETRIC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS])).min(1))
       .optional(),
+    AUTH_JWT_MAX_AGE_SECONDS: z.coerce.number().int().min(60).max(2_592_000).default(DEFAULT_JWT_MAX_AGE_SECONDS),
     AUTH_MAX_FAILURES_PER_LOGIN: z.coerce.number().int().min(1).max(1000).default(5),
     AUTH_MAX_FAILURES_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(100),
     AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
@@ -82,6 +92,8 @@ const ConfigSchema = z
         ),
       )
       .optional(),
+    PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+    PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(100_000).optional(),
     // --- Flask-service compatibility routes (issue 8) ---
     LEGACY_ROUTES: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
   })
@@ -101,7 +113,12 @@ const ConfigSchema = z
     dbTimeoutMs: env.DB_TIMEOUT_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     metricsToken: env.METRICS_TOKEN,
+    /** Serve /metrics on this port only (a listener of its own), not on PORT. */
+    metricsPort: env.METRICS_PORT,
+    /** The operator's explicit consent to unauthenticated /metrics on PORT in production. */
+    metricsPublic: env.METRICS_PUBLIC === 'true',
     corsOrigins: env.CORS_ORIGINS ?? [],
+    passwordHashing: passwordHashing(env.PASSWORD_HASH_CONCURRENCY, env.PASSWORD_HASH_QUEUE),
     /** Serve POST /create, GET /read... for the Flask service's clients (deprecated; off by default). */
     legacyRoutes: env.LEGACY_ROUTES === 'true',
     auth: {
@@ -119,6 +136,7 @@ const ConfigSchema = z
               issuer: env.AUTH_JWT_ISSUER ?? '',
               audience: env.AUTH_JWT_AUDIENCE ?? '',
               algorithms: env.AUTH_JWT_ALGORITHMS ?? (env.AUTH_JWT_SECRET ? ['HS256'] : ['RS256']),
+              maxAgeSeconds: env.AUTH_JWT_MAX_AGE_SECONDS,
             }
           : undefined,
     },
@@ -157,6 +175,17 @@ const ConfigSchema = z
         })
       }
     }
+    if (config.env === 'production' && !config.metricsToken && config.metricsPort === undefined && !config.metricsPublic) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['METRICS_TOKEN'],
+        message:
+          'production refuses public /metrics (caller names, verify outcomes, versions): set METRICS_TOKEN, or METRICS_PORT to serve them on a listener of their own, or METRICS_PUBLIC=true to serve them publicly anyway',
+      })
+    }
+    if (config.metricsPort !== undefined && config.metricsPort !== 0 && config.metricsPort === config.port) {
+      ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT' })
+    }
     if (config.env === 'production' && !config.mongodbUri) {
       ctx.addIssue({
         code: 'custom',
@@ -167,6 +196,18 @@ const ConfigSchema = z
   })
 
 export type Config = z.output<typeof ConfigSchema>
+
+/** Waiting jobs allowed per lane and per hashing slot by default: about 1.6 s of work at 100 ms a hash. */
+const HASH_QUEUE_PER_SLOT = 16
+
+/**
+ * argon2 runs on as many slots as the machine has cores unless configured (each hash is ~100 ms of
+ * one core and 64 MiB); each lane (verify, hash) queues 16 jobs per slot unless configured.
+ */
+function passwordHashing(concurrency: number | undefined, queueLimit: number | undefined) {
+  const slots = concurrency ?? availableParallelism()
+  return { concurrency: slots, queueLimit: queueLimit ?? HASH_QUEUE_PER_SLOT * slots }
+}
 
 /** Thrown when the environment does not describe a valid configuration; lists every bad variable. */
 export class ConfigError extends Error {
@@ -184,6 +225,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (result.success) return result.data
   // The variable is the first path element (CORS_ORIGINS.1 is still CORS_ORIGINS's problem).
   throw new ConfigError(result.error.issues.map((issue) => `${String(issue.path[0] ?? '(environment)')}: ${issue.message}`))
+}
+
+/**
+ * Bun reads `.env` files by itself; Node does not. The Node entry calls this first, so that both
+ * runtimes see the same configuration: the files Bun reads, with Bun's precedence (highest first:
+ * the real environment, `.env.<NODE_ENV>.local`, `.env.local` except when NODE_ENV=test,
+ * `.env.<NODE_ENV>`, `.env`), from the working directory. Variables already set are never
+ * replaced. Returns the files read. Does nothing on Bun, which has done it already.
+ */
+export function loadDotEnvFiles(cwd = process.cwd(), env: Record<string, string | undefined> = process.env): string[] {
+  if (process.versions.bun) return []
+  const mode = env.NODE_ENV || 'development'
+  const files = [`.env.${mode}.local`, ...(mode === 'test' ? [] : ['.env.local']), `.env.${mode}`, '.env']
+  const read = files.filter((file) => existsSync(join(cwd, file)))
+  for (const file of read) {
+    for (const [name, value] of Object.entries(parseEnv(readFileSync(join(cwd, file), 'utf8')))) {
+      if (env[name] === undefined && value !== undefined) env[name] = value
+    }
+  }
+  return read
 }
 
 /**

@@ -1,11 +1,39 @@
 import { withDeadline } from './deadline'
+import { routeOnRequestTarget } from './http/request-target'
 import { startService, stopOnSignals } from './service'
+import { exitOnStartupFailure } from './startup'
+import { createMetricsApp } from './system/metrics'
 import { createBunPasswordHasher } from './users/passwords.bun'
+import { VERSION } from './version'
 
 /** Bun entry point (`bun src/index.ts`). */
-const { config, logger, app, beginShutdown, close } = await startService(createBunPasswordHasher())
-const server = Bun.serve({ fetch: app.fetch, hostname: config.host, port: config.port })
-logger.info({ url: server.url.href, env: config.env, runtime: `bun ${Bun.version}` }, 'users-service listening')
+const { config, logger, app, metrics, beginShutdown, close } = await startService(createBunPasswordHasher()).catch((error) =>
+  exitOnStartupFailure(error),
+)
+/** Listens on `port`, or exits with one line (a port taken since the check in startService). */
+function serve(fetch: (request: Request) => Response | Promise<Response>, port: number) {
+  try {
+    return Bun.serve({ fetch: routeOnRequestTarget(fetch), hostname: config.host, port })
+  } catch (error) {
+    return exitOnStartupFailure(error)
+  }
+}
+const server = serve(app.fetch, config.port)
+// METRICS_PORT: /metrics on a listener of its own, and only there.
+const metricsServer =
+  config.metricsPort === undefined
+    ? undefined
+    : serve(createMetricsApp({ metrics, token: config.metricsToken }).fetch, config.metricsPort)
+logger.info(
+  {
+    url: server.url.href,
+    ...(metricsServer ? { metricsUrl: `${metricsServer.url.href}metrics` } : {}),
+    version: VERSION,
+    env: config.env,
+    runtime: `bun ${Bun.version}`,
+  },
+  'users-service listening',
+)
 
 stopOnSignals(logger, async () => {
   // Unready, stop accepting, let in-flight requests finish (up to the deadline), release the database.
@@ -14,5 +42,6 @@ stopOnSignals(logger, async () => {
     logger.warn({ deadlineMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown deadline: closing them')
     await server.stop(true)
   }
+  await metricsServer?.stop(true)
   await close()
 })

@@ -61,7 +61,9 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>, des
   }
   if (config.logFormat === 'pretty' && !destination) {
     const pretty = createRequire(import.meta.url)('pino-pretty') as (options: object) => DestinationStream
-    return pino(options, pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' }))
+    // Colours for a terminal only: redirected to a file or a pipe, escape codes are noise.
+    const colorize = process.stdout.isTTY === true
+    return pino(options, pretty({ colorize, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' }))
   }
   return destination ? pino(options, destination) : pino(options)
 }

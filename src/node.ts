@@ -1,28 +1,68 @@
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
+import { loadDotEnvFiles } from './config'
 import { withDeadline } from './deadline'
 import { startService, stopOnSignals } from './service'
+import { exitOnStartupFailure } from './startup'
+import { createMetricsApp } from './system/metrics'
 import { createNodePasswordHasher } from './users/passwords.node'
+import { VERSION } from './version'
+
+type NodeServer = ReturnType<typeof serve>
 
 /** Node entry point: `bun run build:node`, then `node dist/node/node.js`. Same app, same config. */
-const { config, logger, app, beginShutdown, close } = await startService(createNodePasswordHasher())
-const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => {
-  const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
-  logger.info(
-    { url: `http://${host}:${info.port}/`, env: config.env, runtime: `node ${process.version}` },
-    'users-service listening',
-  )
-})
+// Before anything reads the configuration: .env files, as Bun reads them by itself.
+loadDotEnvFiles()
+const { config, logger, app, metrics, beginShutdown, close } = await startService(createNodePasswordHasher()).catch((error) =>
+  exitOnStartupFailure(error),
+)
+
+/** Listens with @hono/node-server; resolves with the server and its URL once it listens. */
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number) {
+  return new Promise<{ server: NodeServer; url: string }>((resolve, reject) => {
+    const server = serve({ fetch, hostname: config.host, port }, (info: AddressInfo) => {
+      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
+      resolve({ server, url: `http://${host}:${info.port}/` })
+    })
+    server.once('error', reject)
+  })
+}
+
+// A port taken since the check in startService: one line, like every startup failure.
+const { server, url } = await listen(app.fetch, config.port).catch((error) => exitOnStartupFailure(error))
+// METRICS_PORT: /metrics on a listener of its own, and only there.
+const metricsListener =
+  config.metricsPort === undefined
+    ? undefined
+    : await listen(createMetricsApp({ metrics, token: config.metricsToken }).fetch, config.metricsPort).catch((error) =>
+        exitOnStartupFailure(error),
+      )
+logger.info(
+  {
+    url,
+    ...(metricsListener ? { metricsUrl: `${metricsListener.url}metrics` } : {}),
+    version: VERSION,
+    env: config.env,
+    runtime: `node ${process.version}`,
+  },
+  'users-service listening',
+)
+
+/** Closes a server: idle keep-alive connections at once, busy ones after the deadline. */
+async function stop(target: NodeServer, deadlineMs: number): Promise<void> {
+  const closed = new Promise<void>((done, fail) => target.close((error) => (error ? fail(error) : done())))
+  // Idle keep-alive connections would hold close() open until their clients hang up.
+  if ('closeIdleConnections' in target) target.closeIdleConnections()
+  if ((await withDeadline(closed, deadlineMs)) === 'timed out') {
+    logger.warn({ deadlineMs }, 'requests still running at the shutdown deadline: closing them')
+    if ('closeAllConnections' in target) target.closeAllConnections()
+  }
+}
 
 stopOnSignals(logger, async () => {
   // Unready, stop accepting, let in-flight requests finish (up to the deadline), release the database.
   beginShutdown()
-  const closed = new Promise<void>((done, fail) => server.close((error) => (error ? fail(error) : done())))
-  // Idle keep-alive connections would hold close() open until their clients hang up.
-  if ('closeIdleConnections' in server) server.closeIdleConnections()
-  if ((await withDeadline(closed, config.shutdownTimeoutMs)) === 'timed out') {
-    logger.warn({ deadlineMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown deadline: closing them')
-    if ('closeAllConnections' in server) server.closeAllConnections()
-  }
+  await stop(server, config.shutdownTimeoutMs)
+  if (metricsListener) await stop(metricsListener.server, 0)
   await close()
 })

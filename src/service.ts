@@ -4,9 +4,11 @@ import { type Config, ConfigError, loadConfig } from './config'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
 import { createLogger, type Logger } from './logger'
-import { createMetrics } from './observability/metrics'
+import { createMetrics, type Metrics } from './observability/metrics'
+import { assertPortFree } from './startup'
 import { createStores } from './stores'
 import type { PasswordHasher } from './users/passwords'
+import { createHashingPool } from './users/passwords.pool'
 
 /**
  * What the Bun and Node entry points share: configuration, the database (MongoDB, or the
@@ -17,15 +19,22 @@ export type Service = {
   config: Config
   logger: Logger
   app: ReturnType<typeof createApp>
+  /** The app's metrics, for the metrics listener when METRICS_PORT is set. */
+  metrics: Metrics
   /** From now on /readyz answers 503, so load balancers stop sending new work. */
   beginShutdown(): void
   /** Closes the MongoDB client, then stops the embedded database if one was started. */
   close(): Promise<void>
 }
 
-export async function startService(passwords: PasswordHasher): Promise<Service> {
+export async function startService(hasher: PasswordHasher): Promise<Service> {
   const config = loadConfigOrExit()
+  // Every argon2 job of the app goes through one bounded pool, verifications first (issue 13).
+  const passwords = createHashingPool(hasher, config.passwordHashing)
   const logger = createLogger(config)
+  // Before the embedded database: a second instance must not start a second database on the same data.
+  await assertPortFree(config.host, config.port)
+  if (config.metricsPort) await assertPortFree(config.host, config.metricsPort, 'METRICS_PORT')
   let embedded: EmbeddedDatabase | undefined
   let mongodbUri = config.mongodbUri
   if (!mongodbUri) {
@@ -49,7 +58,7 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
   })
   await stores.open()
   let shuttingDown = false
-  const metrics = createMetrics({ poolStats: database.poolStats })
+  const metrics = createMetrics({ poolStats: database.poolStats, hashingStats: passwords.stats })
   const authenticator = createAuthenticator(config.auth)
   if (!authenticator.enabled) {
     // Only reachable outside production: config refuses production without auth.
@@ -72,6 +81,7 @@ export async function startService(passwords: PasswordHasher): Promise<Service> 
     config,
     logger,
     app,
+    metrics,
     beginShutdown: () => {
       shuttingDown = true
     },

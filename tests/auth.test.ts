@@ -263,13 +263,15 @@ describe('JWT bearer tokens (HS256 secret)', () => {
       exp?: number | null
       nbf?: number
       sub?: string | null
+      iat?: number | null
+      typ?: string
     } = {},
   ) => {
     const jwt = new SignJWT(claims)
-      .setProtectedHeader({ alg: options.alg ?? 'HS256' })
+      .setProtectedHeader({ alg: options.alg ?? 'HS256', ...(options.typ !== undefined ? { typ: options.typ } : {}) })
       .setIssuer(options.iss ?? ISSUER)
       .setAudience(options.aud ?? AUDIENCE)
-      .setIssuedAt()
+    if (options.iat !== null) jwt.setIssuedAt(options.iat ?? now())
     if (options.sub !== null) jwt.setSubject(options.sub ?? 'billing-service')
     if (options.exp !== null) jwt.setExpirationTime(options.exp ?? now() + 300)
     if (options.nbf) jwt.setNotBefore(options.nbf)
@@ -314,6 +316,66 @@ describe('JWT bearer tokens (HS256 secret)', () => {
   it('refuses a token without exp: it would never expire', async () => {
     const problem = await expectProblem(await get(sign({ scope: 'users:read' }, { exp: null })), 401, 'unauthorized')
     expect(problem.detail).toContain('exp')
+  })
+
+  describe('lifetime (AUTH_JWT_MAX_AGE_SECONDS, a day by default)', () => {
+    const DAY = 86_400
+    it.each([
+      ['issued for two days', { iat: now(), exp: now() + 2 * DAY }, 'iat'],
+      ['issued long ago to expire tomorrow', { iat: now() - 3 * DAY, exp: now() + DAY / 2 }, 'iat'],
+      ['without iat, expiring in two days', { iat: null, exp: now() + 2 * DAY }, 'now'],
+      ['with iat in the future to look short-lived', { iat: now() + 30 * DAY, exp: now() + 30 * DAY + 60 }, 'now'],
+    ])('refuses a token %s with 401 invalid_token', async (_, times, word) => {
+      const res = await get(sign({ scope: 'users:read' }, times))
+      const problem = await expectProblem(res, 401, 'unauthorized')
+      expect(problem.detail).toContain(`more than ${DAY} s after`)
+      expect(problem.detail).toContain(word)
+      expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"')
+    })
+
+    it('refuses an absurd exp (1e308)', async () => {
+      const token = sign({ scope: 'users:read', exp: 1e308 }, { exp: null })
+      const problem = await expectProblem(await get(token), 401, 'unauthorized')
+      expect(problem.detail).toContain('exp')
+    })
+
+    it('accepts a token living exactly the limit, with or without iat', async () => {
+      expect((await get(sign({ scope: 'users:read' }, { iat: now(), exp: now() + DAY }))).status).toBe(200)
+      expect((await get(sign({ scope: 'users:read' }, { iat: null, exp: now() + DAY }))).status).toBe(200)
+    })
+
+    it('follows a configured limit', async () => {
+      const strict = await useTestApp({
+        name: 'auth_max_age',
+        deps: {
+          authenticator: createAuthenticator({
+            apiKeys: [],
+            jwt: {
+              secret: SECRET,
+              jwksUrl: undefined,
+              issuer: ISSUER,
+              audience: AUDIENCE,
+              algorithms: ['HS256'],
+              maxAgeSeconds: 600,
+            },
+          }),
+        },
+      })
+      const call = async (token: Promise<string>) => strict.raw('/v1/users?limit=1', { headers: bearer(await token) })
+      expect((await call(sign({ scope: 'users:read' }, { exp: now() + 300 }))).status).toBe(200)
+      await expectProblem(await call(sign({ scope: 'users:read' }, { exp: now() + 900 })), 401, 'unauthorized')
+    })
+  })
+
+  describe('typ header (RFC 8725 explicit typing)', () => {
+    it.each(['JWT', 'jwt', 'at+jwt', 'AT+JWT', 'application/at+jwt'])('accepts typ %p', async (typ) => {
+      expect((await get(sign({ scope: 'users:read' }, { typ }))).status).toBe(200)
+    })
+
+    it.each(['logout+jwt', 'dpop+jwt', 'secevent+jwt', 'JOSE', ''])('refuses typ %p with 401 invalid_token', async (typ) => {
+      const problem = await expectProblem(await get(sign({ scope: 'users:read' }, { typ })), 401, 'unauthorized')
+      expect(problem.detail).toContain('typ')
+    })
   })
 
   it('refuses a token that names no subject, and keeps long subjects apart', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'bun:test'
+import { availableParallelism } from 'node:os'
 import { ConfigError, loadConfig } from '../src/config'
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -47,6 +48,7 @@ describe('configuration', () => {
         DB_TIMEOUT_MS: '2500',
         SHUTDOWN_TIMEOUT_MS: '30000',
         METRICS_TOKEN: 'a-long-enough-metrics-token',
+        METRICS_PORT: '9464',
         CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
       }),
     ).toMatchObject({
@@ -60,12 +62,54 @@ describe('configuration', () => {
       dbTimeoutMs: 2500,
       shutdownTimeoutMs: 30000,
       metricsToken: 'a-long-enough-metrics-token',
+      metricsPort: 9464,
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
     })
   })
 
   it('listens on every interface in production unless HOST says otherwise', () => {
-    expect(loadConfig({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db:27017', AUTH_API_KEYS: KEYS }).host).toBe('0.0.0.0')
+    expect(
+      loadConfig({ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db:27017', AUTH_API_KEYS: KEYS, METRICS_PORT: '9464' }).host,
+    ).toBe('0.0.0.0')
+  })
+
+  describe('/metrics in production (issue 13)', () => {
+    const production = { NODE_ENV: 'production', MONGODB_URI: 'mongodb://db:27017', AUTH_API_KEYS: KEYS }
+
+    it('refuses to start with /metrics public on the service port', () => {
+      const problems = problemsOf(production)
+      expect(problems).toHaveLength(1)
+      expect(problems[0]).toStartWith('METRICS_TOKEN: production refuses public /metrics')
+      for (const way of ['METRICS_TOKEN', 'METRICS_PORT', 'METRICS_PUBLIC=true']) expect(problems[0]).toContain(way)
+    })
+
+    it.each([
+      ['a token', { METRICS_TOKEN: 'a-long-enough-metrics-token' }, { metricsToken: 'a-long-enough-metrics-token' }],
+      ['a listener of their own', { METRICS_PORT: '9464' }, { metricsPort: 9464 }],
+      ['an explicit opt-in', { METRICS_PUBLIC: 'true' }, { metricsPublic: true }],
+    ])('starts with %s', (_, env, expected) => {
+      expect(loadConfig({ ...production, ...env })).toMatchObject(expected)
+    })
+
+    it('keeps /metrics on the service port, public, outside production', () => {
+      expect(loadConfig({})).toMatchObject({ metricsToken: undefined, metricsPort: undefined, metricsPublic: false })
+    })
+  })
+
+  it('bounds JWT lifetimes at a day unless AUTH_JWT_MAX_AGE_SECONDS says otherwise', () => {
+    const jwt = { AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a' }
+    expect(loadConfig(jwt).auth.jwt?.maxAgeSeconds).toBe(86_400)
+    expect(loadConfig({ ...jwt, AUTH_JWT_MAX_AGE_SECONDS: '3600' }).auth.jwt?.maxAgeSeconds).toBe(3600)
+  })
+
+  it('hashes on as many slots as there are cores, 16 waiting per slot and lane, unless configured', () => {
+    const cores = availableParallelism()
+    expect(loadConfig({}).passwordHashing).toEqual({ concurrency: cores, queueLimit: 16 * cores })
+    expect(loadConfig({ PASSWORD_HASH_CONCURRENCY: '3' }).passwordHashing).toEqual({ concurrency: 3, queueLimit: 48 })
+    expect(loadConfig({ PASSWORD_HASH_CONCURRENCY: '3', PASSWORD_HASH_QUEUE: '0' }).passwordHashing).toEqual({
+      concurrency: 3,
+      queueLimit: 0,
+    })
   })
 
   it('treats empty variables as unset', () => {
@@ -80,8 +124,15 @@ describe('configuration', () => {
     [{ BODY_LIMIT_BYTES: '-1' }, 'BODY_LIMIT_BYTES'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
-    [{ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a' }, 'MONGODB_URI'],
-    [{ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db' }, 'AUTH_API_KEYS'],
+    [
+      { NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a', METRICS_PUBLIC: 'true' },
+      'MONGODB_URI',
+    ],
+    [{ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db', METRICS_PUBLIC: 'true' }, 'AUTH_API_KEYS'],
+    [{ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db', AUTH_API_KEYS: KEYS }, 'METRICS_TOKEN'],
+    [{ NODE_ENV: 'production', MONGODB_URI: 'mongodb://db', AUTH_API_KEYS: KEYS, METRICS_PUBLIC: 'yes' }, 'METRICS_PUBLIC'],
+    [{ METRICS_PORT: '3000' }, 'METRICS_PORT'],
+    [{ METRICS_PORT: 'ninety' }, 'METRICS_PORT'],
     [{ AUTH_API_KEYS: 'not json' }, 'AUTH_API_KEYS'],
     [{ AUTH_API_KEYS: '[{"name":"x","sha256":"abc","scopes":["users:read"]}]' }, 'AUTH_API_KEYS'],
     [{ AUTH_API_KEYS: `[{"name":"x","sha256":"${'a'.repeat(64)}","scopes":["users:root"]}]` }, 'AUTH_API_KEYS'],
@@ -107,6 +158,10 @@ describe('configuration', () => {
     [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN'],
     [{ CORS_ORIGINS: 'https://ok.example.com, not-an-origin' }, 'CORS_ORIGINS'],
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
+    [{ AUTH_JWT_MAX_AGE_SECONDS: '10' }, 'AUTH_JWT_MAX_AGE_SECONDS'],
+    [{ PASSWORD_HASH_CONCURRENCY: '0' }, 'PASSWORD_HASH_CONCURRENCY'],
+    [{ PASSWORD_HASH_QUEUE: '-1' }, 'PASSWORD_HASH_QUEUE'],
+    [{ AUTH_JWT_MAX_AGE_SECONDS: '31536000' }, 'AUTH_JWT_MAX_AGE_SECONDS'],
   ])('names the bad variable in %o', (env, variable) => {
     const problems = problemsOf(env)
     expect(problems).toHaveLength(1)

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MongoClient, ObjectId } from 'mongodb'
-import { type EmbeddedDatabase, startEmbeddedDatabase } from '../src/db/embedded'
+import { DataDirInUseError, type EmbeddedDatabase, startEmbeddedDatabase } from '../src/db/embedded'
 
 /**
  * The embedded database's launcher (tools/devdb) restores MongoDB's single-document atomicity,
@@ -73,4 +73,89 @@ describe('embedded database launcher', () => {
     // The same assertions as above would fail here: that is what the lock is for.
     expect(totals.some((n) => n < 50) || winners.some((w) => w > 1)).toBe(true)
   })
+})
+
+/**
+ * Issue 13, finding 9: two launchers on one data folder each serialized only their own writes,
+ * and two `bun run dev` side by side lost acknowledged changes. One launcher per folder now: an
+ * flock that dies with its process.
+ */
+describe('one launcher per data folder', () => {
+  const root = new URL('..', import.meta.url).pathname
+
+  /** A launcher on a fresh folder, tracked for afterAll. */
+  async function holder() {
+    const dir = mkdtempSync(join(tmpdir(), 'devdb-lock-'))
+    const db = await startEmbeddedDatabase({ dataDir: dir })
+    const client = new MongoClient(db.uri)
+    started.push({ db, client, dir })
+    return { dir, db }
+  }
+
+  it('refuses a second launcher on the same folder with one line naming the folder and the PID holding it', async () => {
+    const { dir, db } = await holder()
+    const second = await startEmbeddedDatabase({ dataDir: dir }).then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect(second).toBeInstanceOf(DataDirInUseError)
+    const message = (second as Error).message
+    expect(message).not.toContain('\n')
+    expect(message).toContain(dir)
+    expect(message).toContain(`PID ${db.pid}`)
+    expect(message).toContain(`started by PID ${process.pid}`)
+    // The first one still serves.
+    const client = new MongoClient(db.uri)
+    await client.db('lock').collection('docs').insertOne({ ok: 1 })
+    await client.close()
+  })
+
+  it('frees the folder when the launcher ends, even by kill -9', async () => {
+    const { dir, db } = await holder()
+    process.kill(db.pid, 'SIGKILL')
+    await db.stop()
+    const next = await startEmbeddedDatabase({ dataDir: dir })
+    started.push({ db: next, client: new MongoClient(next.uri), dir })
+    expect(next.uri).toStartWith('mongodb://')
+  })
+
+  it('stops a second dev server on the same folder with that line, before it serves', async () => {
+    const { dir, db } = await holder()
+    const proc = Bun.spawn(['bun', 'src/index.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_FORMAT: 'json', DEVDB_DATA_DIR: dir },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 20_000)
+    expect(await proc.exited).toBe(1)
+    clearTimeout(killer)
+    const stderr = (await new Response(proc.stderr).text()).trim()
+    expect(stderr.split('\n')).toHaveLength(1)
+    expect(stderr).toStartWith('users-service: cannot start: the data folder')
+    expect(stderr).toContain(dir)
+    expect(stderr).toContain(`PID ${db.pid}`)
+    expect(await new Response(proc.stdout).text()).not.toContain('users-service listening')
+  }, 30_000)
+
+  it('bun run db keeps its data in DEVDB_DATA_DIR', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'devdb-env-'))
+    const proc = Bun.spawn(['bun', 'scripts/devdb.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', DEVDB_DATA_DIR: dir },
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    try {
+      const reader = proc.stdout.getReader()
+      const { value } = await reader.read()
+      expect(new TextDecoder().decode(value)).toStartWith('mongodb://')
+      expect(readFileSync(join(dir, 'devdb.lock'), 'utf8')).toMatch(/^\d+ \d+\n$/)
+    } finally {
+      proc.kill('SIGTERM')
+      await proc.exited
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
 })

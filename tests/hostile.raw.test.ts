@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'bun:test'
 import { connectDatabase } from '../src/db/mongo'
+import { ABANDONED_UPLOADS, abandonRequest, eventually } from './helpers/abort'
 import { startServer } from './helpers/process'
 import { rawRequest } from './helpers/raw-http'
 
@@ -139,6 +140,79 @@ const cases: RawCase[] = [
     status: 431,
   },
 ]
+
+/**
+ * Issue 13, finding 8: without a usable Host, Bun hands the app a relative URL, and the app read the
+ * path after a made-up host: `/static/v1/users/by-username/bob` was served as
+ * `/v1/users/by-username/bob`, past any path rule of a proxy in front. It is routed on the target
+ * exactly as sent, as on Node (tests/node.test.ts).
+ */
+describe('requests without a usable Host (real server process)', () => {
+  const hostless = [
+    ['HTTP/1.0 with no Host', 'GET /static/v1/users/by-username/bob HTTP/1.0\r\n\r\n'],
+    ['HTTP/1.1 with an empty Host', 'GET /static/v1/users/by-username/bob HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n'],
+  ] as const
+
+  it.each(hostless)('%s is routed on the path as sent: 404, not the shifted route', async (_, head) => {
+    const created = await fetch(`${url}v1/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bob', email: 'bob@example.com' }),
+    })
+    expect([201, 409]).toContain(created.status)
+    expect((await fetch(`${url}v1/users/by-username/bob`)).status).toBe(200)
+
+    const res = await rawRequest(url, head)
+    expect(res.status).toBe(404)
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'not_found', instance: '/static/v1/users/by-username/bob' })
+  })
+
+  it('answers an HTTP/1.0 health check with no Host (as some load balancers send it)', async () => {
+    const res = await rawRequest(url, 'GET /healthz HTTP/1.0\r\n\r\n')
+    expect(res.status).toBe(200)
+    expect(JSON.parse(res.body)).toMatchObject({ status: 'ok' })
+  })
+
+  it('keeps a protocol-relative target on this host', async () => {
+    const res = await rawRequest(url, 'GET //evil.example/healthz HTTP/1.0\r\n\r\n')
+    expect(res.status).toBe(404)
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'not_found', instance: '//evil.example/healthz' })
+  })
+})
+
+/**
+ * Issue 13, finding 5: a client that closes the connection mid-body is not a server error. Before,
+ * each was logged as `unhandled error` (level 50, with the raw path) and counted as a 500, which
+ * pages someone.
+ */
+describe('a client that goes away mid-body (real server process)', () => {
+  const metrics = async () => (await fetch(`${url}metrics`)).text()
+
+  it('is counted as 499 "client closed request", never as a 500, and logged at info with the route template', async () => {
+    for (const [, head, body] of ABANDONED_UPLOADS) await abandonRequest(url, head, body)
+    const counters = (m: string) => m.split('\n').filter((line) => line.startsWith('http_requests_total{'))
+    const text = await eventually(metrics, (m) => counters(m).filter((line) => line.includes('status="499"')).length >= 3, 40)
+    const counted = counters(text)
+    expect(counted.filter((line) => line.includes('status="499"'))).toHaveLength(3)
+    expect(counted.filter((line) => line.includes('status="5'))).toEqual([])
+
+    const lines = logLines()
+    const closed = lines.filter((line) => line.status === 499)
+    expect(closed.map((line) => line.route).sort()).toEqual(['/v1/auth/verify', '/v1/users', 'unmatched'])
+    for (const line of closed) expect(line).toMatchObject({ level: 30, msg: 'client closed request' })
+    expect(lines.filter((line) => line.level >= 50)).toEqual([])
+    expect(logs.join('')).not.toContain('alice.abort@example.com')
+  })
+})
+
+/** The server's JSON log lines so far. */
+function logLines(): { level: number; msg: string; status?: number; route?: string }[] {
+  return logs
+    .join('')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line))
+}
 
 describe('hostile bytes on the wire (real server process)', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_, c) => {

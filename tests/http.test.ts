@@ -83,6 +83,25 @@ describe('failures', () => {
     expect(errors[0]).toMatchObject({ level: 'error', object: { requestId: 'req-500' } })
   })
 
+  it('names the route template, never the raw path, in the unhandled-error line', async () => {
+    const broken = await useTestApp({
+      name: 'http_broken_path',
+      deps: {
+        users: {
+          ...t.users,
+          findByEmail: async () => {
+            throw new Error('boom')
+          },
+        },
+      },
+    })
+    await expectProblem(await broken.raw('/v1/users/by-email/secret.person@example.com'), 500, 'internal_error')
+    const errors = broken.logger.lines.filter((line) => line.message === 'unhandled error')
+    expect(errors).toHaveLength(1)
+    expect(errors[0]?.object).toMatchObject({ route: '/v1/users/by-email/{email}' })
+    expect(JSON.stringify(broken.logger.lines)).not.toContain('secret.person')
+  })
+
   it('answers 503 service_unavailable with Retry-After when MongoDB cannot be reached', async () => {
     const client = new MongoClient('mongodb://127.0.0.1:1/?directConnection=true', { serverSelectionTimeoutMS: 300 })
     const down = await useTestApp({

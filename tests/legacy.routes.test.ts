@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
+import { SignJWT } from 'jose'
 import { createAuthenticator } from '../src/auth/authenticate'
 import type { Config } from '../src/config'
 import { loadConfig, testConfig } from '../src/config'
@@ -236,6 +237,43 @@ describe('compatibility routes: operations', () => {
     expect(text).toContain('legacy_requests_total{route="/read",caller="old-client"} 2')
     expect(text).toContain('legacy_requests_total{route="/read/{username}",caller="old-client"} 1')
     expect(text).toMatch(/http_requests_total\{method="GET",route="\/read\/\{username\}",status="404"\} 1/)
+  })
+
+  it('count every JWT caller as caller="jwt": subjects are not metric labels', async () => {
+    const secret = 'a-legacy-hs256-secret-of-32-characters!!'
+    const jwtApp = await useTestApp({
+      name: 'legacy_metrics_jwt',
+      deps: {
+        config: testConfig({ legacyRoutes: true }),
+        metrics: createMetrics(),
+        authenticator: createAuthenticator({
+          apiKeys: [writer.entry],
+          jwt: {
+            secret,
+            jwksUrl: undefined,
+            issuer: 'https://idp.example.com/',
+            audience: 'users-service',
+            algorithms: ['HS256'],
+          },
+        }),
+      },
+    })
+    const token = (sub: string) =>
+      new SignJWT({ scope: 'users:read' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer('https://idp.example.com/')
+        .setAudience('users-service')
+        .setSubject(sub)
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(secret))
+    for (const sub of ['svc-one', 'svc-two', 'end-user-4711']) {
+      expect((await call('/read/nobody', { key: await token(sub) }, jwtApp)).status).toBe(404)
+    }
+    await call('/read/nobody', {}, jwtApp)
+    const text = await (await jwtApp.raw('/metrics')).text()
+    expect(text).toContain('legacy_requests_total{route="/read/{username}",caller="jwt"} 3')
+    expect(text).toContain('legacy_requests_total{route="/read/{username}",caller="old-client"} 1')
+    for (const sub of ['svc-one', 'svc-two', 'end-user-4711']) expect(text).not.toContain(sub)
   })
 
   it('are off by default: 404 not_found as if they did not exist, no deprecation headers, nothing counted', async () => {

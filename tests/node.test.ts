@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { MongoClient } from 'mongodb'
 import { ARGON2_PARAMETERS } from '../src/users/passwords'
 import { createBunPasswordHasher } from '../src/users/passwords.bun'
+import { ABANDONED_UPLOADS, abandonRequest, eventually } from './helpers/abort'
 import { newUser } from './helpers/context'
 import { startServer } from './helpers/process'
+import { rawRequest } from './helpers/raw-http'
 
 /**
  * The same service on Node 20 through @hono/node-server: the bundled entry (bun run build:node)
@@ -14,11 +16,12 @@ const dbName = `test_node_${crypto.randomUUID().slice(0, 8)}`
 const client = new MongoClient(globalThis.testMongoUri)
 let server: Awaited<ReturnType<typeof startNode>>['proc'] | undefined
 let baseUrl = ''
+let logs: string[] = []
 
 beforeAll(async () => {
   const build = Bun.spawnSync(['bun', 'run', 'build:node'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
   if (build.exitCode !== 0) throw new Error(`build:node failed: ${build.stderr.toString()}`)
-  ;({ proc: server, url: baseUrl } = await startNode())
+  ;({ proc: server, url: baseUrl, logs } = await startNode())
 }, 60_000)
 
 /** Starts `node dist/node/node.js` on a free port and resolves once it listens. */
@@ -83,6 +86,44 @@ describe('the Node entry point', () => {
     expect(await verifyOnNode('made on bun 7', bunHash)).toBe(0)
     expect(await verifyOnNode('made on bun 8', bunHash)).toBe(3)
   }, 20_000)
+
+  it.each([
+    ['HTTP/1.0 with no Host', 'GET /static/v1/users/by-username/bob HTTP/1.0\r\n\r\n'],
+    ['HTTP/1.1 with an empty Host', 'GET /static/v1/users/by-username/bob HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n'],
+  ])('routes %s on the path as sent (404), as on Bun', async (_, head) => {
+    const body = JSON.stringify({ username: 'bob', email: 'bob@example.com' })
+    const created = await fetch(`${baseUrl}v1/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    expect([201, 409]).toContain(created.status)
+    const res = await rawRequest(baseUrl, head)
+    expect(res.status).toBe(404)
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'not_found', instance: '/static/v1/users/by-username/bob' })
+  })
+
+  it('counts a client that goes away mid-body as 499, not 500, and logs it at info', async () => {
+    for (const [, head, body] of ABANDONED_UPLOADS) await abandonRequest(baseUrl, head, body)
+    const counters = (m: string) => m.split('\n').filter((line) => line.startsWith('http_requests_total{'))
+    const metrics = async () => (await fetch(`${baseUrl}metrics`)).text()
+    const text = await eventually(metrics, (m) => counters(m).filter((line) => line.includes('status="499"')).length >= 3, 40)
+    expect(counters(text).filter((line) => line.includes('status="499"'))).toHaveLength(3)
+    expect(counters(text).filter((line) => line.includes('status="5'))).toEqual([])
+    const lines = logs
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; status?: number })
+    expect(lines.filter((line) => line.status === 499).every((line) => line.level === 30)).toBe(true)
+    expect(lines.filter((line) => line.level >= 50)).toEqual([])
+    expect(logs.join('')).not.toContain('alice.abort@example.com')
+  })
+
+  it('names Node and its version in /metrics', async () => {
+    // This test runs on Bun, whose process.versions.node is emulated: ask node itself.
+    const nodeVersion = Bun.spawnSync(['node', '-p', 'process.versions.node']).stdout.toString().trim()
+    const text = await (await fetch(`${baseUrl}metrics`)).text()
+    expect(text).toContain(`runtime="node",runtime_version="${nodeVersion}"} 1`)
+    expect(text).toMatch(/^users_service_build_info\{version="[^"]+",runtime="node",/m)
+    expect(text).toContain(`nodejs_version_info{version="v${nodeVersion}"`)
+  })
 
   it('exits 0 on SIGTERM', async () => {
     const { proc } = await startNode()

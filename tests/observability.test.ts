@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
+import pkg from '../package.json' with { type: 'json' }
 import { createAuthenticator } from '../src/auth/authenticate'
 import { testConfig } from '../src/config'
 import { createLogger } from '../src/logger'
@@ -152,6 +153,24 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^mongodb_pool_wait_queue_size \d+$/m)
     expect(text).toMatch(/^process_cpu_seconds_total /m)
     expect(text).toMatch(/^process_resident_memory_bytes /m)
+  })
+
+  it('names the build: version, runtime and its real version, never the Node version Bun emulates', async () => {
+    const text = await (await t.raw('/metrics')).text()
+    expect(text).toContain(`users_service_build_info{version="${pkg.version}",runtime="bun",runtime_version="${Bun.version}"} 1`)
+    // prom-client's nodejs_version_info reads process.version, which on Bun is a Node version (v26.3.0).
+    expect(text).not.toContain('nodejs_version_info')
+  })
+
+  it('exposes the password-hashing pool when given one', async () => {
+    const metrics = createMetrics({
+      hashingStats: () => ({ running: 2, queued: { verify: 1, hash: 7 }, rejected: { verify: 0, hash: 5 } }),
+    })
+    const text = await metrics.render()
+    expect(text).toMatch(/^password_hash_running 2$/m)
+    expect(text).toMatch(/^password_hash_queued\{lane="hash"\} 7$/m)
+    expect(text).toMatch(/^password_hash_rejected_total\{lane="hash"\} 5$/m)
+    expect(text).toMatch(/^password_hash_rejected_total\{lane="verify"\} 0$/m)
   })
 
   it('needs the bearer token when METRICS_TOKEN is set', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { readFile } from 'node:fs/promises'
+import pkg from '../package.json' with { type: 'json' }
 import { generateOpenApi } from '../src/openapi'
 import { useTestApp } from './helpers/context'
 
@@ -7,16 +8,36 @@ const t = await useTestApp({ name: 'system' })
 const committed = await readFile(new URL('../openapi.json', import.meta.url), 'utf8')
 
 describe('health', () => {
-  it('GET /healthz answers 200 ok', async () => {
+  it('GET /healthz answers 200 ok, with the version running', async () => {
     const res = await t.api.healthz.$get()
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ status: 'ok' })
+    expect(await res.json()).toEqual({ status: 'ok', version: pkg.version })
   })
 
   it('GET /readyz answers 200 when MongoDB answers a ping', async () => {
     const res = await t.api.readyz.$get()
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ status: 'ok' })
+  })
+})
+
+describe('GET /', () => {
+  it('answers where to go from here: the reference, the document, health, the API', async () => {
+    const res = await t.api.index.$get()
+    expect(res.status).toBe(200)
+    if (!res.ok) return
+    const body = await res.json()
+    expect(body).toEqual({
+      service: 'users-service',
+      version: pkg.version,
+      links: { docs: '/docs', openapi: '/openapi.json', health: '/healthz', readiness: '/readyz', users: '/v1/users' },
+    })
+    for (const path of [body.links.docs, body.links.openapi, body.links.health]) expect((await t.raw(path)).status).toBe(200)
+  })
+
+  it('sends no version header: versions are for /healthz and /metrics, not every answer', async () => {
+    const res = await t.raw('/v1/users')
+    for (const name of res.headers.keys()) expect(name).not.toMatch(/version|powered|server/i)
   })
 })
 

@@ -115,7 +115,7 @@ export const CONTENDERS: Record<ContenderId, ContenderSpec> = {
  * The service as it was at a git revision, for before/after figures from one run: the revision's
  * files (git archive) with its own locked dependencies, under .cache/ (git-ignored), made once.
  */
-function checkoutAt(revision: string | undefined): string {
+export function checkoutAt(revision: string | undefined): string {
   if (!revision) throw new Error('service-before needs --before <git revision>')
   const run = (command: string, args: string[], cwd = root) => {
     const result = spawnSync(command, args, { cwd, encoding: 'utf8' })

@@ -110,6 +110,8 @@ try {
     MONGODB_URI: db.uri,
     MONGODB_DB: DB_NAME,
     LOG_LEVEL: 'info',
+    // Production refuses public /metrics without this opt-in (issue 13); the run scrapes nothing sensitive.
+    METRICS_PUBLIC: 'true',
     AUTH_API_KEYS: JSON.stringify([{ name: 'bench', sha256, scopes: ['users:read', 'users:write'] }]),
   }
   const headers = { Authorization: `Bearer ${apiKey}` }

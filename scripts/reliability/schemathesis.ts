@@ -84,6 +84,8 @@ try {
     MONGODB_DB: 'schemathesis',
     // Every documented operation is live, the compatibility routes included.
     LEGACY_ROUTES: 'true',
+    // Production refuses public /metrics without this opt-in (issue 13); the run scrapes nothing sensitive.
+    METRICS_PUBLIC: 'true',
     AUTH_API_KEYS: JSON.stringify([
       {
         name: 'schemathesis',

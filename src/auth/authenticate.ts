@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
-import type { Config } from '../config'
+import { type Config, DEFAULT_JWT_MAX_AGE_SECONDS } from '../config'
 import { UnavailableError } from '../errors'
 import type { Caller } from '../http/types'
 import { SCOPES } from '../scopes'
@@ -17,13 +17,21 @@ export type Authenticator = {
 /** Everything is allowed when auth is off; this caller names the situation in logs. */
 export const AUTH_OFF_CALLER: Caller = { name: 'anonymous (auth off)', scopes: new Set(SCOPES) }
 
+type JwtConfig = NonNullable<Config['auth']['jwt']>
+
+/** Seconds of clock difference allowed with the token issuer. */
+const CLOCK_TOLERANCE_SECONDS = 5
+
 /**
  * Checks `Authorization: Bearer <token>` against the configured static API keys (by SHA-256, in
  * constant time) and, for tokens shaped like a JWT, against the JWT settings: signature with the
- * pinned algorithms only, issuer, audience, expiry and not-before (jose rejects `alg: none`).
+ * pinned algorithms only, issuer, audience, expiry and not-before (jose rejects `alg: none`), a
+ * lifetime of at most `maxAgeSeconds`, and the `typ` header when present.
  */
 export function createAuthenticator(
-  auth: Pick<Config['auth'], 'apiKeys' | 'jwt'>,
+  auth: Pick<Config['auth'], 'apiKeys'> & {
+    jwt: (Omit<JwtConfig, 'maxAgeSeconds'> & { maxAgeSeconds?: number }) | undefined
+  },
   options: { jwks?: JWTVerifyGetKey } = {},
 ): Authenticator {
   const keys = auth.apiKeys.map((key) => ({
@@ -45,14 +53,17 @@ export function createAuthenticator(
   async function verifyJwt(token: string): Promise<Caller | AuthFailure> {
     if (!jwt || !getKey) return { reason: 'invalid', description: 'The token is not a known API key.' }
     try {
-      const { payload } = await jwtVerify(token, getKey, {
+      const { payload, protectedHeader } = await jwtVerify(token, getKey, {
         issuer: jwt.issuer,
         audience: jwt.audience,
         algorithms: jwt.algorithms,
         // jose checks exp only when present: a token without one would never expire.
         requiredClaims: ['exp'],
-        clockTolerance: 5,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
       })
+      const refused =
+        typeProblem(protectedHeader.typ) ?? lifetimeProblem(payload, jwt.maxAgeSeconds ?? DEFAULT_JWT_MAX_AGE_SECONDS)
+      if (refused) return { reason: 'invalid', description: refused }
       const name = callerName(payload)
       if (!name) return { reason: 'invalid', description: 'The token names no subject (sub, client_id or azp).' }
       return { name, scopes: scopesOf(payload) }
@@ -81,7 +92,7 @@ export function createAuthenticator(
  * fetched (the issuer is down or answers garbage) that is our outage, a 503, not the caller's bad
  * token; a token naming no key of the set stays a 401.
  */
-function keyResolver(jwt: NonNullable<Config['auth']['jwt']>, jwks?: JWTVerifyGetKey): JWTVerifyGetKey {
+function keyResolver(jwt: Pick<JwtConfig, 'secret' | 'jwksUrl'>, jwks?: JWTVerifyGetKey): JWTVerifyGetKey {
   if (jwt.secret) {
     const secret = new TextEncoder().encode(jwt.secret)
     return async () => secret
@@ -95,6 +106,34 @@ function keyResolver(jwt: NonNullable<Config['auth']['jwt']>, jwks?: JWTVerifyGe
       throw new UnavailableError("The token issuer's keys could not be fetched; retry shortly.", 5)
     }
   }
+}
+
+/**
+ * RFC 8725 §3.11 (explicit typing): a token typed as something else (a logout token, a DPoP proof,
+ * a security event) is not an access token, even when signed by the same issuer for the same
+ * audience. `JWT` and RFC 9068's `at+jwt` are accepted, without case and with or without the
+ * `application/` prefix (RFC 7515 §4.1.9); a token with no `typ` is accepted, as most issuers send
+ * none or `JWT`.
+ */
+function typeProblem(typ: unknown): string | undefined {
+  if (typ === undefined) return undefined
+  const type = typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : ''
+  if (type === 'jwt' || type === 'at+jwt') return undefined
+  return "The token's typ header is not JWT or at+jwt: it is not an access token."
+}
+
+/**
+ * A token living longer than `maxAgeSeconds` is refused: by `exp − iat` when the token says when it
+ * was issued, and always by `exp − now`, so neither a long-lived token nor an absurd `exp`
+ * (1e308) passes, whatever `iat` claims.
+ */
+function lifetimeProblem(payload: JWTPayload, maxAgeSeconds: number): string | undefined {
+  const exp = payload.exp as number // required and checked by jwtVerify
+  const now = Date.now() / 1000
+  const tooLong = `The token's exp is more than ${maxAgeSeconds} s after`
+  if (typeof payload.iat === 'number' && exp - payload.iat > maxAgeSeconds) return `${tooLong} its iat.`
+  if (exp - now > maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) return `${tooLong} now.`
+  return undefined
 }
 
 /** `jwt:<subject>`; a subject too long to log is named by its hash, so two never merge. */

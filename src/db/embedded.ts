@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ensureLauncher as buildLauncher } from './launcher-build'
 
 /**
  * The embedded database for development and tests: FerretDB (MongoDB wire protocol, SQLite
@@ -11,9 +11,25 @@ import { fileURLToPath } from 'node:url'
  */
 export type EmbeddedDatabase = {
   uri: string
+  /** The launcher's process id. */
+  pid: number
   /** Stops the database and waits for it to exit. */
   stop(): Promise<void>
 }
+
+/**
+ * Another launcher holds the data folder (its flock on devdb.lock, tools/devdb): two on one folder
+ * lose acknowledged writes (issue 13). The message is one line naming the folder and the PID.
+ */
+export class DataDirInUseError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DataDirInUseError'
+  }
+}
+
+/** The launcher's exit status when the data folder is in use (tools/devdb/main.go). */
+const EXIT_DATA_DIR_IN_USE = 3
 
 /**
  * The checkout this module runs from: the nearest folder above it holding tools/devdb. Found by
@@ -62,11 +78,15 @@ export async function startEmbeddedDatabase(options: {
   try {
     const uri = await firstLine(child, 15_000)
     child.stdout?.destroy()
-    return { uri, stop: () => stop(child, exited) }
+    return { uri, pid: child.pid ?? 0, stop: () => stop(child, exited) }
   } catch (error) {
     child.kill('SIGKILL')
-    const log = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n') : ''
-    throw new Error(`The embedded database did not start: ${(error as Error).message}\n${log}`)
+    const log = existsSync(logPath) ? readFileSync(logPath, 'utf8').trimEnd().split('\n') : []
+    if (child.exitCode === EXIT_DATA_DIR_IN_USE) {
+      const refusal = log.findLast((line) => line.startsWith('devdb: the data folder'))
+      throw new DataDirInUseError(refusal?.replace(/^devdb: /, '') ?? `the data folder ${dataDir} is in use by another launcher`)
+    }
+    throw new Error(`The embedded database did not start: ${(error as Error).message}\n${log.slice(-20).join('\n')}`)
   }
 }
 
@@ -101,39 +121,6 @@ function firstLine(child: ChildProcess, timeoutMs: number): Promise<string> {
 }
 
 /** Returns the launcher binary for the current sources, building it with Go when missing. */
-export async function ensureLauncher(onProgress: (message: string) => void = () => {}): Promise<string> {
-  const projectRoot = findProjectRoot()
-  const launcherDir = join(projectRoot, 'tools', 'devdb')
-  const cacheDir = join(projectRoot, '.cache', 'devdb')
-  const sources = readdirSync(launcherDir)
-    .filter((name) => name.endsWith('.go') || name === 'go.mod' || name === 'go.sum')
-    .sort()
-  const hash = createHash('sha256')
-  for (const name of sources) hash.update(name).update(readFileSync(join(launcherDir, name)))
-  const binary = join(cacheDir, `devdb-${hash.digest('hex').slice(0, 16)}`)
-  if (existsSync(binary)) return binary
-
-  mkdirSync(cacheDir, { recursive: true })
-  onProgress('Building the embedded database (FerretDB launcher, tools/devdb); the first build takes about a minute...')
-  const partial = `${binary}.${process.pid}.tmp`
-  await new Promise<void>((done, fail) => {
-    const build = spawn('go', ['build', '-trimpath', '-buildvcs=false', '-o', partial, '.'], {
-      cwd: launcherDir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let errors = ''
-    build.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')))
-    build.once('error', (error) =>
-      fail(
-        (error as NodeJS.ErrnoException).code === 'ENOENT'
-          ? new Error(
-              'Go is not installed: it builds the embedded database. Install Go 1.24+, or set MONGODB_URI to use your own MongoDB.',
-            )
-          : error,
-      ),
-    )
-    build.once('exit', (exitCode) => (exitCode === 0 ? done() : fail(new Error(`go build failed:\n${errors}`))))
-  })
-  renameSync(partial, binary) // atomic: concurrent builders never see half a file
-  return binary
+export function ensureLauncher(onProgress: (message: string) => void = () => {}): Promise<string> {
+  return buildLauncher(onProgress, { projectRoot: findProjectRoot() })
 }

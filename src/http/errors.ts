@@ -58,9 +58,32 @@ export function handleError(onUnexpected: (error: unknown, c: Context<AppEnv>) =
           return problem(c, 'unsupported_media_type', `Send the body as application/json (got '${describeContentType(c)}').`)
       }
     }
+    if (clientWentAway(error, c)) return clientClosedRequest()
     onUnexpected(error, c)
     return problem(c, 'internal_error', 'An unexpected error occurred. Quote the request id when reporting it.')
   }
+}
+
+/**
+ * The status counted for a request whose client closed the connection before the service could
+ * answer (nginx's non-standard 499 "client closed request"): not a server error, so it neither
+ * counts as a 5xx nor logs as one. Nobody receives the response.
+ */
+export const CLIENT_CLOSED_REQUEST = 499
+
+/**
+ * True when reading the request failed because the client went away (mid-body, typically): the
+ * request's signal is aborted (Bun and @hono/node-server both abort it when the connection closes)
+ * and the error is the read's abort (Bun: an AbortError; Node: ECONNRESET "aborted"). A real
+ * failure that merely coincides with a client leaving is still reported as one.
+ */
+function clientWentAway(error: unknown, c: Context): boolean {
+  if (!c.req.raw.signal.aborted || !(error instanceof Error)) return false
+  return error.name === 'AbortError' || (error as NodeJS.ErrnoException).code === 'ECONNRESET'
+}
+
+function clientClosedRequest(): Response {
+  return new Response(null, { status: CLIENT_CLOSED_REQUEST })
 }
 
 export function payloadTooLarge(c: Context<AppEnv>) {

@@ -45,6 +45,27 @@ export const ValidationIssueSchema = z
 
 export type ValidationIssue = z.infer<typeof ValidationIssueSchema>
 
+/**
+ * A problem lists at most this many issues, and at most about LISTED_ISSUES_BYTES of them, and
+ * counts the rest in `errorsTruncated`: a request with thousands of bad keys otherwise got an
+ * answer 17 times its size (issue 13). The first issue is always listed.
+ */
+export const MAX_LISTED_ISSUES = 20
+const LISTED_ISSUES_BYTES = 4096
+
+/** The issues a problem lists, and how many it leaves out. */
+export function listedIssues(issues: ValidationIssue[]): { errors: ValidationIssue[]; errorsTruncated?: number } {
+  let bytes = 0
+  let listed = 0
+  for (const issue of issues.slice(0, MAX_LISTED_ISSUES)) {
+    bytes += issue.pointer.length + issue.message.length + issue.code.length
+    if (listed > 0 && bytes > LISTED_ISSUES_BYTES) break
+    listed++
+  }
+  if (listed === issues.length) return { errors: issues }
+  return { errors: issues.slice(0, listed), errorsTruncated: issues.length - listed }
+}
+
 export const ProblemSchema = z
   .object({
     type: z.string().openapi({ example: 'about:blank' }),
@@ -54,7 +75,15 @@ export const ProblemSchema = z
     detail: z.string().openapi({ example: "A user with username 'alice' already exists." }),
     instance: z.string().openapi({ example: '/v1/users' }),
     requestId: z.string().openapi({ example: '8c1d2f4e-0b5e-4c1e-9a43-2f0d0c5e7b1a' }),
-    errors: z.array(ValidationIssueSchema).optional().openapi({ description: 'Present on validation_failed.' }),
+    errors: z
+      .array(ValidationIssueSchema)
+      .max(MAX_LISTED_ISSUES)
+      .optional()
+      .openapi({ description: `Present on validation_failed: the first ${MAX_LISTED_ISSUES} issues at most.` }),
+    errorsTruncated: z.number().int().min(1).optional().openapi({
+      description: 'Present when `errors` was cut short: how many more issues the request had.',
+      example: 5880,
+    }),
   })
   .openapi('Problem', { description: 'RFC 9457 problem details.' })
 
@@ -73,7 +102,7 @@ function toProblem(c: Context, code: ProblemCode, detail: string, errors?: Valid
     detail,
     instance: c.req.path,
     requestId: c.get('requestId') ?? 'unknown',
-    ...(errors ? { errors } : {}),
+    ...(errors ? listedIssues(errors) : {}),
   }
 }
 

@@ -1,5 +1,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { PoolStats } from '../db/pool'
+import { RUNTIME, VERSION } from '../version'
+
+/** The argon2 pool's figures (src/users/passwords.pool.ts): running now; waiting now and refused so far, by lane. */
+export type HashingStats = { running: number; queued: Record<string, number>; rejected: Record<string, number> }
 
 export type Metrics = {
   /** Records one finished request; `route` is the route template, never the raw path. */
@@ -12,17 +16,28 @@ export type Metrics = {
 }
 
 /**
+ * A caller as a metric label, from a bounded set: the name of a configured API key, `jwt` for every
+ * JWT caller (subjects, `jwt:<sub>`, are as many as the issuer mints: a label per subject would let
+ * tokens grow the metrics without bound, and would publish the subjects), or the names of the
+ * unauthenticated cases. API key names cannot contain `:`.
+ */
+export function callerLabel(caller: string): string {
+  return caller.startsWith('jwt:') ? 'jwt' : caller
+}
+
+/**
  * One prom-client registry per app (no global default registry, so tests and two apps in one
  * process stay apart): HTTP request counts and durations by method, route template and status,
  * MongoDB pool gauges, and prom-client's process metrics.
  */
-export function createMetrics(options: { poolStats?: () => PoolStats } = {}): Metrics {
+export function createMetrics(options: { poolStats?: () => PoolStats; hashingStats?: () => HashingStats } = {}): Metrics {
   const registry = new Registry()
   // The event-loop lag monitor samples every 100 ms, not prom-client's default 10 ms: on Bun the
   // default cost 5.4 ms of CPU per second of an idle process (1.6 ms at 100 ms), which at low
   // request rates was most of the service's CPU per request (issue #6). A stall still shows: it
   // delays the next sample whatever the interval.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 })
+  registerBuildInfo(registry)
   const labelNames = ['method', 'route', 'status'] as const
   const requests = new Counter({
     name: 'http_requests_total',
@@ -39,7 +54,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats } = {}): Me
     registers: [registry],
   })
   // Who still calls the Flask service's routes: the compatibility layer can go once this stops growing.
-  // Callers are API key names or JWT subjects of calling services: few, so a fine label.
+  // The caller label is bounded (see callerLabel): API key names are configured, JWT subjects are not.
   const legacyRequests = new Counter({
     name: 'legacy_requests_total',
     help: 'Calls of the deprecated Flask-compatibility routes, by route and caller.',
@@ -62,14 +77,62 @@ export function createMetrics(options: { poolStats?: () => PoolStats } = {}): Me
     gauge('mongodb_pool_wait_queue_size', 'Operations waiting for a connection.', (s) => s.waiting)
     gauge('mongodb_pool_checkout_failures', 'Failed connection checkouts since start.', (s) => s.checkoutFailures)
   }
+  if (options.hashingStats) registerHashingMetrics(registry, options.hashingStats)
   return {
     observeRequest(method, route, status, seconds) {
       const labels = { method, route, status: String(status) }
       requests.inc(labels)
       durations.observe(labels, seconds)
     },
-    countLegacyRequest: (route, caller) => legacyRequests.inc({ route, caller }),
+    countLegacyRequest: (route, caller) => legacyRequests.inc({ route, caller: callerLabel(caller) }),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   }
+}
+
+/** The argon2 pool (src/users/passwords.pool.ts): how busy it is, and what it refused. */
+function registerHashingMetrics(registry: Registry, stats: () => HashingStats): void {
+  new Gauge({
+    name: 'password_hash_running',
+    help: 'argon2 jobs (hash or verify) running now.',
+    registers: [registry],
+    collect() {
+      this.set(stats().running)
+    },
+  })
+  new Gauge({
+    name: 'password_hash_queued',
+    help: 'argon2 jobs waiting for a slot, by lane (verify runs first).',
+    labelNames: ['lane'] as const,
+    registers: [registry],
+    collect() {
+      for (const [lane, count] of Object.entries(stats().queued)) this.set({ lane }, count)
+    },
+  })
+  new Counter({
+    name: 'password_hash_rejected_total',
+    help: 'argon2 jobs refused with 503 because their lane was full, by lane.',
+    labelNames: ['lane'] as const,
+    registers: [registry],
+    collect() {
+      // The pool keeps the count; a counter set to it at each scrape.
+      this.reset()
+      for (const [lane, count] of Object.entries(stats().rejected)) this.inc({ lane }, count)
+    },
+  })
+}
+
+/**
+ * `users_service_build_info{version, runtime, runtime_version} 1`: which build and runtime serve.
+ * On Bun, prom-client's `nodejs_version_info` would report the Node version Bun emulates
+ * (`v26.3.0` with Bun 1.4.5), which is not what runs: it is left out there.
+ */
+function registerBuildInfo(registry: Registry): void {
+  new Gauge({
+    name: 'users_service_build_info',
+    help: 'The running build: service version, runtime (bun or node) and runtime version; always 1.',
+    labelNames: ['version', 'runtime', 'runtime_version'] as const,
+    registers: [registry],
+  }).set({ version: VERSION, runtime: RUNTIME.name, runtime_version: RUNTIME.version }, 1)
+  if (RUNTIME.name !== 'node') registry.removeSingleMetric('nodejs_version_info')
 }

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
+import { CLIENT_CLOSED_REQUEST } from '../http/errors'
 import type { AppEnv } from '../http/types'
 import type { Logger } from '../logger'
 import type { Metrics } from './metrics'
@@ -25,6 +26,7 @@ export function observe({ logger, metrics }: { logger: Logger; metrics: Metrics 
       caller: c.get('caller')?.name ?? 'anonymous',
     }
     if (status >= 500) logger.error(line, 'request failed')
+    else if (status === CLIENT_CLOSED_REQUEST) logger.info(line, 'client closed request')
     else logger.info(line, 'request')
   }
 }
@@ -32,8 +34,11 @@ export function observe({ logger, metrics }: { logger: Logger; metrics: Metrics 
 /** Route templates by Hono path: a handful of routes, so the cache stays as small as the app. */
 const templates = new Map<string, string>()
 
-/** `/v1/users/{id}` for a request that matched a route; `unmatched` for 404s and 405s of no route. */
-function routeTemplate(c: Context): string {
+/**
+ * `/v1/users/{id}` for a request that matched a route; `unmatched` for 404s and 405s of no route.
+ * What logs and metrics name a request by: a raw path may hold an email or a username.
+ */
+export function routeTemplate(c: Context): string {
   const route = matchedRoutes(c).findLast((r) => r.method !== 'ALL')
   if (!route) return 'unmatched'
   let template = templates.get(route.path)

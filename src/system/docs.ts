@@ -6,6 +6,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import type { Handler } from '../http/handler'
 import { problemResponses } from '../http/problem'
 import { createRouter } from '../http/router'
+import { VERSION } from '../version'
 
 const tags = ['operations']
 const ASSETS = { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'text/javascript; charset=utf-8' } as const
@@ -34,6 +35,34 @@ export const docsPage = createRoute({
   summary: 'Interactive API reference (Swagger UI, served locally)',
   responses: {
     200: { description: 'An HTML page.', content: { 'text/html': { schema: z.string() } } },
+    ...problemResponses('internal_error'),
+  },
+})
+
+/** What `GET /` answers: where to go from here. */
+const ServiceIndexSchema = z
+  .object({
+    service: z.literal('users-service'),
+    version: z.string().openapi({ example: '0.1.0' }),
+    links: z.object({
+      docs: z.literal('/docs'),
+      openapi: z.literal('/openapi.json'),
+      health: z.literal('/healthz'),
+      readiness: z.literal('/readyz'),
+      users: z.literal('/v1/users'),
+    }),
+  })
+  .openapi('ServiceIndex')
+
+export const serviceIndex = createRoute({
+  method: 'get',
+  path: '/',
+  tags,
+  operationId: 'serviceIndex',
+  summary: 'Where to go from here: the API reference, this document, health',
+  description: 'JSON, so curl and browsers alike can follow the links; the API reference is at /docs.',
+  responses: {
+    200: { description: 'Links.', content: { 'application/json': { schema: ServiceIndexSchema } } },
     ...problemResponses('internal_error'),
   },
 })
@@ -74,6 +103,11 @@ export function createDocsRouter({ document }: { document: () => object }) {
     assets.set(name, cached)
     return cached
   }
+  const index = {
+    service: 'users-service',
+    version: VERSION,
+    links: { docs: '/docs', openapi: '/openapi.json', health: '/healthz', readiness: '/readyz', users: '/v1/users' },
+  } as const
   // Typed as a Handler: its 200 has no declared content, where zod-openapi's own type accepts any Response.
   const serveAsset: Handler<typeof docsAsset> = async (c) => {
     const { file } = c.req.valid('param')
@@ -83,6 +117,7 @@ export function createDocsRouter({ document }: { document: () => object }) {
     })
   }
   return createRouter()
+    .openapi(serviceIndex, (c) => c.json(index, 200))
     .openapi(openApiDocument, (c) => c.json(document(), 200))
     .openapi(docsPage, (c) => c.html(page, 200))
     .openapi(docsAsset, serveAsset)

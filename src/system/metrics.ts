@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createRoute, z } from '@hono/zod-openapi'
+import { notFound } from '../http/errors'
 import { problem, problemResponses } from '../http/problem'
 import { createRouter } from '../http/router'
 import type { Metrics } from '../observability/metrics'
@@ -10,16 +11,28 @@ export const metricsRoute = createRoute({
   tags: ['operations'],
   operationId: 'metrics',
   summary: 'Prometheus metrics',
-  description: 'Public unless METRICS_TOKEN is set; then it needs `Authorization: Bearer <METRICS_TOKEN>`.',
+  description:
+    'Needs `Authorization: Bearer <METRICS_TOKEN>` when METRICS_TOKEN is set. With METRICS_PORT set, served on that port ' +
+    'only (a listener of its own) and 404 here. Production refuses to start with public metrics on the service port ' +
+    'unless METRICS_PUBLIC=true.',
   responses: {
     200: { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: z.string() } } },
     ...problemResponses('unauthorized', 'internal_error'),
   },
 })
 
-export function createMetricsRouter({ metrics, token }: { metrics: Metrics; token?: string | undefined }) {
+export type MetricsRouterDeps = {
+  metrics: Metrics
+  token?: string | undefined
+  /** True when /metrics is served on a listener of its own (METRICS_PORT): here it answers 404. */
+  elsewhere?: boolean
+}
+
+export function createMetricsRouter({ metrics, token, elsewhere = false }: MetricsRouterDeps) {
   const expected = token ? digest(token) : undefined
-  return createRouter().openapi(metricsRoute, async (c) => {
+  const router = createRouter()
+  if (elsewhere) router.use(metricsRoute.path, async (c) => notFound(c))
+  return router.openapi(metricsRoute, async (c) => {
     if (expected) {
       const offered = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1]
       // Compared as fixed-length digests, in constant time.
@@ -35,4 +48,14 @@ export function createMetricsRouter({ metrics, token }: { metrics: Metrics; toke
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest()
+}
+
+/**
+ * The app of the metrics listener (METRICS_PORT): GET /metrics and nothing else, so the port can be
+ * opened to the cluster's scraper only while the service port faces callers.
+ */
+export function createMetricsApp(deps: Omit<MetricsRouterDeps, 'elsewhere'>) {
+  const app = createRouter().route('/', createMetricsRouter(deps))
+  app.notFound(notFound)
+  return app
 }

@@ -82,11 +82,18 @@ type Deps = { users: UsersRepository; passwords: PasswordHasher }
 export function createUsersService(deps: Deps) {
   // Checking a password for an unknown login against a real hash of the same cost makes it take
   // as long as a wrong password. Made once, on first use.
+  // Made only when first needed, and made again if making it failed (a full hashing pool answers
+  // 503): a cached rejection would refuse every later unknown login.
   let dummyHash: Promise<string> | undefined
-  const checkPassword = async (password: string, hash: string | undefined): Promise<boolean> => {
-    dummyHash ??= deps.passwords.hash(crypto.randomUUID())
-    return deps.passwords.verify(password, hash ?? (await dummyHash))
+  const dummy = () => {
+    dummyHash ??= deps.passwords.hash(crypto.randomUUID()).catch((error: unknown) => {
+      dummyHash = undefined
+      throw error
+    })
+    return dummyHash
   }
+  const checkPassword = async (password: string, hash: string | undefined): Promise<boolean> =>
+    deps.passwords.verify(password, hash ?? (await dummy()))
   return {
     get: (ref: UserRef) => find(deps, ref),
     findByEmail: async (email: string): Promise<User | NotFound> =>

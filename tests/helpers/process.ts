@@ -12,15 +12,18 @@ export async function startServer(command: string[], env: Record<string, string>
     stderr: 'pipe',
   })
   const logs: string[] = []
-  const url = await listeningUrl(proc.stdout, logs)
-  return { proc, url, logs }
+  const listening = await listeningLine(proc.stdout, logs)
+  return { proc, url: listening.url, logs, listening }
 }
 
 /**
- * Reads the server's JSON log lines until it says where it listens, then keeps collecting them in
+ * Reads the server's JSON log lines until it says where it listens (returning that line), then keeps collecting them in
  * the background: a closed pipe would make the server's later log writes fail.
  */
-async function listeningUrl(stdout: ReadableStream<Uint8Array>, logs: string[]): Promise<string> {
+async function listeningLine(
+  stdout: ReadableStream<Uint8Array>,
+  logs: string[],
+): Promise<{ url: string; metricsUrl?: string; [key: string]: unknown }> {
   const reader = stdout.getReader()
   const decoder = new TextDecoder()
   let buffered = ''
@@ -34,7 +37,7 @@ async function listeningUrl(stdout: ReadableStream<Uint8Array>, logs: string[]):
       void (async () => {
         for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) logs.push(decoder.decode(chunk.value))
       })()
-      return JSON.parse(line).url as string
+      return JSON.parse(line)
     }
   }
 }

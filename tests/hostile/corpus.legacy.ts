@@ -65,8 +65,9 @@ const paths: HostileCase[] = [
     undefined,
     'path:/username',
   ),
-  // URL parsing resolves %2e%2e as `..` before routing: /update/%2e%2e is `/`, which has no route.
-  refused('PUT /update/%2e%2e', 'PUT', '/update/%2e%2e', '{"email":"a@example.com"}', 404, 'not_found'),
+  // URL parsing resolves %2e%2e as `..` before routing: /update/%2e%2e is `/`, the service index,
+  // which answers GET only.
+  refused('PUT /update/%2e%2e', 'PUT', '/update/%2e%2e', '{"email":"a@example.com"}', 405, 'method_not_allowed'),
   invalid('DELETE /delete/victim%2F..%2Fvictim', 'DELETE', '/delete/victim%2F..%2Fvictim', undefined, 'path:/username'),
   refused('PUT /update/{username} with an empty object', 'PUT', UPDATE, '{}', 400, 'validation_failed'),
   refused('POST /create as text/plain', 'POST', CREATE, legacyCreate(), 415, 'unsupported_media_type', {

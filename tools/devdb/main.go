@@ -22,6 +22,11 @@
 // Lifetime: exits 0 on SIGTERM/SIGINT, on parent death (PR_SET_PDEATHSIG on Linux)
 // and, with -watch-stdin, on stdin EOF.
 //
+// One launcher per data folder: an flock on DIR/devdb.lock, held for the process's
+// lifetime (the kernel drops it when the process ends, however). A second launcher
+// on the same folder writes one line naming the folder and the PID holding it to
+// stderr and exits 3.
+//
 // Why the proxy: FerretDB v1 applies updates as read-modify-write without any
 // isolation, so concurrent findAndModify/update calls on one document lose
 // updates (FerretDB issue #3040). The proxy holds one process-wide lock from a
@@ -31,6 +36,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,10 +46,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
+
+// exitDataDirInUse is the exit status when another launcher holds the data folder.
+const exitDataDirInUse = 3
 
 func main() {
 	if err := run(); err != nil {
@@ -86,6 +96,17 @@ func run() error {
 	if err = os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
+	// One launcher per data folder, before anything opens the SQLite files.
+	lock, err := lockDataDir(dir)
+	if errors.Is(err, errDataDirInUse) {
+		fmt.Fprintf(os.Stderr, "devdb: the data folder %s is in use, %s: stop that one, or give this one another folder (DEVDB_DATA_DIR)\n",
+			dir, strings.TrimPrefix(err.Error(), errDataDirInUse.Error()+": "))
+		os.Exit(exitDataDirInUse)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { _ = lock.Close() }()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

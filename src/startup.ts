@@ -1,0 +1,33 @@
+import { createServer } from 'node:net'
+
+/**
+ * What stops the service before it serves: one line on stderr and exit status 1, never a source
+ * frame and a stack (Bun prints both for an error escaping a top-level await): the reason is the
+ * operator's to act on (a port in use, a database that does not answer, a data folder in use).
+ */
+export function exitOnStartupFailure(error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error)
+  console.error(`users-service: cannot start: ${message.split('\n')[0]}`)
+  process.exit(1)
+}
+
+/**
+ * Fails fast when the port is taken, before the embedded database starts: a second `bun run dev`
+ * used to start a second database on the same data first (issue 14). The port is bound and released
+ * at once; the real listener binds it again moments later (a race with another process is possible,
+ * and then the listener's own error is reported the same way). Port 0 is always free.
+ */
+export async function assertPortFree(host: string, port: number, variable = 'PORT'): Promise<void> {
+  if (port === 0) return
+  const probe = createServer()
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`port ${port} on ${host} is in use (another users-service?): stop it, or set ${variable} to another port`)
+          : error,
+      ),
+    )
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()))
+  })
+}

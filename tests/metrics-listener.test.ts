@@ -1,0 +1,86 @@
+import { afterAll, describe, expect, it } from 'bun:test'
+import { createHash, randomBytes } from 'node:crypto'
+import { MongoClient } from 'mongodb'
+import { startServer } from './helpers/process'
+
+/**
+ * Issue 13, finding 7: /metrics names callers and runtime versions. In production it is served only
+ * behind METRICS_TOKEN, on a listener of its own (METRICS_PORT), or with METRICS_PUBLIC=true; this
+ * file runs the real process in production with METRICS_PORT (config.test.ts has the refusals).
+ */
+const root = new URL('..', import.meta.url).pathname
+const dbName = `test_metrics_listener_${crypto.randomUUID().slice(0, 8)}`
+const key = `usk_${randomBytes(24).toString('base64url')}`
+const env = {
+  NODE_ENV: 'production',
+  HOST: '127.0.0.1',
+  MONGODB_URI: globalThis.testMongoUri,
+  MONGODB_DB: dbName,
+  AUTH_API_KEYS: JSON.stringify([
+    { name: 'reader', sha256: createHash('sha256').update(key).digest('hex'), scopes: ['users:read'] },
+  ]),
+  METRICS_PORT: '0',
+}
+const started: { proc: { kill(signal?: NodeJS.Signals): void; exited: Promise<number> } }[] = []
+
+afterAll(async () => {
+  for (const { proc } of started) {
+    proc.kill('SIGTERM')
+    await proc.exited
+  }
+  const client = new MongoClient(globalThis.testMongoUri)
+  await client.db(dbName).dropDatabase()
+  await client.close()
+})
+
+/** Starts an entry point in production with METRICS_PORT=0 and returns its two URLs. */
+async function start(command: string[]) {
+  const server = await startServer(command, env)
+  started.push(server)
+  const metricsUrl = server.listening.metricsUrl
+  if (!metricsUrl) throw new Error(`no metricsUrl in the listening line: ${JSON.stringify(server.listening)}`)
+  return { url: server.url, metricsUrl }
+}
+
+async function expectMetricsOnTheirOwnListener({ url, metricsUrl }: { url: string; metricsUrl: string }) {
+  expect(new URL(metricsUrl).port).not.toBe(new URL(url).port)
+  // The service port: everything but /metrics.
+  expect((await fetch(`${url}healthz`)).status).toBe(200)
+  expect((await fetch(`${url}v1/users`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200)
+  const hidden = await fetch(`${url}metrics`)
+  expect(hidden.status).toBe(404)
+  expect(await hidden.json()).toMatchObject({ code: 'not_found' })
+  // The metrics port: /metrics and nothing else.
+  const scraped = await fetch(metricsUrl)
+  expect(scraped.status).toBe(200)
+  expect(await scraped.text()).toContain('http_requests_total{method="GET",route="/v1/users",status="200"} 1')
+  const base = metricsUrl.replace(/metrics$/, '')
+  expect((await fetch(`${base}healthz`)).status).toBe(404)
+  expect((await fetch(`${base}v1/users`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(404)
+}
+
+describe('METRICS_PORT in production', () => {
+  it('serves /metrics on its own listener only (Bun)', async () => {
+    await expectMetricsOnTheirOwnListener(await start(['bun', 'src/index.ts']))
+  })
+
+  it('serves /metrics on its own listener only (Node)', async () => {
+    const build = Bun.spawnSync(['bun', 'run', 'build:node'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+    if (build.exitCode !== 0) throw new Error(`build:node failed: ${build.stderr.toString()}`)
+    await expectMetricsOnTheirOwnListener(await start(['node', 'dist/node/node.js']))
+  }, 60_000)
+
+  it('refuses to start in production with public /metrics, naming the three ways out', async () => {
+    const { METRICS_PORT: _, ...publicMetrics } = env
+    const proc = Bun.spawn(['bun', 'src/index.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_FORMAT: 'json', ...publicMetrics },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    started.push({ proc })
+    expect(await proc.exited).toBe(1)
+    const stderr = await new Response(proc.stderr).text()
+    expect(stderr).toContain('METRICS_TOKEN: production refuses public /metrics')
+  })
+})

@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MongoClient } from 'mongodb'
+import pkg from '../package.json' with { type: 'json' }
+import { startServer } from './helpers/process'
+
+/**
+ * Issue 14's runtime paper cuts, on the real processes (`bun src/index.ts`, `node dist/node/node.js`):
+ * the version in the startup line, a busy port refused with one line before any database starts,
+ * `.env` read on Node as on Bun, and one line (no source frame, no stack) for a failed start.
+ */
+const root = new URL('..', import.meta.url).pathname
+const dbName = `test_startup_${crypto.randomUUID().slice(0, 8)}`
+const dirs: string[] = []
+const procs: { kill(signal?: NodeJS.Signals): void; exited: Promise<number> }[] = []
+
+beforeAll(() => {
+  const build = Bun.spawnSync(['bun', 'run', 'build:node'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+  if (build.exitCode !== 0) throw new Error(`build:node failed: ${build.stderr.toString()}`)
+}, 60_000)
+
+afterAll(async () => {
+  for (const proc of procs) {
+    proc.kill('SIGKILL')
+    await proc.exited
+  }
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  const client = new MongoClient(globalThis.testMongoUri)
+  await client.db(dbName).dropDatabase()
+  await client.close()
+})
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'startup-'))
+  dirs.push(dir)
+  return dir
+}
+
+const ENTRIES = [
+  ['Bun', ['bun', join(root, 'src/index.ts')]],
+  ['Node', ['node', join(root, 'dist/node/node.js')]],
+] as const
+
+/** Runs an entry point to its exit (20 s at most); its exit code and output. */
+async function runToExit(command: readonly string[], env: Record<string, string>, cwd = root) {
+  const proc = Bun.spawn([...command], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_FORMAT: 'json', ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  procs.push(proc)
+  const killer = setTimeout(() => proc.kill('SIGKILL'), 20_000)
+  const code = await proc.exited
+  clearTimeout(killer)
+  return { code, stdout: await new Response(proc.stdout).text(), stderr: (await new Response(proc.stderr).text()).trim() }
+}
+
+describe.each(ENTRIES)('starting on %s', (_, command) => {
+  it('names the version and the runtime in its listening line', async () => {
+    const server = await startServer([...command], { MONGODB_URI: globalThis.testMongoUri, MONGODB_DB: dbName })
+    procs.push(server.proc)
+    expect(server.listening).toMatchObject({ version: pkg.version, runtime: expect.stringMatching(/^(bun|node) \S+$/) })
+  })
+
+  it('refuses a busy port with one line, before starting an embedded database', async () => {
+    const first = await startServer([...command], { MONGODB_URI: globalThis.testMongoUri, MONGODB_DB: dbName })
+    procs.push(first.proc)
+    const port = new URL(first.url).port
+    const dataDir = tempDir()
+    const second = await runToExit(command, { PORT: port, DEVDB_DATA_DIR: dataDir })
+    expect(second.code).toBe(1)
+    expect(second.stderr.split('\n')).toEqual([
+      `users-service: cannot start: port ${port} on 127.0.0.1 is in use (another users-service?): stop it, or set PORT to another port`,
+    ])
+    // No launcher ever ran on the data folder: no log, no lock.
+    expect(readdirSync(dataDir)).toEqual([])
+    expect(second.stdout).not.toContain('embedded FerretDB')
+  }, 30_000)
+
+  it('prints one line, no source frame or stack, when the database cannot be reached', async () => {
+    const failed = await runToExit(command, {
+      PORT: '0',
+      MONGODB_URI: 'mongodb://127.0.0.1:1/?directConnection=true',
+      DB_TIMEOUT_MS: '300',
+    })
+    expect(failed.code).toBe(1)
+    expect(failed.stderr.split('\n')).toHaveLength(1)
+    expect(failed.stderr).toStartWith('users-service: cannot start: ')
+    expect(failed.stderr).not.toMatch(/\s+at\s|\^/)
+  }, 30_000)
+
+  it('reads .env files from its working directory, as Bun does, the environment first', async () => {
+    const cwd = tempDir()
+    // .env says PORT=1 (privileged: startup would fail) but the environment's PORT=0 wins;
+    // METRICS_PORT from .env.test shows that file was read; .env.local is not read under NODE_ENV=test.
+    writeFileSync(join(cwd, '.env'), 'PORT=1\nMETRICS_PORT=1\nLEGACY_ROUTES=false\n')
+    writeFileSync(join(cwd, '.env.test'), 'METRICS_PORT=0\n')
+    writeFileSync(join(cwd, '.env.local'), 'LEGACY_ROUTES=true\n')
+    const proc = Bun.spawn([...command], {
+      cwd,
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'test',
+        LOG_FORMAT: 'json',
+        PORT: '0',
+        MONGODB_URI: globalThis.testMongoUri,
+        MONGODB_DB: dbName,
+      },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    procs.push(proc)
+    const line = await firstListeningLine(proc.stdout)
+    expect(line.metricsUrl).toStartWith('http://127.0.0.1:')
+    expect(new URL(line.url).port).not.toBe('1')
+    expect((await fetch(`${line.url}read`)).status).toBe(404)
+    expect(existsSync(join(cwd, '.env'))).toBe(true)
+  }, 30_000)
+})
+
+/** The listening line of a process started outside startServer (another working directory). */
+async function firstListeningLine(stdout: ReadableStream<Uint8Array>): Promise<{ url: string; metricsUrl?: string }> {
+  const decoder = new TextDecoder()
+  let text = ''
+  for await (const chunk of stdout) {
+    text += decoder.decode(chunk, { stream: true })
+    const line = text.split('\n').find((l) => l.includes('users-service listening'))
+    if (line) return JSON.parse(line)
+  }
+  throw new Error(`the server exited before listening:\n${text}`)
+}
