@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { randomBytes } from 'node:crypto'
+import { addressKey, EndUserAddressSchema } from '../src/credentials/client-address'
 import type { Counter } from '../src/credentials/failed-attempts'
 import { counterDigests } from '../src/credentials/failed-attempts.digests'
 import { createFailedAttempts } from '../src/credentials/failed-attempts.repository'
@@ -128,4 +129,29 @@ describe('failed attempts: storage', () => {
     expect(await other.take([{ counter, limit: 2 }])).toBeNull()
     expect(await attempts.take([{ counter, limit: 2 }])).toMatchObject({ kind: 'client' })
   })
+})
+
+describe('end-user addresses (the ip field)', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['0.0.0.0', '0.0.0.0'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['::FFFF:cb00:7107', '203.0.113.7'],
+    ['0:0:0:0:0:ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:DB8:0001:0002::ffff', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2::203.0.113.7', '2001:db8:1:2::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['::', '0:0:0:0::/64'],
+  ])('accepts %s and counts it as %s', (ip, key) => {
+    expect(EndUserAddressSchema.safeParse(ip).success).toBe(true)
+    expect(addressKey(ip)).toBe(key)
+  })
+
+  it.each(['010.0.0.1', '1.2.3.4.5', '127.1', 'fe80::1%eth0', '::ffff:01.2.3.4', '2001:db8::/32', '[::1]', '1:2:3:4:5:6:7:8:9'])(
+    'refuses %s',
+    (ip) => {
+      expect(EndUserAddressSchema.safeParse(ip).success).toBe(false)
+    },
+  )
 })
