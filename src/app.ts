@@ -66,7 +66,15 @@ export function createApp(deps: AppDeps) {
 
   const routes = app
     .route('/v1', createUsersRouter({ users, idempotency: deps.idempotency }))
-    .route('/v1', createVerifyRouter({ users, failedAttempts: deps.failedAttempts, limits: deps.config.auth.failures }))
+    .route(
+      '/v1',
+      createVerifyRouter({
+        users,
+        failedAttempts: deps.failedAttempts,
+        limits: deps.config.auth.failures,
+        metrics: deps.metrics,
+      }),
+    )
     .route('/', createHealthRouter(deps))
     .route(
       '/',

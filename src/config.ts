@@ -76,7 +76,9 @@ const ConfigSchema = z
       .optional(),
     AUTH_JWT_MAX_AGE_SECONDS: z.coerce.number().int().min(60).max(2_592_000).default(DEFAULT_JWT_MAX_AGE_SECONDS),
     AUTH_MAX_FAILURES_PER_LOGIN: z.coerce.number().int().min(1).max(1000).default(5),
+    AUTH_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
     AUTH_MAX_FAILURES_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(100),
+    AUTH_FAILURE_KEY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
     CORS_ORIGINS: z
       .string()
@@ -124,8 +126,11 @@ const ConfigSchema = z
     auth: {
       failures: {
         perLogin: env.AUTH_MAX_FAILURES_PER_LOGIN,
+        perIp: env.AUTH_MAX_FAILURES_PER_IP,
         perClient: env.AUTH_MAX_FAILURES_PER_CLIENT,
         windowSeconds: env.AUTH_FAILURE_WINDOW_SECONDS,
+        /** Keys the digests failure counters are stored under (unset: a built-in key). */
+        keySecret: env.AUTH_FAILURE_KEY_SECRET,
       },
       apiKeys: env.AUTH_API_KEYS ?? [],
       jwt:
@@ -143,6 +148,14 @@ const ConfigSchema = z
   }))
   .superRefine((config, ctx) => {
     const { jwt, apiKeys } = config.auth
+    // An address tries logins one by one: a per-address limit below the per-login one would be the per-login limit.
+    if (config.auth.failures.perIp < config.auth.failures.perLogin) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_MAX_FAILURES_PER_IP'],
+        message: 'must be at least AUTH_MAX_FAILURES_PER_LOGIN (it bounds one address across logins)',
+      })
+    }
     if (config.env === 'production' && apiKeys.length === 0 && !jwt) {
       ctx.addIssue({
         code: 'custom',

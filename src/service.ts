@@ -54,6 +54,7 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
   })
   const stores = createStores(database, {
     failureWindowSeconds: config.auth.failures.windowSeconds,
+    failureKeySecret: config.auth.failures.keySecret,
     onSweepError: (error) => logger.warn({ err: error }, 'sweep failed'),
   })
   await stores.open()

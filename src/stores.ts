@@ -12,6 +12,8 @@ export type Stores = { users: UsersRepository; failedAttempts: FailedAttempts; i
 export type StoresOptions = {
   /** How long failed credential checks count (AUTH_FAILURE_WINDOW_SECONDS). */
   failureWindowSeconds: number
+  /** Keys the failure counters' digests (AUTH_FAILURE_KEY_SECRET); unset: a built-in key. */
+  failureKeySecret?: string | undefined
   /** The time every store stamps and compares with; tests pass their own. */
   clock?: () => Date
   /** Told when a background sweep fails (the next one tries again). */
@@ -35,7 +37,11 @@ export function createStores(
   const clock = options.clock ? { clock: options.clock } : {}
   const stores: Stores = {
     users: createUsersRepository(database, clock),
-    failedAttempts: createFailedAttempts(database, { windowSeconds: options.failureWindowSeconds, ...clock }),
+    failedAttempts: createFailedAttempts(database, {
+      windowSeconds: options.failureWindowSeconds,
+      secret: options.failureKeySecret,
+      ...clock,
+    }),
     idempotency: createIdempotencyStore(database, clock),
   }
   let sweeper: ReturnType<typeof setInterval> | undefined

@@ -189,3 +189,39 @@ describe('configuration', () => {
     expect(stderr).toContain('Invalid configuration')
   })
 })
+
+describe('configuration: limits on credential checks', () => {
+  it('has defaults: 5 per login, 100 per address, 100 per client, 15 minutes, a built-in digest key', () => {
+    expect(loadConfig({}).auth.failures).toEqual({
+      perLogin: 5,
+      perIp: 100,
+      perClient: 100,
+      windowSeconds: 900,
+      keySecret: undefined,
+    })
+  })
+
+  it('reads every limit variable', () => {
+    expect(
+      loadConfig({
+        AUTH_MAX_FAILURES_PER_LOGIN: '10',
+        AUTH_MAX_FAILURES_PER_IP: '500',
+        AUTH_MAX_FAILURES_PER_CLIENT: '1000',
+        AUTH_FAILURE_WINDOW_SECONDS: '600',
+        AUTH_FAILURE_KEY_SECRET: SECRET,
+      }).auth.failures,
+    ).toEqual({ perLogin: 10, perIp: 500, perClient: 1000, windowSeconds: 600, keySecret: SECRET })
+  })
+
+  it.each([
+    [{ AUTH_MAX_FAILURES_PER_IP: '0' }, 'AUTH_MAX_FAILURES_PER_IP'],
+    [{ AUTH_MAX_FAILURES_PER_IP: '100001' }, 'AUTH_MAX_FAILURES_PER_IP'],
+    [{ AUTH_MAX_FAILURES_PER_IP: 'many' }, 'AUTH_MAX_FAILURES_PER_IP'],
+    [{ AUTH_MAX_FAILURES_PER_LOGIN: '20', AUTH_MAX_FAILURES_PER_IP: '10' }, 'AUTH_MAX_FAILURES_PER_IP'],
+    [{ AUTH_FAILURE_KEY_SECRET: 'short' }, 'AUTH_FAILURE_KEY_SECRET'],
+  ])('names the bad variable in %o', (env, variable) => {
+    const problems = problemsOf(env)
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toStartWith(`${variable}: `)
+  })
+})

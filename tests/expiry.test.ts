@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'bun:test'
+import type { Counter } from '../src/credentials/failed-attempts'
+import { counterDigests } from '../src/credentials/failed-attempts.digests'
 import { createFailedAttempts } from '../src/credentials/failed-attempts.repository'
 import { createIdempotencyStore } from '../src/idempotency/idempotency.repository'
 import { useTestApp } from './helpers/context'
@@ -22,16 +24,19 @@ describe('expiry of stored windows and keys', () => {
 
   it('sweeps expired verify windows and leaves live ones', async () => {
     const attempts = createFailedAttempts(t.database, { windowSeconds: 60, clock })
-    await attempts.take([{ key: 'sweep:old', limit: 5 }])
+    const old: Counter = { kind: 'client', client: 'sweep-old' }
+    const live: Counter = { kind: 'client', client: 'sweep-live' }
+    await attempts.take([{ counter: old, limit: 5 }])
     now += 30_000
-    await attempts.take([{ key: 'sweep:live', limit: 5 }])
+    await attempts.take([{ counter: live, limit: 5 }])
     now += 31_000 // the first window has ended, the second has not
     expect(await attempts.sweep()).toBeGreaterThanOrEqual(1)
+    const ids = counterDigests(undefined)
     const left = await t.db
       .collection<{ _id: string }>('auth_failures')
-      .find({ _id: { $in: ['sweep:old', 'sweep:live'] } })
+      .find({ _id: { $in: [ids.id(old), ids.id(live)] } })
       .toArray()
-    expect(left.map((doc) => doc._id)).toEqual(['sweep:live'])
+    expect(left.map((doc) => doc._id)).toEqual([ids.id(live)])
   })
 
   it('sweeps idempotency keys after 24 hours', async () => {

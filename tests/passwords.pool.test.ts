@@ -194,6 +194,32 @@ describe('routes that hash, when the pool is full', async () => {
   })
 })
 
+describe('POST /v1/auth/verify, when the pool is full', async () => {
+  const control = controlledHasher()
+  const config = testConfig()
+  // One failed attempt per login: a refused check that counted would lock the login at once.
+  config.auth = { ...config.auth, failures: { ...config.auth.failures, perLogin: 1 } }
+  const t = await useTestApp({
+    name: 'hash_pool_verify',
+    deps: { config, passwords: createHashingPool(control.hasher, { concurrency: 1, queueLimit: 0 }) },
+  })
+
+  it('counts a check refused with 503 against no limit: the next wrong password is a 401, not a 429', async () => {
+    control.passThrough(true)
+    await t.raw('/v1/users', json(newUser({ username: 'pool.counted', password: 'counted-password' })))
+    control.passThrough(false)
+    const holder = t.raw('/v1/users', json(newUser({ password: 'holds-the-slot' })))
+    await control.untilWaiting(1)
+    const verify = (password: string) => t.raw('/v1/auth/verify', json({ login: 'pool.counted', password }))
+    await expectProblem(await verify('wrong-password'), 503, 'service_unavailable')
+    await control.finishAll()
+    expect((await holder).status).toBe(201)
+    control.passThrough(true)
+    await expectProblem(await verify('wrong-password'), 401, 'invalid_credentials')
+    await expectProblem(await verify('counted-password'), 429, 'rate_limited')
+  })
+})
+
 describe('the service process (PASSWORD_HASH_CONCURRENCY=1, PASSWORD_HASH_QUEUE=1)', async () => {
   const dbName = `test_hash_pool_${crypto.randomUUID().slice(0, 8)}`
   const { proc, url } = await startServer(['bun', 'src/index.ts'], {

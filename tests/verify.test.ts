@@ -13,9 +13,9 @@ const clock = () => new Date(now)
 // in the test about it, which has its own app and caller.
 const limits = { perLogin: 3, perClient: 1000, windowSeconds: 600 }
 const config = testConfig()
-config.auth = { ...config.auth, failures: limits }
+config.auth = { ...config.auth, failures: { ...config.auth.failures, ...limits } }
 const strictClient = testConfig()
-strictClient.auth = { ...strictClient.auth, failures: { ...limits, perClient: 6 } }
+strictClient.auth = { ...strictClient.auth, failures: { ...strictClient.auth.failures, ...limits, perClient: 6 } }
 
 // Counts verifications, to show an unknown login costs a real argon2id verify too.
 const bun = createBunPasswordHasher()

@@ -107,9 +107,10 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
 /** Never limits anyone: the measured workloads do not check credentials. */
 export const noFailedAttempts: FailedAttempts = {
   ensureIndexes: async () => 'sweep',
-  take: async () => 0,
+  take: async () => null,
   reset: async () => {},
   refund: async () => {},
+  forgetSubjects: async () => {},
   sweep: async () => 0,
 }
 

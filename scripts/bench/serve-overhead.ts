@@ -24,6 +24,7 @@ const benchKey = process.env.BENCH_API_KEY ?? ''
 const noMetrics: Metrics = {
   observeRequest: () => {},
   countLegacyRequest: () => {},
+  countRateLimited: () => {},
   render: async () => '',
   contentType: 'text/plain',
 }

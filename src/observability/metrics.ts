@@ -10,6 +10,8 @@ export type Metrics = {
   observeRequest(method: string, route: string, status: number, seconds: number): void
   /** Counts one call of a Flask-compatibility route (`/read/{username}`) by the caller's name. */
   countLegacyRequest(route: string, caller: string): void
+  /** Counts one credential check refused with 429, by the limit that refused it (three values). */
+  countRateLimited(limit: 'login' | 'ip' | 'client'): void
   /** The Prometheus text exposition of every metric. */
   render(): Promise<string>
   contentType: string
@@ -61,6 +63,14 @@ export function createMetrics(options: { poolStats?: () => PoolStats; hashingSta
     labelNames: ['route', 'caller'] as const,
     registers: [registry],
   })
+  // Which limit refuses credential checks: `client` growing means a front end shares one key
+  // without passing end users' addresses (docs/api.md#checking-credentials).
+  const rateLimited = new Counter({
+    name: 'auth_verify_rate_limited_total',
+    help: 'Credential checks refused with 429, by the limit that refused them (login, ip, client).',
+    labelNames: ['limit'] as const,
+    registers: [registry],
+  })
   const { poolStats } = options
   if (poolStats) {
     const gauge = (name: string, help: string, read: (stats: PoolStats) => number) =>
@@ -85,6 +95,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats; hashingSta
       durations.observe(labels, seconds)
     },
     countLegacyRequest: (route, caller) => legacyRequests.inc({ route, caller: callerLabel(caller) }),
+    countRateLimited: (limit) => rateLimited.inc({ limit }),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   }

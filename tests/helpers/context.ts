@@ -38,6 +38,7 @@ export async function useTestApp(
   const config = options.deps?.config ?? testConfig()
   const stores = createStores(database, {
     failureWindowSeconds: config.auth.failures.windowSeconds,
+    failureKeySecret: config.auth.failures.keySecret,
     ...(options.clock ? { clock: options.clock } : {}),
   })
   await stores.open()

@@ -108,8 +108,9 @@ export async function useEveryRoute(client: UsersClient, tag: string): Promise<s
   check(current === '"2"', 'the 412 names the current version')
   steps.push('patch with If-Match, stale 412')
 
-  // POST /v1/auth/verify: the right password gives the user, a wrong one a 401 problem.
-  const verified = await client.v1.auth.verify.$post({ json: { login: alice.username, password } })
+  // POST /v1/auth/verify: the right password gives the user, a wrong one a 401 problem. A front end
+  // passes its end user's address as `ip`, so failures count per address, not against its key.
+  const verified = await client.v1.auth.verify.$post({ json: { login: alice.username, password, ip: '203.0.113.7' } })
   if (verified.status !== 200) return unexpected('verify', verified)
   check((await verified.json()).user.id === alice.id, 'verify returns the user')
   const refused = await client.v1.auth.verify.$post({ json: { login: alice.username, password: `${password}!` } })
