@@ -35,7 +35,7 @@ export type AppDeps = {
   users: UsersRepository
   failedAttempts: FailedAttempts
   idempotency: IdempotencyStore
-  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'corsOrigins' | 'auth' | 'legacyRoutes'>
+  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'corsOrigins' | 'auth' | 'legacyRoutes' | 'userRetentionDays'>
   passwords: PasswordHasher
   database: Pingable
   logger: Logger
@@ -50,7 +50,15 @@ export function createApp(deps: AppDeps) {
   const app = createRouter()
   let document: object | undefined
   // The one users service every surface calls.
-  const users = createUsersService({ users: deps.users, passwords: deps.passwords })
+  const users = createUsersService({
+    users: deps.users,
+    passwords: deps.passwords,
+    lifecycle: {
+      retentionDays: deps.config.userRetentionDays,
+      // Every other store that keeps a user's personal values: an erase scrubs them all.
+      forget: [(subject) => deps.idempotency.forgetUser(subject.userId), (subject) => deps.failedAttempts.forgetSubjects(subject)],
+    },
+  })
 
   // Middleware adds no routes, so it is registered apart from the chain that builds the type.
   app.use(requestId())

@@ -50,5 +50,11 @@ export function createFailedAttempts(
       await database.call((limit) => attempts.updateOne({ _id: key, count: { $gt: 0 } }, { $inc: { count: -1 } }, limit))
     },
     sweep: () => database.call((limit) => sweepExpired(attempts, now(), limit)),
+    async forgetSubjects({ userId, logins }) {
+      // The keys verify.ts counts under: `user:<id>` for a login that named the user, and
+      // `login:<login in lower case>` for one that named nobody (say, while the user was deleted).
+      const keys = [`user:${userId}`, ...logins.map((login) => `login:${login.toLowerCase()}`)]
+      await database.call((limit) => attempts.deleteMany({ _id: { $in: keys } }, limit))
+    },
   }
 }

@@ -16,4 +16,9 @@ export interface FailedAttempts {
   refund(key: string): Promise<void>
   /** Deletes expired windows where the server has no TTL index; returns how many. */
   sweep(): Promise<number>
+  /**
+   * Forgets every count about a user being erased: the ones kept under its id and under each
+   * login (username, email) that named it, in any case. Counts per client are not about the user.
+   */
+  forgetSubjects(subject: { userId: string; logins: string[] }): Promise<void>
 }
