@@ -56,7 +56,10 @@ export function createApp(deps: AppDeps) {
     lifecycle: {
       retentionDays: deps.config.userRetentionDays,
       // Every other store that keeps a user's personal values: an erase scrubs them all.
-      forget: [(subject) => deps.idempotency.forgetUser(subject.userId), (subject) => deps.failedAttempts.forgetSubjects(subject)],
+      forget: [
+        (subject) => deps.idempotency.forgetUser(subject.userId),
+        (subject) => deps.failedAttempts.forgetSubjects(subject),
+      ],
     },
   })
 
@@ -88,7 +91,7 @@ export function createApp(deps: AppDeps) {
     type: 'http',
     scheme: 'bearer',
     description:
-      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status).',
+      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase).',
   })
   app.notFound(notFound)
   app.onError(

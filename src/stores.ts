@@ -48,7 +48,10 @@ export function createStores(
       const modes = await Promise.all(expiring.map((store) => store.ensureIndexes()))
       // Deleted users are purged by this sweep on every server: their retention is configuration
       // (USER_RETENTION_DAYS), stored as `purgeAt` at delete time, and reads ignore them past it anyway.
-      const sweeps = [() => stores.users.purge(), ...(modes.includes('sweep') ? expiring.map((store) => () => store.sweep()) : [])]
+      const sweeps = [
+        () => stores.users.purge(),
+        ...(modes.includes('sweep') ? expiring.map((store) => () => store.sweep()) : []),
+      ]
       if (sweeper) return
       sweeper = setInterval(() => {
         for (const sweep of sweeps) sweep().catch((error) => options.onSweepError?.(error))

@@ -115,7 +115,10 @@ describe('database round trips per request', () => {
     expect(status).toBe(204)
     expect(commands).toEqual(['update'])
     const unguarded = await t.createUser()
-    expect(await commandsOf(`/v1/users/${unguarded.id}`, { method: 'DELETE' })).toMatchObject({ status: 204, commands: ['update'] })
+    expect(await commandsOf(`/v1/users/${unguarded.id}`, { method: 'DELETE' })).toMatchObject({
+      status: 204,
+      commands: ['update'],
+    })
   })
 })
 

@@ -32,7 +32,11 @@ type Key = { key: string }
 const as = (key: Key, headers: Record<string, string> = {}) => ({ authorization: `Bearer ${key.key}`, ...headers })
 const get = (path: string) => t.raw(path, { headers: as(admin) })
 const post = (path: string, body: unknown, key: Key = admin, headers: Record<string, string> = {}) =>
-  t.raw(path, { method: 'POST', headers: as(key, { 'content-type': 'application/json', ...headers }), body: JSON.stringify(body) })
+  t.raw(path, {
+    method: 'POST',
+    headers: as(key, { 'content-type': 'application/json', ...headers }),
+    body: JSON.stringify(body),
+  })
 const erase = (id: string, key: Key = admin) => t.raw(`/v1/users/${id}/erase`, { method: 'POST', headers: as(key) })
 
 async function create(overrides: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<User> {

@@ -168,7 +168,11 @@ describe('GET /v1/users?deleted=true', () => {
       ['deleted=true', live],
       ['deleted=false', gone],
     ] as const) {
-      const problem = await expectProblem(await get(`/v1/users?q=${prefix}&limit=1&${query}&cursor=${cursor}`), 400, 'validation_failed')
+      const problem = await expectProblem(
+        await get(`/v1/users?q=${prefix}&limit=1&${query}&cursor=${cursor}`),
+        400,
+        'validation_failed',
+      )
       expect(problem.errors?.[0]).toMatchObject({ location: 'query', pointer: '/cursor', code: 'cursor_mismatch' })
     }
   })
@@ -254,11 +258,7 @@ describe('POST /v1/users/{id}/restore', () => {
       const username = `race${randomBytes(4).toString('hex')}`
       const first = await deleted({ username })
       const second = await deleted({ username: username.toUpperCase() })
-      const answers = await Promise.all([
-        restore(first.id),
-        restore(second.id),
-        post('/v1/users', newUser({ username })),
-      ])
+      const answers = await Promise.all([restore(first.id), restore(second.id), post('/v1/users', newUser({ username }))])
       const statuses = answers.map((res) => res.status)
       expect(statuses.filter((status) => status === 200 || status === 201)).toHaveLength(1)
       expect(statuses.filter((status) => status === 409)).toHaveLength(2)

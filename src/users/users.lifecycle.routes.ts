@@ -26,14 +26,7 @@ export const restoreUser = createRoute({
     // No links: a stateful tester reading the user again after DELETE → restore would count it as
     // a read of a deleted resource (it knows only re-creations at the resource's own path).
     200: { description: 'The user, live again.', headers: etagHeader, content: { 'application/json': { schema: UserSchema } } },
-    ...problemResponses(
-      ...always,
-      'payload_too_large',
-      'user_not_found',
-      'username_taken',
-      'email_taken',
-      'precondition_failed',
-    ),
+    ...problemResponses(...always, 'payload_too_large', 'user_not_found', 'username_taken', 'email_taken', 'precondition_failed'),
   },
 })
 
