@@ -10,7 +10,10 @@ import type * as routes from './users.routes'
 import type { User } from './users.schemas'
 import type { Authority, UsersService } from './users.service'
 
-/** Each route's config; a route built per app (createUser) by what its factory returns. The module's other exports (the parts users.lifecycle.routes.ts shares) are left out. */
+/**
+ * Each route's config; a route built per app (createUser) by what its factory returns. The
+ * module's other exports (the parts users.lifecycle.routes.ts shares) are left out.
+ */
 type Resolved<T> = T extends (...args: never[]) => infer R ? R : T
 type Routes = {
   [K in keyof typeof routes as Resolved<(typeof routes)[K]> extends RouteConfig ? K : never]: Resolved<(typeof routes)[K]>
