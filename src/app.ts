@@ -35,7 +35,10 @@ export type AppDeps = {
   users: UsersRepository
   failedAttempts: FailedAttempts
   idempotency: IdempotencyStore
-  config: Pick<Config, 'bodyLimitBytes' | 'metricsToken' | 'metricsPort' | 'corsOrigins' | 'auth' | 'legacyRoutes'>
+  config: Pick<
+    Config,
+    'bodyLimitBytes' | 'metricsToken' | 'metricsPort' | 'corsOrigins' | 'auth' | 'legacyRoutes' | 'userRetentionDays'
+  >
   passwords: PasswordHasher
   database: Pingable
   logger: Logger
@@ -50,7 +53,18 @@ export function createApp(deps: AppDeps) {
   const app = createRouter()
   let document: object | undefined
   // The one users service every surface calls.
-  const users = createUsersService({ users: deps.users, passwords: deps.passwords })
+  const users = createUsersService({
+    users: deps.users,
+    passwords: deps.passwords,
+    lifecycle: {
+      retentionDays: deps.config.userRetentionDays,
+      // Every other store that keeps a user's personal values: an erase scrubs them all.
+      forget: [
+        (subject) => deps.idempotency.forgetUser(subject.userId),
+        (subject) => deps.failedAttempts.forgetSubjects(subject),
+      ],
+    },
+  })
 
   // Middleware adds no routes, so it is registered apart from the chain that builds the type.
   app.use(requestId())
@@ -95,7 +109,7 @@ export function createApp(deps: AppDeps) {
     type: 'http',
     scheme: 'bearer',
     description:
-      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status).',
+      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase).',
   })
   app.notFound(notFound)
   app.onError(

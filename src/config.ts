@@ -96,6 +96,8 @@ const ConfigSchema = z
       .optional(),
     PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
     PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(100_000).optional(),
+    // --- User lifecycle (issue 15) ---
+    USER_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
     // --- Flask-service compatibility routes (issue 8) ---
     LEGACY_ROUTES: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
   })
@@ -123,6 +125,8 @@ const ConfigSchema = z
     passwordHashing: passwordHashing(env.PASSWORD_HASH_CONCURRENCY, env.PASSWORD_HASH_QUEUE),
     /** Serve POST /create, GET /read... for the Flask service's clients (deprecated; off by default). */
     legacyRoutes: env.LEGACY_ROUTES === 'true',
+    /** Days a deleted user is kept (restorable, readable by admins) before it is purged; 0 purges at DELETE. */
+    userRetentionDays: env.USER_RETENTION_DAYS,
     auth: {
       failures: {
         perLogin: env.AUTH_MAX_FAILURES_PER_LOGIN,

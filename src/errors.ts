@@ -28,9 +28,15 @@ export type PreconditionFailed = { kind: 'precondition_failed'; currentVersion: 
  * The caller lacks the administrative authority the write needs: it creates a user with a role
  * other than `user` or not active (`create_privileged`), it sets a role or status
  * (`set_privileged_fields`), or its target has a role other than `user` or is disabled
- * (`privileged_target`).
+ * (`privileged_target`); or it reads deleted users, restores or erases one (issue 15).
  */
-export type Forbidden = { kind: 'forbidden'; reason: 'create_privileged' | 'set_privileged_fields' | 'privileged_target' }
+export type Forbidden = {
+  kind: 'forbidden'
+  reason: 'create_privileged' | 'set_privileged_fields' | 'privileged_target' | LifecycleForbidden
+}
+
+/** Reading deleted users (`read_deleted`), restoring or erasing one (`lifecycle`): administrative only. */
+type LifecycleForbidden = 'read_deleted' | 'lifecycle'
 
 export const notFound = (by: UserKey, value: string): NotFound => ({ kind: 'not_found', by, value })
 export const conflict = (field: Conflict['field'], value: string): Conflict => ({ kind: 'conflict', field, value })

@@ -24,8 +24,9 @@ export type StoresOptions = {
 /**
  * Builds every store on `database`: the one place the service, the tests and the scripts get
  * them from. Building does no I/O (scripts/openapi.ts builds them on a handle it never connects);
- * `open()` creates every index and, where the server has no TTL indexes (FerretDB), sweeps
- * expired documents every minute until `close()`. Reads filter on expiry regardless.
+ * `open()` creates every index and, every minute until `close()`, purges deleted users past their
+ * retention and, where the server has no TTL indexes (FerretDB), sweeps expired documents. Reads
+ * filter on expiry regardless.
  */
 export function createStores(
   database: DatabaseHandle,
@@ -51,9 +52,15 @@ export function createStores(
       await stores.users.ensureIndexes()
       const expiring = [stores.failedAttempts, stores.idempotency]
       const modes = await Promise.all(expiring.map((store) => store.ensureIndexes()))
-      if (!modes.includes('sweep') || sweeper) return
+      // Deleted users are purged by this sweep on every server: their retention is configuration
+      // (USER_RETENTION_DAYS), stored as `purgeAt` at delete time, and reads ignore them past it anyway.
+      const sweeps = [
+        () => stores.users.purge(),
+        ...(modes.includes('sweep') ? expiring.map((store) => () => store.sweep()) : []),
+      ]
+      if (sweeper) return
       sweeper = setInterval(() => {
-        for (const store of expiring) store.sweep().catch((error) => options.onSweepError?.(error))
+        for (const sweep of sweeps) sweep().catch((error) => options.onSweepError?.(error))
       }, options.sweepEveryMs ?? 60_000)
       sweeper.unref()
     },

@@ -52,7 +52,12 @@ beforeAll(async () => {
     MONGODB_URI: globalThis.testMongoUri,
     MONGODB_DB: dbName,
     AUTH_API_KEYS: JSON.stringify([
-      { name: 'consumer', sha256: createHash('sha256').update(apiKey).digest('hex'), scopes: ['users:read', 'users:write'] },
+      {
+        name: 'consumer',
+        sha256: createHash('sha256').update(apiKey).digest('hex'),
+        // users:admin for the lifecycle's routes (restore, erase, the reads of deleted users).
+        scopes: ['users:read', 'users:write', 'users:admin'],
+      },
     ]),
   })
   // From a clean state: packing must build the package by itself (prepack).
@@ -148,7 +153,8 @@ describe('the @users-service/client package', () => {
     for (const name of ['ProblemCode', 'UsersClient', 'UsersClientOptions']) expect(source).toContain(`export type ${name} `)
     expect(source).toContain('export declare function createUsersClient(')
     // The client object is written out (a tree of Route<path>), not left to hc<AppType> in the consumer.
-    expect(source).toContain('":id": Route<"/v1/users/:id">')
+    expect(source).toContain('":id": Route<"/v1/users/:id", {')
+    expect(source).toContain('restore: Route<"/v1/users/:id/restore">')
     expect(source).not.toContain('typeof hc<')
   })
 
@@ -227,7 +233,7 @@ describe('the installed package against the real service', () => {
     ['Node (CommonJS)', 'commonjs', ['node', 'dist/main.js'], 'cjs'],
   ]
   it.each(runtimes)(
-    'on %s: create, get by id, username and email, list with cursor, PATCH with If-Match and a stale 412, verify, delete',
+    'on %s: create, get by id, username and email, list with cursor, PATCH with If-Match and a stale 412, verify, delete, restore, erase',
     async (_name, setup, command, tag) => {
       if (setup !== 'bundler') expect((await compile(setup)).code).toBe(0)
       const result = await run(command, project(setup), {
@@ -237,7 +243,7 @@ describe('the installed package against the real service', () => {
       })
       expect(result).toEqual({
         code: 0,
-        out: 'consumer ok: create, get by id, get by username, get by email, list with cursor, patch with If-Match, stale 412, verify, delete\n',
+        out: 'consumer ok: create, get by id, get by username, get by email, list with cursor, patch with If-Match, stale 412, verify, delete, read deleted, restore, erase\n',
         err: '',
       })
     },

@@ -45,7 +45,7 @@ const victim = await (async () => {
 const snapshot = () => t.collection.find({}, { sort: { _id: 1 } }).toArray()
 
 function send(c: HostileCase) {
-  const headers: Record<string, string> = as(writer, c.headers)
+  const headers: Record<string, string> = as(c.caller === 'admin' ? admin : writer, c.headers)
   if (c.body !== undefined && c.contentType !== null) headers['content-type'] = c.contentType ?? 'application/json'
   const body = typeof c.body === 'function' ? c.body() : c.body
   return t.raw(c.path.replaceAll('{id}', victim.id), {

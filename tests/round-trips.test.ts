@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { type CommandStartedEvent, type Document, MongoClient } from 'mongodb'
+import { createFailedAttempts } from '../src/credentials/failed-attempts.repository'
 import { attachDatabase } from '../src/db/calls'
+import { createIdempotencyStore } from '../src/idempotency/idempotency.repository'
 import { createUsersRepository } from '../src/users/users.repository'
 import { newUser, useTestApp } from './helpers/context'
 
@@ -13,9 +15,13 @@ import { newUser, useTestApp } from './helpers/context'
 const client = new MongoClient(globalThis.testMongoUri, { monitorCommands: true })
 await client.connect()
 const monitored = client.db(`test_round_trips_${crypto.randomUUID().slice(0, 8)}`)
-const users = createUsersRepository(attachDatabase(monitored))
-await users.ensureIndexes()
-const t = await useTestApp({ name: 'round_trips', deps: { users } })
+// Every store the app writes, on the monitored client: the erase's scrubbing writes count too.
+const handle = attachDatabase(monitored)
+const users = createUsersRepository(handle)
+const idempotency = createIdempotencyStore(handle)
+const failedAttempts = createFailedAttempts(handle, { windowSeconds: 900 })
+await Promise.all([users.ensureIndexes(), idempotency.ensureIndexes(), failedAttempts.ensureIndexes()])
+const t = await useTestApp({ name: 'round_trips', deps: { users, idempotency, failedAttempts } })
 
 const sent: CommandStartedEvent[] = []
 client.on('commandStarted', (event) => sent.push(event))
@@ -30,8 +36,16 @@ async function commandsOf(path: string, init?: RequestInit) {
   sent.length = 0
   const res = await t.raw(path, init)
   await res.arrayBuffer()
-  return { status: res.status, etag: res.headers.get('etag'), commands: sent.map((event) => event.commandName) }
+  return {
+    status: res.status,
+    etag: res.headers.get('etag'),
+    commands: sent.map((event) => event.commandName),
+    /** Each command with the collection it went to: `update users`. */
+    targets: sent.map((event) => `${event.commandName} ${event.command[event.commandName]}`),
+  }
 }
+
+const post = (path: string, headers: Record<string, string> = {}) => commandsOf(path, { method: 'POST', headers })
 
 const patch = (body: object, headers: Record<string, string> = {}): RequestInit => ({
   method: 'PATCH',
@@ -95,11 +109,54 @@ describe('database round trips per request', () => {
     expect(commands).toEqual(['find', 'findAndModify'])
   })
 
-  it('DELETE sends one delete, also with If-Match', async () => {
+  it('DELETE sends one update, also with If-Match: the soft delete releases the keys in the same write', async () => {
     const doomed = await t.createUser()
     const { status, commands } = await commandsOf(`/v1/users/${doomed.id}`, { method: 'DELETE', headers: { 'if-match': '"1"' } })
     expect(status).toBe(204)
-    expect(commands).toEqual(['delete'])
+    expect(commands).toEqual(['update'])
+    const unguarded = await t.createUser()
+    expect(await commandsOf(`/v1/users/${unguarded.id}`, { method: 'DELETE' })).toMatchObject({
+      status: 204,
+      commands: ['update'],
+    })
+  })
+})
+
+describe('database round trips of the lifecycle', () => {
+  it('a deleted user costs reads nothing more: one find for its 404, by id, username and email', async () => {
+    const gone = await t.createUser()
+    await commandsOf(`/v1/users/${gone.id}`, { method: 'DELETE' })
+    for (const path of [
+      `/v1/users/${gone.id}`,
+      `/v1/users/by-username/${gone.username}`,
+      `/v1/users/by-email/${encodeURIComponent(gone.email)}`,
+    ]) {
+      expect(await commandsOf(path)).toMatchObject({ status: 404, commands: ['find'] })
+    }
+  })
+
+  it('GET includeDeleted=true and GET deleted=true send one find each', async () => {
+    const gone = await t.createUser()
+    await commandsOf(`/v1/users/${gone.id}`, { method: 'DELETE' })
+    expect(await commandsOf(`/v1/users/${gone.id}?includeDeleted=true`)).toMatchObject({ status: 200, commands: ['find'] })
+    expect(await commandsOf('/v1/users?deleted=true&limit=5')).toMatchObject({ status: 200, commands: ['find'] })
+  })
+
+  it('POST restore reads the deleted user once and writes once (findAndModify), also with If-Match', async () => {
+    const back = await t.createUser()
+    await commandsOf(`/v1/users/${back.id}`, { method: 'DELETE' })
+    const restored = await post(`/v1/users/${back.id}/restore`, { 'if-match': '"2"' })
+    expect(restored).toMatchObject({ status: 200, etag: '"3"', commands: ['find', 'findAndModify'] })
+  })
+
+  it('POST erase reads the user once, scrubs each other collection once, then writes the user once', async () => {
+    const doomed = await t.createUser()
+    const erased = await post(`/v1/users/${doomed.id}/erase`)
+    expect(erased.status).toBe(204)
+    expect(erased.targets[0]).toBe('find users')
+    expect(erased.targets.slice(1, -1).sort()).toEqual(['delete auth_failures', 'update idempotency_keys'])
+    expect(erased.targets.at(-1)).toBe('update users')
+    expect(erased.targets).toHaveLength(4)
   })
 })
 
@@ -131,10 +188,11 @@ describe('GET /v1/users keyset pages', () => {
 
   it('asks for a deep page with the same filter and sort as page one plus a range, never skip', async () => {
     const { first, deep } = await firstAndDeepFind('sort=-createdAt', 7)
-    expect(first.filter).toEqual({})
+    const live = { deletedAt: { $exists: false } }
+    expect(first.filter).toEqual(live)
     expect(deep.filter).toEqual({
       $and: [
-        {},
+        live,
         {
           $or: [{ createdAt: { $lt: expect.any(Date) } }, { createdAt: expect.any(Date), _id: { $lt: expect.anything() } }],
         },
@@ -152,7 +210,7 @@ describe('GET /v1/users keyset pages', () => {
 
   it('keeps the filters and uses a range on the unique key when sorted by username', async () => {
     const { first, deep } = await firstAndDeepFind('sort=username&status=active&q=user', 4)
-    const filter = { status: 'active', $or: [{ usernameKey: /^user/ }, { emailKey: /^user/ }] }
+    const filter = { deletedAt: { $exists: false }, status: 'active', $or: [{ usernameKey: /^user/ }, { emailKey: /^user/ }] }
     expect(first.filter).toEqual(filter)
     expect(deep.filter).toEqual({ $and: [filter, { usernameKey: { $gt: expect.any(String) } }] })
     for (const find of [first, deep]) {

@@ -98,6 +98,15 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
       const current = byId.get(id)
       return current !== undefined && meets(current, guard) && byId.delete(id)
     },
+    findAnyById: async (id) => byId.get(id) ?? null,
+    // Deleted users are invisible to every measured read, so here a soft delete simply forgets them.
+    async softDelete(id, guard) {
+      const current = byId.get(id)
+      return current !== undefined && meets(current, guard) && byId.delete(id)
+    },
+    restore: notInMemory,
+    erase: notInMemory,
+    purge: async () => 0,
     exists: async (id) => byId.has(id),
     insertImported: notInMemory,
     previewImported: notInMemory,
@@ -121,4 +130,5 @@ export const noIdempotency: IdempotencyStore = {
   complete: async () => {},
   release: async () => {},
   sweep: async () => 0,
+  forgetUser: async () => {},
 }

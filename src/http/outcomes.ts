@@ -72,6 +72,10 @@ function forbiddenDetail(outcome: Forbidden, { status, notActive }: Vocabulary):
       return `Changing role or ${status} ${needs}.`
     case 'privileged_target':
       return `Changing or deleting a user with a role other than 'user' or ${notActive} ${needs}.`
+    case 'read_deleted':
+      return `Reading deleted users ${needs}.`
+    case 'lifecycle':
+      return `Restoring or erasing a user ${needs}.`
   }
 }
 

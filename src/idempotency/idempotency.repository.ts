@@ -4,6 +4,8 @@ import { ensureExpiry, sweepExpired } from '../db/expiry'
 import type { Claim, IdempotencyStore, StoredResponse } from './idempotency'
 
 const TTL_MS = 24 * 60 * 60 * 1000
+/** The fingerprint of a record whose user was erased: not a SHA-256, so no request matches it. */
+const ERASED = 'erased'
 
 type KeyDocument = {
   _id: string
@@ -12,6 +14,8 @@ type KeyDocument = {
   /** Which claim holds the key while in flight. */
   owner: string
   response?: StoredResponse
+  /** The user the request created, so an erase finds the record (the response body is that user). */
+  userId?: string
   /** An in-flight claim older than this belongs to an instance that died: it may be taken over. */
   lockedUntil: Date
   expiresAt: Date
@@ -64,14 +68,25 @@ export function createIdempotencyStore(
   }
 
   return {
-    ensureIndexes: () => ensureExpiry(keys),
+    async ensureIndexes() {
+      // Erase finds the records of a user's create by it (forgetUser).
+      await keys.createIndex({ userId: 1 }, { name: 'userId' })
+      return ensureExpiry(keys)
+    },
     claim,
-    async complete(scope, key, owner, response) {
-      await database.call((limit) => keys.updateOne({ _id: id(scope, key), owner }, { $set: { state: 'done', response } }, limit))
+    async complete(scope, key, owner, response, userId) {
+      const set = { state: 'done' as const, response, ...(userId ? { userId } : {}) }
+      await database.call((limit) => keys.updateOne({ _id: id(scope, key), owner }, { $set: set }, limit))
     },
     async release(scope, key, owner) {
       await database.call((limit) => keys.deleteOne({ _id: id(scope, key), state: 'in_flight', owner }, limit))
     },
     sweep: () => database.call((limit) => sweepExpired(keys, now(), limit)),
+    async forgetUser(userId) {
+      // No fingerprint a request can have: the key answers 422 until it expires, never a replay.
+      await database.call((limit) =>
+        keys.updateMany({ userId }, { $set: { fingerprint: ERASED }, $unset: { response: '' } }, limit),
+      )
+    },
   }
 }

@@ -20,9 +20,15 @@ export interface IdempotencyStore {
   ensureIndexes(): Promise<'ttl-index' | 'sweep'>
   /** Takes the key for this request, or says why not: already answered, other body, still running. */
   claim(scope: string, key: string, fingerprint: string): Promise<Claim>
-  /** Keeps the answer for replays. */
-  complete(scope: string, key: string, owner: string, response: StoredResponse): Promise<void>
+  /** Keeps the answer for replays; `userId` names the user it created, so an erase can find it. */
+  complete(scope: string, key: string, owner: string, response: StoredResponse, userId?: string): Promise<void>
   /** Gives the key up (the request failed in a way a retry may fix). */
   release(scope: string, key: string, owner: string): Promise<void>
   sweep(): Promise<number>
+  /**
+   * Erases what the records of creates of this user hold about it (the response body, the request's
+   * fingerprint). The key stays taken until it expires, and a retry with it is refused (422) rather
+   * than creating the erased user again.
+   */
+  forgetUser(userId: string): Promise<void>
 }

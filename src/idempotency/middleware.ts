@@ -2,13 +2,24 @@ import { createHash } from 'node:crypto'
 import type { MiddlewareHandler } from 'hono'
 import { problem } from '../http/problem'
 import type { AppEnv } from '../http/types'
-import type { IdempotencyStore } from './idempotency'
+import type { IdempotencyStore, StoredResponse } from './idempotency'
 
 /** 1-255 visible ASCII characters; the route's OpenAPI parameter publishes this pattern. */
 export const IDEMPOTENCY_KEY_PATTERN = '^[\\x21-\\x7E]{1,255}$'
 const KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN)
 /** Replayed responses keep the headers that matter to a client. */
 const KEPT_HEADERS = ['content-type', 'etag', 'location']
+
+export type IdempotentOptions = {
+  /** The user a kept response is about (a create's 201), so erasing that user scrubs the record. */
+  userIdOf?: (response: StoredResponse) => string | undefined
+}
+
+/** The `id` of what a 201 created: for a user create, the user an erase must scrub the record of. */
+export function createdId({ status, body }: StoredResponse): string | undefined {
+  const id = status === 201 && typeof body === 'object' && body !== null ? (body as { id?: unknown }).id : undefined
+  return typeof id === 'string' ? id : undefined
+}
 
 /**
  * `Idempotency-Key` on a create: the first request with a key runs and its answer is kept; a
@@ -20,6 +31,7 @@ const KEPT_HEADERS = ['content-type', 'etag', 'location']
 export function idempotent(
   store: IdempotencyStore,
   body: { safeParse(value: unknown): { success: boolean } },
+  options: IdempotentOptions = {},
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const key = c.req.header('idempotency-key')
@@ -66,7 +78,8 @@ export function idempotent(
       const headers = Object.fromEntries(
         KEPT_HEADERS.flatMap((name) => (c.res.headers.has(name) ? [[name, c.res.headers.get(name) ?? '']] : [])),
       )
-      await store.complete(scope, key, claim.owner, { status: c.res.status, headers, body: await c.res.clone().json() })
+      const response = { status: c.res.status, headers, body: await c.res.clone().json() }
+      await store.complete(scope, key, claim.owner, response, options.userIdOf?.(response))
     } catch {
       // The work is done and its answer stands: failing to keep it only means a retry within the
       // claim's lock gets 409, and after it runs again. Better than replacing a 201 with a 503.

@@ -49,7 +49,7 @@ export function createLegacyHandlers({ users, readAllMax = LEGACY_READ_ALL_MAX }
 
   const readAll: Handler<'legacyReadAll'> = async (c) => {
     // Oldest first, as the seed's natural order was; imported users keep their ObjectId's time.
-    const query: ListUsersQuery = { sort: 'createdAt', limit: 100, includeTotal: false }
+    const query: ListUsersQuery = { sort: 'createdAt', limit: 100, includeTotal: false, deleted: false }
     const all: User[] = []
     let cursor: string | null = null
     do {

@@ -22,6 +22,12 @@ export type UserDocument = {
   createdAt: Date
   updatedAt: Date
   version: number
+  /** Set by DELETE (users.lifecycle.writes.ts): the user is deleted, its unique keys released. */
+  deletedAt?: Date
+  /** When a deleted or erased user is purged (the sweeper deletes it then; reads treat it as gone). */
+  purgeAt?: Date
+  /** Set by erase: the document is a tombstone without any personal value. */
+  erasedAt?: Date
 }
 
 /** The collection holding users. Private to the users storage modules. */
@@ -63,6 +69,8 @@ export function toUser(doc: UserDocument): User {
     createdAt: doc.createdAt.toISOString(),
     updatedAt: doc.updatedAt.toISOString(),
     version: doc.version,
+    ...(doc.deletedAt ? { deletedAt: doc.deletedAt.toISOString() } : {}),
+    ...(doc.deletedAt && doc.purgeAt ? { purgeAt: doc.purgeAt.toISOString() } : {}),
   }
 }
 

@@ -40,8 +40,29 @@ export interface UsersRepository {
   updateInPlace(id: string, fields: PlainChanges, guard: WriteGuard): Promise<Written | { kind: 'not_written' }>
   /** Writes `changes` only if the user is still at `version`; `stale` when it is not (or is gone). */
   updateAtVersion(id: string, version: number, changes: UserChanges): Promise<Written | { kind: 'stale' }>
-  /** Deletes the user if it meets `guard`; false when nothing was deleted (the caller reads to find out why). */
+  /** Deletes the user for good if it meets `guard` (USER_RETENTION_DAYS=0); false when nothing was deleted. */
   delete(id: string, guard: WriteGuard): Promise<boolean>
+  /** The user even if deleted (then with `deletedAt` and `purgeAt`); null when unknown, erased or past its purge. */
+  findAnyById(id: string): Promise<User | null>
+  /**
+   * Deletes the user if it meets `guard`, keeping it `retentionMs` for a restore: one write that
+   * releases its username and email. False when nothing was deleted (the caller reads to find out why).
+   */
+  softDelete(id: string, guard: WriteGuard, retentionMs: number): Promise<boolean>
+  /**
+   * Makes a deleted user (as read: `user.version`) live again, taking its username and email back
+   * (a conflict if another user holds one now: the unique indexes decide); `stale` when it is no
+   * longer that deleted user (changed, restored, erased or purged since).
+   */
+  restore(user: User): Promise<Written | { kind: 'stale' }>
+  /**
+   * Replaces the user (live or deleted, as read: `user.version`) by a tombstone without any
+   * personal value, purged after `retentionMs` (or, deleted, when it was due); with 0 deletes it.
+   * False when it changed since it was read.
+   */
+  erase(user: User, retentionMs: number): Promise<boolean>
+  /** Deletes deleted and erased users whose `purgeAt` has passed; returns how many. */
+  purge(): Promise<number>
   /** Whether a user with this id exists (a point read on `_id`). */
   exists(id: string): Promise<boolean>
   /** Inserts imported users with their own ids and creation times, never overwriting; one outcome each, in order. */

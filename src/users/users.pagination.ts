@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi'
 import { type Filter, ObjectId, type Sort } from 'mongodb'
 import { InvalidInputError } from '../errors'
 import { toUser, type UserDocument } from './users.document'
+import { DELETED_USERNAME_KEY, deletedFilter, deletedPrefixFilter, NOT_DELETED } from './users.lifecycle.document'
 import type { UserPage } from './users.model'
 import type { ListUsersQuery } from './users.schemas'
 
@@ -14,11 +15,12 @@ import type { ListUsersQuery } from './users.schemas'
  */
 export type CursorPosition = { key: string; id: string }
 
-type ListShape = Pick<ListUsersQuery, 'role' | 'status' | 'q' | 'sort'>
+type ListShape = Pick<ListUsersQuery, 'role' | 'status' | 'q' | 'sort'> & { deleted?: boolean }
 
 /** What a sort means; the one place that reads `sort`. */
-function sortPlan(sort: ListUsersQuery['sort']) {
+function sortPlan(sort: ListUsersQuery['sort'], deleted = false) {
   const direction = sort.startsWith('-') ? -1 : 1
+  if (sort.endsWith('username') && deleted) return deletedByUsername(direction)
   if (sort.endsWith('username')) {
     // usernameKey is unique, so it orders users totally: no tie-breaker needed.
     return {
@@ -43,21 +45,39 @@ function sortPlan(sort: ListUsersQuery['sort']) {
 }
 
 /**
+ * `sort=username` over deleted users. Their unique keys are released (users.lifecycle.document.ts),
+ * so they are ordered by the username as stored, case-sensitively, with `_id` breaking ties: two
+ * deleted users may have held the same name one after the other.
+ */
+function deletedByUsername(direction: 1 | -1) {
+  return {
+    direction,
+    sort: { username: direction, _id: direction } as Sort,
+    keySchema: DELETED_USERNAME_KEY,
+    keyOf: (doc: UserDocument) => doc.username,
+    after: (op: '$lt' | '$gt', position: CursorPosition): Filter<UserDocument> => ({
+      $or: [{ username: { [op]: position.key } }, { username: position.key, _id: { [op]: new ObjectId(position.id) } }],
+    }),
+  }
+}
+
+/**
  * The find of one page: the filters, and after a cursor the range that starts past its position
  * (never a skip: page 10,000 costs what page 1 costs). One more than the page is asked for, to
  * know whether another follows. `countFilter` is what `total` counts.
  */
-export function pageQuery(query: ListUsersQuery) {
-  const filter: Filter<UserDocument> = {}
+export function pageQuery(query: ListUsersQuery, now: Date) {
+  const filter: Filter<UserDocument> = query.deleted ? deletedFilter(now) : { ...NOT_DELETED }
   if (query.role) filter.role = query.role
   if (query.status) filter.status = query.status
-  if (query.q) {
+  if (query.q && query.deleted) filter.$or = deletedPrefixFilter(query.q)
+  else if (query.q) {
     // Prefix match on the normalized keys: an anchored, case-sensitive regex on a lower-cased
     // field can use the unique indexes on MongoDB, unlike a case-insensitive regex.
     const prefix = new RegExp(`^${escapeRegExp(query.q.toLowerCase())}`)
     filter.$or = [{ usernameKey: prefix }, { emailKey: prefix }]
   }
-  const plan = sortPlan(query.sort)
+  const plan = sortPlan(query.sort, query.deleted)
   const position = query.cursor ? decodeCursor(query, query.cursor) : undefined
   const after = position && plan.after(plan.direction === -1 ? '$lt' : '$gt', position)
   return { filter: after ? { $and: [filter, after] } : filter, countFilter: filter, sort: plan.sort, limit: query.limit + 1 }
@@ -67,7 +87,7 @@ export function pageQuery(query: ListUsersQuery) {
 export function toPage(query: ListUsersQuery, docs: UserDocument[], total: number | undefined): UserPage {
   const items = docs.slice(0, query.limit)
   const last = items.at(-1)
-  const position = last && { key: sortPlan(query.sort).keyOf(last), id: last._id.toHexString() }
+  const position = last && { key: sortPlan(query.sort, query.deleted).keyOf(last), id: last._id.toHexString() }
   const nextCursor = docs.length > query.limit && position ? encodeCursor(query, position) : null
   return { items: items.map(toUser), nextCursor, ...(total !== undefined ? { total } : {}) }
 }
@@ -79,8 +99,9 @@ const CursorSchema = z.strictObject({
   i: z.string().regex(/^[0-9a-f]{24}$/),
 })
 
-function fingerprint({ role, status, q, sort }: ListShape): string {
-  const canonical = JSON.stringify([sort, role ?? null, status ?? null, q?.toLowerCase() ?? null])
+function fingerprint({ role, status, q, sort, deleted }: ListShape): string {
+  // `deleted` only when true: cursors issued before it existed stay valid for the same lists.
+  const canonical = JSON.stringify([sort, role ?? null, status ?? null, q?.toLowerCase() ?? null, ...(deleted ? [true] : [])])
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16)
 }
 
@@ -96,7 +117,7 @@ export function decodeCursor(query: ListShape, cursor: string): CursorPosition {
   if (payload.f !== fingerprint(query)) {
     throw invalidCursor('cursor_mismatch', 'was issued for different filters or sort; start again without a cursor')
   }
-  if (!sortPlan(query.sort).keySchema.safeParse(payload.k).success) {
+  if (!sortPlan(query.sort, query.deleted).keySchema.safeParse(payload.k).success) {
     throw invalidCursor('invalid_cursor', 'is not a cursor this service issued')
   }
   return { key: payload.k, id: payload.i }

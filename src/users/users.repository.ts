@@ -2,6 +2,7 @@ import { type Collection, type Filter, ObjectId } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
 import { type Conflict, conflict } from '../errors'
 import { toUser, USERS_COLLECTION, type UserDocument } from './users.document'
+import { createLifecycleStorage } from './users.lifecycle.writes'
 import type { ImportedUser, ImportOutcome, UsersRepository } from './users.model'
 import { pageQuery, toPage } from './users.pagination'
 import { createUserWrites } from './users.writes'
@@ -19,9 +20,11 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
   const users = database.db.collection<UserDocument>(USERS_COLLECTION)
   const now = options.clock ?? (() => new Date())
 
+  // A deleted or erased user is not found: the filter stays exactly `{ _id }` for reads by id (the
+  // only shape FerretDB serves from an index), and released keys never match a username or email.
   async function findOne(filter: Filter<UserDocument>) {
     const doc = await call((limit) => users.findOne(filter, limit))
-    return doc && toUser(doc)
+    return doc && doc.deletedAt === undefined ? toUser(doc) : null
   }
 
   return {
@@ -33,6 +36,8 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
       await users.createIndex({ emailKey: 1 }, { name: 'emailKey_unique', unique: true })
       // Serves the default sort (and createdAt ascending, read backwards) with _id as tie-breaker.
       await users.createIndex({ createdAt: -1, _id: -1 }, { name: 'createdAt_id' })
+      // The purge sweeper's deleteMany on { purgeAt: { $lte: now } }.
+      await users.createIndex({ purgeAt: 1 }, { name: 'purgeAt' })
     },
     findById: (id) => findOne({ _id: new ObjectId(id) }),
     findByUsername: (username) => findOne({ usernameKey: username.toLowerCase() }),
@@ -41,11 +46,11 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
       const key = login.trim().toLowerCase()
       // Usernames cannot contain '@', so the login's shape says which key to look up.
       const doc = await call((limit) => users.findOne(key.includes('@') ? { emailKey: key } : { usernameKey: key }, limit))
-      return doc && { user: toUser(doc), passwordHash: doc.passwordHash }
+      return doc && doc.deletedAt === undefined ? { user: toUser(doc), passwordHash: doc.passwordHash } : null
     },
     findTaken: (values, exceptId) => findTaken(database, users, values, exceptId),
     async list(query) {
-      const page = pageQuery(query)
+      const page = pageQuery(query, now())
       const [docs, total] = await call((limit) =>
         Promise.all([
           users.find(page.filter, limit).sort(page.sort).limit(page.limit).toArray(),
@@ -59,6 +64,7 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
     },
     previewImported: (batch) => previewImported(database, users, batch),
     ...createUserWrites(database, users, now),
+    ...createLifecycleStorage({ call, users, now }),
   }
 }
 

@@ -6,7 +6,7 @@ import { jsonBody } from '../http/json-body'
 import { problemResponses } from '../http/problem'
 import type { AppEnv } from '../http/types'
 import type { IdempotencyStore } from '../idempotency/idempotency'
-import { IDEMPOTENCY_KEY_PATTERN, idempotent } from '../idempotency/middleware'
+import { createdId, IDEMPOTENCY_KEY_PATTERN, idempotent } from '../idempotency/middleware'
 import type { Scope } from '../scopes'
 import {
   CreateUserSchema,
@@ -21,9 +21,9 @@ import {
 
 /** One createRoute per endpoint of API.md; every status a route can answer is declared here. */
 
-const tags = ['users']
+export const tags = ['users']
 
-const etagHeader = {
+export const etagHeader = {
   ETag: {
     description: 'The user\'s version as an entity tag: `"<version>"`.',
     schema: { type: 'string' as const, example: '"1"' },
@@ -38,7 +38,10 @@ const etagHeader = {
 const userLinks = {
   GetUser: {
     operationId: 'getUser',
-    parameters: { id: '$response.body#/id', 'header.If-None-Match': '$response.header.ETag' },
+    // includeDeleted pinned: "read it again" is the ordinary read, 404 once the user is deleted.
+    // (No links to restore or erase: a stateful tester knows a removal only as a DELETE, so it
+    // would take the reads around them for use-after-delete or a lost resource.)
+    parameters: { id: '$response.body#/id', 'header.If-None-Match': '$response.header.ETag', 'query.includeDeleted': 'false' },
     description: 'Read it again; 304 while unchanged.',
   },
   UpdateUser: {
@@ -53,7 +56,7 @@ const userLinks = {
   },
 }
 
-const userResponse = (description: string) => ({
+export const userResponse = (description: string) => ({
   description,
   headers: etagHeader,
   links: userLinks,
@@ -63,10 +66,10 @@ const userResponse = (description: string) => ({
 const notModified = { description: 'The copy named by If-None-Match is current.', headers: etagHeader }
 
 /** Statuses every route under /v1 can answer, whatever it does. */
-const always = ['validation_failed', 'unauthorized', 'forbidden', 'internal_error', 'service_unavailable'] as const
+export const always = ['validation_failed', 'unauthorized', 'forbidden', 'internal_error', 'service_unavailable'] as const
 
 /** Bearer auth with `scope`, checked before validation and before any read. */
-const guarded = (scope: Scope, ...after: MiddlewareHandler<AppEnv>[]) => ({
+export const guarded = (scope: Scope, ...after: MiddlewareHandler<AppEnv>[]) => ({
   security: [{ bearerAuth: [scope] }],
   middleware: [requireScope(scope), ...after],
 })
@@ -87,9 +90,9 @@ const idempotencyKey = {
   },
 }
 /** Extra statuses of routes that read a JSON body. */
-const withBody = ['malformed_json', 'payload_too_large', 'unsupported_media_type'] as const
+export const withBody = ['malformed_json', 'payload_too_large', 'unsupported_media_type'] as const
 
-const IdParams = z.object({ id: UserIdSchema.openapi({ param: { name: 'id', in: 'path' } }) })
+export const IdParams = z.object({ id: UserIdSchema.openapi({ param: { name: 'id', in: 'path' } }) })
 
 // Precondition headers are declared as plain OpenAPI parameters and parsed by the handlers
 // (readPrecondition), not as `request.headers`: a zod header schema would make every typed-client
@@ -109,12 +112,25 @@ const ifNoneMatch = {
   schema: preconditionSchema('"3"'),
 }
 
-const ifMatch = {
+export const ifMatch = {
   name: 'If-Match',
   in: 'header' as const,
   required: false,
   description: 'Only proceed when the current version is one of these entity tags (or `*`); otherwise 412.',
   schema: preconditionSchema('"3"'),
+}
+
+/**
+ * GET /users/{id}?includeDeleted=true. A plain OpenAPI parameter read by the handler (readFlag), as
+ * the preconditions are: a zod query schema would make every typed-client call of getUser pass a
+ * `query` object.
+ */
+const includeDeleted = {
+  name: 'includeDeleted',
+  in: 'query' as const,
+  required: false,
+  description: '`true` also finds a deleted user (not yet purged), with `deletedAt` and `purgeAt`; needs users:admin.',
+  schema: { type: 'string' as const, enum: ['true', 'false'], default: 'false' },
 }
 
 /** Built per app: its Idempotency-Key middleware keeps keys in the app's store. */
@@ -124,7 +140,7 @@ export const createUser = (idempotency: IdempotencyStore) =>
     path: '/users',
     tags,
     operationId: 'createUser',
-    ...guarded('users:write', jsonBody('application/json'), idempotent(idempotency, CreateUserSchema)),
+    ...guarded('users:write', jsonBody('application/json'), idempotent(idempotency, CreateUserSchema, { userIdOf: createdId })),
     parameters: [idempotencyKey],
     summary: 'Create a user',
     description: 'Username and email must be unused, compared case-insensitively. The password is stored as an argon2id hash.',
@@ -172,7 +188,8 @@ export const getUser = createRoute({
   operationId: 'getUser',
   ...guarded('users:read'),
   summary: 'Get a user by id',
-  parameters: [ifNoneMatch],
+  description: 'A deleted user is 404, unless `includeDeleted=true` (users:admin): then it comes with `deletedAt` and `purgeAt`.',
+  parameters: [ifNoneMatch, includeDeleted],
   request: { params: IdParams },
   responses: {
     200: userResponse('The user.'),
@@ -266,6 +283,9 @@ export const deleteUser = createRoute({
   operationId: 'deleteUser',
   ...guarded('users:write'),
   summary: 'Delete a user',
+  description:
+    'The user is deleted at once for every read, list and credential check, and its username and email are free; ' +
+    'it is kept USER_RETENTION_DAYS (restore, includeDeleted=true), then purged.',
   parameters: [ifMatch],
   request: { params: IdParams },
   responses: {

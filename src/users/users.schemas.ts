@@ -89,6 +89,18 @@ export const MetadataSchema = z
 export const RoleSchema = z.enum(ROLES).openapi('Role')
 export const StatusSchema = z.enum(STATUSES).openapi('Status')
 
+/** On a deleted user only, as `users:admin` reads it (includeDeleted=true, deleted=true). */
+const DeletionFields = {
+  deletedAt: z.iso
+    .datetime()
+    .optional()
+    .openapi({ description: 'When the user was deleted; only on a deleted user.', example: '2026-11-30T08:00:00.000Z' }),
+  purgeAt: z.iso.datetime().optional().openapi({
+    description: 'When the deleted user will be purged for good (USER_RETENTION_DAYS after deletedAt); only on a deleted user.',
+    example: '2026-12-30T08:00:00.000Z',
+  }),
+}
+
 export const UserSchema = z
   .object({
     id: UserIdSchema,
@@ -106,6 +118,7 @@ export const UserSchema = z
       .int()
       .min(1)
       .openapi({ description: 'Starts at 1, +1 on every change; the ETag is "<version>".', example: 1 }),
+    ...DeletionFields,
   })
   .openapi('User')
 
@@ -177,6 +190,14 @@ export const ListUsersQuerySchema = z.strictObject({
     .default('false')
     .transform((value) => value === 'true')
     .openapi({ description: 'Adds `total`, the count of every match.' }),
+  deleted: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true')
+    .openapi({
+      description:
+        '`true` lists deleted users only (not yet purged), with `deletedAt` and `purgeAt`; needs users:admin. Same filters, sorts and cursors.',
+    }),
 })
 
 export type ListUsersQuery = z.output<typeof ListUsersQuerySchema>

@@ -11,6 +11,7 @@ import {
 } from '../errors'
 import type { PasswordHasher } from './passwords'
 import { changesFor } from './users.changes'
+import { createLifecycle, DEFAULT_LIFECYCLE, type LifecycleOptions } from './users.lifecycle'
 import type { JsonObject } from './users.metadata'
 import type { ImportOutcome, NewUser, UserPage, UsersRepository, WriteGuard } from './users.model'
 import type { ListUsersQuery, User } from './users.schemas'
@@ -76,13 +77,12 @@ const busy = () => new UnavailableError('The user is being changed by many reque
 
 export type UsersService = ReturnType<typeof createUsersService>
 
-type Deps = { users: UsersRepository; passwords: PasswordHasher }
+type Deps = { users: UsersRepository; passwords: PasswordHasher; lifecycle?: LifecycleOptions }
 
 /** The service on a repository and a hasher; every surface gets the same one (app.ts builds it). */
 export function createUsersService(deps: Deps) {
   // Checking a password for an unknown login against a real hash of the same cost makes it take
-  // as long as a wrong password. Made once, on first use.
-  // Made only when first needed, and made again if making it failed (a full hashing pool answers
+  // as long as a wrong password. Made only when first needed, and made again if making it failed (a full hashing pool answers
   // 503): a cached rejection would refuse every later unknown login.
   let dummyHash: Promise<string> | undefined
   const dummy = () => {
@@ -94,15 +94,21 @@ export function createUsersService(deps: Deps) {
   }
   const checkPassword = async (password: string, hash: string | undefined): Promise<boolean> =>
     deps.passwords.verify(password, hash ?? (await dummy()))
+  // Delete, restore, erase and the reads of deleted users (users.lifecycle.ts), with the rules below.
+  const lifecycle = createLifecycle(deps.users, deps.lifecycle ?? DEFAULT_LIFECYCLE, {
+    idOf: (ref) => idOf(deps, ref),
+    guardOf,
+    refusal,
+  })
   return {
+    ...lifecycle,
     get: (ref: UserRef) => find(deps, ref),
     findByEmail: async (email: string): Promise<User | NotFound> =>
       (await deps.users.findByEmail(email)) ?? notFound('email', email),
-    /** A page of users; a cursor not issued for the same filters and sort throws InvalidInputError. */
-    list: (query: ListUsersQuery): Promise<UserPage> => deps.users.list(query),
+    /** A page of live users; a cursor not issued for the same filters and sort throws InvalidInputError. */
+    list: (query: ListUsersQuery): Promise<UserPage> => deps.users.list({ ...query, deleted: false }),
     create: (input: CreateInput, authority: Authority) => create(deps, input, authority),
     update: (ref: UserRef, input: UpdateInput, options: WriteOptions) => update(deps, ref, input, options),
-    delete: (ref: UserRef, options: WriteOptions) => remove(deps, ref, options),
     /** The user a login (username or email, any case) names, and the one way to check its password. */
     async findLogin(login: string): Promise<Login | null> {
       const found = await deps.users.findCredentials(login)
@@ -222,27 +228,6 @@ async function update(
     const written = await users.updateAtVersion(id, current.version, changes)
     if (written.kind === 'written') return { kind: 'updated', user: written.user }
     if (written.kind === 'conflict') return written
-  }
-  throw busy()
-}
-
-async function remove(
-  deps: Deps,
-  ref: UserRef,
-  options: WriteOptions,
-): Promise<{ kind: 'deleted'; id: string } | NotFound | Forbidden | PreconditionFailed> {
-  const id = await idOf(deps, ref)
-  if (typeof id !== 'string') return id
-  const guard = guardOf(options)
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    if (await deps.users.delete(id, guard)) return { kind: 'deleted', id }
-    // Nothing guarded the delete, so nothing is there: no read needed to say so.
-    if (Object.keys(guard).length === 0) return notFound(ref.by, ref.value)
-    const current = await deps.users.findById(id)
-    if (!current) return notFound(ref.by, ref.value)
-    const refused = refusal(current, options)
-    if (refused) return refused
-    // It meets the guard now: it changed between the delete and the read. Again.
   }
   throw busy()
 }

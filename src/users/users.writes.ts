@@ -3,6 +3,7 @@ import type { DatabaseHandle } from '../db/calls'
 import { isDuplicateKeyError } from '../db/errors'
 import { type Conflict, conflict, UnavailableError } from '../errors'
 import { keysOf, newUserDocument, toUpdate, toUser, type UserDocument } from './users.document'
+import { NOT_DELETED } from './users.lifecycle.document'
 import type {
   ImportedUser,
   ImportOutcome,
@@ -18,7 +19,7 @@ import type {
 const MAX_WRITE_ATTEMPTS = 50
 
 /** What every write works with: the handle's calls, the collection and the clock. */
-type Store = { call: DatabaseHandle['call']; users: Collection<UserDocument>; now: () => Date }
+export type Store = { call: DatabaseHandle['call']; users: Collection<UserDocument>; now: () => Date }
 
 /**
  * The users repository's writes. Each is one single-document atomic operation (or an unordered
@@ -102,7 +103,7 @@ async function updateAtVersion(
  * After a failed write: the conflict on the unique key that collided, or null when the colliding
  * user is already gone (the caller retries). Rethrows anything that is not a username/email collision.
  */
-async function collision(
+export async function collision(
   { call, users }: Store,
   error: unknown,
   values: { username?: string; email?: string },
@@ -133,10 +134,11 @@ async function collision(
     : conflict('email', values.email ?? '')
 }
 
-/** The filter of a guarded write on one user. */
-function guarded(id: string, guard: WriteGuard): Filter<UserDocument> {
+/** The filter of a guarded write on one user; a deleted user is never written this way (users.lifecycle.writes.ts). */
+export function guarded(id: string, guard: WriteGuard): Filter<UserDocument> {
   return {
     _id: new ObjectId(id),
+    ...NOT_DELETED,
     ...(guard.versions ? { version: { $in: [...guard.versions] } } : {}),
     ...(guard.role ? { role: guard.role } : {}),
     ...(guard.status ? { status: guard.status } : {}),

@@ -4,7 +4,8 @@ import type { ProblemCode } from '../../src/client'
  * The hostile-input corpus's shape and builders (the cases are in corpus.*.ts, gathered in corpus.ts): requests an attacker or a broken client
  * might send, each with the refusal it must get. Every case is also checked to store nothing and to
  * leave the service answering. `{id}` in a path is the id of an existing user. Requests are sent by
- * a caller with users:read and users:write but not users:admin, so privilege escalation shows.
+ * a caller with users:read and users:write but not users:admin, so privilege escalation shows
+ * (cases marked `caller: 'admin'` also hold users:admin, to reach what only it may call).
  */
 export type HostileCase = {
   name: string
@@ -20,11 +21,13 @@ export type HostileCase = {
   code: ProblemCode | ProblemCode[]
   /** The first validation error's pointer must start with this (`body:/username`). */
   pointer?: string
+  /** Sent with users:admin too (restore, erase, the reads of deleted users); users:read and users:write otherwise. */
+  caller?: 'admin'
 }
 
 export type Method = HostileCase['method']
 type Body = HostileCase['body']
-type Extra = Pick<HostileCase, 'headers' | 'contentType'>
+type Extra = Pick<HostileCase, 'headers' | 'contentType' | 'caller'>
 
 /** 400 validation_failed with the first error at `pointer`. */
 export const invalid = (
@@ -62,7 +65,7 @@ export const OPERATORS: Record<string, unknown> = {
   'dotted key': { 'a.b': 1 },
 }
 export const USER_FIELDS = ['username', 'email', 'displayName', 'password', 'metadata', 'role', 'status']
-export const QUERY_PARAMETERS = ['role', 'status', 'q', 'sort', 'limit', 'cursor', 'includeTotal']
+export const QUERY_PARAMETERS = ['role', 'status', 'q', 'sort', 'limit', 'cursor', 'includeTotal', 'deleted']
 
 const fresh = () => {
   const n = crypto.randomUUID().slice(0, 8)

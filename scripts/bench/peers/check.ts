@@ -70,7 +70,7 @@ async function seed(database: Database): Promise<User[]> {
   return seeded
 }
 
-const defaultList = (limit: number): ListUsersQuery => ({ sort: '-createdAt', limit, includeTotal: false })
+const defaultList = (limit: number): ListUsersQuery => ({ sort: '-createdAt', limit, includeTotal: false, deleted: false })
 
 async function conform(peer: Peer, users: UsersRepository, seeded: User[]) {
   const name = peer.name

@@ -126,5 +126,39 @@ export async function useEveryRoute(client: UsersClient, tag: string): Promise<s
   check((await gone.json()).code === 'user_not_found', 'a deleted user is not found')
   steps.push('delete')
 
+  // GET /v1/users/{id}?includeDeleted=true and GET /v1/users?deleted=true (users:admin): the deleted
+  // user, with deletedAt and purgeAt. includeDeleted is a plain parameter of getUser (so that no
+  // ordinary read has to pass a query); the client sends a `query` it is given in a variable.
+  const withDeleted = { param: { id: alice.id }, query: { includeDeleted: 'true' } }
+  const deletedRead = await client.v1.users[':id'].$get(withDeleted)
+  if (deletedRead.status !== 200) return unexpected('get a deleted user', deletedRead)
+  const kept: User = await deletedRead.json()
+  check(kept.deletedAt !== undefined && kept.purgeAt !== undefined, 'a deleted user carries deletedAt and purgeAt')
+  const bin = await client.v1.users.$get({ query: { q: `${tag}.alice`, deleted: 'true' } })
+  if (bin.status !== 200) return unexpected('list deleted users', bin)
+  check(
+    (await bin.json()).items.some((user) => user.id === alice.id),
+    'deleted=true lists the deleted user',
+  )
+  steps.push('read deleted')
+
+  // POST /v1/users/{id}/restore: 200 with the user live again at the next version.
+  const restored = await client.v1.users[':id'].restore.$post(
+    { param: { id: alice.id } },
+    { headers: { 'If-Match': `"${kept.version}"` } },
+  )
+  if (restored.status !== 200) return unexpected('restore', restored)
+  const back = await restored.json()
+  check(back.version === kept.version + 1 && back.deletedAt === undefined, 'the restored user is live at the next version')
+  steps.push('restore')
+
+  // POST /v1/users/{id}/erase: 204; then every read is 404, and so is a second erase.
+  const erased = await client.v1.users[':id'].erase.$post({ param: { id: alice.id } })
+  if (erased.status !== 204) return unexpected('erase', erased)
+  const again = await client.v1.users[':id'].erase.$post({ param: { id: alice.id } })
+  if (again.status !== 404) return unexpected('erase again', again)
+  check((await again.json()).code === 'user_not_found', 'an erased user is not found')
+  steps.push('erase')
+
   return steps
 }

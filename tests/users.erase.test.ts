@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'bun:test'
+import { createHash, randomBytes } from 'node:crypto'
+import { BSON, ObjectId } from 'mongodb'
+import { createAuthenticator } from '../src/auth/authenticate'
+import type { User } from '../src/client'
+import { testConfig } from '../src/config'
+import { ERASED_FIELDS } from '../src/users/users.lifecycle.document'
+import { newUser, useTestApp } from './helpers/context'
+import { expectProblem, pointers } from './helpers/problem'
+
+/**
+ * POST /v1/users/{id}/erase (issue 15): a data-protection erasure. Every personal value of the
+ * user is gone at once from every collection the service keeps, checked by reading every
+ * document of every collection of the test database as raw JSON.
+ */
+function apiKey(name: string, scopes: ('users:read' | 'users:write' | 'users:admin')[]) {
+  const key = `usk_${randomBytes(24).toString('base64url')}`
+  return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), scopes } }
+}
+const writer = apiKey('writer', ['users:read', 'users:write'])
+const admin = apiKey('admin', ['users:read', 'users:write', 'users:admin'])
+
+const t = await useTestApp({
+  name: 'users_erase',
+  deps: {
+    config: testConfig({ legacyRoutes: true }),
+    authenticator: createAuthenticator({ apiKeys: [writer.entry, admin.entry], jwt: undefined }),
+  },
+})
+
+type Key = { key: string }
+const as = (key: Key, headers: Record<string, string> = {}) => ({ authorization: `Bearer ${key.key}`, ...headers })
+const get = (path: string) => t.raw(path, { headers: as(admin) })
+const post = (path: string, body: unknown, key: Key = admin, headers: Record<string, string> = {}) =>
+  t.raw(path, {
+    method: 'POST',
+    headers: as(key, { 'content-type': 'application/json', ...headers }),
+    body: JSON.stringify(body),
+  })
+const erase = (id: string, key: Key = admin) => t.raw(`/v1/users/${id}/erase`, { method: 'POST', headers: as(key) })
+
+async function create(overrides: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<User> {
+  const res = await post('/v1/users', newUser(overrides), admin, headers)
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`)
+  return (await res.json()) as User
+}
+
+/** Every document of every collection of the test database, each as canonical Extended JSON. */
+async function everyDocument(): Promise<string[]> {
+  const collections = await t.db.listCollections({}, { nameOnly: true }).toArray()
+  const documents: string[] = []
+  for (const { name } of collections) {
+    for (const doc of await t.db.collection(name).find({}).toArray()) documents.push(`${name} ${BSON.EJSON.stringify(doc)}`)
+  }
+  return documents
+}
+
+/** The documents that contain `value` (compared in lower case: keys are stored lower-cased). */
+const holding = (documents: string[], value: string) =>
+  documents.filter((doc) => doc.toLowerCase().includes(JSON.stringify(value).slice(1, -1).toLowerCase()))
+
+describe('POST /v1/users/{id}/erase', () => {
+  it('leaves no personal value of the user in any collection: users, idempotency records, failed-attempt counts', async () => {
+    const secret = randomBytes(4).toString('hex')
+    const password = `pw-${secret}-long`
+    const body = {
+      displayName: `Display ${secret}`,
+      metadata: { note: `note-${secret}`, nested: { deep: `deep-${secret}` } },
+      password,
+    }
+    const user = await create(body, { 'idempotency-key': `key-${secret}` })
+    const other = await create({ displayName: `Other ${secret}` })
+    const { passwordHash } = (await t.collection.findOne({ _id: new ObjectId(user.id) })) as unknown as { passwordHash: string }
+    // Failed attempts while live (counted under the user's id) and while deleted (under each login).
+    expect((await post('/v1/auth/verify', { login: user.username, password: 'wrong-password' })).status).toBe(401)
+    expect((await t.raw(`/v1/users/${user.id}`, { method: 'DELETE', headers: as(admin) })).status).toBe(204)
+    for (const login of [user.username, user.email.toUpperCase()]) {
+      expect((await post('/v1/auth/verify', { login, password })).status).toBe(401)
+    }
+    // And one of another user, which must survive.
+    expect((await post('/v1/auth/verify', { login: other.username, password: 'wrong-password' })).status).toBe(401)
+    const values = [user.username, user.email, body.displayName, body.metadata.note, body.metadata.nested.deep, passwordHash]
+    // Counters are stored under keyed digests (nothing readable to scan for): count the per-login
+    // ones instead, the user's three (its id while live, each login while deleted) and the other's.
+    const loginCounters = () => t.db.collection('auth_failures').countDocuments({ kind: 'login' })
+    expect(await loginCounters()).toBe(4)
+    const before = await everyDocument()
+    // The scan finds what is there: every value is held somewhere before the erase, and in
+    // idempotency_keys and auth_failures too, not only in users.
+    for (const value of values) expect(holding(before, value).length).toBeGreaterThan(0)
+    expect(holding(before, user.email).some((doc) => doc.startsWith('idempotency_keys '))).toBe(true)
+
+    expect((await erase(user.id)).status).toBe(204)
+
+    const after = await everyDocument()
+    for (const value of values) expect({ value, holding: holding(after, value) }).toEqual({ value, holding: [] })
+    expect(await loginCounters()).toBe(1)
+    // Another user is untouched.
+    expect(holding(after, other.username).length).toBeGreaterThan(0)
+    expect(await (await get(`/v1/users/${other.id}`)).json()).toEqual(other)
+  }, 30_000)
+
+  it('answers 404 to every later read, restore and erase of the id', async () => {
+    const user = await create({ password: 'correct horse battery' })
+    expect((await erase(user.id)).status).toBe(204)
+    for (const path of [
+      `/v1/users/${user.id}`,
+      `/v1/users/${user.id}?includeDeleted=true`,
+      `/v1/users/by-username/${user.username}`,
+      `/v1/users/by-email/${encodeURIComponent(user.email)}`,
+    ]) {
+      await expectProblem(await get(path), 404, 'user_not_found')
+    }
+    await expectProblem(await post(`/v1/users/${user.id}/restore`, undefined), 404, 'user_not_found')
+    await expectProblem(await erase(user.id), 404, 'user_not_found')
+    const listed = async (deleted: boolean) =>
+      ((await (await get(`/v1/users?deleted=${deleted}&q=${user.username}`)).json()) as { items: User[] }).items
+    expect(await listed(false)).toEqual([])
+    expect(await listed(true)).toEqual([])
+    expect((await post('/v1/auth/verify', { login: user.username, password: 'correct horse battery' })).status).toBe(401)
+    // Its name and address are free at once.
+    expect((await post('/v1/users', { username: user.username, email: user.email })).status).toBe(201)
+  })
+
+  it('keeps only the allow-listed fields, whatever else the document held (fields added later included)', async () => {
+    const user = await create({ displayName: 'Listed' })
+    // Fields this service does not know yet, written straight into the document.
+    await t.collection.updateOne(
+      { _id: new ObjectId(user.id) },
+      { $set: { givenName: 'Alice', externalId: 'ext-1', futureField: { anything: 'personal' } } },
+    )
+    expect((await erase(user.id)).status).toBe(204)
+    const tombstone = await t.collection.findOne({ _id: new ObjectId(user.id) })
+    expect(Object.keys(tombstone ?? {}).sort()).toEqual([...ERASED_FIELDS].sort())
+    expect(tombstone).toMatchObject({ version: 2, erasedAt: expect.any(Date), deletedAt: expect.any(Date) })
+    expect(tombstone?.usernameKey).toBe(`\u0000deleted:${user.id}`)
+  })
+
+  it('erases a deleted user too, which keeps the purge it was promised', async () => {
+    const user = await create()
+    expect((await t.raw(`/v1/users/${user.id}`, { method: 'DELETE', headers: as(writer) })).status).toBe(204)
+    const { purgeAt } = (await (await get(`/v1/users/${user.id}?includeDeleted=true`)).json()) as User
+    expect((await erase(user.id)).status).toBe(204)
+    const tombstone = await t.collection.findOne({ _id: new ObjectId(user.id) })
+    expect(tombstone?.purgeAt?.toISOString()).toBe(purgeAt)
+    expect(tombstone?.username).toBeUndefined()
+  })
+
+  it('refuses a retry of the create with the same Idempotency-Key (422) instead of creating the user again', async () => {
+    const key = `key-${randomBytes(4).toString('hex')}`
+    const body = newUser()
+    const first = await post('/v1/users', body, admin, { 'idempotency-key': key })
+    const { id } = (await first.json()) as User
+    expect((await erase(id)).status).toBe(204)
+    const retry = await post('/v1/users', body, admin, { 'idempotency-key': key })
+    await expectProblem(retry, 422, 'idempotency_key_reused')
+    expect(await t.collection.countDocuments({ username: body.username })).toBe(0)
+  })
+
+  it('answers 403 forbidden naming users:admin to a writer, erasing nothing', async () => {
+    const user = await create()
+    const problem = await expectProblem(await erase(user.id, writer), 403, 'forbidden')
+    expect(problem.detail).toContain('users:admin')
+    expect(await (await get(`/v1/users/${user.id}`)).json()).toEqual(user)
+  })
+
+  it('answers 400 to a body or a malformed id, and 404 to an unknown id, erasing nothing', async () => {
+    const user = await create()
+    const withBody = await post(`/v1/users/${user.id}/erase`, {})
+    expect(pointers(await expectProblem(withBody, 400, 'validation_failed'))).toEqual(['body:'])
+    const malformed = await t.raw('/v1/users/not-an-id/erase', { method: 'POST', headers: as(admin) })
+    expect(pointers(await expectProblem(malformed, 400, 'validation_failed'))).toEqual(['path:/id'])
+    await expectProblem(await erase('0123456789abcdef01234567'), 404, 'user_not_found')
+    expect(await (await get(`/v1/users/${user.id}`)).json()).toEqual(user)
+  })
+
+  it('race: five erases of one user at once have exactly one 204, the rest 404', async () => {
+    const user = await create()
+    const statuses = (await Promise.all(Array.from({ length: 5 }, () => erase(user.id)))).map((res) => res.status)
+    expect(statuses.sort()).toEqual([204, 404, 404, 404, 404])
+  })
+
+  it('with USER_RETENTION_DAYS=0 deletes the document at once', async () => {
+    const now = await useTestApp({
+      name: 'users_erase_retention_0',
+      deps: {
+        config: testConfig({ userRetentionDays: 0 }),
+        authenticator: createAuthenticator({ apiKeys: [admin.entry], jwt: undefined }),
+      },
+    })
+    const res = await now.raw('/v1/users', {
+      method: 'POST',
+      headers: as(admin, { 'content-type': 'application/json' }),
+      body: JSON.stringify(newUser()),
+    })
+    const { id } = (await res.json()) as User
+    expect((await now.raw(`/v1/users/${id}/erase`, { method: 'POST', headers: as(admin) })).status).toBe(204)
+    expect(await now.collection.countDocuments({})).toBe(0)
+  })
+})
