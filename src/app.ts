@@ -43,6 +43,8 @@ export type AppDeps = {
   authenticator: Authenticator
   /** True once the process is draining for shutdown: readiness then answers 503. */
   shuttingDown?: () => boolean
+  /** The time the users service judges expiry by (a disable's end); tests pass the stores' clock. */
+  clock?: () => Date
 }
 
 /** Builds the HTTP app. No I/O happens here: connecting and listening belong to the entry points. */
@@ -50,7 +52,11 @@ export function createApp(deps: AppDeps) {
   const app = createRouter()
   let document: object | undefined
   // The one users service every surface calls.
-  const users = createUsersService({ users: deps.users, passwords: deps.passwords })
+  const users = createUsersService({
+    users: deps.users,
+    passwords: deps.passwords,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  })
 
   // Middleware adds no routes, so it is registered apart from the chain that builds the type.
   app.use(requestId())

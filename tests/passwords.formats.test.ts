@@ -68,7 +68,7 @@ describe('accepted password hash formats', () => {
     ['argon2d', argon2(65536, 2, 1, 'argon2d')],
     ['argon2 version 16', argon2(65536, 2, 1).replace('v=19', 'v=16')],
     ['argon2 without a version', argon2(65536, 2, 1).replace('v=19$', '')],
-    ['argon2 parameters out of order', '$argon2id$v=19$t=2,m=65536,p=1$' + ARGON2_TAIL],
+    ['argon2 parameters out of order', `$argon2id$v=19$t=2,m=65536,p=1$${ARGON2_TAIL}`],
     ['argon2 with keyid', argon2(65536, 2, 1).replace('p=1$', 'p=1,keyid=AAAA$')],
     ['argon2 salt of 4 bytes', '$argon2id$v=19$m=65536,t=2,p=1$AAAAAA$0r03K2m07B8b5xTHDFx/InQ4Jhr6TCj91spcQRTlefs'],
     ['argon2 non-canonical base64', argon2(65536, 2, 1).replace('Tlefs', 'Tlefz')],

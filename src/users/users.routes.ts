@@ -159,6 +159,7 @@ export const createUser = (idempotency: IdempotencyStore) =>
         ...withBody,
         'username_taken',
         'email_taken',
+        'external_id_taken',
         'idempotency_key_in_use',
         'idempotency_key_reused',
       ),
@@ -255,7 +256,15 @@ export const updateUser = createRoute({
   },
   responses: {
     200: userResponse('The updated user.'),
-    ...problemResponses(...always, ...withBody, 'user_not_found', 'username_taken', 'email_taken', 'precondition_failed'),
+    ...problemResponses(
+      ...always,
+      ...withBody,
+      'user_not_found',
+      'username_taken',
+      'email_taken',
+      'external_id_taken',
+      'precondition_failed',
+    ),
   },
 })
 

@@ -1,0 +1,64 @@
+import type { PasswordHasher } from './passwords'
+import { needsRehash } from './passwords.schemes'
+import type { UsersRepository } from './users.model'
+import type { User } from './users.schemas'
+
+/** Part of the users service (only it imports this): checking a login's password. */
+
+/**
+ * A user found by login, and the one way to check a password against it (the hash stays here).
+ * After a successful `verify`, `user` is the user as signed in: with the new `lastSignInAt` when
+ * it is active (a disabled user is not signed in, so its time is not recorded).
+ */
+export type Login = { user: User; verify(password: string): Promise<boolean> }
+
+type Deps = { users: UsersRepository; passwords: PasswordHasher; now: () => Date }
+
+/**
+ * findLogin and rejectUnknownLogin. A successful check records the sign-in (`lastSignInAt`) and,
+ * when the stored hash is imported or weaker than ours, replaces it with our argon2id: one write,
+ * awaited (a sign-in that answered 200 has its time stored), that is not a change (no version,
+ * no updatedAt: users.signin.writes.ts).
+ */
+export function createSignIn({ users, passwords, now }: Deps) {
+  // Checking a password for an unknown login against a real hash of the same cost makes it take
+  // as long as a wrong password. Made once, on first use.
+  let dummyHash: Promise<string> | undefined
+  const checkPassword = async (password: string, hash: string | undefined): Promise<boolean> => {
+    dummyHash ??= passwords.hash(crypto.randomUUID())
+    return passwords.verify(password, hash ?? (await dummyHash))
+  }
+
+  /** After a right password: the time if the user may sign in, and the upgrade of its hash if due. */
+  async function signedIn(login: Login, password: string, hash: string): Promise<void> {
+    const at = login.user.status === 'active' ? now().toISOString() : undefined
+    const rehash = needsRehash(hash) ? { from: hash, to: await passwords.hash(password) } : undefined
+    if (at === undefined && rehash === undefined) return
+    await users.recordSignIn(login.user.id, { ...(at !== undefined ? { at } : {}), ...(rehash ? { rehash } : {}) })
+    if (at !== undefined) login.user = { ...login.user, lastSignInAt: at }
+  }
+
+  return {
+    /** The user a login names (users.model.ts's findCredentials says how), and the one way to check its password. */
+    async findLogin(login: string): Promise<Login | null> {
+      const found = await users.findCredentials(login)
+      if (!found) return null
+      const { passwordHash } = found
+      const result: Login = {
+        user: found.user,
+        async verify(password) {
+          // No password set: checked against the dummy anyway, so every failure costs the same.
+          const right = (await checkPassword(password, passwordHash)) && passwordHash !== undefined
+          if (right && passwordHash !== undefined) await signedIn(result, password, passwordHash)
+          return right
+        },
+      }
+      return result
+    },
+    /** For a login that names nobody: as slow as a wrong password, and always false. */
+    async rejectUnknownLogin(password: string): Promise<false> {
+      await checkPassword(password, undefined)
+      return false
+    },
+  }
+}
