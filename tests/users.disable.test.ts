@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import { createAuthenticator } from '../src/auth/authenticate'
-import { testConfig } from '../src/config'
 import { newUser, useTestApp } from './helpers/context'
 import { expectProblem, pointers } from './helpers/problem'
 
