@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { type CommandStartedEvent, type Document, MongoClient } from 'mongodb'
 import { attachDatabase } from '../src/db/calls'
 import { createUsersRepository } from '../src/users/users.repository'
+import reference from './fixtures/reference-hashes.json'
 import { newUser, useTestApp } from './helpers/context'
 
 /**
@@ -16,6 +17,8 @@ const monitored = client.db(`test_round_trips_${crypto.randomUUID().slice(0, 8)}
 const users = createUsersRepository(attachDatabase(monitored))
 await users.ensureIndexes()
 const t = await useTestApp({ name: 'round_trips', deps: { users } })
+
+const BCRYPT = reference.hashes.find((entry) => entry.name === 'bcrypt $2a$ cost 4')!
 
 const sent: CommandStartedEvent[] = []
 client.on('commandStarted', (event) => sent.push(event))
@@ -93,6 +96,40 @@ describe('database round trips per request', () => {
     const { status, commands } = await commandsOf(`/v1/users/${user.id}`, patch({ metadata: { plan: 'pro' } }))
     expect(status).toBe(200)
     expect(commands).toEqual(['find', 'findAndModify'])
+  })
+
+  it('GET a list filtered by status sends one find, the expiry of disables included; with its total, one count more', async () => {
+    const page = await commandsOf('/v1/users?limit=5&status=active')
+    expect(page).toMatchObject({ status: 200, commands: ['find'] })
+    const counted = await commandsOf('/v1/users?limit=5&status=disabled&includeTotal=true')
+    expect(counted.status).toBe(200)
+    expect(counted.commands.sort()).toEqual(['aggregate', 'find'])
+  })
+
+  it('PATCH of a status alone sends one findAndModify; a new email without emailVerified reads first', async () => {
+    const fresh = await t.createUser()
+    const status = await commandsOf(`/v1/users/${fresh.id}`, patch({ status: 'disabled' }))
+    expect(status).toMatchObject({ status: 200, commands: ['findAndModify'] })
+    // Whether emailVerified resets depends on the stored address (a change of case keeps it).
+    const email = await commandsOf(`/v1/users/${fresh.id}`, patch({ email: `new-${fresh.email}` }))
+    expect(email).toMatchObject({ status: 200, commands: ['find', 'findAndModify'] })
+    const both = await commandsOf(`/v1/users/${fresh.id}`, patch({ email: `again-${fresh.email}`, emailVerified: true }))
+    expect(both).toMatchObject({ status: 200, commands: ['findAndModify'] })
+  })
+
+  it('POST /v1/auth/verify sends one find and one update (lastSignInAt), the hash upgrade of an import in the same update', async () => {
+    const verify = (login: string, password: string) =>
+      commandsOf('/v1/auth/verify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ login, password }),
+      })
+    const own = await t.createUser({ password: 'the right password' })
+    expect(await verify(own.username, 'the right password')).toMatchObject({ status: 200, commands: ['find', 'update'] })
+    expect(await verify(own.email, 'a wrong password')).toMatchObject({ status: 401, commands: ['find'] })
+    const imported = await t.createUser({ passwordHash: BCRYPT.hash })
+    expect(await verify(imported.username, BCRYPT.password)).toMatchObject({ status: 200, commands: ['find', 'update'] })
+    expect((await users.findById(imported.id))?.version).toBe(1)
   })
 
   it('DELETE sends one delete, also with If-Match', async () => {
