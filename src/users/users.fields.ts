@@ -30,13 +30,13 @@ export const ExternalIdSchema = z
 
 // UTC only, as every time the API returns: an offset could name a time past year 9999, which no
 // ISO string of the document's format can say back.
-export const DisabledUntilSchema = z.iso
-  .datetime({ message: 'must be a UTC date-time such as 2026-12-07T00:00:00Z' })
-  .transform((value) => new Date(value).toISOString())
-  .openapi({
-    description: 'Until when the user is disabled (a future time); only with status "disabled". Needs users:admin.',
-    example: '2026-12-07T00:00:00.000Z',
-  })
+const UTC_DATE_TIME = z.iso.datetime({ message: 'must be a UTC date-time such as 2026-12-07T00:00:00Z' })
+export const DisabledUntilSchema = UTC_DATE_TIME.transform((value) => new Date(value).toISOString()).openapi({
+  // Stated: the document would otherwise say only `format: date-time`, which allows offsets.
+  pattern: z.toJSONSchema(UTC_DATE_TIME).pattern as string,
+  description: 'Until when the user is disabled (a future time); only with status "disabled". Needs users:admin.',
+  example: '2026-12-07T00:00:00.000Z',
+})
 
 export const PasswordHashSchema = z
   .string()
