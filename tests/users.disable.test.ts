@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import { createAuthenticator } from '../src/auth/authenticate'
+import { testConfig } from '../src/config'
 import { newUser, useTestApp } from './helpers/context'
 import { expectProblem, pointers } from './helpers/problem'
 
@@ -24,7 +25,10 @@ const HOUR = 3_600_000
 const t = await useTestApp({
   name: 'disable',
   clock,
-  deps: { authenticator: createAuthenticator({ apiKeys: [writer.entry, admin.entry], jwt: undefined }) },
+  deps: {
+    config: testConfig({ legacyRoutes: true }),
+    authenticator: createAuthenticator({ apiKeys: [writer.entry, admin.entry], jwt: undefined }),
+  },
 })
 
 type Key = { key: string }
@@ -180,6 +184,15 @@ describe('a disable that runs out', () => {
     expect(active.total).toBe(active.listed)
     now += HOUR
     expect((await walk('disabled')).count).toBe(0)
+  })
+
+  it('reads as active on the compatibility routes too (is_active)', async () => {
+    const user = await create({ status: 'disabled', disabledUntil: at(HOUR) })
+    const legacyRead = async () =>
+      (await (await send('GET', `/read/${encodeURIComponent(user.username as string)}`, admin)).json()) as Body
+    expect(await legacyRead()).toMatchObject({ is_active: false })
+    now += HOUR
+    expect(await legacyRead()).toMatchObject({ is_active: true })
   })
 
   it('lets the user sign in', async () => {
