@@ -46,6 +46,8 @@ export type AppDeps = {
   authenticator: Authenticator
   /** True once the process is draining for shutdown: readiness then answers 503. */
   shuttingDown?: () => boolean
+  /** The time the users service judges expiry by (a disable's end); tests pass the stores' clock. */
+  clock?: () => Date
 }
 
 /** Builds the HTTP app. No I/O happens here: connecting and listening belong to the entry points. */
@@ -64,6 +66,7 @@ export function createApp(deps: AppDeps) {
         (subject) => deps.failedAttempts.forgetSubjects(subject),
       ],
     },
+    ...(deps.clock ? { clock: deps.clock } : {}),
   })
 
   // Middleware adds no routes, so it is registered apart from the chain that builds the type.

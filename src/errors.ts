@@ -19,7 +19,7 @@ export type UserKey = 'id' | 'username' | 'email'
 export type NotFound = { kind: 'not_found'; by: UserKey; value: string }
 
 /** A unique field is taken by another user; `value` is the one asked for, as sent. */
-export type Conflict = { kind: 'conflict'; field: 'username' | 'email'; value: string }
+export type Conflict = { kind: 'conflict'; field: 'username' | 'email' | 'externalId'; value: string }
 
 /** The write named versions (If-Match) and the user is at another one. */
 export type PreconditionFailed = { kind: 'precondition_failed'; currentVersion: number }

@@ -20,6 +20,7 @@ const user = {
   role: 'user',
   status: 'active',
   hasPassword: true,
+  emailVerified: false,
   createdAt: '2026-11-25T19:00:00.000Z',
   updatedAt: '2026-11-30T08:00:00.000Z',
   version: 3,

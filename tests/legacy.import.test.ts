@@ -129,6 +129,7 @@ describe('bun run import:seed: the hostile seed', () => {
         'createdAt',
         'email',
         'emailKey',
+        'emailVerified',
         'metadata',
         'role',
         'status',

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { MongoClient } from 'mongodb'
 import { ARGON2_PARAMETERS } from '../src/users/passwords'
 import { createBunPasswordHasher } from '../src/users/passwords.bun'
+import reference from './fixtures/reference-hashes.json'
 import { ABANDONED_UPLOADS, abandonRequest, eventually } from './helpers/abort'
 import { newUser } from './helpers/context'
 import { startServer } from './helpers/process'
@@ -124,6 +125,23 @@ describe('the Node entry point', () => {
     expect(text).toMatch(/^users_service_build_info\{version="[^"]+",runtime="node",/m)
     expect(text).toContain(`nodejs_version_info{version="v${nodeVersion}"`)
   })
+
+  it('verifies every reference hash imported through the API, then holds our argon2id', async () => {
+    for (const entry of reference.hashes) {
+      const body = newUser({ passwordHash: entry.hash })
+      const post = (path: string, json: object) =>
+        fetch(`${baseUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(json),
+        })
+      expect((await post('v1/users', body)).status).toBe(201)
+      expect((await post('v1/auth/verify', { login: body.username, password: `!${entry.password}` })).status).toBe(401)
+      expect((await post('v1/auth/verify', { login: body.username, password: entry.password })).status).toBe(200)
+      const stored = await client.db(dbName).collection('users').findOne({ username: body.username })
+      expect(stored?.passwordHash.startsWith('$argon2id$v=19$m=65536,t=2,p=1$')).toBe(entry.rehash)
+    }
+  }, 60_000)
 
   it('exits 0 on SIGTERM', async () => {
     const { proc } = await startNode()

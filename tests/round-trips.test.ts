@@ -4,6 +4,7 @@ import { createFailedAttempts } from '../src/credentials/failed-attempts.reposit
 import { attachDatabase } from '../src/db/calls'
 import { createIdempotencyStore } from '../src/idempotency/idempotency.repository'
 import { createUsersRepository } from '../src/users/users.repository'
+import reference from './fixtures/reference-hashes.json'
 import { newUser, useTestApp } from './helpers/context'
 
 /**
@@ -22,6 +23,8 @@ const idempotency = createIdempotencyStore(handle)
 const failedAttempts = createFailedAttempts(handle, { windowSeconds: 900 })
 await Promise.all([users.ensureIndexes(), idempotency.ensureIndexes(), failedAttempts.ensureIndexes()])
 const t = await useTestApp({ name: 'round_trips', deps: { users, idempotency, failedAttempts } })
+
+const BCRYPT = reference.hashes.find((entry) => entry.name === 'bcrypt $2a$ cost 4')!
 
 const sent: CommandStartedEvent[] = []
 client.on('commandStarted', (event) => sent.push(event))
@@ -107,6 +110,46 @@ describe('database round trips per request', () => {
     const { status, commands } = await commandsOf(`/v1/users/${user.id}`, patch({ metadata: { plan: 'pro' } }))
     expect(status).toBe(200)
     expect(commands).toEqual(['find', 'findAndModify'])
+  })
+
+  it('GET a list filtered by status sends one find, the expiry of disables included; with its total, one count more', async () => {
+    const page = await commandsOf('/v1/users?limit=5&status=active')
+    expect(page).toMatchObject({ status: 200, commands: ['find'] })
+    const counted = await commandsOf('/v1/users?limit=5&status=disabled&includeTotal=true')
+    expect(counted.status).toBe(200)
+    expect(counted.commands.sort()).toEqual(['aggregate', 'find'])
+  })
+
+  it('PATCH of a status alone sends one findAndModify; a new email without emailVerified reads first', async () => {
+    const fresh = await t.createUser()
+    const status = await commandsOf(`/v1/users/${fresh.id}`, patch({ status: 'disabled' }))
+    expect(status).toMatchObject({ status: 200, commands: ['findAndModify'] })
+    // Whether emailVerified resets depends on the stored address (a change of case keeps it).
+    const email = await commandsOf(`/v1/users/${fresh.id}`, patch({ email: `new-${fresh.email}` }))
+    expect(email).toMatchObject({ status: 200, commands: ['find', 'findAndModify'] })
+    const both = await commandsOf(`/v1/users/${fresh.id}`, patch({ email: `again-${fresh.email}`, emailVerified: true }))
+    expect(both).toMatchObject({ status: 200, commands: ['findAndModify'] })
+  })
+
+  it('POST /v1/auth/verify sends one find and one update (lastSignInAt), the hash upgrade of an import in the same update', async () => {
+    const verify = (login: string, password: string) =>
+      commandsOf('/v1/auth/verify', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ login, password }),
+      })
+    // On the users collection (the failed-attempt counters are the other commands: their cost is
+    // the limits', tests/verify.lockout.test.ts).
+    const onUsers = async (login: string, password: string) => {
+      const { status, targets } = await verify(login, password)
+      return { status, commands: targets.filter((target) => target.endsWith(' users')).map((target) => target.split(' ')[0]) }
+    }
+    const own = await t.createUser({ password: 'the right password' })
+    expect(await onUsers(own.username, 'the right password')).toEqual({ status: 200, commands: ['find', 'update'] })
+    expect(await onUsers(own.email, 'a wrong password')).toEqual({ status: 401, commands: ['find'] })
+    const imported = await t.createUser({ passwordHash: BCRYPT.hash })
+    expect(await onUsers(imported.username, BCRYPT.password)).toEqual({ status: 200, commands: ['find', 'update'] })
+    expect((await users.findById(imported.id))?.version).toBe(1)
   })
 
   it('DELETE sends one update, also with If-Match: the soft delete releases the keys in the same write', async () => {
@@ -210,7 +253,12 @@ describe('GET /v1/users keyset pages', () => {
 
   it('keeps the filters and uses a range on the unique key when sorted by username', async () => {
     const { first, deep } = await firstAndDeepFind('sort=username&status=active&q=user', 4)
-    const filter = { deletedAt: { $exists: false }, status: 'active', $or: [{ usernameKey: /^user/ }, { emailKey: /^user/ }] }
+    // status=active is the status now: stored active, or disabled until a time that has passed.
+    const filter = {
+      deletedAt: { $exists: false },
+      $or: [{ usernameKey: /^user/ }, { emailKey: /^user/ }],
+      $and: [{ $or: [{ status: 'active' }, { status: 'disabled', disabledUntil: { $lte: expect.any(Date) } }] }],
+    }
     expect(first.filter).toEqual(filter)
     expect(deep.filter).toEqual({ $and: [filter, { usernameKey: { $gt: expect.any(String) } }] })
     for (const find of [first, deep]) {

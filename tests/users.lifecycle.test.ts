@@ -221,6 +221,21 @@ describe('POST /v1/users/{id}/restore', () => {
     expect(pointers(problem)).toEqual(['body:/email'])
   })
 
+  it('frees the externalId at the delete, and takes it back on restore (409 external_id_taken if taken meanwhile)', async () => {
+    const externalId = `ext-${tag()}`
+    const first = await deleted({ externalId })
+    // Free at once: a new user (a re-provisioning, say) may take it.
+    const second = await create({ externalId })
+    const problem = await expectProblem(await restore(first.id), 409, 'external_id_taken')
+    expect(pointers(problem)).toEqual(['body:/externalId'])
+    // Once the new user lets it go, the old one gets it back with the restore.
+    expect((await del(second.id, admin)).status).toBe(204)
+    const restored = await restore(first.id)
+    expect(restored.status).toBe(200)
+    expect(((await restored.json()) as User).externalId).toBe(externalId)
+    await expectProblem(await post('/v1/users', newUser({ externalId })), 409, 'external_id_taken')
+  })
+
   it('answers 412 with the current ETag when If-Match is stale, and restores with the current one', async () => {
     const user = await deleted()
     const stale = await restore(user.id, { 'if-match': '"1"' })

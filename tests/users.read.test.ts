@@ -78,8 +78,9 @@ describe('GET /v1/users/by-username/{username}', () => {
   })
 
   it('returns 400 for a username that cannot exist', async () => {
-    await expectProblem(await t.raw('/v1/users/by-username/a'), 400, 'validation_failed')
+    await expectProblem(await t.raw('/v1/users/by-username/a%20b'), 400, 'validation_failed')
     await expectProblem(await t.raw('/v1/users/by-username/%2E%2E%2Fetc'), 400, 'validation_failed')
+    await expectProblem(await t.raw(`/v1/users/by-username/${'a'.repeat(255)}`), 400, 'validation_failed')
   })
 })
 

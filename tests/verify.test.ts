@@ -50,7 +50,8 @@ describe('POST /v1/auth/verify', () => {
       const res = await verify(login, password)
       expect(res.status).toBe(200)
       const text = await res.text()
-      expect(JSON.parse(text)).toEqual({ user })
+      // The user as it is, with the sign-in's time: same version and updatedAt (not a change).
+      expect(JSON.parse(text)).toEqual({ user: { ...user, lastSignInAt: new Date(now).toISOString() } })
       expect(text).not.toContain('argon2')
     }
   })

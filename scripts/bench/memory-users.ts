@@ -24,6 +24,7 @@ export function benchUsers(count: number): User[] {
       role: 'user',
       status: 'active',
       hasPassword: false,
+      emailVerified: false,
       createdAt: at,
       updatedAt: at,
       version: 1,
@@ -39,18 +40,20 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
     (!guard.role || user.role === guard.role) &&
     (!guard.status || user.status === guard.status)
   const apply = (current: User, found: UserChanges): User => {
-    const { displayName, passwordHash, ...changes } = found
-    const user: User = {
+    const { passwordHash, ...changes } = found
+    const user = {
       ...current,
-      ...changes,
-      ...(displayName !== undefined && displayName !== null ? { displayName } : {}),
       ...(passwordHash !== undefined ? { hasPassword: true } : {}),
       updatedAt: new Date().toISOString(),
       version: current.version + 1,
+    } as Record<string, unknown>
+    // `null` removes a field.
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === null) delete user[field]
+      else if (value !== undefined) user[field] = value
     }
-    if (displayName === null) delete user.displayName
-    byId.set(user.id, user)
-    return user
+    byId.set(current.id, user as User)
+    return user as User
   }
   const notInMemory = () => Promise.reject(new Error('not part of the measured workloads'))
   return {
@@ -61,6 +64,7 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
       if (find((u) => u.username.toLowerCase() === input.username.toLowerCase())) return conflict('username', input.username)
       const user: User = {
         ...fields,
+        emailVerified: fields.emailVerified ?? false,
         id: crypto.randomUUID().replaceAll('-', '').slice(0, 24),
         hasPassword: passwordHash !== undefined,
         createdAt: at,
@@ -79,6 +83,7 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
       return user && { user, passwordHash: undefined }
     },
     findTaken: async () => null,
+    recordSignIn: async () => {},
     async list(query) {
       const sorted = [...byId.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       return { items: sorted.slice(0, query.limit), nextCursor: null }

@@ -119,7 +119,13 @@ try {
         '--no-color',
         ...process.argv.slice(2),
       ],
-      { stdout: 'inherit', stderr: 'inherit', cwd: work },
+      {
+        stdout: 'inherit',
+        stderr: 'inherit',
+        cwd: work,
+        // The data-dependent rules no schema can state (schemathesis_hooks.py says which).
+        env: { ...process.env, SCHEMATHESIS_HOOKS: 'schemathesis_hooks', PYTHONPATH: join(root, 'scripts/reliability') },
+      },
     )
     check((await run.exited) === 0, 'Schemathesis reported failures (see above)')
     // The process must still answer, and must have logged no unexpected error, whatever it was sent.

@@ -14,12 +14,12 @@ import { countersFor, type FailureLimits, REFUSED_BY } from './limits'
 const VerifyCredentialsSchema = z
   .strictObject({
     // max before trim, and the pattern, so the document says which logins get 400 (found by Schemathesis).
-    login: z
-      .string()
-      .max(254)
-      .trim()
-      .min(1)
-      .openapi({ description: 'Username or email, any case.', pattern: NOT_BLANK_PATTERN, example: 'alice.w' }),
+    login: z.string().max(254).trim().min(1).openapi({
+      description:
+        'Username or email, any case. A login with `@` names the user with that email if there is one, else the user with that username.',
+      pattern: NOT_BLANK_PATTERN,
+      example: 'alice.w',
+    }),
     // No length policy here: a password that could never have been set is simply wrong (401).
     password: z
       .string()
@@ -119,8 +119,17 @@ export function createVerifyRouter({ users, failedAttempts, limits, metrics }: V
       })
     }
     await Promise.all([failedAttempts.reset(counted.login), failedAttempts.refund(counted.broad)])
-    if (found.user.status === 'disabled')
-      return problem(c, 'user_disabled', 'The credentials are right, but the user is disabled.')
+    if (found.user.status === 'disabled') {
+      const { disabledUntil } = found.user
+      return problem(
+        c,
+        'user_disabled',
+        `The credentials are right, but the user is disabled${disabledUntil ? ` until ${disabledUntil}` : ''}.`,
+        {
+          members: disabledUntil ? { disabledUntil } : {},
+        },
+      )
+    }
     return c.json({ user: found.user }, 200)
   }
 

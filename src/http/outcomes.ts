@@ -20,17 +20,30 @@ import type { AppEnv } from './types'
 /** A returned outcome that refuses the request. */
 export type Refusal = NotFound | Conflict | PreconditionFailed | Forbidden
 
+const CONFLICT_CODES = {
+  username: 'username_taken',
+  email: 'email_taken',
+  externalId: 'external_id_taken',
+} as const satisfies Record<Conflict['field'], ProblemCode>
+
 type CodeOf<O extends Refusal> = O extends NotFound
   ? 'user_not_found'
   : O extends Conflict
-    ? 'username_taken' | 'email_taken'
+    ? (typeof CONFLICT_CODES)[O['field']]
     : O extends PreconditionFailed
       ? 'precondition_failed'
       : 'forbidden'
 
-/** The words that differ between surfaces: the compatibility routes call the status `is_active`. */
-export type Vocabulary = { status: string; notActive: string }
-export const V1_VOCABULARY: Vocabulary = { status: 'status', notActive: "a status other than 'active'" }
+/**
+ * The words that differ between surfaces: the compatibility routes call the status `is_active`
+ * and have none of the other fields only `users:admin` may set.
+ */
+export type Vocabulary = { status: string; notActive: string; adminFields: string }
+export const V1_VOCABULARY: Vocabulary = {
+  status: 'status',
+  notActive: "a status other than 'active'",
+  adminFields: 'role, status, disabledUntil, disabledReason or passwordHash',
+}
 
 /**
  * The problem answering a refusal. Typed by the refusals it can be given, so a handler compiles
@@ -49,9 +62,11 @@ function respond(c: Context, outcome: Refusal, vocabulary: Vocabulary) {
     case 'not_found':
       return problem(c, 'user_not_found', `No user has ${outcome.by} '${outcome.value}'.`)
     case 'conflict': {
-      const code = outcome.field === 'username' ? 'username_taken' : 'email_taken'
+      const code = CONFLICT_CODES[outcome.field]
+      // An externalId is compared exactly; usernames and emails case-insensitively.
+      const how = outcome.field === 'externalId' ? '' : ' (case-insensitively)'
       return problem(c, code, `A user with ${outcome.field} '${outcome.value}' already exists.`, {
-        errors: [{ location: 'body', pointer: `/${outcome.field}`, code, message: 'is already taken (case-insensitively)' }],
+        errors: [{ location: 'body', pointer: `/${outcome.field}`, code, message: `is already taken${how}` }],
       })
     }
     case 'precondition_failed':
@@ -63,13 +78,13 @@ function respond(c: Context, outcome: Refusal, vocabulary: Vocabulary) {
   }
 }
 
-function forbiddenDetail(outcome: Forbidden, { status, notActive }: Vocabulary): string {
+function forbiddenDetail(outcome: Forbidden, { notActive, adminFields }: Vocabulary): string {
   const needs = "needs the scope 'users:admin'"
   switch (outcome.reason) {
     case 'create_privileged':
       return `Creating a user with a role other than 'user' or ${notActive} ${needs}.`
     case 'set_privileged_fields':
-      return `Changing role or ${status} ${needs}.`
+      return `Setting ${adminFields} ${needs}.`
     case 'privileged_target':
       return `Changing or deleting a user with a role other than 'user' or ${notActive} ${needs}.`
     case 'read_deleted':

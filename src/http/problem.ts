@@ -18,6 +18,7 @@ export const problemCatalog = {
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   username_taken: { status: 409, title: 'Username already taken' },
   email_taken: { status: 409, title: 'Email already taken' },
+  external_id_taken: { status: 409, title: 'External id already taken' },
   idempotency_key_in_use: { status: 409, title: 'Idempotency key in use' },
   precondition_failed: { status: 412, title: 'Precondition failed' },
   payload_too_large: { status: 413, title: 'Payload too large' },
@@ -84,6 +85,10 @@ export const ProblemSchema = z
       description: 'Present when `errors` was cut short: how many more issues the request had.',
       example: 5880,
     }),
+    disabledUntil: z.iso.datetime().optional().openapi({
+      description: 'With user_disabled: when the disable ends, if it has an end.',
+      example: '2026-12-07T00:00:00.000Z',
+    }),
   })
   .openapi('Problem', { description: 'RFC 9457 problem details.' })
 
@@ -91,8 +96,11 @@ export type Problem = z.infer<typeof ProblemSchema>
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
+/** Members a problem carries beyond RFC 9457's and `errors` (declared in ProblemSchema). */
+export type ProblemMembers = Pick<Problem, 'disabledUntil'>
+
 /** Builds the body of a problem response for the current request. */
-function toProblem(c: Context, code: ProblemCode, detail: string, errors?: ValidationIssue[]): Problem {
+function toProblem(c: Context, code: ProblemCode, detail: string, errors?: ValidationIssue[], members?: ProblemMembers): Problem {
   const { status, title } = problemCatalog[code]
   return {
     type: 'about:blank',
@@ -103,6 +111,7 @@ function toProblem(c: Context, code: ProblemCode, detail: string, errors?: Valid
     instance: c.req.path,
     requestId: c.get('requestId') ?? 'unknown',
     ...(errors ? listedIssues(errors) : {}),
+    ...members,
   }
 }
 
@@ -115,9 +124,9 @@ export function problem<C extends ProblemCode>(
   c: Context,
   code: C,
   detail: string,
-  options: { errors?: ValidationIssue[]; headers?: Record<string, string> } = {},
+  options: { errors?: ValidationIssue[]; headers?: Record<string, string>; members?: ProblemMembers } = {},
 ) {
-  const body = toProblem(c, code, detail, options.errors)
+  const body = toProblem(c, code, detail, options.errors, options.members)
   // The content type goes in c.json's third argument: c.json overrides an earlier c.header().
   return c.json(body, problemCatalog[code].status as ProblemStatus<C>, {
     ...options.headers,

@@ -18,7 +18,7 @@ export type LegacyDeps = {
 export const LEGACY_READ_ALL_MAX = 10_000
 
 /** The Flask service called the status `is_active`; its errors say so. */
-const VOCABULARY: Vocabulary = { status: 'is_active', notActive: 'is_active false' }
+const VOCABULARY: Vocabulary = { status: 'is_active', notActive: 'is_active false', adminFields: 'role or is_active' }
 
 /** The seed's user shape (MongoEngine's to_json), without the password. */
 export function toLegacyUser(user: User) {

@@ -1,6 +1,8 @@
 import type { ObjectId, UpdateFilter } from 'mongodb'
+import { effectiveStatus } from './users.disabled.document'
 import type { JsonObject } from './users.metadata'
 import type { NewUser, UserChanges } from './users.model'
+import { newProfileDocument, type ProfileDocument, toProfile } from './users.profile.document'
 import type { User } from './users.schemas'
 
 /**
@@ -28,7 +30,7 @@ export type UserDocument = {
   purgeAt?: Date
   /** Set by erase: the document is a tombstone without any personal value. */
   erasedAt?: Date
-}
+} & ProfileDocument
 
 /** The collection holding users. Private to the users storage modules. */
 export const USERS_COLLECTION = 'users'
@@ -49,14 +51,18 @@ export function newUserDocument(input: NewUser, _id: ObjectId, createdAt: Date, 
     role: input.role,
     status: input.status,
     ...(input.passwordHash !== undefined ? { passwordHash: input.passwordHash } : {}),
+    ...newProfileDocument(input),
     createdAt,
     updatedAt,
     version: 1,
   }
 }
 
-/** Maps a stored document to the API's User. The password hash never leaves this function. */
-export function toUser(doc: UserDocument): User {
+/**
+ * Maps a stored document to the API's User as it is at `now` (a disable that has run out reads as
+ * active). The password hash never leaves this function.
+ */
+export function toUser(doc: UserDocument, now: Date): User {
   return {
     id: doc._id.toHexString(),
     username: doc.username,
@@ -64,32 +70,44 @@ export function toUser(doc: UserDocument): User {
     ...(doc.displayName !== undefined ? { displayName: doc.displayName } : {}),
     metadata: doc.metadata ?? {},
     role: doc.role,
-    status: doc.status,
+    ...effectiveStatus(doc, now),
     hasPassword: typeof doc.passwordHash === 'string',
     createdAt: doc.createdAt.toISOString(),
     updatedAt: doc.updatedAt.toISOString(),
     version: doc.version,
     ...(doc.deletedAt ? { deletedAt: doc.deletedAt.toISOString() } : {}),
     ...(doc.deletedAt && doc.purgeAt ? { purgeAt: doc.purgeAt.toISOString() } : {}),
+    ...toProfile(doc),
   }
 }
 
-/** The normalized unique keys a change sets. */
-export function keysOf(changes: Pick<UserChanges, 'username' | 'email'>): { usernameKey?: string; emailKey?: string } {
+/** The unique keys a change sets: lower-cased username and email, the exact externalId (`null` removes it). */
+export function keysOf(changes: Pick<UserChanges, 'username' | 'email' | 'externalId'>): {
+  usernameKey?: string
+  emailKey?: string
+  externalIdKey?: string | null
+} {
   return {
     ...(changes.username !== undefined ? { usernameKey: changes.username.toLowerCase() } : {}),
     ...(changes.email !== undefined ? { emailKey: changes.email.toLowerCase() } : {}),
+    ...(changes.externalId !== undefined ? { externalIdKey: changes.externalId } : {}),
   }
 }
 
-/** The update that applies `changes`: their fields and keys, the time, and the next version. */
+/**
+ * The update that applies `changes`: their fields and keys (`null` removes a field), the time,
+ * and the next version.
+ */
 export function toUpdate(changes: UserChanges, timestamp: Date): UpdateFilter<UserDocument> {
-  const { displayName, ...rest } = changes
-  const set: Partial<UserDocument> = { ...rest, ...keysOf(changes), updatedAt: timestamp }
-  if (displayName !== undefined && displayName !== null) set.displayName = displayName
+  const set: Record<string, unknown> = {}
+  const unset: Record<string, ''> = {}
+  for (const [field, value] of Object.entries({ ...changes, ...keysOf(changes) })) {
+    if (value === null) unset[field] = ''
+    else if (value !== undefined) set[field] = field === 'disabledUntil' ? new Date(value as string) : value
+  }
   return {
-    $set: set,
+    $set: { ...set, updatedAt: timestamp } as Partial<UserDocument>,
     $inc: { version: 1 },
-    ...(displayName === null ? { $unset: { displayName: '' as const } } : {}),
+    ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}),
   }
 }

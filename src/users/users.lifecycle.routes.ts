@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi'
 import { noBody } from '../http/no-body'
 import { problemResponses } from '../http/problem'
-import { always, etagHeader, guarded, IdParams, ifMatch, tags } from './users.routes'
+import { always, etagHeader, guarded, IdParams, ifMatch, tags } from './users.routes.parts'
 import { UserSchema } from './users.schemas'
 
 /**

@@ -1,7 +1,8 @@
 import { type Collection, ObjectId } from 'mongodb'
-import { keysOf, toUser } from './users.document'
+import { toUser } from './users.document'
 import { deletedFilter, type ErasedDocument, erasedDocument, isRestorable, releasedKey } from './users.lifecycle.document'
 import type { UsersRepository } from './users.model'
+import type { User } from './users.schemas'
 import { collision, guarded, type Store } from './users.writes'
 
 /**
@@ -21,8 +22,9 @@ export function createLifecycleStorage(
       // Exactly `{ _id }`: the only filter FerretDB serves from an index; the state is judged here.
       const doc = await call((limit) => users.findOne({ _id: new ObjectId(id) }, limit))
       if (!doc) return null
-      if (doc.deletedAt === undefined) return toUser(doc)
-      return isRestorable(doc, now()) ? toUser(doc) : null
+      const at = now()
+      if (doc.deletedAt === undefined) return toUser(doc, at)
+      return isRestorable(doc, at) ? toUser(doc, at) : null
     },
 
     async softDelete(id, guard, retentionMs) {
@@ -30,7 +32,7 @@ export function createLifecycleStorage(
       const _id = new ObjectId(id)
       const { matchedCount } = await call((limit) =>
         users.updateOne(
-          guarded(id, guard),
+          guarded(id, guard, at),
           {
             $set: {
               usernameKey: releasedKey(_id),
@@ -39,6 +41,9 @@ export function createLifecycleStorage(
               purgeAt: new Date(at.getTime() + retentionMs),
               updatedAt: at,
             },
+            // The externalId key is released too (its index is sparse: a missing key is not indexed);
+            // the externalId itself stays, for a restore to take it back.
+            $unset: { externalIdKey: '' },
             $inc: { version: 1 },
           },
           limit,
@@ -50,16 +55,12 @@ export function createLifecycleStorage(
     async restore(user) {
       const at = now()
       const filter = { _id: new ObjectId(user.id), version: user.version, ...deletedFilter(at) }
-      const update = {
-        $set: { ...keysOf(user), updatedAt: at },
-        $unset: { deletedAt: '', purgeAt: '' } as const,
-        $inc: { version: 1 },
-      }
+      const update = restoreUpdate(user, at)
       try {
         const restored = await call((limit) => users.findOneAndUpdate(filter, update, { ...limit, returnDocument: 'after' }))
-        return restored ? { kind: 'written', user: toUser(restored) } : { kind: 'stale' }
+        return restored ? { kind: 'written', user: toUser(restored, at) } : { kind: 'stale' }
       } catch (error) {
-        // The name or the address was taken meanwhile: the unique index refused it.
+        // The name, the address or the externalId was taken meanwhile: the unique index refused it.
         return (await collision(store, error, user, user.id)) ?? { kind: 'stale' }
       }
     },
@@ -88,5 +89,19 @@ export function createLifecycleStorage(
       const { deletedCount } = await call((limit) => users.deleteMany({ purgeAt: { $lte: now() } }, limit))
       return deletedCount
     },
+  }
+}
+
+/** Restore's update: the unique keys back (the externalId's too, when the user has one; a key taken meanwhile is refused by its index), live again, the next version. */
+function restoreUpdate(user: User, at: Date) {
+  return {
+    $set: {
+      usernameKey: user.username.toLowerCase(),
+      emailKey: user.email.toLowerCase(),
+      ...(user.externalId !== undefined ? { externalIdKey: user.externalId } : {}),
+      updatedAt: at,
+    },
+    $unset: { deletedAt: '', purgeAt: '' } as const,
+    $inc: { version: 1 },
   }
 }

@@ -16,15 +16,22 @@ export interface UsersRepository {
   findByUsername(username: string): Promise<User | null>
   findByEmail(email: string): Promise<User | null>
   /**
-   * The user a login (username or email, any case) names, with the password hash: for checking
-   * credentials only. The hash must never reach a response or a log.
+   * The user a login names, with the password hash: for checking credentials only. The hash must
+   * never reach a response or a log. A login with `@` names the user with that email if there is
+   * one, else the user with that username; any other login names a username (any case, both).
    */
   findCredentials(login: string): Promise<{ user: User; passwordHash: string | undefined } | null>
+  /**
+   * Records a successful sign-in: `lastSignInAt`, and a new hash in place of `rehash.from` if the
+   * user still has that one (a password changed meanwhile wins). Not a change: no version, no
+   * updatedAt. One write; a second only when the rehash lost to such a change.
+   */
+  recordSignIn(id: string, signIn: { at?: string; rehash?: { from: string; to: string } }): Promise<void>
   /**
    * Which of these values another user (not `exceptId`) already holds, compared as the unique
    * indexes compare them; the username when both are. A hint only: the indexes decide races.
    */
-  findTaken(values: { username?: string; email?: string }, exceptId?: string): Promise<Conflict | null>
+  findTaken(values: { username?: string; email?: string; externalId?: string }, exceptId?: string): Promise<Conflict | null>
   /**
    * A page of users. `query.cursor` is decoded and `nextCursor` encoded here (users.pagination.ts);
    * a cursor this service did not issue for the same filters and sort throws InvalidInputError.
@@ -34,10 +41,17 @@ export interface UsersRepository {
   create(user: NewUser): Promise<Written>
   /**
    * The common PATCH in one round trip: writes `fields` only when the user meets `guard` and at
-   * least one field differs from what is stored (so an unchanged user keeps its version).
+   * least one field differs from what is stored (so an unchanged user keeps its version), and
+   * `alongside` with them (what a change implies, not compared: a status clears the disable's
+   * details). A status is compared as it is now (a run-out disable is active).
    * `not_written` does not say why: the caller reads to find out.
    */
-  updateInPlace(id: string, fields: PlainChanges, guard: WriteGuard): Promise<Written | { kind: 'not_written' }>
+  updateInPlace(
+    id: string,
+    fields: PlainChanges,
+    guard: WriteGuard,
+    alongside?: PlainChanges,
+  ): Promise<Written | { kind: 'not_written' }>
   /** Writes `changes` only if the user is still at `version`; `stale` when it is not (or is gone). */
   updateAtVersion(id: string, version: number, changes: UserChanges): Promise<Written | { kind: 'stale' }>
   /** Deletes the user for good if it meets `guard` (USER_RETENTION_DAYS=0); false when nothing was deleted. */
@@ -80,11 +94,22 @@ export type NewUser = {
   role: User['role']
   status: User['status']
   passwordHash?: string
+} & NewProfile
+
+/** The v1.1 fields of a new user (API.md "User: new fields"); emailVerified defaults to false. */
+export type NewProfile = {
+  emailVerified?: boolean
+  givenName?: string
+  familyName?: string
+  externalId?: string
+  /** ISO time; only with status `disabled`. */
+  disabledUntil?: string
+  disabledReason?: string
 }
 
 export type UserPage = { items: User[]; nextCursor: string | null; total?: number }
 
-/** New values for the fields a write changes. `displayName: null` removes it. */
+/** New values for the fields a write changes. `null` removes a field (displayName and the removable v1.1 fields). */
 export type UserChanges = {
   username?: string
   email?: string
@@ -93,6 +118,15 @@ export type UserChanges = {
   role?: User['role']
   status?: User['status']
   passwordHash?: string
+} & ProfileChanges
+
+export type ProfileChanges = {
+  emailVerified?: boolean
+  givenName?: string | null
+  familyName?: string | null
+  externalId?: string | null
+  disabledUntil?: string | null
+  disabledReason?: string | null
 }
 
 /** The fields an in-place write may set: no metadata (its merge needs the stored value) and no hash. */

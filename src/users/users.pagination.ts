@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto'
 import { z } from '@hono/zod-openapi'
 import { type Filter, ObjectId, type Sort } from 'mongodb'
 import { InvalidInputError } from '../errors'
+import { hasStatus } from './users.disabled.document'
 import { toUser, type UserDocument } from './users.document'
 import { DELETED_USERNAME_KEY, deletedFilter, deletedPrefixFilter, NOT_DELETED } from './users.lifecycle.document'
 import type { UserPage } from './users.model'
-import type { ListUsersQuery } from './users.schemas'
+import { type ListUsersQuery, USERNAME_MAX_LENGTH, USERNAME_PATTERN } from './users.schemas'
 
 /**
  * Keyset paging, whole: what each `sort` means, the page's find, and the cursor codec. A cursor
@@ -26,7 +27,12 @@ function sortPlan(sort: ListUsersQuery['sort'], deleted = false) {
     return {
       direction,
       sort: { usernameKey: direction } as Sort,
-      keySchema: z.string().regex(/^[a-z0-9._-]{3,32}$/),
+      // A username's key: a username, lower-cased.
+      keySchema: z
+        .string()
+        .max(USERNAME_MAX_LENGTH)
+        .regex(new RegExp(USERNAME_PATTERN))
+        .refine((key) => key === key.toLowerCase()),
       keyOf: (doc: UserDocument) => doc.usernameKey,
       after: (op: '$lt' | '$gt', position: CursorPosition): Filter<UserDocument> => ({ usernameKey: { [op]: position.key } }),
     }
@@ -64,12 +70,12 @@ function deletedByUsername(direction: 1 | -1) {
 /**
  * The find of one page: the filters, and after a cursor the range that starts past its position
  * (never a skip: page 10,000 costs what page 1 costs). One more than the page is asked for, to
- * know whether another follows. `countFilter` is what `total` counts.
+ * know whether another follows. `countFilter` is what `total` counts. `status` is the status at
+ * `now` (a disable that has run out is active), in the same filter: still one query.
  */
 export function pageQuery(query: ListUsersQuery, now: Date) {
   const filter: Filter<UserDocument> = query.deleted ? deletedFilter(now) : { ...NOT_DELETED }
   if (query.role) filter.role = query.role
-  if (query.status) filter.status = query.status
   if (query.q && query.deleted) filter.$or = deletedPrefixFilter(query.q)
   else if (query.q) {
     // Prefix match on the normalized keys: an anchored, case-sensitive regex on a lower-cased
@@ -77,6 +83,7 @@ export function pageQuery(query: ListUsersQuery, now: Date) {
     const prefix = new RegExp(`^${escapeRegExp(query.q.toLowerCase())}`)
     filter.$or = [{ usernameKey: prefix }, { emailKey: prefix }]
   }
+  if (query.status) filter.$and = [hasStatus(query.status, now)]
   const plan = sortPlan(query.sort, query.deleted)
   const position = query.cursor ? decodeCursor(query, query.cursor) : undefined
   const after = position && plan.after(plan.direction === -1 ? '$lt' : '$gt', position)
@@ -84,12 +91,12 @@ export function pageQuery(query: ListUsersQuery, now: Date) {
 }
 
 /** The page from the documents its find returned (up to one more than the page). */
-export function toPage(query: ListUsersQuery, docs: UserDocument[], total: number | undefined): UserPage {
+export function toPage(query: ListUsersQuery, docs: UserDocument[], total: number | undefined, now: Date): UserPage {
   const items = docs.slice(0, query.limit)
   const last = items.at(-1)
   const position = last && { key: sortPlan(query.sort, query.deleted).keyOf(last), id: last._id.toHexString() }
   const nextCursor = docs.length > query.limit && position ? encodeCursor(query, position) : null
-  return { items: items.map(toUser), nextCursor, ...(total !== undefined ? { total } : {}) }
+  return { items: items.map((doc) => toUser(doc, now)), nextCursor, ...(total !== undefined ? { total } : {}) }
 }
 
 const CursorSchema = z.strictObject({

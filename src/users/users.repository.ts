@@ -5,6 +5,7 @@ import { toUser, USERS_COLLECTION, type UserDocument } from './users.document'
 import { createLifecycleStorage } from './users.lifecycle.writes'
 import type { ImportedUser, ImportOutcome, UsersRepository } from './users.model'
 import { pageQuery, toPage } from './users.pagination'
+import { createSignInWrites } from './users.signin.writes'
 import { createUserWrites } from './users.writes'
 
 /**
@@ -24,7 +25,7 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
   // only shape FerretDB serves from an index), and released keys never match a username or email.
   async function findOne(filter: Filter<UserDocument>) {
     const doc = await call((limit) => users.findOne(filter, limit))
-    return doc && doc.deletedAt === undefined ? toUser(doc) : null
+    return doc && doc.deletedAt === undefined ? toUser(doc, now()) : null
   }
 
   return {
@@ -34,6 +35,10 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
       // builds are startup work, bounded by the operator, not by a request's budget.
       await users.createIndex({ usernameKey: 1 }, { name: 'usernameKey_unique', unique: true })
       await users.createIndex({ emailKey: 1 }, { name: 'emailKey_unique', unique: true })
+      // Sparse: users without an externalId (most) have no key, and MongoDB would otherwise index
+      // each as null and let only one exist. FerretDB v1 accepts the option (and never indexes a
+      // missing field anyway); partial indexes, the other way, it refuses.
+      await users.createIndex({ externalIdKey: 1 }, { name: 'externalIdKey_unique', unique: true, sparse: true })
       // Serves the default sort (and createdAt ascending, read backwards) with _id as tie-breaker.
       await users.createIndex({ createdAt: -1, _id: -1 }, { name: 'createdAt_id' })
       // The purge sweeper's deleteMany on { purgeAt: { $lte: now } }.
@@ -44,20 +49,34 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
     findByEmail: (email) => findOne({ emailKey: email.trim().toLowerCase() }),
     async findCredentials(login) {
       const key = login.trim().toLowerCase()
-      // Usernames cannot contain '@', so the login's shape says which key to look up.
-      const doc = await call((limit) => users.findOne(key.includes('@') ? { emailKey: key } : { usernameKey: key }, limit))
-      return doc && doc.deletedAt === undefined ? { user: toUser(doc), passwordHash: doc.passwordHash } : null
+      // A login with '@' names an email first: usernames may look like emails (API.md v1.1), and
+      // one login must name one user. Both candidates come in one find; the email's wins. A deleted
+      // user's keys are released, so it is never a candidate (deletedAt is checked all the same:
+      // logins are not validated against the released keys' form).
+      if (!key.includes('@')) {
+        const doc = await call((limit) => users.findOne({ usernameKey: key }, limit))
+        return doc && doc.deletedAt === undefined ? { user: toUser(doc, now()), passwordHash: doc.passwordHash } : null
+      }
+      const found = await call((limit) =>
+        users
+          .find({ $or: [{ emailKey: key }, { usernameKey: key }] }, limit)
+          .limit(2)
+          .toArray(),
+      )
+      const doc = found.find((candidate) => candidate.emailKey === key) ?? found[0]
+      return doc && doc.deletedAt === undefined ? { user: toUser(doc, now()), passwordHash: doc.passwordHash } : null
     },
     findTaken: (values, exceptId) => findTaken(database, users, values, exceptId),
     async list(query) {
-      const page = pageQuery(query, now())
+      const at = now()
+      const page = pageQuery(query, at)
       const [docs, total] = await call((limit) =>
         Promise.all([
           users.find(page.filter, limit).sort(page.sort).limit(page.limit).toArray(),
           query.includeTotal ? users.countDocuments(page.countFilter, limit) : undefined,
         ]),
       )
-      return toPage(query, docs, total)
+      return toPage(query, docs, total, at)
     },
     async exists(id) {
       return (await call((limit) => users.findOne({ _id: new ObjectId(id) }, { ...limit, projection: { _id: 1 } }))) !== null
@@ -65,31 +84,38 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
     previewImported: (batch) => previewImported(database, users, batch),
     ...createUserWrites(database, users, now),
     ...createLifecycleStorage({ call, users, now }),
+    ...createSignInWrites(database, users),
   }
 }
 
-/** Who already holds a username or an email (two users at most: one may hold each); username first. */
+/** Who already holds a username, an email or an externalId (three users at most); username first, then email. */
 async function findTaken(
   { call }: DatabaseHandle,
   users: Collection<UserDocument>,
-  values: { username?: string; email?: string },
+  values: { username?: string; email?: string; externalId?: string },
   exceptId?: string,
 ): Promise<Conflict | null> {
   const usernameKey = values.username?.toLowerCase()
   const emailKey = values.email?.toLowerCase()
-  const either = [...(usernameKey !== undefined ? [{ usernameKey }] : []), ...(emailKey !== undefined ? [{ emailKey }] : [])]
+  const externalIdKey = values.externalId
+  const either = [
+    ...(usernameKey !== undefined ? [{ usernameKey }] : []),
+    ...(emailKey !== undefined ? [{ emailKey }] : []),
+    ...(externalIdKey !== undefined ? [{ externalIdKey }] : []),
+  ]
   if (either.length === 0) return null
   const filter = { $or: either, ...(exceptId ? { _id: { $ne: new ObjectId(exceptId) } } : {}) }
   const found = await call((limit) =>
     users
-      .find(filter, { ...limit, projection: { usernameKey: 1, emailKey: 1 } })
-      .limit(2)
+      .find(filter, { ...limit, projection: { usernameKey: 1, emailKey: 1, externalIdKey: 1 } })
+      .limit(3)
       .toArray(),
   )
   if (values.username !== undefined && found.some((doc) => doc.usernameKey === usernameKey)) {
     return conflict('username', values.username)
   }
-  return values.email !== undefined && found.length > 0 ? conflict('email', values.email) : null
+  if (values.email !== undefined && found.some((doc) => doc.emailKey === emailKey)) return conflict('email', values.email)
+  return values.externalId !== undefined && found.length > 0 ? conflict('externalId', values.externalId) : null
 }
 
 /** What the import's insert would answer, from one read of the ids, usernames and emails involved. */

@@ -1,5 +1,14 @@
 import { z } from '@hono/zod-openapi'
 import {
+  CREATE_COMBINATIONS_DOCUMENTED,
+  CREATE_V1_1_FIELDS,
+  checkCreateCombinations,
+  checkUpdateCombinations,
+  UPDATE_COMBINATIONS_DOCUMENTED,
+  UPDATE_V1_1_FIELDS,
+  USER_V1_1_FIELDS,
+} from './users.fields'
+import {
   checkMetadata,
   isPlainObject,
   isWellFormed,
@@ -7,6 +16,7 @@ import {
   metadataJsonSchema,
   WELL_FORMED_MESSAGE,
 } from './users.metadata'
+import { NOT_BLANK_PATTERN, nameText, TRIMMED } from './users.text'
 
 /** The nouns of the contract (API.md), each registered as a named OpenAPI component. */
 
@@ -14,24 +24,35 @@ export const ROLES = ['user', 'moderator', 'admin'] as const
 export const STATUSES = ['active', 'disabled'] as const
 export const SORTS = ['createdAt', '-createdAt', 'username', '-username'] as const
 
+export { NOT_BLANK_PATTERN }
+
 export const UserIdSchema = z
   .string()
   .regex(/^[0-9a-f]{24}$/, 'must be a user id: 24 lower-case hexadecimal characters')
   .openapi({ example: '665f1c2e9b1e8a3d4c5b6a79' })
 
+/**
+ * Usernames (API.md v1.1): what identity providers send as SCIM userName fits, email addresses
+ * and Entra UPNs (`alice_contoso.com#EXT#@fabrikam.onmicrosoft.com`) included. The characters are
+ * those of an address's dot-atom form (RFC 5322 atext, `.` and `@`) less `/`, `?` and `%`: no
+ * whitespace, control, quote, bracket or backslash, and a username is one path segment once
+ * percent-encoded. Not only dots (`.` and `..` are path segments a URL resolves away). ASCII
+ * only: case-insensitive uniqueness compares lower-cased ASCII, with no Unicode case folding or
+ * normalization to disagree about.
+ */
+const USERNAME_CHARACTER = "[A-Za-z0-9!#$&'*+=^_`{|}~.@-]"
+const USERNAME_NOT_DOT = "[A-Za-z0-9!#$&'*+=^_`{|}~@-]"
+export const USERNAME_PATTERN = `^${USERNAME_CHARACTER}*${USERNAME_NOT_DOT}${USERNAME_CHARACTER}*$`
+export const USERNAME_MAX_LENGTH = 254
+
 export const UsernameSchema = z
   .string()
+  .max(USERNAME_MAX_LENGTH, `must be at most ${USERNAME_MAX_LENGTH} characters`)
   .regex(
-    /^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,30})[A-Za-z0-9]$/,
-    'must be 3-32 characters of [A-Za-z0-9._-], starting and ending with a letter or digit',
+    new RegExp(USERNAME_PATTERN),
+    "must be 1-254 characters of letters, digits and !#$&'*+-=^_`{|}~.@ (those of email addresses and UPNs), not only dots",
   )
   .openapi({ example: 'alice.w' })
-
-// What String.prototype.trim removes, spelled out so that every regex engine (a client's,
-// Schemathesis's) reads the document's patterns as JavaScript does.
-const TRIMMED = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff'
-/** For the document: a string that is not empty once trimmed (JSON Schema patterns are unanchored). */
-export const NOT_BLANK_PATTERN = `[^${TRIMMED}]`
 
 // The document states the address syntax zod checks (its `email` regex), with the surrounding
 // whitespace that trimming removes.
@@ -48,21 +69,7 @@ export const EmailSchema = z
   .regex(z.regexes.email, 'must be a valid email address')
   .openapi({ pattern: EMAIL_PATTERN, example: 'Alice@Example.com' })
 
-// Control characters (\p{Cc}) and bidirectional overrides make names that render as something else.
-const UNSAFE = '\\x00-\\x1F\\x7F-\\x9F\\u202A-\\u202E\\u2066-\\u2069'
-const UNSAFE_DISPLAY_CHARACTERS = new RegExp(`[${UNSAFE}]`)
-// For the document: no unsafe character, and something left once trimmed.
-const DISPLAY_NAME_PATTERN = `^[^${UNSAFE}]*[^${UNSAFE}${TRIMMED}][^${UNSAFE}]*$`
-
-export const DisplayNameSchema = z
-  .string()
-  // The limit applies to what is sent, before trimming, as the document's maxLength does.
-  .max(100, 'must be at most 100 characters')
-  .trim()
-  .min(1, 'must not be empty')
-  .refine((value) => !UNSAFE_DISPLAY_CHARACTERS.test(value), 'must not contain control characters')
-  .refine(isWellFormed, WELL_FORMED_MESSAGE)
-  .openapi({ pattern: DISPLAY_NAME_PATTERN, example: 'Alice W.' })
+export const DisplayNameSchema = nameText(100, 'Alice W.')
 
 export const PasswordSchema = z
   .string()
@@ -118,6 +125,7 @@ export const UserSchema = z
       .int()
       .min(1)
       .openapi({ description: 'Starts at 1, +1 on every change; the ETag is "<version>".', example: 1 }),
+    ...USER_V1_1_FIELDS,
     ...DeletionFields,
   })
   .openapi('User')
@@ -133,8 +141,10 @@ export const CreateUserSchema = z
     metadata: MetadataSchema.optional(),
     role: RoleSchema.optional(),
     status: StatusSchema.optional(),
+    ...CREATE_V1_1_FIELDS,
   })
-  .openapi('CreateUser')
+  .superRefine(checkCreateCombinations)
+  .openapi('CreateUser', CREATE_COMBINATIONS_DOCUMENTED)
 
 export const UpdateUserSchema = z
   .strictObject({
@@ -152,14 +162,16 @@ export const UpdateUserSchema = z
       }),
     role: RoleSchema.optional(),
     status: StatusSchema.optional(),
+    ...UPDATE_V1_1_FIELDS,
   })
+  .superRefine(checkUpdateCombinations)
   .refine((patch) => Object.keys(patch).length > 0, {
     message: 'must change at least one field',
     // Only meaningful when nothing else is wrong: `{"version": 9}` is an unknown field, not an empty patch.
     when: (payload) => payload.issues.length === 0,
   })
   // minProperties states the refine above in the document (found by Schemathesis).
-  .openapi('UpdateUser', { description: 'JSON merge patch (RFC 7396).', minProperties: 1 })
+  .openapi('UpdateUser', { description: 'JSON merge patch (RFC 7396).', minProperties: 1, ...UPDATE_COMBINATIONS_DOCUMENTED })
 
 export type UpdateUserInput = z.output<typeof UpdateUserSchema>
 
@@ -179,7 +191,10 @@ export const ListUsersQuerySchema = z.strictObject({
     .max(254)
     // Only characters a username or an email can contain: anything else matches nothing anyway,
     // and some (NUL) cannot even be sent to MongoDB inside a regex.
-    .regex(/^[A-Za-z0-9._'+@-]+$/, "must be the start of a username or email: characters of [A-Za-z0-9._'+@-]")
+    .regex(
+      new RegExp(`^${USERNAME_CHARACTER}+$`),
+      "must be the start of a username or email: letters, digits and !#$&'*+-=^_`{|}~.@",
+    )
     .optional()
     .openapi({ description: 'Case-insensitive prefix of the username or the email.', example: 'ali' }),
   sort: z.enum(SORTS).default('-createdAt').openapi({ description: '`_id` breaks ties.' }),

@@ -10,11 +10,14 @@ import {
   type UserKey,
 } from '../errors'
 import type { PasswordHasher } from './passwords'
-import { changesFor } from './users.changes'
+import { changesFor, refuseDetailsUnlessDisabled, refusePastDisabledUntil } from './users.changes'
 import { createLifecycle, DEFAULT_LIFECYCLE, type LifecycleOptions } from './users.lifecycle'
 import type { JsonObject } from './users.metadata'
-import type { ImportOutcome, NewUser, UserPage, UsersRepository, WriteGuard } from './users.model'
+import type { ImportOutcome, NewProfile, NewUser, PlainChanges, UserPage, UsersRepository, WriteGuard } from './users.model'
 import type { ListUsersQuery, User } from './users.schemas'
+import { createSignIn } from './users.signin'
+
+export type { Login } from './users.signin'
 
 /**
  * Every rule about users, for every surface (/v1, the compatibility routes, the import, and the
@@ -32,25 +35,34 @@ export type UserRef = { by: Extract<UserKey, 'id' | 'username'>; value: string }
 /** If-Match: the user must exist (`any`) or be at one of these versions. */
 export type VersionMatch = 'any' | readonly number[]
 
+/** `passwordHash`: another system's hash (passwords.formats.ts), stored as is instead of hashing `password`. */
 export type CreateInput = {
   username: string
   email: string
   displayName?: string
   password?: string
+  passwordHash?: string
   metadata?: JsonObject
   role?: User['role']
   status?: User['status']
-}
+} & NewProfile
 
-/** A merge patch: absent fields stay, `null` removes (displayName) or empties (metadata). */
+/** A merge patch: absent fields stay, `null` removes (displayName, the v1.1 fields) or empties (metadata). */
 export type UpdateInput = {
   username?: string
   email?: string
   displayName?: string | null
   password?: string
+  passwordHash?: string
   metadata?: JsonObject | null
   role?: User['role']
   status?: User['status']
+  emailVerified?: boolean
+  givenName?: string | null
+  familyName?: string | null
+  externalId?: string | null
+  disabledUntil?: string | null
+  disabledReason?: string | null
 }
 
 /** A user from another system, keeping its id and creation time; the password is hashed here. */
@@ -58,9 +70,6 @@ export type ImportCandidate = { id: string; createdAt: Date; user: Omit<NewUser,
 
 /** A write that succeeded; `unchanged` when the patch matched what was stored (same version). */
 export type Updated = { kind: 'updated'; user: User } | { kind: 'unchanged'; user: User }
-
-/** A user found by login, and the one way to check a password against it (the hash stays here). */
-export type Login = { user: User; verify(password: string): Promise<boolean> }
 
 /**
  * The users only an administrative caller may change or delete: any role other than `user`, and
@@ -71,31 +80,32 @@ export type Login = { user: User; verify(password: string): Promise<boolean> }
 const ORDINARY = { role: 'user', status: 'active' } as const
 const isOrdinary = (user: User) => user.role === ORDINARY.role && user.status === ORDINARY.status
 
+/** Fields only an administrative caller may send: who a user is allowed to be, and hashes made elsewhere. */
+const ADMIN_FIELDS = ['role', 'status', 'disabledUntil', 'disabledReason', 'passwordHash'] as const
+const setsAdminFields = (input: UpdateInput) => ADMIN_FIELDS.some((field) => input[field] !== undefined)
+
 /** Bounds the rounds of a write that keeps losing races before answering 503. */
 const MAX_ATTEMPTS = 50
 const busy = () => new UnavailableError('The user is being changed by many requests at once; retry shortly.', 1)
 
 export type UsersService = ReturnType<typeof createUsersService>
 
-type Deps = { users: UsersRepository; passwords: PasswordHasher; lifecycle?: LifecycleOptions }
+type Deps = { users: UsersRepository; passwords: PasswordHasher; now: () => Date }
 
-/** The service on a repository and a hasher; every surface gets the same one (app.ts builds it). */
-export function createUsersService(deps: Deps) {
-  // Checking a password for an unknown login against a real hash of the same cost makes it take
-  // as long as a wrong password. Made only when first needed, and made again if making it failed (a full hashing pool answers
-  // 503): a cached rejection would refuse every later unknown login.
-  let dummyHash: Promise<string> | undefined
-  const dummy = () => {
-    dummyHash ??= deps.passwords.hash(crypto.randomUUID()).catch((error: unknown) => {
-      dummyHash = undefined
-      throw error
-    })
-    return dummyHash
-  }
-  const checkPassword = async (password: string, hash: string | undefined): Promise<boolean> =>
-    deps.passwords.verify(password, hash ?? (await dummy()))
+/**
+ * The service on a repository and a hasher; every surface gets the same one (app.ts builds it).
+ * `clock` is the time expiry is judged by (tests pass their own; the repository takes the same);
+ * `lifecycle` the retention of deleted users and the stores an erase must scrub.
+ */
+export function createUsersService(options: {
+  users: UsersRepository
+  passwords: PasswordHasher
+  clock?: () => Date
+  lifecycle?: LifecycleOptions
+}) {
+  const deps: Deps = { users: options.users, passwords: options.passwords, now: options.clock ?? (() => new Date()) }
   // Delete, restore, erase and the reads of deleted users (users.lifecycle.ts), with the rules below.
-  const lifecycle = createLifecycle(deps.users, deps.lifecycle ?? DEFAULT_LIFECYCLE, {
+  const lifecycle = createLifecycle(deps.users, options.lifecycle ?? DEFAULT_LIFECYCLE, {
     idOf: (ref) => idOf(deps, ref),
     guardOf,
     refusal,
@@ -109,19 +119,7 @@ export function createUsersService(deps: Deps) {
     list: (query: ListUsersQuery): Promise<UserPage> => deps.users.list({ ...query, deleted: false }),
     create: (input: CreateInput, authority: Authority) => create(deps, input, authority),
     update: (ref: UserRef, input: UpdateInput, options: WriteOptions) => update(deps, ref, input, options),
-    /** The user a login (username or email, any case) names, and the one way to check its password. */
-    async findLogin(login: string): Promise<Login | null> {
-      const found = await deps.users.findCredentials(login)
-      if (!found) return null
-      const { user, passwordHash } = found
-      // No password set: checked against the dummy anyway, so every failure costs the same.
-      return { user, verify: async (password) => (await checkPassword(password, passwordHash)) && passwordHash !== undefined }
-    },
-    /** For a login that names nobody: as slow as a wrong password, and always false. */
-    async rejectUnknownLogin(password: string): Promise<false> {
-      await checkPassword(password, undefined)
-      return false
-    },
+    ...createSignIn(deps),
     importUsers: (candidates: ImportCandidate[], options: { hashConcurrency?: number } = {}) =>
       importUsers(deps, candidates, options),
     /** What importUsers would answer, read-only and without hashing. */
@@ -159,26 +157,30 @@ function refusal(current: User, { authority, ifMatch }: WriteOptions): Forbidden
 }
 
 async function create(
-  { users, passwords }: Deps,
+  { users, passwords, now }: Deps,
   input: CreateInput,
   authority: Authority,
 ): Promise<{ kind: 'created'; user: User } | Forbidden | Conflict> {
-  const { password, ...fields } = input
+  const { password, passwordHash, ...fields } = input
   const role = fields.role ?? 'user'
   const status = fields.status ?? 'active'
   if (!authority.admin && (role !== ORDINARY.role || status !== ORDINARY.status)) return forbidden('create_privileged')
+  if (!authority.admin && passwordHash !== undefined) return forbidden('set_privileged_fields')
+  if (status !== 'disabled') refuseDetailsUnlessDisabled(fields)
+  refusePastDisabledUntil(fields.disabledUntil, now())
   // Hashing is the slow part (about 100 ms of CPU): a taken username or email is refused before
   // it, in the common case. The unique indexes still decide a race between two creates.
   if (password !== undefined) {
-    const taken = await users.findTaken({ username: fields.username, email: fields.email })
+    const taken = await users.findTaken({ username: fields.username, email: fields.email, externalId: fields.externalId })
     if (taken) return taken
   }
+  const hash = passwordHash ?? (password !== undefined ? await passwords.hash(password) : undefined)
   const written = await users.create({
     ...fields,
     metadata: fields.metadata ?? {},
     role,
     status,
-    ...(password !== undefined ? { passwordHash: await passwords.hash(password) } : {}),
+    ...(hash !== undefined ? { passwordHash: hash } : {}),
   })
   return written.kind === 'written' ? { kind: 'created', user: written.user } : written
 }
@@ -196,16 +198,17 @@ async function update(
   options: WriteOptions,
 ): Promise<Updated | NotFound | Forbidden | PreconditionFailed | Conflict> {
   const { users, passwords } = deps
-  const { password, metadata, ...fields } = input
+  const { password, passwordHash, metadata, ...fields } = input
   // Any role or status in a patch needs authority, even one equal to what is stored: deciding
   // "no change" would need a read, and the answer would tell the caller what is stored.
-  if (!options.authority.admin && (fields.role !== undefined || fields.status !== undefined)) {
-    return forbidden('set_privileged_fields')
-  }
+  if (!options.authority.admin && setsAdminFields(input)) return forbidden('set_privileged_fields')
+  refusePastDisabledUntil(fields.disabledUntil, deps.now())
   const id = await idOf(deps, ref)
   if (typeof id !== 'string') return id
-  if (metadata === undefined && password === undefined) {
-    const written = await users.updateInPlace(id, fields, guardOf(options))
+  if (metadata === undefined && password === undefined && passwordHash === undefined && writableInPlace(fields)) {
+    // A change of status clears the disable's details; alone in the patch, it is written only when the status changes.
+    const alongside: PlainChanges = fields.status !== undefined ? { disabledUntil: null, disabledReason: null } : {}
+    const written = await users.updateInPlace(id, fields, guardOf(options), alongside)
     if (written.kind === 'written') return { kind: 'updated', user: written.user }
     if (written.kind === 'conflict') return written
     // Nothing written: the user is missing, refused, unchanged, or a race. The read below says which.
@@ -218,18 +221,31 @@ async function update(
     const refused = refusal(current, options)
     if (refused) return refused
     if (password !== undefined && hashing === undefined) {
-      const taken = await users.findTaken({ username: fields.username, email: fields.email }, id)
+      const { username, email, externalId } = fields
+      const taken = await users.findTaken({ username, email, ...(externalId ? { externalId } : {}) }, id)
       if (taken) return taken
     }
     if (password !== undefined) hashing ??= passwords.hash(password)
-    const passwordHash = hashing && (await hashing)
-    const changes = changesFor(current, { ...fields, metadata, passwordHash })
+    const hash = passwordHash ?? (hashing && (await hashing))
+    const changes = changesFor(current, { ...fields, metadata, passwordHash: hash })
     if (Object.keys(changes).length === 0) return { kind: 'unchanged', user: current }
     const written = await users.updateAtVersion(id, current.version, changes)
     if (written.kind === 'written') return { kind: 'updated', user: written.user }
     if (written.kind === 'conflict') return written
   }
   throw busy()
+}
+
+/**
+ * Whether a patch of plain fields can be one guarded write, decided without the stored user: not
+ * when the disable's details depend on the stored status, when a new email may reset
+ * emailVerified (only a change of address does, not of case), or when a status comes with other
+ * fields (its clearing of the disable's details must follow a real change of status).
+ */
+function writableInPlace(fields: Omit<UpdateInput, 'password' | 'passwordHash' | 'metadata'>): boolean {
+  if (fields.disabledUntil !== undefined || fields.disabledReason !== undefined) return false
+  if (fields.email !== undefined && fields.emailVerified === undefined) return false
+  return fields.status === undefined || Object.keys(fields).length === 1
 }
 
 /**

@@ -2,6 +2,7 @@ import { type Collection, type Filter, MongoBulkWriteError, ObjectId } from 'mon
 import type { DatabaseHandle } from '../db/calls'
 import { isDuplicateKeyError } from '../db/errors'
 import { type Conflict, conflict, UnavailableError } from '../errors'
+import { hasStatus } from './users.disabled.document'
 import { keysOf, newUserDocument, toUpdate, toUser, type UserDocument } from './users.document'
 import { NOT_DELETED } from './users.lifecycle.document'
 import type {
@@ -35,9 +36,10 @@ export function createUserWrites(
   const store: Store = { call: database.call, users, now }
   return {
     create: (input) => create(store, input),
-    updateInPlace: (id, fields, guard) => updateInPlace(store, id, fields, guard),
+    updateInPlace: (id, fields, guard, alongside) => updateInPlace(store, id, fields, guard, alongside),
     updateAtVersion: (id, version, changes) => updateAtVersion(store, id, version, changes),
-    delete: async (id, guard) => (await store.call((limit) => users.deleteOne(guarded(id, guard), limit))).deletedCount === 1,
+    delete: async (id, guard) =>
+      (await store.call((limit) => users.deleteOne(guarded(id, guard, now()), limit))).deletedCount === 1,
     insertImported: (batch) => insertImported(store, batch),
   }
 }
@@ -47,7 +49,7 @@ async function create(store: Store, input: NewUser): Promise<Written> {
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     try {
       await store.call((limit) => store.users.insertOne(doc, limit))
-      return { kind: 'written', user: toUser(doc) }
+      return { kind: 'written', user: toUser(doc, store.now()) }
     } catch (error) {
       const taken = await collision(store, error, input)
       // null: the colliding user was deleted between our insert and the lookup; try again.
@@ -62,20 +64,30 @@ async function updateInPlace(
   id: string,
   fields: PlainChanges,
   guard: WriteGuard,
+  alongside: PlainChanges = {},
 ): Promise<Written | { kind: 'not_written' }> {
-  const differs: Filter<UserDocument>[] = Object.entries(fields).map(([field, value]) =>
-    value === null ? { [field]: { $exists: true } } : { [field]: { $ne: value } },
-  )
+  const now = store.now()
+  const differs = Object.entries(fields).map(([field, value]) => differsFrom(field, value, now))
   if (differs.length === 0) return { kind: 'not_written' }
-  const filter: Filter<UserDocument> = { ...guarded(id, guard), $or: differs }
+  const filter: Filter<UserDocument> = { ...guarded(id, guard, now), $or: differs }
   try {
     const updated = await store.call((limit) =>
-      store.users.findOneAndUpdate(filter, toUpdate(fields, store.now()), { ...limit, returnDocument: 'after' }),
+      store.users.findOneAndUpdate(filter, toUpdate({ ...alongside, ...fields }, now), { ...limit, returnDocument: 'after' }),
     )
-    return updated ? { kind: 'written', user: toUser(updated) } : { kind: 'not_written' }
+    return updated ? { kind: 'written', user: toUser(updated, now) } : { kind: 'not_written' }
   } catch (error) {
     return (await collision(store, error, fields, id)) ?? { kind: 'not_written' }
   }
+}
+
+/** The filter matching a stored user whose `field` differs from `value` (`null`: is present). */
+function differsFrom(field: string, value: unknown, now: Date): Filter<UserDocument> {
+  if (value === null) return { [field]: { $exists: true } }
+  // A status is compared as it is now: a disable that has run out is already active.
+  if (field === 'status') return hasStatus(value === 'active' ? 'disabled' : 'active', now)
+  // A user stored before emailVerified existed has it false.
+  if (field === 'emailVerified' && value === false) return { emailVerified: true }
+  return { [field]: { $ne: value } }
 }
 
 async function updateAtVersion(
@@ -85,14 +97,15 @@ async function updateAtVersion(
   changes: UserChanges,
 ): Promise<Written | { kind: 'stale' }> {
   try {
+    const now = store.now()
     const updated = await store.call((limit) =>
-      store.users.findOneAndUpdate({ _id: new ObjectId(id), version }, toUpdate(changes, store.now()), {
+      store.users.findOneAndUpdate({ _id: new ObjectId(id), version }, toUpdate(changes, now), {
         ...limit,
         returnDocument: 'after',
       }),
     )
     // Someone changed or deleted the user since the version was read.
-    return updated ? { kind: 'written', user: toUser(updated) } : { kind: 'stale' }
+    return updated ? { kind: 'written', user: toUser(updated, now) } : { kind: 'stale' }
   } catch (error) {
     // A colliding user that vanished: the caller's fresh read goes round again.
     return (await collision(store, error, changes, id)) ?? { kind: 'stale' }
@@ -106,7 +119,7 @@ async function updateAtVersion(
 export async function collision(
   { call, users }: Store,
   error: unknown,
-  values: { username?: string; email?: string },
+  values: { username?: string; email?: string; externalId?: string | null },
   exceptId?: string,
 ): Promise<Conflict | null> {
   if (!isDuplicateKeyError(error)) throw error
@@ -115,33 +128,40 @@ export async function collision(
   if (error.keyPattern) {
     if ('usernameKey' in error.keyPattern && values.username !== undefined) return conflict('username', values.username)
     if ('emailKey' in error.keyPattern && values.email !== undefined) return conflict('email', values.email)
+    if ('externalIdKey' in error.keyPattern && typeof values.externalId === 'string') {
+      return conflict('externalId', values.externalId)
+    }
     throw error
   }
   const candidates = [
     ...(keys.usernameKey !== undefined ? [{ usernameKey: keys.usernameKey }] : []),
     ...(keys.emailKey !== undefined ? [{ emailKey: keys.emailKey }] : []),
+    ...(typeof keys.externalIdKey === 'string' ? [{ externalIdKey: keys.externalIdKey }] : []),
   ]
   if (candidates.length === 0) throw error
   const other = await call((limit) =>
     users.findOne(
       { $or: candidates, ...(exceptId ? { _id: { $ne: new ObjectId(exceptId) } } : {}) },
-      { ...limit, projection: { usernameKey: 1, emailKey: 1 } },
+      { ...limit, projection: { usernameKey: 1, emailKey: 1, externalIdKey: 1 } },
     ),
   )
   if (!other) return null
-  return keys.usernameKey !== undefined && other.usernameKey === keys.usernameKey
-    ? conflict('username', values.username ?? '')
-    : conflict('email', values.email ?? '')
+  if (keys.usernameKey !== undefined && other.usernameKey === keys.usernameKey) return conflict('username', values.username ?? '')
+  if (keys.emailKey !== undefined && other.emailKey === keys.emailKey) return conflict('email', values.email ?? '')
+  return conflict('externalId', keys.externalIdKey ?? '')
 }
 
-/** The filter of a guarded write on one user; a deleted user is never written this way (users.lifecycle.writes.ts). */
-export function guarded(id: string, guard: WriteGuard): Filter<UserDocument> {
+/**
+ * The filter of a guarded write on one user: never a deleted user (users.lifecycle.writes.ts writes
+ * those), and the status is the one the user has at `now`.
+ */
+export function guarded(id: string, guard: WriteGuard, now: Date): Filter<UserDocument> {
   return {
     _id: new ObjectId(id),
     ...NOT_DELETED,
     ...(guard.versions ? { version: { $in: [...guard.versions] } } : {}),
     ...(guard.role ? { role: guard.role } : {}),
-    ...(guard.status ? { status: guard.status } : {}),
+    ...(guard.status ? { $and: [hasStatus(guard.status, now)] } : {}),
   }
 }
 

@@ -55,6 +55,7 @@ export async function useTestApp(
     authenticator: createAuthenticator({ apiKeys: [], jwt: undefined }),
     failedAttempts,
     idempotency,
+    ...(options.clock ? { clock: options.clock } : {}),
     ...options.deps,
   }
   const app = createApp(deps)

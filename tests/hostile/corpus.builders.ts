@@ -64,7 +64,22 @@ export const OPERATORS: Record<string, unknown> = {
   $regex: { $regex: '.*' },
   'dotted key': { 'a.b': 1 },
 }
-export const USER_FIELDS = ['username', 'email', 'displayName', 'password', 'metadata', 'role', 'status']
+export const USER_FIELDS = [
+  'username',
+  'email',
+  'displayName',
+  'password',
+  'metadata',
+  'role',
+  'status',
+  'emailVerified',
+  'givenName',
+  'familyName',
+  'externalId',
+  'disabledUntil',
+  'disabledReason',
+  'passwordHash',
+]
 export const QUERY_PARAMETERS = ['role', 'status', 'q', 'sort', 'limit', 'cursor', 'includeTotal', 'deleted']
 
 const fresh = () => {

@@ -143,7 +143,7 @@ const encoding: HostileCase[] = [
 ]
 
 const overlong: HostileCase[] = [
-  invalid('POST with a 33-character username', 'POST', USERS, create({ username: 'a'.repeat(33) }), 'body:/username'),
+  invalid('POST with a 255-character username', 'POST', USERS, create({ username: 'a'.repeat(255) }), 'body:/username'),
   invalid('POST with a 60,000-character username', 'POST', USERS, create({ username: 'a'.repeat(60_000) }), 'body:/username'),
   invalid('POST with a 255-character email', 'POST', USERS, create({ email: `${'a'.repeat(243)}@example.com` }), 'body:/email'),
   invalid('POST with a 101-character displayName', 'POST', USERS, create({ displayName: 'x'.repeat(101) }), 'body:/displayName'),

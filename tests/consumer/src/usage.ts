@@ -15,6 +15,9 @@ import type {
   UsersClient,
 } from '@users-service/client'
 
+/** A bcrypt hash made by Python's bcrypt, as another system would hand it over. */
+const IMPORTED_HASH = '$2b$04$uVnA.M1mkdPOLQJY71jwEe0NNg0UcXpnEJ9Iy.4Hls39q/jm3LwoC'
+
 export function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(`consumer check failed: ${message}`)
 }
@@ -48,6 +51,51 @@ export async function useEveryRoute(client: UsersClient, tag: string): Promise<s
   const code: ProblemCode = conflict.code
   check(code === 'username_taken', 'a second alice is refused as username_taken')
   steps.push('create')
+
+  // The v1.1 fields: names, externalId (unique, 409 external_id_taken), emailVerified (reset by a
+  // new address); passwordHash and disabledUntil need users:admin, which this caller lacks (403).
+  const profile: CreateUserBody = {
+    username: `${tag}_contoso.com#EXT#@fabrikam.example`,
+    email: `${tag}.guest@example.com`,
+    givenName: 'Grace',
+    familyName: 'Hopper',
+    externalId: `${tag}-00u1`,
+    emailVerified: true,
+  }
+  const guestCreated = await client.v1.users.$post({ json: profile })
+  if (guestCreated.status !== 201) return unexpected('create with profile fields', guestCreated)
+  const guest: User = await guestCreated.json()
+  check(
+    guest.givenName === 'Grace' && guest.externalId === profile.externalId && guest.emailVerified && !guest.lastSignInAt,
+    'a new user has the fields sent, and no sign-in yet',
+  )
+  const sameExternal = await client.v1.users.$post({
+    json: { username: `${tag}.x`, email: `${tag}.x@example.com`, externalId: profile.externalId },
+  })
+  if (sameExternal.status !== 409) return unexpected('create with a taken externalId', sameExternal)
+  check((await sameExternal.json()).code === 'external_id_taken', 'a taken externalId is external_id_taken')
+  const guestByName = await client.v1.users['by-username'][':username'].$get({ param: { username: profile.username } })
+  if (guestByName.status !== 200) return unexpected('get a UPN by username', guestByName)
+  const moved = await client.v1.users[':id'].$patch({ param: { id: guest.id }, json: { email: `${tag}.moved@example.com` } })
+  if (moved.status !== 200) return unexpected('patch email', moved)
+  check(!(await moved.json()).emailVerified, 'a new address is unverified')
+  const imported = await client.v1.users.$post({
+    json: { username: `${tag}.imported`, email: `${tag}.imported@example.com`, passwordHash: IMPORTED_HASH },
+  })
+  // The consumer's key holds users:admin (restore and erase below need it), which importing a hash needs.
+  if (imported.status !== 201) return unexpected('import a hash with users:admin', imported)
+  const importedUser = await imported.json()
+  check(importedUser.hasPassword && !('passwordHash' in importedUser), 'an imported hash sets a password and is never returned')
+  const both = await client.v1.users.$post({
+    json: { username: `${tag}.both`, email: `${tag}.both@example.com`, password: 'a password too', passwordHash: IMPORTED_HASH },
+  })
+  if (both.status !== 400) return unexpected('create with both password and passwordHash', both)
+  const exclusive: Problem = await both.json()
+  check(
+    exclusive.code === 'validation_failed' && exclusive.disabledUntil === undefined,
+    'password and passwordHash exclude each other',
+  )
+  steps.push('profile fields')
 
   // GET /v1/users/{id}: 200, then 304 while the ETag is current, and a 400 problem that lists what is wrong.
   const byId = await client.v1.users[':id'].$get({ param: { id: alice.id } })
@@ -112,13 +160,15 @@ export async function useEveryRoute(client: UsersClient, tag: string): Promise<s
   // passes its end user's address as `ip`, so failures count per address, not against its key.
   const verified = await client.v1.auth.verify.$post({ json: { login: alice.username, password, ip: '203.0.113.7' } })
   if (verified.status !== 200) return unexpected('verify', verified)
-  check((await verified.json()).user.id === alice.id, 'verify returns the user')
+  const signedIn = (await verified.json()).user
+  check(signedIn.id === alice.id && typeof signedIn.lastSignInAt === 'string', 'verify returns the user, signed in now')
   const refused = await client.v1.auth.verify.$post({ json: { login: alice.username, password: `${password}!` } })
   if (refused.status !== 401) return unexpected('verify a wrong password', refused)
   check((await refused.json()).code === 'invalid_credentials', 'a wrong password is invalid_credentials')
   steps.push('verify')
 
-  // DELETE /v1/users/{id}: 204; then the user is gone (404 problem).
+  // DELETE /v1/users/{id}: 204; then the user is gone (404 problem). The ETag from before the
+  // sign-in still holds: a sign-in is not a change.
   const deleted = await client.v1.users[':id'].$delete({ param: { id: alice.id } }, { headers: { 'If-Match': current } })
   if (deleted.status !== 204) return unexpected('delete', deleted)
   const gone = await client.v1.users[':id'].$get({ param: { id: alice.id } })
