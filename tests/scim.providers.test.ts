@@ -55,8 +55,13 @@ function substitute<T>(value: T, values: Record<string, string>): T {
 /** Runs a fixture's steps in order; returns each step's answer for the assertions that follow. */
 async function replay(fixture: Fixture) {
   const values: Record<string, string> = { token }
-  const answers: { step: Step; status: number; type: string | null; etag: string | null; body: Record<string, unknown> | null }[] =
-    []
+  const answers: {
+    step: Step
+    status: number
+    type: string | null
+    etag: string | null
+    body: Record<string, unknown> | null
+  }[] = []
   for (const raw of fixture.steps) {
     const step = substitute(raw, values)
     const headers = substitute({ ...fixture.replay.headers, ...step.request.headers }, values)
@@ -87,7 +92,10 @@ describe.each([
     '%s: the documented status and fields',
     (_name, index) => {
       const answer = answers[index]!
-      expect({ step: answer.step.name, status: answer.status }).toEqual({ step: answer.step.name, status: answer.step.expect.status })
+      expect({ step: answer.step.name, status: answer.status }).toEqual({
+        step: answer.step.name,
+        status: answer.step.expect.status,
+      })
       if (answer.step.expect.body) expect(answer.body).toMatchObject(structuredClone(answer.step.expect.body))
       if (answer.body !== null) expect(answer.type).toBe('application/scim+json')
     },
@@ -101,7 +109,7 @@ describe('what the replays also show', () => {
     return (step: string) => answers.find((answer) => answer.step.name === step)!
   }
 
-  it("Entra: an attribute the service does not store (nickName) changes nothing, not even the version", async () => {
+  it('Entra: an attribute the service does not store (nickName) changes nothing, not even the version', async () => {
     const at = await replayed(entra as Fixture)
     const before = at('replace-multiple-attributes-with-compliance-flag')
     const after = at('add-single-value-string-attribute')
@@ -119,7 +127,10 @@ describe('what the replays also show', () => {
     expect(put).not.toHaveProperty('password')
     const mongo = new MongoClient(globalThis.testMongoUri)
     try {
-      const stored = await mongo.db(dbName).collection('users').findOne({ _id: { $exists: true }, username: put.userName as string })
+      const stored = await mongo
+        .db(dbName)
+        .collection('users')
+        .findOne({ _id: { $exists: true }, username: put.userName as string })
       expect(stored?.passwordHash).toStartWith('$argon2id$')
     } finally {
       await mongo.close()
