@@ -13,12 +13,12 @@ export function apiKey(name: string, scopes: Scope[]) {
   return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), scopes } }
 }
 
-type Raw = (path: string, init?: RequestInit) => Promise<Response>
+type Raw = (path: string, init?: RequestInit) => Promise<Response> | Response
 
 /** Requests to /scim/v2 with a bearer token and SCIM's media type. */
 export function scimClient(raw: Raw, token: string) {
   const headers = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra })
-  const send = (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) =>
+  const send = async (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) =>
     raw(`/scim/v2${path}`, {
       method,
       headers: headers(body === undefined ? extra : { 'content-type': 'application/scim+json', ...extra }),
@@ -49,6 +49,7 @@ export function scimUser(overrides: Record<string, unknown> = {}) {
 }
 
 export type ScimUserBody = {
+  schemas: string[]
   id: string
   userName: string
   externalId?: string
