@@ -208,6 +208,8 @@ describe('discovery', () => {
 })
 
 describe('/scim/v2 in the OpenAPI document', () => {
+  // POST /Users/.search answers (501) but is left out: beside /Users/{id} it would be a path whose
+  // 405 lists that path's methods.
   it('declares every SCIM operation under the tag scim, with its answers in SCIM media type', async () => {
     const document = (await (await t.raw('/openapi.json')).json()) as {
       paths: Record<string, Record<string, { tags: string[]; responses: Record<string, { content?: object }> }>>
@@ -228,7 +230,6 @@ describe('/scim/v2 in the OpenAPI document', () => {
         'patch /scim/v2/Users/{id}',
         'post /scim/v2/.search',
         'post /scim/v2/Users',
-        'post /scim/v2/Users/.search',
         'put /scim/v2/Users/{id}',
       ].sort(),
     )

@@ -62,7 +62,8 @@ function validationHook(result: { success: true } | { success: false; error: Zod
   if (result.success) return
   const [issue] = result.error.issues
   const where = issue && issue.path.length > 0 ? `'${issue.path.join('.')}'` : 'The body'
-  const scimType: ScimType = result.target === 'json' ? 'invalidSyntax' : 'invalidValue'
+  const scimType: ScimType =
+    result.target === 'json' ? 'invalidSyntax' : issue?.path[0] === 'filter' ? 'invalidFilter' : 'invalidValue'
   return scimError(c, 400, `${where} ${issue?.message ?? 'is not valid'}.`, scimType)
 }
 

@@ -14,6 +14,9 @@ const SCHEMA_SCHEMA = `${CORE}:Schema`
 /** The largest `count` a list answers with (also the default). */
 export const MAX_RESULTS = 100
 
+/** The longest filter read: a userName eq of the longest userName is under 300 characters. */
+export const FILTER_MAX_LENGTH = 1024
+
 export const SERVICE_PROVIDER_CONFIG = {
   schemas: [SERVICE_PROVIDER_CONFIG_SCHEMA],
   documentationUri: 'https://datatracker.ietf.org/doc/html/rfc7644',

@@ -5,7 +5,7 @@ import type { AppEnv } from '../http/types'
 import type { StoredQuery, StoredQueryTerms } from '../users/users.model'
 import type { User } from '../users/users.schemas'
 import type { Authority, UsersService, WriteOptions } from '../users/users.service'
-import { MAX_RESULTS } from './scim.discovery'
+import { FILTER_MAX_LENGTH, MAX_RESULTS } from './scim.discovery'
 import { type FilterNode, parseFilter } from './scim.filter'
 import { ifNoneMatchHits, readScimIfMatch, scimError, scimHeaders, scimRefused } from './scim.http'
 import { createInput, patchInput, replaceInput } from './scim.input'
@@ -32,7 +32,7 @@ export function createScimUsersHandlers(users: UsersService) {
   const listUsers: Handler<typeof routes.listUsers> = async (c) => {
     const query = c.req.valid('query')
     const projection = readProjection(query)
-    const filter = query.filter === undefined ? undefined : parseFilter(query.filter)
+    const filter = query.filter === undefined ? undefined : parseFilter(query.filter, { maxLength: FILTER_MAX_LENGTH })
     // RFC 7644 §3.4.2.4: a startIndex below 1 is 1, a negative count 0; more than the maximum is the maximum.
     const startIndex = clamp(query.startIndex, 1, 1, 2 ** 31 - 1)
     const count = clamp(query.count, MAX_RESULTS, 0, MAX_RESULTS)

@@ -7,6 +7,7 @@
  */
 import { ScimError } from './scim.errors'
 import { parsePatchPath } from './scim.filter'
+import { NAME } from './scim.filter.lexer'
 import type { ScimUser } from './scim.resource'
 import { resolveUserAttribute } from './scim.schema'
 
@@ -34,8 +35,12 @@ const SHOWN: Record<string, { key: Key; subs: Record<string, string> }> = {
   },
 }
 
-/** At most this many names in one parameter: more than User has attributes and sub-attributes, twice over. */
-const MAX_NAMES = 50
+/** One attribute name: an optional schema URN, a name, an optional sub-attribute (the filter grammar's). */
+const ATTRIBUTE_NAME = `(?:[A-Za-z][A-Za-z0-9._:-]*:)?${NAME}(?:\\.(?:${NAME}|\\$ref))?`
+/** `attributes` and `excludedAttributes`: names separated by commas (spaces allowed around them). The document publishes it. */
+export const ATTRIBUTE_LIST_PATTERN = `^[ ]*(?:${ATTRIBUTE_NAME})?[ ]*(?:,[ ]*(?:${ATTRIBUTE_NAME})?[ ]*)*$`
+/** The longest parameter read: every attribute and sub-attribute of User fits, most with their schema URN. */
+export const ATTRIBUTE_LIST_MAX_LENGTH = 256
 
 /** Reads the two query parameters; a name that is not an attribute path is 400 `invalidValue`. */
 export function readProjection(query: { attributes?: string | undefined; excludedAttributes?: string | undefined }): Projection {
@@ -47,11 +52,13 @@ export function readProjection(query: { attributes?: string | undefined; exclude
 }
 
 function selections(parameter: string, text: string): Selection[] {
+  if (text.length > ATTRIBUTE_LIST_MAX_LENGTH) {
+    throw new ScimError('invalidValue', `'${parameter}' is longer than ${ATTRIBUTE_LIST_MAX_LENGTH} characters.`)
+  }
   const names = text
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name !== '')
-  if (names.length > MAX_NAMES) throw new ScimError('invalidValue', `'${parameter}' lists more than ${MAX_NAMES} attributes.`)
   return names.flatMap((name) => {
     const path = parsedName(parameter, name)
     const target = resolveUserAttribute(path)

@@ -1,8 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { PRECONDITION_MAX_LENGTH, PRECONDITION_PATTERN } from '../http/etag'
+import { FILTER_MAX_LENGTH } from './scim.discovery'
 import { SCIM_MEDIA_TYPE } from './scim.errors'
 import type { ScimErrorStatus } from './scim.http'
 import { scimBody } from './scim.http'
+import { ATTRIBUTE_LIST_MAX_LENGTH, ATTRIBUTE_LIST_PATTERN } from './scim.projection'
 import {
   ScimErrorSchema,
   ScimPatchOpSchema,
@@ -75,23 +77,31 @@ const ifMatch = precondition(
 )
 const ifNoneMatch = precondition('If-None-Match', 'Answer 304 when the current version is one of these (or `*`).')
 
-const Projection = {
-  attributes: z
+const attributeList = (description: string) =>
+  z
     .string()
+    .max(ATTRIBUTE_LIST_MAX_LENGTH)
+    .regex(new RegExp(ATTRIBUTE_LIST_PATTERN), 'must be attribute names such as userName or name.givenName, separated by commas')
     .optional()
-    .openapi({ description: 'Show only these attributes (and schemas, id): comma-separated names.' }),
-  excludedAttributes: z.string().optional().openapi({ description: 'Leave these attributes out: comma-separated names.' }),
+    .openapi({ description, example: 'userName,name.givenName,emails.value' })
+const Projection = {
+  attributes: attributeList('Show only these attributes (and schemas, id). Names the resource does not show select nothing.'),
+  excludedAttributes: attributeList('Leave these attributes out (schemas and id stay).'),
 }
 const integer = (description: string) =>
   z
     .string()
-    .regex(/^[+-]?[0-9]{1,32}$/, 'must be an integer')
+    .regex(/^[+-]?[0-9]{1,20}$/, 'must be an integer')
     .optional()
     .openapi({ description })
 
+// Bounds that keep a list's URL within what the HTTP server reads (about 16 KiB of request line and
+// headers), even with every parameter at its longest and percent-encoded: a filter is far shorter in
+// practice (Entra's and Okta's are under 300 characters).
 const ListQuery = z.object({
   filter: z
     .string()
+    .max(FILTER_MAX_LENGTH)
     .optional()
     .openapi({
       description:
@@ -103,9 +113,10 @@ const ListQuery = z.object({
   count: integer('Results per page: at most 100 (more is 100), 0 gives totalResults only; default 100.'),
   sortBy: z
     .string()
+    .max(64)
     .optional()
     .openapi({ description: 'Ignored: sorting is not offered (one stable order: creation time, then id).' }),
-  sortOrder: z.string().optional().openapi({ description: 'Ignored, as sortBy.' }),
+  sortOrder: z.string().max(64).optional().openapi({ description: 'Ignored, as sortBy.' }),
   ...Projection,
 })
 
@@ -200,10 +211,11 @@ export const deleteUser = createRoute({
   responses: { 204: { description: 'Deleted.' }, ...errors(...always, 404, 412) },
 })
 
-const notOffered = (path: string, operationId: string) =>
+const notOffered = (path: string, operationId: string, hide = false) =>
   createRoute({
     method: 'post',
     path,
+    hide,
     tags,
     security,
     operationId,
@@ -212,7 +224,9 @@ const notOffered = (path: string, operationId: string) =>
     responses: errors(401, 403, 501, 500),
   })
 export const searchAll = notOffered('/.search', 'scimSearch')
-export const searchUsers = notOffered('/Users/.search', 'scimSearchUsers')
+// Answered, but not in the document: there it would be a second path beside /Users/{id}, whose
+// methods the 405's Allow header lists for it too (`.search` is no id, so they answer 404).
+export const searchUsers = notOffered('/Users/.search', 'scimSearchUsers', true)
 
 const discovery = <S extends z.ZodType>(path: string, operationId: string, summary: string, schema: S) =>
   createRoute({

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { USERNAME_MAX_LENGTH, USERNAME_PATTERN } from '../users/users.schemas'
 import { SCIM_ERROR_SCHEMA, SCIM_TYPES } from './scim.errors'
 import { SCIM_LIST_RESPONSE_SCHEMA, SCIM_PATCH_OP_SCHEMA, SCIM_USER_SCHEMA } from './scim.schema'
 
@@ -82,30 +83,50 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 /** A request body of the SCIM modules' own checking: here only "a JSON object". */
 const scimObject = () => z.custom<Record<string, unknown>>(isObject, 'must be a JSON object')
 
+const text = (maxLength: number, description?: string) => ({
+  type: 'string' as const,
+  minLength: 1,
+  maxLength,
+  ...(description ? { description } : {}),
+})
+
+/** A list of schema URNs that holds `urn` (JSON Schema 2020-12 `contains`, which zod-to-openapi's types do not know). */
+const schemasHolding = (urn: string) =>
+  ({ type: 'array', items: { type: 'string' }, contains: { const: urn } }) as { type: 'array' }
+
 export const ScimUserInputSchema = scimObject().openapi('ScimUserInput', {
   type: 'object',
   description:
-    'A User resource (POST, PUT). Names are case-insensitive and may carry the core schema URN. Stored: userName, emails (the primary, ' +
-    'else the work address), name.givenName, name.familyName, displayName, externalId, active, password. Read-only attributes (id, ' +
-    'meta, groups) and core or enterprise-extension attributes the service does not store are ignored; any other name is 400 ' +
-    '`invalidSyntax`. PUT clears the optional attributes it leaves out, but not the password and not `active`.',
+    'A User resource (POST, PUT), described here with its stored attributes. Names are case-insensitive and may carry the core ' +
+    'schema URN. Also accepted and ignored: read-only attributes (id, meta, groups) and the core and enterprise-extension ' +
+    'attributes the service does not store (title, phoneNumbers, addresses, roles...); any other name is 400 `invalidSyntax`. ' +
+    'Each value meets the rules of /v1 (400 `invalidValue`). PUT clears the optional attributes it leaves out, but not the ' +
+    'password and not `active`.',
   properties: {
-    schemas: { type: 'array', items: { type: 'string' } },
-    userName: { type: 'string' },
+    schemas: schemasHolding(SCIM_USER_SCHEMA),
+    userName: { type: 'string', maxLength: USERNAME_MAX_LENGTH, pattern: USERNAME_PATTERN },
     emails: {
       type: 'array',
+      minItems: 1,
+      description: 'The primary address is stored, else the work one, else the first; it must be a valid address.',
       items: {
         type: 'object',
-        properties: { value: { type: 'string' }, type: { type: 'string' }, primary: { type: 'boolean' } },
+        properties: { value: text(254), type: { description: 'Stored as "work".' }, primary: { description: 'true marks it.' } },
+        required: ['value'],
       },
     },
-    name: { type: 'object', properties: { givenName: { type: 'string' }, familyName: { type: 'string' } } },
-    displayName: { type: 'string' },
-    externalId: { type: 'string' },
+    name: {
+      type: 'object',
+      properties: { givenName: text(100), familyName: text(100) },
+      additionalProperties: false,
+    },
+    displayName: text(100),
+    externalId: text(255, 'Compared exactly; unique.'),
     active: { type: ['boolean', 'string'], description: 'true or false; "True" and "False" strings are accepted too.' },
-    password: { type: 'string', writeOnly: true },
+    password: { type: 'string', minLength: 8, maxLength: 128, writeOnly: true },
   },
   required: ['userName', 'emails'],
+  additionalProperties: false,
   example: {
     schemas: [SCIM_USER_SCHEMA],
     userName: 'alice@example.com',
@@ -122,10 +143,20 @@ export const ScimPatchOpSchema = scimObject().openapi('ScimPatchOp', {
     'A PatchOp message (RFC 7644 §3.5.2): `op` add, remove or replace in any case; `path` an attribute path (with a value filter on ' +
     'emails); a value-only add or replace takes an object keyed by attribute paths. At most 100 operations, applied in order, all or nothing.',
   properties: {
-    schemas: { type: 'array', items: { type: 'string', const: SCIM_PATCH_OP_SCHEMA } },
+    schemas: schemasHolding(SCIM_PATCH_OP_SCHEMA),
     Operations: {
       type: 'array',
-      items: { type: 'object', properties: { op: { type: 'string' }, path: { type: 'string' }, value: {} }, required: ['op'] },
+      minItems: 1,
+      maxItems: 100,
+      items: {
+        type: 'object',
+        properties: {
+          op: { type: 'string', pattern: '^([Aa][Dd][Dd]|[Rr][Ee][Mm][Oo][Vv][Ee]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee])$' },
+          path: { type: 'string' },
+          value: {},
+        },
+        required: ['op'],
+      },
     },
   },
   required: ['schemas', 'Operations'],
