@@ -136,10 +136,13 @@ export const USER_SCHEMA = {
           name: 'primary',
           type: 'boolean',
           multiValued: false,
-          description: 'Always true.',
+          description: 'Always true: the one address kept is the primary one (Okta reads it as emails[primary eq true]).',
           required: false,
           mutability: 'readWrite',
           returned: 'default',
+          // Its only value, as RFC 7643 §7 writes canonical values (strings): a client that draws a
+          // value among them (scim2-tester does) sends true, the value that comes back.
+          canonicalValues: ['true'],
         },
       ],
     },
