@@ -48,11 +48,11 @@ export function createScimUsersHandlers(users: UsersService) {
   }
 
   const createUser: Handler<typeof routes.createUser> = async (c) => {
+    const projection = readProjection(c.req.valid('query'))
     const input = createInput(readUserResource(c.req.valid('json')))
     const outcome = await users.create(input, AUTHORITY)
     if (outcome.kind !== 'created') return scimRefused(c, outcome)
-    const location = `${SCIM_BASE}/Users/${outcome.user.id}`
-    return respond(c, outcome.user, 201, readProjection(c.req.valid('query')), { Location: location })
+    return respond(c, outcome.user, 201, projection, { Location: `${SCIM_BASE}/Users/${outcome.user.id}` })
   }
 
   const getUser: Handler<typeof routes.getUser> = async (c) => {

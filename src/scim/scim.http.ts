@@ -28,7 +28,11 @@ export function scimError<S extends ScimErrorStatus>(
 }
 
 /** The SCIM names of the fields a uniqueness conflict can be on. */
-const CONFLICT_ATTRIBUTES: Record<Conflict['field'], string> = { username: 'userName', email: 'emails', externalId: 'externalId' }
+const CONFLICT_ATTRIBUTES: Record<Conflict['field'], string> = {
+  username: 'userName',
+  email: 'email address (emails.value)',
+  externalId: 'externalId',
+}
 
 type Refusal = NotFound | Conflict | PreconditionFailed | Forbidden
 type StatusOf<O extends Refusal> = O extends NotFound ? 404 : O extends Conflict ? 409 : O extends PreconditionFailed ? 412 : 403
