@@ -19,6 +19,7 @@ import type { Logger } from './logger'
 import type { Metrics } from './observability/metrics'
 import { observe, routeTemplate } from './observability/observe'
 import { generateOpenApi } from './openapi'
+import { createScimGate, createScimRouter, SCIM_BASE } from './scim'
 import { createDocsRouter } from './system/docs'
 import { createHealthRouter, type Pingable } from './system/health'
 import { createMetricsRouter } from './system/metrics'
@@ -77,6 +78,8 @@ export function createApp(deps: AppDeps) {
   // Ahead of the body limit and the 405 check: the compatibility routes' headers, count and off switch
   // apply to those answers too (issue 8).
   app.route('/', createLegacyGate({ ...deps, enabled: deps.config.legacyRoutes }))
+  // SCIM's gate likewise (issue 17): its token and scope first, and every answer under /scim/v2 in SCIM's error format.
+  app.route('/', createScimGate(deps))
   app.use(limitBodies(deps.config.bodyLimitBytes))
   app.use('/v1/*', authenticate(deps.authenticator))
   app.use(allowMethods({ app, onMethodNotAllowed: methodNotAllowed }))
@@ -107,12 +110,14 @@ export function createApp(deps: AppDeps) {
   // document (always, deprecated, under `legacy`) but not in AppType: the typed client is for /v1.
   // They answer 404 unless LEGACY_ROUTES=true (their gate, mounted above, decides).
   app.route('/', createLegacyRoutes({ users }))
+  // SCIM 2.0 for identity providers (issue 17): in the document, outside AppType for the same reason.
+  app.route(SCIM_BASE, createScimRouter({ users }))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
     description:
-      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase).',
+      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase), scim (/scim/v2 only, with the authority of users:admin there).',
   })
   app.notFound(notFound)
   app.onError(

@@ -20,6 +20,11 @@ function openApiConfig() {
       { name: 'auth', description: 'Credential checks.' },
       { name: 'operations', description: 'Health, readiness and this document.' },
       {
+        name: 'scim',
+        description:
+          'SCIM 2.0 (RFC 7643/7644) for identity providers such as Entra ID and Okta: application/scim+json, SCIM Error bodies, the scope scim.',
+      },
+      {
         name: 'legacy',
         description:
           "Deprecated: the Flask service's routes, for its clients while they move to /v1. Off unless LEGACY_ROUTES=true.",

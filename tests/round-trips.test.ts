@@ -203,6 +203,87 @@ describe('database round trips of the lifecycle', () => {
   })
 })
 
+describe('database round trips of /scim/v2', () => {
+  const scim = (method: string, path: string, body?: unknown) =>
+    commandsOf(`/scim/v2${path}`, {
+      method,
+      ...(body !== undefined ? { headers: { 'content-type': 'application/scim+json' }, body: JSON.stringify(body) } : {}),
+    })
+  const scimUser = () => {
+    const { username, email } = newUser()
+    return {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: username,
+      emails: [{ value: email, primary: true }],
+    }
+  }
+  const replace = (path: string, value: unknown) => ({
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations: [{ op: 'replace', path, value }],
+  })
+
+  it('a userName eq lookup is one find, an equality on the unique usernameKey (an index scan on MongoDB)', async () => {
+    const user = await t.createUser()
+    const filter = encodeURIComponent(`userName eq "${user.username.toUpperCase()}"`)
+    sent.length = 0
+    const res = await t.raw(`/scim/v2/Users?filter=${filter}&startIndex=1&count=100`)
+    expect(((await res.json()) as { totalResults: number }).totalResults).toBe(1)
+    expect(sent.map((event) => event.commandName)).toEqual(['find'])
+    const find = sent[0]!.command
+    expect(find.filter).toEqual({ usernameKey: user.username.toLowerCase(), deletedAt: { $exists: false } })
+    const index = (await monitored.collection('users').indexes()).find((spec) => spec.name === 'usernameKey_unique')
+    expect(index).toMatchObject({ key: { usernameKey: 1 }, unique: true })
+    // MongoDB answers with a stage tree naming the index; FerretDB (SQLite) plans with its own words.
+    const plan = JSON.stringify((await monitored.command({ explain: { find: 'users', filter: find.filter } })).queryPlanner)
+    if (plan.includes('"stage"')) expect(plan).toContain('"indexName":"usernameKey_unique"')
+  })
+
+  it('an externalId eq lookup is one find on the unique externalIdKey', async () => {
+    const user = await t.createUser({ externalId: `ext-${crypto.randomUUID()}` })
+    const { status, commands } = await scim('GET', `/Users?filter=${encodeURIComponent(`externalId eq "${user.externalId}"`)}`)
+    expect({ status, commands }).toEqual({ status: 200, commands: ['find'] })
+    expect(sent[0]!.command.filter).toEqual({ externalIdKey: user.externalId, deletedAt: { $exists: false } })
+  })
+
+  it('a full page also counts the total: one find and one count', async () => {
+    await Promise.all([t.createUser(), t.createUser()])
+    const { status, commands } = await scim('GET', '/Users?count=1')
+    expect(status).toBe(200)
+    expect(commands).toEqual(['find', 'aggregate'])
+  })
+
+  it('POST /scim/v2/Users sends one insert; GET by id one find; DELETE one update', async () => {
+    sent.length = 0
+    const res = await t.raw('/scim/v2/Users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/scim+json' },
+      body: JSON.stringify(scimUser()),
+    })
+    const { id } = (await res.json()) as { id: string }
+    expect({ status: res.status, commands: sent.map((event) => event.commandName) }).toEqual({
+      status: 201,
+      commands: ['insert'],
+    })
+    expect(await scim('GET', `/Users/${id}`)).toMatchObject({ status: 200, commands: ['find'] })
+    expect(await scim('DELETE', `/Users/${id}`)).toMatchObject({ status: 204, commands: ['update'] })
+  })
+
+  it('PATCH reads the user once and writes once (the write guarded by the version read)', async () => {
+    const user = await t.createUser()
+    const patched = await scim('PATCH', `/Users/${user.id}`, replace('displayName', 'Patched'))
+    expect(patched).toMatchObject({ status: 200, etag: 'W/"2"', commands: ['find', 'findAndModify'] })
+    expect(sent[1]!.command.query).toMatchObject({ version: { $in: [1] } })
+    // A new address: the service reads once more, to decide whether emailVerified resets (as on /v1).
+    const email = await scim('PATCH', `/Users/${user.id}`, replace('emails[type eq "work"].value', `new-${user.email}`))
+    expect(email).toMatchObject({ status: 200, commands: ['find', 'find', 'findAndModify'] })
+    // Operations that change nothing stored write nothing.
+    expect(await scim('PATCH', `/Users/${user.id}`, replace('title', 'ignored'))).toMatchObject({
+      status: 200,
+      commands: ['find'],
+    })
+  })
+})
+
 describe('GET /v1/users keyset pages', () => {
   const PAGE = 25
   beforeAll(async () => {

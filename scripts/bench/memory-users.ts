@@ -43,7 +43,7 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
     const { passwordHash, ...changes } = found
     const user = {
       ...current,
-      ...(passwordHash !== undefined ? { hasPassword: true } : {}),
+      ...(passwordHash !== undefined ? { hasPassword: passwordHash !== null } : {}),
       updatedAt: new Date().toISOString(),
       version: current.version + 1,
     } as Record<string, unknown>
@@ -112,6 +112,7 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
     restore: notInMemory,
     erase: notInMemory,
     purge: async () => 0,
+    findByQuery: notInMemory,
     exists: async (id) => byId.has(id),
     insertImported: notInMemory,
     previewImported: notInMemory,
