@@ -3,7 +3,7 @@
  * authentication (which checks them) both depend on it and not on each other.
  * `users:admin` adds to `users:write`; it does not imply it.
  */
-export const SCOPES = ['users:read', 'users:write', 'users:admin'] as const
+export const SCOPES = ['users:read', 'users:write', 'users:admin', 'webhooks:manage'] as const
 export type Scope = (typeof SCOPES)[number]
 
 /** JWT algorithms the service can be configured to accept (never `none`). */
