@@ -22,7 +22,12 @@ afterAll(async () => {
 /** A clock that moves only when told. */
 function manualClock(start = Date.parse('2026-11-30T08:00:00.000Z')) {
   let now = start
-  return { now: () => new Date(now), advance: (ms: number) => void (now += ms) }
+  return {
+    now: () => new Date(now),
+    advance: (ms: number) => {
+      now += ms
+    },
+  }
 }
 
 function lease(name: string, clock: () => Date, owner: string, changes: boolean[] = []): Lease {
