@@ -26,6 +26,8 @@ import { createUsersRouter } from './users'
 import type { PasswordHasher } from './users/passwords'
 import type { UsersRepository } from './users/users.model'
 import { createUsersService } from './users/users.service'
+import { createWebhooksRouter } from './webhooks'
+import type { WebhookStores } from './webhooks/webhooks.model'
 
 /**
  * Everything the app needs from outside; tests pass real ones built on a real database. The
@@ -35,9 +37,10 @@ export type AppDeps = {
   users: UsersRepository
   failedAttempts: FailedAttempts
   idempotency: IdempotencyStore
+  webhooks: WebhookStores
   config: Pick<
     Config,
-    'bodyLimitBytes' | 'metricsToken' | 'metricsPort' | 'corsOrigins' | 'auth' | 'legacyRoutes' | 'userRetentionDays'
+    'bodyLimitBytes' | 'metricsToken' | 'metricsPort' | 'corsOrigins' | 'auth' | 'legacyRoutes' | 'userRetentionDays' | 'webhooks'
   >
   passwords: PasswordHasher
   database: Pingable
@@ -92,6 +95,7 @@ export function createApp(deps: AppDeps) {
         metrics: deps.metrics,
       }),
     )
+    .route('/v1', createWebhooksRouter(deps))
     .route('/', createHealthRouter(deps))
     .route(
       '/',
@@ -112,7 +116,7 @@ export function createApp(deps: AppDeps) {
     type: 'http',
     scheme: 'bearer',
     description:
-      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase).',
+      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase), webhooks:manage (webhook endpoints, their secrets and deliveries).',
   })
   app.notFound(notFound)
   app.onError(

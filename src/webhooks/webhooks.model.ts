@@ -1,0 +1,154 @@
+import type { ChangeEvent, EventType } from '../events/events.schemas'
+import type { DeliveryErrorClass } from './webhooks.sender'
+import type { StoredSecret } from './webhooks.signing'
+
+/**
+ * Webhook endpoints and deliveries as the stores keep them, and the stores' interfaces: what the
+ * management service, the dispatcher and the workers depend on. No driver type appears here, so
+ * none reaches the app's declarations (src/stores.ts builds the MongoDB implementations).
+ */
+
+/** The most endpoints the service keeps (each one multiplies the delivery work of every event). */
+export const MAX_WEBHOOK_ENDPOINTS = 20
+
+/** The attempts a delivery keeps in its log, oldest first. */
+export const RECENT_ATTEMPTS = 10
+
+export type StoredEndpoint = {
+  id: string
+  /** As the URL parser wrote it (`url.href`). */
+  url: string
+  /** Absent: every type, including types added later. */
+  types?: EventType[]
+  description?: string
+  enabled: boolean
+  /** Why the service disabled it (a 410 from the receiver); cleared when it is enabled again. */
+  disabledReason?: 'gone'
+  /** The current secret, and a replaced one during its 24 h of overlap. */
+  secrets: StoredSecret[]
+  /** It gets the events after this sequence: the feed's watermark when it was created or enabled. */
+  startAfterSequence: number
+  /**
+   * Set when it is created or enabled again, until the dispatcher has fanned out to it every event
+   * between startAfterSequence and the dispatcher's cursor (events the dispatcher passed while this
+   * endpoint was being written: without this, a create racing a dispatch round could miss them).
+   */
+  catchUp?: boolean
+  /** Bumped by every change the API makes; writes are guarded by it. */
+  version: number
+  createdAt: Date
+  updatedAt: Date
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed'
+
+export type StoredAttempt = {
+  at: Date
+  durationMs: number
+  statusCode?: number
+  errorClass?: DeliveryErrorClass
+  errorCode?: string
+  responseBody?: string
+  responseTruncated?: boolean
+}
+
+export type StoredDelivery = {
+  id: string
+  webhookId: string
+  eventId: string
+  eventType: EventType
+  sequence: number
+  status: DeliveryStatus
+  /** Attempts started so far (counted when one is claimed). */
+  attempts: number
+  /** While pending: when it is due (while an attempt runs: when its lease runs out). */
+  nextAttemptAt?: Date
+  /** While an attempt runs: which claim holds it. */
+  lease?: { token: string; until: Date }
+  recentAttempts: StoredAttempt[]
+  createdAt: Date
+  updatedAt: Date
+}
+
+/** The changes a guarded endpoint write makes: fields to set, fields to remove. */
+export type EndpointChanges = {
+  set: Partial<Omit<StoredEndpoint, 'id' | 'version' | 'createdAt' | 'updatedAt'>>
+  unset: ('types' | 'description' | 'disabledReason')[]
+}
+
+/** How an attempt's claim ends: the fields its outcome sets. */
+export type DeliveryResolution =
+  | { status: 'succeeded' | 'failed'; recentAttempts?: StoredAttempt[]; uncount?: true }
+  | { status: 'pending'; nextAttemptAt: Date; recentAttempts: StoredAttempt[] }
+
+export interface WebhookEndpoints {
+  ensureIndexes(): Promise<void>
+  /** Inserts it unless MAX_WEBHOOK_ENDPOINTS exist already. */
+  insert(endpoint: Omit<StoredEndpoint, 'version'>): Promise<'inserted' | 'limit_reached'>
+  /** Every endpoint, oldest first. */
+  list(): Promise<StoredEndpoint[]>
+  get(id: string): Promise<StoredEndpoint | null>
+  /** Applies `changes` if the endpoint is still at `version`; null when it moved on or is gone. */
+  update(id: string, version: number, changes: EndpointChanges, now: Date): Promise<StoredEndpoint | null>
+  delete(id: string): Promise<boolean>
+  /** Disables an enabled endpoint with a reason (a 410 from its receiver). */
+  disable(id: string, reason: 'gone', now: Date): Promise<boolean>
+  /** Clears catchUp, unless the endpoint was enabled again since (startAfterSequence moved). */
+  caughtUp(id: string, startAfterSequence: number): Promise<void>
+}
+
+/** A page of one endpoint's deliveries, newest first. */
+export type DeliveryPageQuery = { status?: DeliveryStatus; limit: number; before?: string }
+
+export interface WebhookDeliveries {
+  ensureIndexes(): Promise<void>
+  /** Inserts what is not there yet (unique per endpoint and event); how many were new. */
+  insertMany(deliveries: StoredDelivery[]): Promise<number>
+  /** Takes the most overdue pending delivery of an endpoint not in `excluded`, for one attempt. */
+  claim(now: Date, leaseMs: number, excluded: readonly string[]): Promise<StoredDelivery | null>
+  /** Records how the claim `token` ended; false when the claim was lost meanwhile. */
+  resolve(id: string, token: string, resolution: DeliveryResolution, now: Date): Promise<boolean>
+  /** Removes a delivery whose endpoint is gone, if the claim `token` still holds it. */
+  discard(id: string, token: string): Promise<void>
+  page(webhookId: string, query: DeliveryPageQuery): Promise<StoredDelivery[]>
+  get(webhookId: string, id: string): Promise<StoredDelivery | null>
+  /** Pending again, due now, any claim dropped; null when there is no such delivery. */
+  retryNow(webhookId: string, id: string, now: Date): Promise<StoredDelivery | null>
+  /** Fails an endpoint's pending deliveries that no attempt holds (it was disabled). */
+  failPending(webhookId: string, now: Date): Promise<number>
+  deleteFor(webhookId: string): Promise<number>
+  /** Deletes finished deliveries last changed before `before`. */
+  prune(before: Date): Promise<number>
+}
+
+/** The dispatcher's view of an event: enough to fan it out. */
+export type EventHeader = { id: string; type: EventType; sequence: number }
+
+/**
+ * The events feed as the webhooks read it (the events collection and the relay's watermark, kept
+ * by src/events/): read only, never above the watermark.
+ */
+export interface EventSource {
+  /** Every event up to this sequence is in the events collection; none above it may be read. */
+  visibleThrough(): Promise<number>
+  /** Events with `after < sequence <= through`, in sequence order, at most `limit`. */
+  headers(after: number, through: number, limit: number): Promise<EventHeader[]>
+  /** The event as the feed shows it (its data as it is now: an erasure shows), or null if pruned. */
+  byId(id: string): Promise<ChangeEvent | null>
+}
+
+/** The dispatcher's cursor, in its lease document; writes fenced by the lease's token. */
+export interface DispatcherCursor {
+  /** Every event up to this sequence has been fanned out (0 at first). */
+  read(): Promise<number>
+  /** Moves the cursor forward to `through`, only while `token` is the lease's; false otherwise. */
+  advance(token: number, through: number): Promise<boolean>
+}
+
+/** Everything the webhooks keep, built on one database by src/stores.ts. */
+export type WebhookStores = {
+  endpoints: WebhookEndpoints
+  deliveries: WebhookDeliveries
+  events: EventSource
+  cursor: DispatcherCursor
+}
