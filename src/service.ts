@@ -9,6 +9,7 @@ import { assertPortFree } from './startup'
 import { createStores } from './stores'
 import type { PasswordHasher } from './users/passwords'
 import { createHashingPool } from './users/passwords.pool'
+import { startWebhookDelivery } from './webhooks/webhooks.runner'
 
 /**
  * What the Bun and Node entry points share: configuration, the database (MongoDB, or the
@@ -23,7 +24,7 @@ export type Service = {
   metrics: Metrics
   /** From now on /readyz answers 503, so load balancers stop sending new work. */
   beginShutdown(): void
-  /** Closes the MongoDB client, then stops the embedded database if one was started. */
+  /** Stops webhook delivery, closes the MongoDB client, then stops the embedded database if one was started. */
   close(): Promise<void>
 }
 
@@ -78,6 +79,11 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     authenticator,
     shuttingDown: () => shuttingDown,
   })
+  if (config.env === 'production' && config.webhooks.allowPrivateTargets) {
+    logger.warn({}, 'WEBHOOK_ALLOW_PRIVATE_TARGETS=true: webhooks may target internal hosts (the SSRF guard is off)')
+  }
+  // Off the request path: the dispatcher (one instance at a time) and this instance's delivery workers.
+  const webhookDelivery = startWebhookDelivery({ database, stores: stores.webhooks, config: config.webhooks, logger })
   return {
     config,
     logger,
@@ -87,6 +93,8 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
       shuttingDown = true
     },
     close: async () => {
+      // Attempts in flight finish first (each within WEBHOOK_TIMEOUT_MS), then the lease is given up.
+      await webhookDelivery.stop()
       stores.close()
       await database.close()
       await embedded?.stop()

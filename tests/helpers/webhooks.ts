@@ -121,3 +121,13 @@ export async function verifyBoth(secret: string, received: Received): Promise<Ch
   if (reference.id !== event.id) throw new Error('the two verifiers disagree')
   return event
 }
+
+/** Waits (bounded, polling) until `condition` holds; throws naming `what` if it never does. */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await condition()) return
+    await Bun.sleep(10)
+  }
+  throw new Error(`timed out waiting until ${what}`)
+}

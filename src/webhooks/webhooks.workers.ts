@@ -1,0 +1,202 @@
+import type { RetrySchedule } from '../retry-schedule'
+import type { StoredAttempt, StoredDelivery, WebhookStores } from './webhooks.model'
+import { RECENT_ATTEMPTS } from './webhooks.model'
+import { nextAttemptAt } from './webhooks.schedule'
+import type { DeliveryOutcome, WebhookSender } from './webhooks.sender'
+import { signingSecrets } from './webhooks.signing'
+
+/**
+ * The delivery workers, on every instance: claim due deliveries (a lease on each), send them, and
+ * record what happened. Bounded: at most `concurrency` attempts in flight per instance and
+ * `perEndpoint` per endpoint, and the claim skips endpoints at their limit, so a slow or dead
+ * endpoint holds at most `perEndpoint` slots (each for at most WEBHOOK_TIMEOUT_MS) while every
+ * other endpoint's deliveries go on. Nothing here is on a request's path.
+ *
+ * At least once: a worker that dies mid-attempt leaves its claim to run out; the delivery is then
+ * sent again with the same `webhook-id`, which receivers deduplicate on.
+ */
+
+export type DeliveryWorkersDeps = {
+  stores: Pick<WebhookStores, 'endpoints' | 'deliveries' | 'events'>
+  send: WebhookSender
+  schedule: RetrySchedule
+  /** WEBHOOK_TIMEOUT_MS: a claim lasts this much longer than an attempt can. */
+  timeoutMs: number
+  clock?: () => Date
+  /** Attempts in flight on this instance (default 16). */
+  concurrency?: number
+  /** Attempts in flight per endpoint on this instance (default 2). */
+  perEndpoint?: number
+  /** How often to look for due deliveries when not woken (default 1000 ms). */
+  pollMs?: number
+  /** Jitter for retry delays (Math.random by default; tests pass () => 0). */
+  random?: () => number
+  onError?: (error: unknown) => void
+  /** Told about each attempt and how its delivery stands after it (for logs). */
+  onAttempt?: (report: AttemptReport) => void
+}
+
+export type AttemptReport = {
+  webhookId: string
+  deliveryId: string
+  attempts: number
+  outcome: Pick<DeliveryOutcome, 'result' | 'statusCode' | 'errorClass' | 'errorCode'> | 'skipped'
+  status: StoredDelivery['status']
+  endpointDisabled?: true
+}
+
+/** Beyond the attempt's own bound: the record write, and clocks that disagree a little. */
+const LEASE_MARGIN_MS = 30_000
+
+export function createDeliveryWorkers(deps: DeliveryWorkersDeps) {
+  const { deliveries } = deps.stores
+  const clock = deps.clock ?? (() => new Date())
+  const concurrency = deps.concurrency ?? 16
+  const perEndpointLimit = deps.perEndpoint ?? 2
+  const random = deps.random ?? Math.random
+  const active = new Set<Promise<void>>()
+  const perEndpoint = new Map<string, number>()
+  let running = false
+  let loop: Promise<void> | undefined
+  let woken = Promise.withResolvers<void>()
+  const wake = () => woken.resolve()
+
+  /** Claims due deliveries until every slot is busy or nothing is due; whether it claimed any. */
+  async function fill(): Promise<boolean> {
+    let claimed = false
+    while (active.size < concurrency) {
+      const excluded = [...perEndpoint].filter(([, count]) => count >= perEndpointLimit).map(([id]) => id)
+      const delivery = await deliveries.claim(clock(), deps.timeoutMs + LEASE_MARGIN_MS, excluded)
+      if (!delivery) break
+      claimed = true
+      run(delivery)
+    }
+    return claimed
+  }
+
+  function run(delivery: StoredDelivery): void {
+    const { webhookId } = delivery
+    perEndpoint.set(webhookId, (perEndpoint.get(webhookId) ?? 0) + 1)
+    const task: Promise<void> = attemptDelivery({ ...deps, clock, random }, delivery)
+      .catch((error) => deps.onError?.(error))
+      .finally(() => {
+        active.delete(task)
+        const left = (perEndpoint.get(webhookId) ?? 1) - 1
+        if (left > 0) perEndpoint.set(webhookId, left)
+        else perEndpoint.delete(webhookId)
+        wake()
+      })
+    active.add(task)
+  }
+
+  async function runLoop(): Promise<void> {
+    while (running) {
+      woken = Promise.withResolvers<void>()
+      try {
+        await fill()
+      } catch (error) {
+        deps.onError?.(error)
+      }
+      if (!running) break
+      await sleepUnless(woken.promise, deps.pollMs ?? 1000)
+    }
+  }
+
+  return {
+    /** Looks for due deliveries now (the local dispatcher calls it after creating some). */
+    wake,
+    start() {
+      if (running) return
+      running = true
+      loop = runLoop()
+    },
+    /** Stops claiming, then waits for the attempts in flight (each bounded by WEBHOOK_TIMEOUT_MS). */
+    async stop() {
+      running = false
+      wake()
+      await loop
+      await Promise.allSettled([...active])
+    },
+    /** For tests and scripts driving the workers directly: attempts until none is due or in flight. */
+    async drain(): Promise<void> {
+      for (;;) {
+        const claimed = await fill()
+        if (active.size > 0) await Promise.race(active)
+        else if (!claimed) return
+      }
+    },
+  }
+}
+
+/** One attempt of a claimed delivery, and its record. */
+async function attemptDelivery(
+  deps: DeliveryWorkersDeps & { clock: () => Date; random: () => number },
+  delivery: StoredDelivery,
+): Promise<void> {
+  const { endpoints, deliveries, events } = deps.stores
+  const { clock, random } = deps
+  const token = delivery.lease?.token ?? ''
+  const report = (outcome: AttemptReport['outcome'], status: StoredDelivery['status'], extra: Partial<AttemptReport> = {}) =>
+    deps.onAttempt?.({
+      webhookId: delivery.webhookId,
+      deliveryId: delivery.id,
+      attempts: delivery.attempts,
+      outcome,
+      status,
+      ...extra,
+    })
+  const [endpoint, event] = await Promise.all([endpoints.get(delivery.webhookId), events.byId(delivery.eventId)])
+  if (!endpoint) return deliveries.discard(delivery.id, token)
+  if (!endpoint.enabled || !event) {
+    // Disabled meanwhile, or the event is past retention: nothing to send; the claim is no attempt.
+    await deliveries.resolve(delivery.id, token, { status: 'failed', uncount: true }, clock())
+    return report('skipped', 'failed')
+  }
+  const outcome = await deps.send({
+    endpoint: { url: endpoint.url, secrets: signingSecrets(endpoint.secrets, clock()) },
+    id: event.id,
+    body: JSON.stringify(event),
+  })
+  const now = clock()
+  const recentAttempts = [...delivery.recentAttempts, toAttempt(outcome)].slice(-RECENT_ATTEMPTS)
+  if (outcome.result === 'delivered') {
+    await deliveries.resolve(delivery.id, token, { status: 'succeeded', recentAttempts }, now)
+    return report(outcome, 'succeeded')
+  }
+  if (outcome.result === 'gone') {
+    // 410: the receiver says it wants no more. The endpoint is disabled, with the reason.
+    await deliveries.resolve(delivery.id, token, { status: 'failed', recentAttempts }, now)
+    const disabled = await endpoints.disable(delivery.webhookId, 'gone', now)
+    await deliveries.failPending(delivery.webhookId, now)
+    return report(outcome, 'failed', disabled ? { endpointDisabled: true } : {})
+  }
+  const retryAfterMs = outcome.retryAfterMs
+  const next = nextAttemptAt(deps.schedule, delivery.attempts, now, { ...(retryAfterMs ? { retryAfterMs } : {}), random })
+  const resolution = next
+    ? { status: 'pending' as const, nextAttemptAt: next, recentAttempts }
+    : { status: 'failed' as const, recentAttempts }
+  await deliveries.resolve(delivery.id, token, resolution, now)
+  report(outcome, resolution.status)
+}
+
+/** Waits `ms`, or less if `wake` resolves first; leaves no timer behind. */
+async function sleepUnless(wake: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([wake, new Promise<void>((done) => (timer = setTimeout(done, ms)))])
+  clearTimeout(timer)
+}
+
+function toAttempt(outcome: DeliveryOutcome): StoredAttempt {
+  const { attemptedAt, durationMs, statusCode, errorClass, errorCode, responseBody, responseTruncated } = outcome
+  return {
+    at: attemptedAt,
+    durationMs,
+    ...(statusCode !== undefined ? { statusCode } : {}),
+    ...(errorClass ? { errorClass } : {}),
+    ...(errorCode ? { errorCode } : {}),
+    ...(responseBody ? { responseBody } : {}),
+    ...(responseTruncated ? { responseTruncated } : {}),
+  }
+}
+
+export type DeliveryWorkers = ReturnType<typeof createDeliveryWorkers>
