@@ -173,10 +173,14 @@ describe('webhook delivery', () => {
     receiver.on(hook.path, () => new Response('slow down', { status: 429, headers: { 'retry-after': '120' } }))
     await publishEvents(w.db, [{}])
     await w.run()
-    const [delivery] = await w.deliveries(hook.id)
+    const [delivery] = (await w.deliveries(hook.id)) as unknown as {
+      status: string
+      nextAttemptAt: Date
+      recentAttempts: { at: Date }[]
+    }[]
     expect(delivery).toMatchObject({ status: 'pending', attempts: 1 })
-    const attemptedAt = (delivery?.recentAttempts[0] as { at: Date }).at.getTime()
-    expect((delivery?.nextAttemptAt as Date).getTime() - attemptedAt).toBeGreaterThanOrEqual(120_000)
+    const attemptedAt = delivery!.recentAttempts[0]!.at.getTime()
+    expect(delivery!.nextAttemptAt.getTime() - attemptedAt).toBeGreaterThanOrEqual(120_000)
     expect(receiver.at(hook.path)).toHaveLength(1)
   })
 
