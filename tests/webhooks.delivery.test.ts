@@ -32,6 +32,8 @@ type WorldOptions = {
   concurrency?: number
   /** The app's clock (endpoint management); signing and claims use the real one. */
   clock?: () => Date
+  /** The workers' clock (claims, retries, pauses); the real one by default. */
+  workersClock?: () => Date
 }
 
 async function world(name: string, options: WorldOptions = {}) {
@@ -55,6 +57,7 @@ async function world(name: string, options: WorldOptions = {}) {
     schedule,
     timeoutMs,
     random: () => 0,
+    ...(options.workersClock ? { clock: options.workersClock } : {}),
     ...(options.perEndpoint ? { perEndpoint: options.perEndpoint } : {}),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
   })
@@ -332,5 +335,65 @@ describe('webhook delivery', () => {
     // The holder's round is unaffected: every event once.
     await w.run()
     expect(receiver.at(hook.path)).toHaveLength(2)
+  })
+
+  it('keeps only pending deliveries in the work queue, and queues again one that a crash left out', async () => {
+    const w = await world('wh_queue', { schedule: [0, HOUR] })
+    const hook = await w.endpoint('queue')
+    receiver.on(hook.path, (request) => new Response(null, { status: JSON.parse(request.body).sequence % 2 ? 204 : 500 }))
+    await publishEvents(w.db, [{}, {}, {}, {}])
+    await w.run()
+    const queue = w.db.collection('webhook_queue')
+    const pending = (await w.deliveries(hook.id)).filter((delivery) => delivery.status === 'pending')
+    expect(pending).toHaveLength(2)
+    expect((await queue.find({}).toArray()).map((entry) => entry._id).sort()).toEqual(pending.map((d) => d._id).sort())
+
+    // A crash between the log entry and its queue entry (a fan-out, a manual retry) leaves this:
+    await queue.deleteOne({ _id: pending[0]!._id })
+    expect(await w.webhooks.deliveries.repair(new Date(Date.now() - 60_000))).toBe(0) // too recent to be a leftover
+    expect(await w.webhooks.deliveries.repair(new Date(Date.now() + 1000))).toBe(1)
+    expect(await queue.findOne({ _id: pending[0]!._id })).toMatchObject({ webhookId: hook.id, attempts: 1 })
+    expect(await w.webhooks.deliveries.repair(new Date(Date.now() + 1000))).toBe(0)
+  })
+
+  it('drops the deliveries of an endpoint deleted while they were waiting', async () => {
+    const w = await world('wh_deleted')
+    const hook = await w.endpoint('deleted')
+    await publishEvents(w.db, [{}, {}])
+    await w.dispatcher.dispatch()
+    // The dispatcher fanned out; the endpoint is deleted before any attempt (the log and queue go with it).
+    expect((await w.api.v1.webhooks[':id'].$delete({ param: { id: hook.id } })).status).toBe(204)
+    await w.workers.drain()
+    expect(receiver.at(hook.path)).toHaveLength(0)
+    expect(await w.db.collection('webhook_queue').countDocuments({ webhookId: hook.id })).toBe(0)
+  })
+
+  it('pauses an endpoint that failed 10 attempts in a row, postponing what waits for it, until one succeeds', async () => {
+    let offset = 0
+    const w = await world('wh_breaker', {
+      schedule: [0, 0, 0],
+      perEndpoint: 1,
+      workersClock: () => new Date(Date.now() + offset),
+    })
+    const hook = await w.endpoint('breaker')
+    let up = false
+    receiver.on(hook.path, () => new Response(null, { status: up ? 204 : 503 }))
+    await publishEvents(
+      w.db,
+      Array.from({ length: 30 }, () => ({})),
+    )
+    const before = Date.now()
+    await w.run()
+    // Without the breaker: 30 deliveries × 3 attempts. With it: 10 failures, then nothing is due.
+    expect(receiver.at(hook.path)).toHaveLength(10)
+    const queue = await w.db.collection('webhook_queue').find({ webhookId: hook.id }).toArray()
+    expect(queue).toHaveLength(30)
+    for (const entry of queue) expect((entry.nextAttemptAt as Date).getTime()).toBeGreaterThanOrEqual(before + 1000)
+    // The pause ends; the endpoint answers again, and every delivery goes through.
+    up = true
+    offset = 2000
+    await w.workers.drain()
+    const statuses = (await w.deliveries(hook.id)).map((delivery) => delivery.status)
+    expect(statuses.filter((status) => status === 'succeeded')).toHaveLength(30)
   })
 })

@@ -1,6 +1,6 @@
 import type { Lease } from '../db/lease'
-import { newDeliveryId } from '../events/events.ids'
 import type { RetrySchedule } from '../retry-schedule'
+import { deliveryIdFor } from './webhooks.ids'
 import type { EventHeader, StoredDelivery, StoredEndpoint, WebhookStores } from './webhooks.model'
 
 /**
@@ -38,6 +38,9 @@ export type DispatcherDeps = {
 
 const DAY_MS = 24 * 60 * 60 * 1000
 const PRUNE_EVERY_MS = 60 * 60 * 1000
+const REPAIR_EVERY_MS = 60 * 1000
+/** A pending delivery unchanged this long with no queue entry was left by a crash between two writes. */
+const REPAIR_AFTER_MS = 60 * 1000
 /** Deliveries per insertMany: a page of events times the endpoints, in bounded writes. */
 const INSERT_CHUNK = 500
 
@@ -50,6 +53,7 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
   let running = false
   let round: Promise<unknown> | undefined
   let lastPrune = 0
+  let lastRepair = 0
   const fan: FanOut = { ...deps.stores, schedule: deps.schedule, clock, pageSize }
 
   /** One round; the deliveries it created (0 when this instance does not hold the lease). */
@@ -70,15 +74,21 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
       created += fannedOut
       if (through > dispatched) await cursor.advance(token, through)
     }
-    await prune()
+    await upkeep()
     return created
   }
 
-  async function prune(): Promise<void> {
-    const now = clock()
-    if (now.getTime() - lastPrune < PRUNE_EVERY_MS) return
-    lastPrune = now.getTime()
-    await deliveries.prune(new Date(now.getTime() - retentionMs))
+  /** Now and then, by the lease holder: finished deliveries past retention go; lost queue entries come back. */
+  async function upkeep(): Promise<void> {
+    const now = clock().getTime()
+    if (now - lastRepair >= REPAIR_EVERY_MS) {
+      lastRepair = now
+      await deliveries.repair(new Date(now - REPAIR_AFTER_MS))
+    }
+    if (now - lastPrune >= PRUNE_EVERY_MS) {
+      lastPrune = now
+      await deliveries.prune(new Date(now - retentionMs))
+    }
   }
 
   function schedule(): void {
@@ -143,7 +153,7 @@ function deliveriesFor(page: EventHeader[], targets: StoredEndpoint[], now: Date
     targets
       .filter((target) => target.startAfterSequence < event.sequence && (!target.types || target.types.includes(event.type)))
       .map((target) => ({
-        id: newDeliveryId(now),
+        id: deliveryIdFor(target.id, event.id),
         webhookId: target.id,
         eventId: event.id,
         eventType: event.type,

@@ -59,12 +59,10 @@ export type StoredDelivery = {
   eventType: EventType
   sequence: number
   status: DeliveryStatus
-  /** Attempts started so far (counted when one is claimed). */
+  /** Attempts made so far. */
   attempts: number
-  /** While pending: when it is due (while an attempt runs: when its lease runs out). */
+  /** While pending: when it is due. */
   nextAttemptAt?: Date
-  /** While an attempt runs: which claim holds it. */
-  lease?: { token: string; until: Date }
   recentAttempts: StoredAttempt[]
   createdAt: Date
   updatedAt: Date
@@ -75,6 +73,9 @@ export type EndpointChanges = {
   set: Partial<Omit<StoredEndpoint, 'id' | 'version' | 'createdAt' | 'updatedAt'>>
   unset: ('types' | 'description' | 'disabledReason')[]
 }
+
+/** A delivery taken for one attempt: `attempts` counts this one, `token` names the claim. */
+export type ClaimedDelivery = StoredDelivery & { token: string }
 
 /** How an attempt's claim ends: the fields its outcome sets. */
 export type DeliveryResolution =
@@ -105,20 +106,30 @@ export interface WebhookDeliveries {
   /** Inserts what is not there yet (unique per endpoint and event); how many were new. */
   insertMany(deliveries: StoredDelivery[]): Promise<number>
   /** Takes the most overdue pending delivery of an endpoint not in `excluded`, for one attempt. */
-  claim(now: Date, leaseMs: number, excluded: readonly string[]): Promise<StoredDelivery | null>
-  /** Records how the claim `token` ended; false when the claim was lost meanwhile. */
-  resolve(id: string, token: string, resolution: DeliveryResolution, now: Date): Promise<boolean>
-  /** Removes a delivery whose endpoint is gone, if the claim `token` still holds it. */
-  discard(id: string, token: string): Promise<void>
+  claim(now: Date, leaseMs: number, excluded: readonly string[]): Promise<ClaimedDelivery | null>
+  /** Records how the claim ended; false when the claim was lost meanwhile (nothing recorded). */
+  resolve(claim: ClaimedDelivery, resolution: DeliveryResolution, now: Date): Promise<boolean>
+  /** Removes a delivery whose endpoint is gone, if the claim still holds it. */
+  discard(claim: ClaimedDelivery): Promise<void>
   page(webhookId: string, query: DeliveryPageQuery): Promise<StoredDelivery[]>
   get(webhookId: string, id: string): Promise<StoredDelivery | null>
   /** Pending again, due now, any claim dropped; null when there is no such delivery. */
   retryNow(webhookId: string, id: string, now: Date): Promise<StoredDelivery | null>
+  /**
+   * Moves an endpoint's pending deliveries that are due before `until` (and no attempt holds) to
+   * `until`: its circuit breaker paused it, for every instance.
+   */
+  postpone(webhookId: string, until: Date): Promise<number>
   /** Fails an endpoint's pending deliveries that no attempt holds (it was disabled). */
   failPending(webhookId: string, now: Date): Promise<number>
   deleteFor(webhookId: string): Promise<number>
   /** Deletes finished deliveries last changed before `before`. */
   prune(before: Date): Promise<number>
+  /**
+   * Queues again any pending delivery that has no queue entry (a crash between the two writes
+   * that create or retry one), if it was last changed before `before`; how many.
+   */
+  repair(before: Date): Promise<number>
 }
 
 /** The dispatcher's view of an event: enough to fan it out. */
