@@ -61,7 +61,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkersDeps) {
   const active = new Set<Promise<void>>()
   let running = false
   let loop: Promise<void> | undefined
-  let woken = Promise.withResolvers<void>()
+  let woken = signal()
   const wake = () => woken.resolve()
   const alarm = createAlarm(wake, clock)
   const attempt = { ...deps, clock, random, pacing, wakeAt: alarm.at }
@@ -88,7 +88,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkersDeps) {
 
   async function runLoop(): Promise<void> {
     while (running) {
-      woken = Promise.withResolvers<void>()
+      woken = signal()
       try {
         await fill()
       } catch (error) {
@@ -216,6 +216,15 @@ function createAlarm(wake: () => void, clock: () => Date) {
       due = Number.POSITIVE_INFINITY
     },
   }
+}
+
+/** A promise and its resolver (Promise.withResolvers is not in Node 20, which the service supports). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {}
+  const promise = new Promise<void>((done) => {
+    resolve = done
+  })
+  return { promise, resolve }
 }
 
 /** Waits `ms`, or less if `wake` resolves first; leaves no timer behind. */
