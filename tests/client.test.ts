@@ -214,6 +214,13 @@ describe('docs/client.md', () => {
   })
 })
 
+describe('docs/events.md', () => {
+  it('shows, as its webhook receiver, tests/consumer/src/receiver.ts, which every setup compiles', () => {
+    const receiver = readFileSync(join(consumerDir, 'src/receiver.ts'), 'utf8').trimEnd()
+    expect(readFileSync(join(root, 'docs/events.md'), 'utf8')).toContain(`\`\`\`ts\n${receiver}\n\`\`\``)
+  })
+})
+
 describe.each(SETUPS)('a %s consumer (strict, skipLibCheck false, "types": [])', (setup) => {
   it('compiles calls to every /v1 route (usage.ts) and the example, with bodies typed by narrowing on the status', async () => {
     expect(await compile(setup)).toEqual({ code: 0, out: '', err: '' })
