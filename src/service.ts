@@ -3,6 +3,7 @@ import { createAuthenticator } from './auth/authenticate'
 import { type Config, ConfigError, loadConfig } from './config'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
+import { withDeadline } from './deadline'
 import { createLogger, type Logger } from './logger'
 import { createMetrics, type Metrics } from './observability/metrics'
 import { assertPortFree } from './startup'
@@ -84,6 +85,11 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
   }
   // Off the request path: the dispatcher (one instance at a time) and this instance's delivery workers.
   const webhookDelivery = startWebhookDelivery({ database, stores: stores.webhooks, config: config.webhooks, logger })
+  let webhooksStopped: Promise<void> | undefined
+  // Stopped alongside the HTTP drain: no new attempt starts, those in flight finish (each within
+  // WEBHOOK_TIMEOUT_MS). One cut short by the deadline is sent again by another instance when its
+  // claim runs out.
+  const stopWebhooks = () => (webhooksStopped ??= webhookDelivery.stop())
   return {
     config,
     logger,
@@ -91,10 +97,10 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     metrics,
     beginShutdown: () => {
       shuttingDown = true
+      void stopWebhooks()
     },
     close: async () => {
-      // Attempts in flight finish first (each within WEBHOOK_TIMEOUT_MS), then the lease is given up.
-      await webhookDelivery.stop()
+      await withDeadline(stopWebhooks(), config.shutdownTimeoutMs)
       stores.close()
       await database.close()
       await embedded?.stop()
