@@ -67,6 +67,8 @@ export function createApp(deps: AppDeps) {
       forget: [
         (subject) => deps.idempotency.forgetUser(subject.userId),
         (subject) => deps.failedAttempts.forgetSubjects(subject),
+        // What webhook receivers answered about the user's events (they may echo its values).
+        (subject) => deps.webhooks.deliveries.forgetUser(subject.userId),
       ],
     },
     ...(deps.clock ? { clock: deps.clock } : {}),

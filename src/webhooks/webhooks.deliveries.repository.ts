@@ -45,6 +45,8 @@ export function createWebhookDeliveries(database: DatabaseHandle): WebhookDelive
       await log.createIndex({ webhookId: 1, status: 1, _id: -1 }, { name: 'webhookId_status_id' })
       // The prune of finished deliveries and the repair of pending ones.
       await log.createIndex({ status: 1, updatedAt: 1 }, { name: 'status_updatedAt' })
+      // An erase's forgetUser.
+      await log.createIndex({ userId: 1 }, { name: 'userId' })
       // The workers' claim, and an endpoint's entries (failPending, deleteFor).
       await queue.createIndex({ nextAttemptAt: 1 }, { name: 'nextAttemptAt' })
       await queue.createIndex({ webhookId: 1 }, { name: 'webhookId' })
@@ -84,6 +86,12 @@ export function createWebhookDeliveries(database: DatabaseHandle): WebhookDelive
       await database.call((limit) => queue.deleteMany({ webhookId }, limit))
       const { deletedCount } = await database.call((limit) => log.deleteMany({ webhookId }, limit))
       return deletedCount
+    },
+
+    async forgetUser(userId) {
+      // FerretDB has no positional update to clear one field of every element: the log entries of
+      // an erased user's events keep their status and count, and lose their attempt details.
+      await database.call((limit) => log.updateMany({ userId }, { $set: { recentAttempts: [] } }, limit))
     },
 
     async prune(before) {

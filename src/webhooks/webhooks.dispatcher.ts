@@ -158,6 +158,7 @@ function deliveriesFor(page: EventHeader[], targets: StoredEndpoint[], now: Date
         eventId: event.id,
         eventType: event.type,
         sequence: event.sequence,
+        userId: event.userId,
         status: 'pending' as const,
         attempts: 0,
         nextAttemptAt: due,

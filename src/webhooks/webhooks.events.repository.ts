@@ -40,12 +40,15 @@ export function createEventSource(database: DatabaseHandle): EventSource {
       if (through <= after) return []
       const documents = await database.call((limit) =>
         events
-          .find({ sequence: { $gt: after, $lte: through } }, { ...limit, projection: { _id: 1, type: 1, sequence: 1 } })
+          .find(
+            { sequence: { $gt: after, $lte: through } },
+            { ...limit, projection: { _id: 1, type: 1, sequence: 1, userId: 1 } },
+          )
           .sort({ sequence: 1 })
           .limit(size)
           .toArray(),
       )
-      return documents.map(({ _id, type, sequence }) => ({ id: _id, type, sequence }))
+      return documents.map(({ _id, type, sequence, userId }) => ({ id: _id, type, sequence, userId }))
     },
 
     async byId(id) {

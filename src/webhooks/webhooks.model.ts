@@ -58,6 +58,8 @@ export type StoredDelivery = {
   eventId: string
   eventType: EventType
   sequence: number
+  /** The event's user: an erase clears what the receivers answered about it (recentAttempts). */
+  userId: string
   status: DeliveryStatus
   /** Attempts made so far. */
   attempts: number
@@ -123,6 +125,11 @@ export interface WebhookDeliveries {
   /** Fails an endpoint's pending deliveries that no attempt holds (it was disabled). */
   failPending(webhookId: string, now: Date): Promise<number>
   deleteFor(webhookId: string): Promise<number>
+  /**
+   * Forgets what receivers answered about a user's events (an erase): the response bodies in
+   * recentAttempts may echo the user's values. The attempts' count and the statuses stay.
+   */
+  forgetUser(userId: string): Promise<void>
   /** Deletes finished deliveries last changed before `before`. */
   prune(before: Date): Promise<number>
   /**
@@ -133,7 +140,7 @@ export interface WebhookDeliveries {
 }
 
 /** The dispatcher's view of an event: enough to fan it out. */
-export type EventHeader = { id: string; type: EventType; sequence: number }
+export type EventHeader = { id: string; type: EventType; sequence: number; userId: string }
 
 /**
  * The events feed as the webhooks read it (the events collection and the relay's watermark, kept
