@@ -27,6 +27,8 @@ import { createUsersRouter } from './users'
 import type { PasswordHasher } from './users/passwords'
 import type { UsersRepository } from './users/users.model'
 import { createUsersService } from './users/users.service'
+import { createWebhooksRouter } from './webhooks'
+import type { WebhookStores } from './webhooks/webhooks.model'
 
 /**
  * Everything the app needs from outside; tests pass real ones built on a real database. The
@@ -36,9 +38,10 @@ export type AppDeps = {
   users: UsersRepository
   failedAttempts: FailedAttempts
   idempotency: IdempotencyStore
+  webhooks: WebhookStores
   config: Pick<
     Config,
-    'bodyLimitBytes' | 'metricsToken' | 'metricsPort' | 'corsOrigins' | 'auth' | 'legacyRoutes' | 'userRetentionDays'
+    'bodyLimitBytes' | 'metricsToken' | 'metricsPort' | 'corsOrigins' | 'auth' | 'legacyRoutes' | 'userRetentionDays' | 'webhooks'
   >
   passwords: PasswordHasher
   database: Pingable
@@ -56,19 +59,7 @@ export function createApp(deps: AppDeps) {
   const app = createRouter()
   let document: object | undefined
   // The one users service every surface calls.
-  const users = createUsersService({
-    users: deps.users,
-    passwords: deps.passwords,
-    lifecycle: {
-      retentionDays: deps.config.userRetentionDays,
-      // Every other store that keeps a user's personal values: an erase scrubs them all.
-      forget: [
-        (subject) => deps.idempotency.forgetUser(subject.userId),
-        (subject) => deps.failedAttempts.forgetSubjects(subject),
-      ],
-    },
-    ...(deps.clock ? { clock: deps.clock } : {}),
-  })
+  const users = usersServiceFor(deps)
 
   // Middleware adds no routes, so it is registered apart from the chain that builds the type.
   app.use(requestId())
@@ -95,6 +86,7 @@ export function createApp(deps: AppDeps) {
         metrics: deps.metrics,
       }),
     )
+    .route('/v1', createWebhooksRouter(deps))
     .route('/', createHealthRouter(deps))
     .route(
       '/',
@@ -117,7 +109,7 @@ export function createApp(deps: AppDeps) {
     type: 'http',
     scheme: 'bearer',
     description:
-      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase), scim (/scim/v2 only, with the authority of users:admin there).',
+      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase), scim (/scim/v2 only, with the authority of users:admin there), webhooks:manage (webhook endpoints, their secrets and deliveries).',
   })
   app.notFound(notFound)
   app.onError(
@@ -131,6 +123,25 @@ export function createApp(deps: AppDeps) {
     ),
   )
   return routes
+}
+
+/** The users service on the app's stores: every store that keeps a user's personal values is scrubbed by an erase. */
+function usersServiceFor(deps: AppDeps) {
+  return createUsersService({
+    users: deps.users,
+    passwords: deps.passwords,
+    lifecycle: {
+      retentionDays: deps.config.userRetentionDays,
+      // Every other store that keeps a user's personal values: an erase scrubs them all.
+      forget: [
+        (subject) => deps.idempotency.forgetUser(subject.userId),
+        (subject) => deps.failedAttempts.forgetSubjects(subject),
+        // What webhook receivers answered about the user's events (they may echo its values).
+        (subject) => deps.webhooks.deliveries.forgetUser(subject.userId),
+      ],
+    },
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  })
 }
 
 /** The app's type, route by route: what the typed client is built from. */

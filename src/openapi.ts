@@ -18,6 +18,7 @@ function openApiConfig() {
     tags: [
       { name: 'users', description: 'User records.' },
       { name: 'auth', description: 'Credential checks.' },
+      { name: 'webhooks', description: 'Signed webhook endpoints for change events (Standard Webhooks), and their deliveries.' },
       { name: 'operations', description: 'Health, readiness and this document.' },
       {
         name: 'scim',

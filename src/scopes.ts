@@ -5,7 +5,7 @@
  * carries users:admin's authority, so an identity provider can deprovision an administrator); it
  * opens nothing else, and no other scope opens /scim/v2.
  */
-export const SCOPES = ['users:read', 'users:write', 'users:admin', 'scim'] as const
+export const SCOPES = ['users:read', 'users:write', 'users:admin', 'scim', 'webhooks:manage'] as const
 export type Scope = (typeof SCOPES)[number]
 
 /** JWT algorithms the service can be configured to accept (never `none`). */

@@ -3,12 +3,14 @@ import { createAuthenticator } from './auth/authenticate'
 import { type Config, ConfigError, loadConfig } from './config'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
+import { withDeadline } from './deadline'
 import { createLogger, type Logger } from './logger'
 import { createMetrics, type Metrics } from './observability/metrics'
 import { assertPortFree } from './startup'
 import { createStores } from './stores'
 import type { PasswordHasher } from './users/passwords'
 import { createHashingPool } from './users/passwords.pool'
+import { startWebhookDelivery } from './webhooks/webhooks.runner'
 
 /**
  * What the Bun and Node entry points share: configuration, the database (MongoDB, or the
@@ -23,7 +25,7 @@ export type Service = {
   metrics: Metrics
   /** From now on /readyz answers 503, so load balancers stop sending new work. */
   beginShutdown(): void
-  /** Closes the MongoDB client, then stops the embedded database if one was started. */
+  /** Stops webhook delivery, closes the MongoDB client, then stops the embedded database if one was started. */
   close(): Promise<void>
 }
 
@@ -78,6 +80,16 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     authenticator,
     shuttingDown: () => shuttingDown,
   })
+  if (config.env === 'production' && config.webhooks.allowPrivateTargets) {
+    logger.warn({}, 'WEBHOOK_ALLOW_PRIVATE_TARGETS=true: webhooks may target internal hosts (the SSRF guard is off)')
+  }
+  // Off the request path: the dispatcher (one instance at a time) and this instance's delivery workers.
+  const webhookDelivery = startWebhookDelivery({ database, stores: stores.webhooks, config: config.webhooks, logger })
+  let webhooksStopped: Promise<void> | undefined
+  // Stopped alongside the HTTP drain: no new attempt starts, those in flight finish (each within
+  // WEBHOOK_TIMEOUT_MS). One cut short by the deadline is sent again by another instance when its
+  // claim runs out.
+  const stopWebhooks = () => (webhooksStopped ??= webhookDelivery.stop())
   return {
     config,
     logger,
@@ -85,8 +97,10 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     metrics,
     beginShutdown: () => {
       shuttingDown = true
+      void stopWebhooks()
     },
     close: async () => {
+      await withDeadline(stopWebhooks(), config.shutdownTimeoutMs)
       stores.close()
       await database.close()
       await embedded?.stop()

@@ -5,9 +5,16 @@ import type { IdempotencyStore } from './idempotency/idempotency'
 import { createIdempotencyStore } from './idempotency/idempotency.repository'
 import type { UsersRepository } from './users/users.model'
 import { createUsersRepository } from './users/users.repository'
+import type { WebhookStores } from './webhooks/webhooks.model'
+import { createWebhookStores } from './webhooks/webhooks.stores'
 
 /** Every store the app reads and writes, each on the same database handle. */
-export type Stores = { users: UsersRepository; failedAttempts: FailedAttempts; idempotency: IdempotencyStore }
+export type Stores = {
+  users: UsersRepository
+  failedAttempts: FailedAttempts
+  idempotency: IdempotencyStore
+  webhooks: WebhookStores
+}
 
 export type StoresOptions = {
   /** How long failed credential checks count (AUTH_FAILURE_WINDOW_SECONDS). */
@@ -36,6 +43,7 @@ export function createStores(
   close(): void
 } {
   const clock = options.clock ? { clock: options.clock } : {}
+  const webhooks = createWebhookStores(database)
   const stores: Stores = {
     users: createUsersRepository(database, clock),
     failedAttempts: createFailedAttempts(database, {
@@ -44,12 +52,14 @@ export function createStores(
       ...clock,
     }),
     idempotency: createIdempotencyStore(database, clock),
+    webhooks,
   }
   let sweeper: ReturnType<typeof setInterval> | undefined
   return {
     ...stores,
     async open() {
       await stores.users.ensureIndexes()
+      await webhooks.ensureIndexes()
       const expiring = [stores.failedAttempts, stores.idempotency]
       const modes = await Promise.all(expiring.map((store) => store.ensureIndexes()))
       // Deleted users are purged by this sweep on every server: their retention is configuration

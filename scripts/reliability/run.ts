@@ -11,6 +11,7 @@ const STEPS: { name: string; command: string[]; flags?: true }[] = [
   { name: 'faults', command: ['bun', 'scripts/reliability/faults.ts'] },
   { name: 'durability', command: ['bun', 'scripts/reliability/durability.ts'] },
   { name: 'soak', command: ['bun', 'scripts/reliability/soak.ts'], flags: true },
+  { name: 'webhooks', command: ['bun', 'scripts/reliability/webhooks.ts'] },
 ]
 
 const root = new URL('../..', import.meta.url).pathname
