@@ -1,7 +1,9 @@
 import { type Collection, ObjectId } from 'mongodb'
 import { toUser } from './users.document'
 import { deletedFilter, type ErasedDocument, erasedDocument, isRestorable, releasedKey } from './users.lifecycle.document'
-import type { UsersRepository } from './users.model'
+import type { UsersRepository, WriteGuard } from './users.model'
+import { changeEvent, erasedOutbox, OUTBOX_OPEN, withEvent } from './users.outbox.document'
+import { writeChange } from './users.outbox.writes'
 import type { User } from './users.schemas'
 import { collision, guarded, type Store } from './users.writes'
 
@@ -9,12 +11,14 @@ import { collision, guarded, type Store } from './users.writes'
  * The lifecycle's storage (issue 15): the deleted-user read, soft delete, restore, erase and purge.
  * Each write is one single-document atomic operation on the users collection, correct on MongoDB
  * and FerretDB: the unique indexes decide who gets a name back on restore, and guards in the
- * write's own filter (version, state) settle every other race.
+ * write's own filter (version, state) settle every other race. Each records its event in the
+ * same write (users.outbox.document.ts). A delete for good (USER_RETENTION_DAYS=0) is a soft
+ * delete purged at once: the document stays, unreadable, until the relay has taken its event.
  */
 export function createLifecycleStorage(
   store: Store,
-): Pick<UsersRepository, 'findAnyById' | 'softDelete' | 'restore' | 'erase' | 'purge'> {
-  const { call, users, now } = store
+): Pick<UsersRepository, 'findAnyById' | 'delete' | 'softDelete' | 'restore' | 'erase' | 'purge'> {
+  const { call, users, now, changed } = store
   // An erased user is a tombstone, not a UserDocument: the one place that writes one says so.
   const tombstones = users as unknown as Collection<ErasedDocument>
   return {
@@ -27,37 +31,17 @@ export function createLifecycleStorage(
       return isRestorable(doc, at) ? toUser(doc, at) : null
     },
 
-    async softDelete(id, guard, retentionMs) {
-      const at = now()
-      const _id = new ObjectId(id)
-      const { matchedCount } = await call((limit) =>
-        users.updateOne(
-          guarded(id, guard, at),
-          {
-            $set: {
-              usernameKey: releasedKey(_id),
-              emailKey: releasedKey(_id),
-              deletedAt: at,
-              purgeAt: new Date(at.getTime() + retentionMs),
-              updatedAt: at,
-            },
-            // The externalId key is released too (its index is sparse: a missing key is not indexed);
-            // the externalId itself stays, for a restore to take it back.
-            $unset: { externalIdKey: '' },
-            $inc: { version: 1 },
-          },
-          limit,
-        ),
-      )
-      return matchedCount === 1
-    },
+    delete: (id, guard) => softDelete(store, id, guard, 0),
+    softDelete: (id, guard, retentionMs) => softDelete(store, id, guard, retentionMs),
 
     async restore(user) {
       const at = now()
-      const filter = { _id: new ObjectId(user.id), version: user.version, ...deletedFilter(at) }
-      const update = restoreUpdate(user, at)
+      const filter = { _id: new ObjectId(user.id), version: user.version, ...deletedFilter(at), ...OUTBOX_OPEN }
+      const update = withEvent(restoreUpdate(user, at), changeEvent('user.restored', at, { deletedAt: null, purgeAt: null }))
       try {
-        const restored = await call((limit) => users.findOneAndUpdate(filter, update, { ...limit, returnDocument: 'after' }))
+        const restored = await writeChange(store, user.id, () =>
+          call((limit) => users.findOneAndUpdate(filter, update, { ...limit, returnDocument: 'after' })),
+        )
         return restored ? { kind: 'written', user: toUser(restored, at) } : { kind: 'stale' }
       } catch (error) {
         // The name, the address or the externalId was taken meanwhile: the unique index refused it.
@@ -67,31 +51,63 @@ export function createLifecycleStorage(
 
     async erase(user, retentionMs) {
       const _id = new ObjectId(user.id)
-      const filter = { _id, version: user.version, erasedAt: { $exists: false } }
-      if (retentionMs === 0) {
-        return (await call((limit) => users.deleteOne(filter, limit))).deletedCount === 1
-      }
+      // The stored document, for its outbox: the pending events stay (ids only), the erasure joins them.
+      const doc = await call((limit) => users.findOne({ _id }, limit))
+      if (!doc || doc.version !== user.version || doc.erasedAt !== undefined) return false
+      const at = now()
       const tombstone = erasedDocument(
         {
           _id,
-          createdAt: new Date(user.createdAt),
-          version: user.version,
-          ...(user.deletedAt ? { deletedAt: new Date(user.deletedAt) } : {}),
-          ...(user.purgeAt ? { purgeAt: new Date(user.purgeAt) } : {}),
+          createdAt: doc.createdAt,
+          version: doc.version,
+          ...(doc.deletedAt ? { deletedAt: doc.deletedAt } : {}),
+          // With a retention of 0 the tombstone is purged at once (once its events are relayed).
+          ...(doc.purgeAt && retentionMs > 0 ? { purgeAt: doc.purgeAt } : {}),
         },
-        now(),
+        at,
         retentionMs,
       )
-      return (await call((limit) => tombstones.replaceOne(filter, tombstone, limit))).matchedCount === 1
+      const erased = { ...tombstone, ...erasedOutbox(doc, changeEvent('user.erased', at)) }
+      const filter = { _id, version: user.version, erasedAt: { $exists: false } }
+      // Not refused when the outbox is full: an erasure must happen, and what it adds holds ids only.
+      if ((await call((limit) => tombstones.replaceOne(filter, erased, limit))).matchedCount !== 1) return false
+      changed(user.id)
+      return true
     },
 
     async purge() {
-      const { deletedCount } = await call((limit) => users.deleteMany({ purgeAt: { $lte: now() } }, limit))
+      // Never a user whose events are still pending: they are relayed first.
+      const due = { purgeAt: { $lte: now() }, 'pendingEvents.0': { $exists: false } }
+      const { deletedCount } = await call((limit) => users.deleteMany(due, limit))
       return deletedCount
     },
   }
 }
 
+/**
+ * Soft delete: releases the unique keys, keeps the rest for a restore until `purgeAt`, and
+ * records user.deleted; guarded by `guard` and the outbox (users.outbox.writes.ts).
+ */
+async function softDelete(store: Store, id: string, guard: WriteGuard, retentionMs: number): Promise<boolean> {
+  const at = store.now()
+  const _id = new ObjectId(id)
+  const purgeAt = new Date(at.getTime() + retentionMs)
+  const update = {
+    $set: { usernameKey: releasedKey(_id), emailKey: releasedKey(_id), deletedAt: at, purgeAt, updatedAt: at },
+    // The externalId key is released too (its index is sparse: a missing key is not indexed);
+    // the externalId itself stays, for a restore to take it back.
+    $unset: { externalIdKey: '' } as const,
+    $inc: { version: 1 },
+  }
+  const event = changeEvent('user.deleted', at, { deletedAt: at.toISOString(), purgeAt: purgeAt.toISOString() })
+  const filter = { ...guarded(id, guard, at), ...OUTBOX_OPEN }
+  const written = await writeChange(store, id, async () =>
+    (await store.call((limit) => store.users.updateOne(filter, withEvent(update, event), limit))).matchedCount === 1
+      ? true
+      : null,
+  )
+  return written === true
+}
 /** Restore's update: the unique keys back (the externalId's too, when the user has one; a key taken meanwhile is refused by its index), live again, the next version. */
 function restoreUpdate(user: User, at: Date) {
   return {
