@@ -98,6 +98,8 @@ const ConfigSchema = z
     PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(100_000).optional(),
     // --- User lifecycle (issue 15) ---
     USER_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+    // --- Change events (issue 16) ---
+    EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
     // --- Flask-service compatibility routes (issue 8) ---
     LEGACY_ROUTES: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
   })
@@ -127,6 +129,8 @@ const ConfigSchema = z
     legacyRoutes: env.LEGACY_ROUTES === 'true',
     /** Days a deleted user is kept (restorable, readable by admins) before it is purged; 0 purges at DELETE. */
     userRetentionDays: env.USER_RETENTION_DAYS,
+    /** Days the change feed keeps events; an older cursor gets 410 cursor_expired. */
+    eventsRetentionDays: env.EVENTS_RETENTION_DAYS,
     auth: {
       failures: {
         perLogin: env.AUTH_MAX_FAILURES_PER_LOGIN,

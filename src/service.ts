@@ -3,6 +3,7 @@ import { createAuthenticator } from './auth/authenticate'
 import { type Config, ConfigError, loadConfig } from './config'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
+import { createRelay } from './events/events.relay'
 import { createLogger, type Logger } from './logger'
 import { createMetrics, type Metrics } from './observability/metrics'
 import { assertPortFree } from './startup'
@@ -60,6 +61,16 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
   await stores.open()
   let shuttingDown = false
   const metrics = createMetrics({ poolStats: database.poolStats, hashingStats: passwords.stats })
+  // Every instance runs the relay; the one holding its lease moves the events (src/events/events.relay.ts).
+  const relay = createRelay({
+    database,
+    outbox: stores.outbox,
+    events: stores.events,
+    logger,
+    metrics,
+    retentionDays: config.eventsRetentionDays,
+  })
+  relay.start()
   const authenticator = createAuthenticator(config.auth)
   if (!authenticator.enabled) {
     // Only reachable outside production: config refuses production without auth.
@@ -87,6 +98,8 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
       shuttingDown = true
     },
     close: async () => {
+      // The lease is released on the way out, so another instance takes over at once.
+      await relay.stop()
       stores.close()
       await database.close()
       await embedded?.stop()

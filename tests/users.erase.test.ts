@@ -6,6 +6,7 @@ import type { User } from '../src/client'
 import { testConfig } from '../src/config'
 import { ERASED_FIELDS } from '../src/users/users.lifecycle.document'
 import { newUser, useTestApp } from './helpers/context'
+import { startRelay } from './helpers/events'
 import { expectProblem, pointers } from './helpers/problem'
 
 /**
@@ -180,7 +181,7 @@ describe('POST /v1/users/{id}/erase', () => {
     expect(statuses.sort()).toEqual([204, 404, 404, 404, 404])
   })
 
-  it('with USER_RETENTION_DAYS=0 deletes the document at once', async () => {
+  it('with USER_RETENTION_DAYS=0 leaves a tombstone of ids until its events are relayed, then deletes it', async () => {
     const now = await useTestApp({
       name: 'users_erase_retention_0',
       deps: {
@@ -195,6 +196,12 @@ describe('POST /v1/users/{id}/erase', () => {
     })
     const { id } = (await res.json()) as User
     expect((await now.raw(`/v1/users/${id}/erase`, { method: 'POST', headers: as(admin) })).status).toBe(204)
+    const tombstone = await now.collection.findOne({ _id: new ObjectId(id) })
+    expect(Object.keys(tombstone ?? {}).sort()).toEqual([...ERASED_FIELDS].sort())
+    const relay = await startRelay(now)
+    await relay.drain()
+    await relay.stop()
+    await now.users.purge()
     expect(await now.collection.countDocuments({})).toBe(0)
   })
 })

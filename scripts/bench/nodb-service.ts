@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config'
 import { createLogger } from '../../src/logger'
 import { createMetrics } from '../../src/observability/metrics'
 import { createBunPasswordHasher } from '../../src/users/passwords.bun'
-import { benchUsers, createMemoryUsersRepository, noFailedAttempts, noIdempotency } from './memory-users'
+import { benchUsers, createMemoryUsersRepository, noEvents, noFailedAttempts, noIdempotency } from './memory-users'
 
 const config = loadConfig()
 const app = createApp({
@@ -23,5 +23,6 @@ const app = createApp({
   authenticator: createAuthenticator(config.auth),
   failedAttempts: noFailedAttempts,
   idempotency: noIdempotency,
+  events: noEvents,
 })
 Bun.serve({ fetch: app.fetch, hostname: config.host, port: config.port })

@@ -25,6 +25,8 @@ const noMetrics: Metrics = {
   observeRequest: () => {},
   countLegacyRequest: () => {},
   countRateLimited: () => {},
+  countEventsRelayed: () => {},
+  countRelayInvariantFailure: () => {},
   render: async () => '',
   contentType: 'text/plain',
 }
