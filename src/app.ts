@@ -8,6 +8,9 @@ import { authenticate } from './auth/middleware'
 import type { Config } from './config'
 import type { FailedAttempts } from './credentials/failed-attempts'
 import { createVerifyRouter } from './credentials/verify'
+import { createEventsRouter } from './events'
+import { createEventsFeed, type FeedOptions } from './events/events.feed'
+import type { EventsStore } from './events/events.model'
 import { handleError, methodNotAllowed, notFound, payloadTooLarge } from './http/errors'
 import { handleDomainErrors } from './http/outcomes'
 import { requestId } from './http/request-id'
@@ -35,6 +38,8 @@ export type AppDeps = {
   users: UsersRepository
   failedAttempts: FailedAttempts
   idempotency: IdempotencyStore
+  /** The change events (the feed reads them; an erase empties the user's). */
+  events: EventsStore
   config: Pick<
     Config,
     'bodyLimitBytes' | 'metricsToken' | 'metricsPort' | 'corsOrigins' | 'auth' | 'legacyRoutes' | 'userRetentionDays'
@@ -48,26 +53,15 @@ export type AppDeps = {
   shuttingDown?: () => boolean
   /** The time the users service judges expiry by (a disable's end); tests pass the stores' clock. */
   clock?: () => Date
+  /** The feed's long polls: how often the watermark is read while someone waits, and how many may wait. */
+  eventsFeed?: Pick<FeedOptions, 'pollEveryMs' | 'maxWaiters'>
 }
 
 /** Builds the HTTP app. No I/O happens here: connecting and listening belong to the entry points. */
 export function createApp(deps: AppDeps) {
   const app = createRouter()
   let document: object | undefined
-  // The one users service every surface calls.
-  const users = createUsersService({
-    users: deps.users,
-    passwords: deps.passwords,
-    lifecycle: {
-      retentionDays: deps.config.userRetentionDays,
-      // Every other store that keeps a user's personal values: an erase scrubs them all.
-      forget: [
-        (subject) => deps.idempotency.forgetUser(subject.userId),
-        (subject) => deps.failedAttempts.forgetSubjects(subject),
-      ],
-    },
-    ...(deps.clock ? { clock: deps.clock } : {}),
-  })
+  const { users, feed } = createServices(deps)
 
   // Middleware adds no routes, so it is registered apart from the chain that builds the type.
   app.use(requestId())
@@ -92,6 +86,7 @@ export function createApp(deps: AppDeps) {
         metrics: deps.metrics,
       }),
     )
+    .route('/v1', createEventsRouter({ feed }))
     .route('/', createHealthRouter(deps))
     .route(
       '/',
@@ -112,7 +107,7 @@ export function createApp(deps: AppDeps) {
     type: 'http',
     scheme: 'bearer',
     description:
-      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase).',
+      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase), events:read (GET /v1/events, the change feed).',
   })
   app.notFound(notFound)
   app.onError(
@@ -126,6 +121,30 @@ export function createApp(deps: AppDeps) {
     ),
   )
   return routes
+}
+
+/** The one users service every surface calls, and the change feed. */
+function createServices(deps: AppDeps) {
+  const users = createUsersService({
+    users: deps.users,
+    passwords: deps.passwords,
+    lifecycle: {
+      retentionDays: deps.config.userRetentionDays,
+      // Every other store that keeps a user's personal values: an erase scrubs them all.
+      forget: [
+        (subject) => deps.idempotency.forgetUser(subject.userId),
+        (subject) => deps.failedAttempts.forgetSubjects(subject),
+        // Earlier events keep ids only (the relay scrubs again when it publishes the erasure).
+        (subject) => deps.events.forgetUser(subject.userId),
+      ],
+    },
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  })
+  const feed = createEventsFeed(deps.events, {
+    ...deps.eventsFeed,
+    ...(deps.shuttingDown ? { shuttingDown: deps.shuttingDown } : {}),
+  })
+  return { users, feed }
 }
 
 /** The app's type, route by route: what the typed client is built from. */

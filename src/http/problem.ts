@@ -20,6 +20,7 @@ export const problemCatalog = {
   email_taken: { status: 409, title: 'Email already taken' },
   external_id_taken: { status: 409, title: 'External id already taken' },
   idempotency_key_in_use: { status: 409, title: 'Idempotency key in use' },
+  cursor_expired: { status: 410, title: 'Cursor expired' },
   precondition_failed: { status: 412, title: 'Precondition failed' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
