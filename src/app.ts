@@ -142,6 +142,7 @@ function createServices(deps: AppDeps) {
   })
   const feed = createEventsFeed(deps.events, {
     ...deps.eventsFeed,
+    onWaiting: (count) => deps.metrics.setEventsWaiting(count),
     ...(deps.shuttingDown ? { shuttingDown: deps.shuttingDown } : {}),
   })
   return { users, feed }

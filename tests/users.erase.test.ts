@@ -29,6 +29,9 @@ const t = await useTestApp({
   },
 })
 
+// Driven by the tests (no loop): events reach the events collection when a test drains it.
+const relay = await startRelay(t, { loop: false })
+
 type Key = { key: string }
 const as = (key: Key, headers: Record<string, string> = {}) => ({ authorization: `Bearer ${key.key}`, ...headers })
 const get = (path: string) => t.raw(path, { headers: as(admin) })
@@ -61,7 +64,7 @@ const holding = (documents: string[], value: string) =>
   documents.filter((doc) => doc.toLowerCase().includes(JSON.stringify(value).slice(1, -1).toLowerCase()))
 
 describe('POST /v1/users/{id}/erase', () => {
-  it('leaves no personal value of the user in any collection: users, idempotency records, failed-attempt counts', async () => {
+  it('leaves no personal value of the user in any collection: users and their outbox, events, idempotency records, failed-attempt counts', async () => {
     const secret = randomBytes(4).toString('hex')
     const password = `pw-${secret}-long`
     const body = {
@@ -71,6 +74,15 @@ describe('POST /v1/users/{id}/erase', () => {
     }
     const user = await create(body, { 'idempotency-key': `key-${secret}` })
     const other = await create({ displayName: `Other ${secret}` })
+    // Its events: published ones (in events, and its eventBase), and one still pending in its outbox.
+    await relay.drain()
+    const renamed = `Renamed ${secret}`
+    const patched = await t.raw(`/v1/users/${user.id}`, {
+      method: 'PATCH',
+      headers: as(admin, { 'content-type': 'application/merge-patch+json' }),
+      body: JSON.stringify({ givenName: renamed }),
+    })
+    expect(patched.status).toBe(200)
     const { passwordHash } = (await t.collection.findOne({ _id: new ObjectId(user.id) })) as unknown as { passwordHash: string }
     // Failed attempts while live (counted under the user's id) and while deleted (under each login).
     expect((await post('/v1/auth/verify', { login: user.username, password: 'wrong-password' })).status).toBe(401)
@@ -80,7 +92,15 @@ describe('POST /v1/users/{id}/erase', () => {
     }
     // And one of another user, which must survive.
     expect((await post('/v1/auth/verify', { login: other.username, password: 'wrong-password' })).status).toBe(401)
-    const values = [user.username, user.email, body.displayName, body.metadata.note, body.metadata.nested.deep, passwordHash]
+    const values = [
+      user.username,
+      user.email,
+      body.displayName,
+      body.metadata.note,
+      body.metadata.nested.deep,
+      passwordHash,
+      renamed,
+    ]
     // Counters are stored under keyed digests (nothing readable to scan for): count the per-login
     // ones instead, the user's three (its id while live, each login while deleted) and the other's.
     const loginCounters = () => t.db.collection('auth_failures').countDocuments({ kind: 'login' })
@@ -90,11 +110,22 @@ describe('POST /v1/users/{id}/erase', () => {
     // idempotency_keys and auth_failures too, not only in users.
     for (const value of values) expect(holding(before, value).length).toBeGreaterThan(0)
     expect(holding(before, user.email).some((doc) => doc.startsWith('idempotency_keys '))).toBe(true)
+    expect(holding(before, body.displayName).some((doc) => doc.startsWith('events '))).toBe(true)
+    const stored = holding(before, body.displayName).find((doc) => doc.startsWith('users ')) ?? ''
+    expect(stored).toContain('"eventBase"')
+    expect(holding(before, renamed).find((doc) => doc.startsWith('users '))).toContain('"pendingEvents"')
 
     expect((await erase(user.id)).status).toBe(204)
 
     const after = await everyDocument()
     for (const value of values) expect({ value, holding: holding(after, value) }).toEqual({ value, holding: [] })
+    // And once the erasure itself is published.
+    await relay.drain()
+    const published = await everyDocument()
+    for (const value of values) expect({ value, holding: holding(published, value) }).toEqual({ value, holding: [] })
+    const events = await t.db.collection('events').find({ userId: user.id }).sort({ sequence: 1 }).toArray()
+    expect(events.map((event) => event.type)).toEqual(['user.created', 'user.updated', 'user.deleted', 'user.erased'])
+    for (const event of events) expect(event.data).toEqual({})
     expect(await loginCounters()).toBe(1)
     // Another user is untouched.
     expect(holding(after, other.username).length).toBeGreaterThan(0)

@@ -27,6 +27,7 @@ const noMetrics: Metrics = {
   countRateLimited: () => {},
   countEventsRelayed: () => {},
   countRelayInvariantFailure: () => {},
+  setEventsWaiting: () => {},
   render: async () => '',
   contentType: 'text/plain',
 }

@@ -29,6 +29,8 @@ export type FeedOptions = {
   maxWaiters?: number
   /** True once the process is draining: waiting requests are answered at once. */
   shuttingDown?: () => boolean
+  /** Told how many long polls wait, each time it changes (a metric). */
+  onWaiting?: (count: number) => void
   clock?: () => Date
 }
 
@@ -114,6 +116,7 @@ function createWatcher(events: EventsStore, options: FeedOptions) {
           above,
           done: (watermark) => {
             waiters.delete(waiter)
+            options.onWaiting?.(waiters.size)
             clearTimeout(timer)
             signal?.removeEventListener('abort', gone)
             resolve(watermark)
@@ -123,6 +126,7 @@ function createWatcher(events: EventsStore, options: FeedOptions) {
         const timer = setTimeout(gone, ms)
         signal?.addEventListener('abort', gone)
         waiters.add(waiter)
+        options.onWaiting?.(waiters.size)
         if (!polling) void poll()
       })
     },

@@ -16,6 +16,8 @@ export type Metrics = {
   countEventsRelayed(count: number, lagsSeconds: readonly number[]): void
   /** Counts a user whose replayed outbox did not match what is stored (its events held back: a bug). */
   countRelayInvariantFailure(): void
+  /** How many GET /v1/events long polls this instance holds now. */
+  setEventsWaiting(count: number): void
   /** The Prometheus text exposition of every metric. */
   render(): Promise<string>
   contentType: string
@@ -108,7 +110,9 @@ export function createMetrics(options: { poolStats?: () => PoolStats; hashingSta
 }
 
 /** The events relay (src/events/events.relay.ts): what it moved, how late, and what it held back. */
-function registerEventMetrics(registry: Registry): Pick<Metrics, 'countEventsRelayed' | 'countRelayInvariantFailure'> {
+function registerEventMetrics(
+  registry: Registry,
+): Pick<Metrics, 'countEventsRelayed' | 'countRelayInvariantFailure' | 'setEventsWaiting'> {
   const relayed = new Counter({
     name: 'events_relayed_total',
     help: 'Change events moved from the outboxes into the feed by this instance.',
@@ -125,7 +129,13 @@ function registerEventMetrics(registry: Registry): Pick<Metrics, 'countEventsRel
     help: "Users whose replayed outbox did not match the stored user: their events are held back (a bug; see the relay's error log).",
     registers: [registry],
   })
+  const waiting = new Gauge({
+    name: 'events_feed_waiting_requests',
+    help: 'GET /v1/events long polls this instance holds now (at most 1000, then 503).',
+    registers: [registry],
+  })
   return {
+    setEventsWaiting: (count) => waiting.set(count),
     countEventsRelayed(count, lagsSeconds) {
       relayed.inc(count)
       for (const seconds of lagsSeconds) lag.observe(Math.max(0, seconds))

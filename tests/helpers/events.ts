@@ -12,14 +12,15 @@ type World = { database: DatabaseHandle; stores: { outbox: UsersOutbox; events: 
 /**
  * A relay on a test app's database, with short intervals, holding its lease when this resolves
  * (unless `hold: false`), stopped by an afterAll: after the file when started at its top level,
- * after the test when started inside one. Tests call `drain()` to move everything pending.
+ * after the test when started inside one. Tests call `drain()` to move everything pending; with
+ * `loop: false` nothing else moves them.
  */
 export async function startRelay(
   world: World,
-  options: Partial<RelayOptions> & { hold?: boolean } = {},
+  options: Partial<RelayOptions> & { hold?: boolean; loop?: boolean } = {},
 ): Promise<Relay & { logger: ReturnType<typeof captureLogger> }> {
   const logger = captureLogger()
-  const { hold = true, ...rest } = options
+  const { hold = true, loop = true, ...rest } = options
   let held: () => void = () => {}
   const acquired = new Promise<void>((resolve) => {
     held = resolve
@@ -34,7 +35,9 @@ export async function startRelay(
     ...rest,
     lease: { ttlMs: 2000, renewEveryMs: 50, ...rest.lease },
   })
-  relay.start()
+  // Without its loop, only the lease runs: the test moves events with drain() alone.
+  if (loop) relay.start()
+  else relay.lease.start()
   if (hold) {
     const check = setInterval(() => relay.lease.held() && held(), 5)
     await acquired
