@@ -212,7 +212,7 @@ describe('GET /v1/events: cursors and filters', () => {
       data: {},
     })
     try {
-      const page = await feed(`?after=${state.visibleThrough - 1 > 0 ? state.visibleThrough - 1 : 0}&limit=500`)
+      const page = await feed(`?after=${Math.max(state.visibleThrough - 1, 0)}&limit=500`)
       expect(page.items.map((event) => event.sequence)).not.toContain(pendingSequence)
       expect(Number(page.nextCursor)).toBeLessThanOrEqual(state.visibleThrough)
     } finally {

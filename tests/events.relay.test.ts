@@ -107,8 +107,14 @@ describe('the relay: fencing', () => {
     expect(await taker.drain()).toBe(2)
     // The relay's fields (the lease's own, leaseUntil, move with the taker's renewals).
     const relayState = async () => {
-      const { visibleThrough, lastSequence, batch, token, owner } = (await world.db.collection('events_state').findOne({})) ?? {}
-      return { visibleThrough, lastSequence, batch, token, owner }
+      const state = await world.db.collection('events_state').findOne({})
+      return {
+        visibleThrough: state?.visibleThrough,
+        lastSequence: state?.lastSequence,
+        batch: state?.batch,
+        token: state?.token,
+        owner: state?.owner,
+      }
     }
     const before = await relayState()
     expect(before).toMatchObject({ visibleThrough: 8, lastSequence: 8, owner: taker.lease.owner })
