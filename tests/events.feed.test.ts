@@ -5,6 +5,7 @@ import { createAuthenticator } from '../src/auth/authenticate'
 import type { User } from '../src/client'
 import { testConfig } from '../src/config'
 import type { ChangeEvent, EventList } from '../src/events/events.schemas'
+import { allowLongPolls, routeOnRequestTarget } from '../src/http/request-target'
 import { useTestApp } from './helpers/context'
 import { allEvents, startRelay } from './helpers/events'
 import { expectProblem, pointers } from './helpers/problem'
@@ -254,6 +255,22 @@ describe('GET /v1/events?waitSeconds: the long poll', () => {
     await small.createUser()
     expect((await first).status).toBe(200)
   })
+})
+
+describe('GET /v1/events?waitSeconds on Bun.serve', () => {
+  it("holds a long poll past Bun's 10 s idle timeout and answers it", async () => {
+    await relay.drain()
+    const { nextCursor } = await feed()
+    const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: allowLongPolls(routeOnRequestTarget(t.app.fetch)) })
+    try {
+      // Without its own idle time, Bun closed this connection after about 10 s (ECONNRESET).
+      const res = await fetch(`${server.url}v1/events?after=${nextCursor}&waitSeconds=12`)
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ items: [], nextCursor })
+    } finally {
+      server.stop(true)
+    }
+  }, 30_000)
 })
 
 describe('GET /v1/events: retention', () => {
