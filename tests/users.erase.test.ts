@@ -206,6 +206,31 @@ describe('POST /v1/users/{id}/erase', () => {
     expect(await (await get(`/v1/users/${user.id}`)).json()).toEqual(user)
   })
 
+  it('goes through while the user keeps being changed, and the changes after it answer 404', async () => {
+    const user = await create({ displayName: 'Busy' })
+    let stop = false
+    const statuses: number[] = []
+    const renaming = (async () => {
+      for (let n = 0; !stop && n < 500; n++) {
+        const res = await t.raw(`/v1/users/${user.id}`, {
+          method: 'PATCH',
+          headers: as(admin, { 'content-type': 'application/merge-patch+json' }),
+          body: JSON.stringify({ displayName: `Busy ${n}` }),
+        })
+        statuses.push(res.status)
+        if (res.status === 404) return
+      }
+    })()
+    while (statuses.length < 3) await Bun.sleep(5)
+    expect((await erase(user.id)).status).toBe(204)
+    await renaming
+    stop = true
+    expect(statuses.at(-1)).toBe(404)
+    expect(statuses.filter((status) => status !== 200 && status !== 404 && status !== 503)).toEqual([])
+    const tombstone = await t.collection.findOne({ _id: new ObjectId(user.id) })
+    expect(JSON.stringify(tombstone)).not.toContain('Busy')
+  })
+
   it('race: five erases of one user at once have exactly one 204, the rest 404', async () => {
     const user = await create()
     const statuses = (await Promise.all(Array.from({ length: 5 }, () => erase(user.id)))).map((res) => res.status)

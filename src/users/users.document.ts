@@ -2,7 +2,7 @@ import type { ObjectId, UpdateFilter } from 'mongodb'
 import { effectiveStatus } from './users.disabled.document'
 import type { JsonObject } from './users.metadata'
 import type { NewUser, UserChanges } from './users.model'
-import type { OutboxFields } from './users.outbox.document'
+import type { EraseHold, OutboxFields } from './users.outbox.document'
 import { newProfileDocument, type ProfileDocument, toProfile } from './users.profile.document'
 import type { User } from './users.schemas'
 
@@ -32,7 +32,8 @@ export type UserDocument = {
   /** Set by erase: the document is a tombstone without any personal value. */
   erasedAt?: Date
 } & ProfileDocument &
-  OutboxFields
+  OutboxFields &
+  EraseHold
 
 /** The collection holding users. Private to the users storage modules. */
 export const USERS_COLLECTION = 'users'

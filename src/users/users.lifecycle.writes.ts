@@ -1,8 +1,8 @@
-import { type Collection, ObjectId } from 'mongodb'
+import { type Collection, type Filter, ObjectId } from 'mongodb'
 import { toUser } from './users.document'
 import { deletedFilter, type ErasedDocument, erasedDocument, isRestorable, releasedKey } from './users.lifecycle.document'
 import type { UsersRepository, WriteGuard } from './users.model'
-import { changeEvent, erasedOutbox, OUTBOX_OPEN, withEvent } from './users.outbox.document'
+import { changeEvent, erasedOutbox, outboxAsRead, outboxOpen, withEvent } from './users.outbox.document'
 import { writeChange } from './users.outbox.writes'
 import type { User } from './users.schemas'
 import { collision, guarded, type Store } from './users.writes'
@@ -18,9 +18,7 @@ import { collision, guarded, type Store } from './users.writes'
 export function createLifecycleStorage(
   store: Store,
 ): Pick<UsersRepository, 'findAnyById' | 'delete' | 'softDelete' | 'restore' | 'erase' | 'purge'> {
-  const { call, users, now, changed } = store
-  // An erased user is a tombstone, not a UserDocument: the one place that writes one says so.
-  const tombstones = users as unknown as Collection<ErasedDocument>
+  const { call, users, now } = store
   return {
     async findAnyById(id) {
       // Exactly `{ _id }`: the only filter FerretDB serves from an index; the state is judged here.
@@ -36,7 +34,7 @@ export function createLifecycleStorage(
 
     async restore(user) {
       const at = now()
-      const filter = { _id: new ObjectId(user.id), version: user.version, ...deletedFilter(at), ...OUTBOX_OPEN }
+      const filter = { _id: new ObjectId(user.id), version: user.version, ...deletedFilter(at), ...outboxOpen(at) }
       const update = withEvent(restoreUpdate(user, at), changeEvent('user.restored', at, { deletedAt: null, purgeAt: null }))
       try {
         const restored = await writeChange(store, user.id, () =>
@@ -49,31 +47,7 @@ export function createLifecycleStorage(
       }
     },
 
-    async erase(user, retentionMs) {
-      const _id = new ObjectId(user.id)
-      // The stored document, for its outbox: the pending events stay (ids only), the erasure joins them.
-      const doc = await call((limit) => users.findOne({ _id }, limit))
-      if (!doc || doc.version !== user.version || doc.erasedAt !== undefined) return false
-      const at = now()
-      const tombstone = erasedDocument(
-        {
-          _id,
-          createdAt: doc.createdAt,
-          version: doc.version,
-          ...(doc.deletedAt ? { deletedAt: doc.deletedAt } : {}),
-          // With a retention of 0 the tombstone is purged at once (once its events are relayed).
-          ...(doc.purgeAt && retentionMs > 0 ? { purgeAt: doc.purgeAt } : {}),
-        },
-        at,
-        retentionMs,
-      )
-      const erased = { ...tombstone, ...erasedOutbox(doc, changeEvent('user.erased', at)) }
-      const filter = { _id, version: user.version, erasedAt: { $exists: false } }
-      // Not refused when the outbox is full: an erasure must happen, and what it adds holds ids only.
-      if ((await call((limit) => tombstones.replaceOne(filter, erased, limit))).matchedCount !== 1) return false
-      changed(user.id)
-      return true
-    },
+    erase: (user, retentionMs) => erase(store, user, retentionMs),
 
     async purge() {
       // Never a user whose events are still pending: they are relayed first.
@@ -82,6 +56,55 @@ export function createLifecycleStorage(
       return deletedCount
     },
   }
+}
+
+/** Bounds the erase's rounds of read and replace (only the relay, taking events off, moves the document then). */
+const MAX_ERASE_ROUNDS = 20
+
+/**
+ * Erase: the document replaced by its tombstone, its outbox kept with ids only, plus user.erased.
+ * First one write holds changes off (`erasingAt`, in every change's filter), guarded by the
+ * logins the caller had the other stores forget; then the document is read (for its pending
+ * events) and replaced as read: same version, same outbox. A change in flight or the relay
+ * taking an event off in between makes it read again. False when the user is gone, erased, or no
+ * longer has those logins: the caller goes round again from a fresh read.
+ */
+async function erase(store: Store, user: User, retentionMs: number): Promise<boolean> {
+  const _id = new ObjectId(user.id)
+  const live = { _id, erasedAt: { $exists: false } }
+  const hold = { ...live, username: user.username, email: user.email }
+  if (
+    (await store.call((limit) => store.users.updateOne(hold, { $set: { erasingAt: store.now() } }, limit))).matchedCount !== 1
+  ) {
+    return false
+  }
+  // An erased user is a tombstone, not a UserDocument: the one place that writes one says so.
+  const tombstones = store.users as unknown as Collection<ErasedDocument>
+  for (let round = 1; round <= MAX_ERASE_ROUNDS; round++) {
+    const doc = await store.call((limit) => store.users.findOne({ _id }, limit))
+    if (!doc || doc.erasedAt !== undefined) return false
+    const at = store.now()
+    const tombstone = erasedDocument(
+      {
+        _id,
+        createdAt: doc.createdAt,
+        version: doc.version,
+        ...(doc.deletedAt ? { deletedAt: doc.deletedAt } : {}),
+        // With a retention of 0 the tombstone is purged at once (once its events are relayed).
+        ...(doc.purgeAt && retentionMs > 0 ? { purgeAt: doc.purgeAt } : {}),
+      },
+      at,
+      retentionMs,
+    )
+    const erased = { ...tombstone, ...erasedOutbox(doc, changeEvent('user.erased', at)) }
+    // Not refused when the outbox is full: an erasure must happen, and what it adds holds ids only.
+    const asRead = { ...live, version: doc.version, ...outboxAsRead(doc.pendingEvents ?? []) } as Filter<ErasedDocument>
+    if ((await store.call((limit) => tombstones.replaceOne(asRead, erased, limit))).matchedCount === 1) {
+      store.changed(user.id)
+      return true
+    }
+  }
+  return false
 }
 
 /**
@@ -100,7 +123,7 @@ async function softDelete(store: Store, id: string, guard: WriteGuard, retention
     $inc: { version: 1 },
   }
   const event = changeEvent('user.deleted', at, { deletedAt: at.toISOString(), purgeAt: purgeAt.toISOString() })
-  const filter = { ...guarded(id, guard, at), ...OUTBOX_OPEN }
+  const filter = { ...guarded(id, guard, at), ...outboxOpen(at) }
   const written = await writeChange(store, id, async () =>
     (await store.call((limit) => store.users.updateOne(filter, withEvent(update, event), limit))).matchedCount === 1
       ? true

@@ -24,6 +24,9 @@ export type OutboxFields = {
   outboxSince?: Date
 }
 
+/** Set by an erase while it replaces the document: changes wait (see ERASE_HOLD_MS). */
+export type EraseHold = { erasingAt?: Date }
+
 /**
  * At this many pending events a change is refused (503): the relay is far behind, and a user
  * document must stay well under MongoDB's 16 MB (a pending update is at most ~17 KiB).
@@ -33,11 +36,35 @@ export const OUTBOX_CAP = 100
 /** A new event id: `evt_` and a ULID (the format of src/events/events.ids.ts, which users/ cannot import). */
 export const newEventId = (at: Date): string => `evt_${ulid(at.getTime())}`
 
-/** What every change's filter adds: a base to replay from, and room in the outbox. */
-export const OUTBOX_OPEN = {
-  eventBase: { $exists: true },
-  [`pendingEvents.${OUTBOX_CAP - 1}`]: { $exists: false },
-} as const satisfies Filter<UserDocument>
+/**
+ * How long an erase in progress holds changes off (users.lifecycle.writes.ts): it replaces the
+ * document at the version it read, which changes landing in between would otherwise keep moving.
+ * A hold left by an erase that stopped half way lapses after this.
+ */
+export const ERASE_HOLD_MS = 60_000
+
+/** What every change's filter adds: a base to replay from, room in the outbox, and no erase in progress. */
+export function outboxOpen(now: Date) {
+  return {
+    eventBase: { $exists: true },
+    [`pendingEvents.${OUTBOX_CAP - 1}`]: { $exists: false },
+    $nor: [{ erasingAt: { $gt: new Date(now.getTime() - ERASE_HOLD_MS) } }],
+  } satisfies Filter<UserDocument>
+}
+
+/**
+ * The filter matching an outbox exactly as read: the same first and last event and the same
+ * length (events only leave at the front and join at the end, and ids are unique).
+ */
+export function outboxAsRead(pending: readonly OutboxEvent[]): Filter<UserDocument> {
+  const n = pending.length
+  if (n === 0) return { 'pendingEvents.0': { $exists: false } }
+  return {
+    'pendingEvents.0.id': pending[0]?.id,
+    [`pendingEvents.${n - 1}.id`]: pending[n - 1]?.id,
+    [`pendingEvents.${n}`]: { $exists: false },
+  }
+}
 
 /** A time before any disable's end: mapped with it, a user shows its stored status and the disable's details. */
 const BEFORE_ANY_EXPIRY = new Date(-8.64e15)

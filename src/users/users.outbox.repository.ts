@@ -2,7 +2,7 @@ import { type Filter, ObjectId } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
 import { USERS_COLLECTION, type UserDocument } from './users.document'
 import type { EventBase, OutboxUser, UsersOutbox } from './users.outbox'
-import { snapshotOf } from './users.outbox.document'
+import { outboxAsRead, snapshotOf } from './users.outbox.document'
 
 /**
  * The outbox's side for the relay (docs/events.md, "The relay"): finding users with pending

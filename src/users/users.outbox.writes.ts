@@ -5,7 +5,7 @@ import type { Store } from './users.writes'
 
 /**
  * What a change's write does when it matched nothing and the outbox may be why (docs/events.md):
- * every change's filter carries OUTBOX_OPEN, so a write also misses on a full outbox and on a
+ * every change's filter carries outboxOpen(), so a write also misses on a full outbox and on a
  * user stored before events existed (no `eventBase`). Called only on a miss, never on the
  * success path: one point read, and for such an old user one write that records its base.
  */

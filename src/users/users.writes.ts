@@ -15,7 +15,7 @@ import type {
   WriteGuard,
   Written,
 } from './users.model'
-import { changeEvent, createdOutbox, OUTBOX_OPEN, withEvent } from './users.outbox.document'
+import { changeEvent, createdOutbox, outboxOpen, withEvent } from './users.outbox.document'
 import { writeChange } from './users.outbox.writes'
 
 /** Bounds the retries of a write whose colliding user vanished before it could be named. */
@@ -81,7 +81,7 @@ async function updateInPlace(
   if (differs.length === 0) return { kind: 'not_written' }
   // A user without a base (stored before events existed) or with a full outbox is not written
   // here: the caller's read-then-write path (updateAtVersion) deals with both.
-  const filter: Filter<UserDocument> = { ...guarded(id, guard, now), ...OUTBOX_OPEN, $or: differs }
+  const filter: Filter<UserDocument> = { ...guarded(id, guard, now), ...outboxOpen(now), $or: differs }
   const changes = { ...alongside, ...fields }
   const update = withEvent(toUpdate(changes, now), changeEvent('user.updated', now, changes))
   try {
@@ -117,7 +117,7 @@ async function updateAtVersion(
     const update = withEvent(toUpdate(changes, now), changeEvent('user.updated', now, changes))
     const updated = await writeChange(store, id, () =>
       store.call((limit) =>
-        store.users.findOneAndUpdate({ _id: new ObjectId(id), version, ...OUTBOX_OPEN }, update, {
+        store.users.findOneAndUpdate({ _id: new ObjectId(id), version, ...outboxOpen(now) }, update, {
           ...limit,
           returnDocument: 'after',
         }),
