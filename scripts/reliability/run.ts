@@ -9,6 +9,7 @@ const STEPS: { name: string; command: string[]; flags?: true }[] = [
   { name: 'schemathesis', command: ['bun', 'scripts/reliability/schemathesis.ts'] },
   { name: 'faults', command: ['bun', 'scripts/reliability/faults.ts'] },
   { name: 'durability', command: ['bun', 'scripts/reliability/durability.ts'] },
+  { name: 'events', command: ['bun', 'scripts/reliability/events.ts'] },
   { name: 'soak', command: ['bun', 'scripts/reliability/soak.ts'], flags: true },
 ]
 
