@@ -46,16 +46,8 @@ export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { not
       const count = bases.length
       const rest = user.pending.slice(count)
       const base = bases[count - 1] as EventBase
-      // The outbox exactly as read (same first and last event, same length: events only leave at
-      // the front and join at the end) and in the same state: one write takes them all.
-      const n = user.pending.length
-      const asRead = {
-        _id,
-        'pendingEvents.0.id': user.pending[0]?.id,
-        [`pendingEvents.${n - 1}.id`]: user.pending[n - 1]?.id,
-        [`pendingEvents.${n}`]: { $exists: false },
-        erasedAt: { $exists: user.erased },
-      }
+      // The outbox exactly as read, in the same state (erased or not): one write takes them all.
+      const asRead = { _id, ...outboxAsRead(user.pending), erasedAt: { $exists: user.erased } }
       const whole = {
         $set: { pendingEvents: rest, eventBase: base, ...(rest[0] ? { outboxSince: rest[0].occurredAt } : {}) },
         ...(rest.length === 0 ? { $unset: { outboxSince: '' as const } } : {}),
