@@ -37,6 +37,12 @@ export type RelayContext = {
 }
 
 const MAX_QUARANTINED = 1000
+/**
+ * Users popped at once. On MongoDB each pop is an index point write and a few in flight hide the
+ * round trips; on FerretDB each scans the collection under the launcher's write lock, and more in
+ * flight would only queue the service's own writes behind them.
+ */
+const POP_CONCURRENCY = 4
 
 /** One batch (or the end of one left half done); the number of events it made visible. */
 export async function pass(ctx: RelayContext): Promise<number> {
@@ -94,7 +100,7 @@ async function finish(ctx: RelayContext, token: number, batch: Batch): Promise<n
 async function complete(ctx: RelayContext, token: number, batch: Batch, built: ChangeEvent[], shares: UserShare[]) {
   await ctx.events.insert(built)
   await ctx.onStep?.('inserted', batch)
-  await inParallel(shares, 8, (share) => ctx.outbox.pop(share.user, basesOf(share)))
+  await inParallel(shares, POP_CONCURRENCY, (share) => ctx.outbox.pop(share.user, basesOf(share)))
   await ctx.onStep?.('popped', batch)
   // An erasure's earlier events keep ids only, including any a relay inserted after the erase's own scrub.
   for (const userId of erasedIn(batch)) await ctx.events.forgetUser(userId)

@@ -34,19 +34,20 @@ export function createEventsRepository(database: DatabaseHandle): EventsStore {
   const states = database.db.collection<StateDocument>(EVENTS_STATE_COLLECTION)
   const listeners = new Set<(visibleThrough: number) => void>()
   const fenced = (token: number) => ({ _id: RELAY_STATE_ID, token })
+  const readState = async (): Promise<RelayState> => {
+    const doc = await call((limit) => states.findOne({ _id: RELAY_STATE_ID }, limit))
+    return {
+      lastSequence: doc?.lastSequence ?? 0,
+      visibleThrough: doc?.visibleThrough ?? 0,
+      prunedThrough: doc?.prunedThrough ?? 0,
+      batch: doc?.batch ?? null,
+    }
+  }
 
   return {
     ensureIndexes: () => ensureIndexes(events, states),
 
-    async state() {
-      const doc = await call((limit) => states.findOne({ _id: RELAY_STATE_ID }, limit))
-      return {
-        lastSequence: doc?.lastSequence ?? 0,
-        visibleThrough: doc?.visibleThrough ?? 0,
-        prunedThrough: doc?.prunedThrough ?? 0,
-        batch: doc?.batch ?? null,
-      }
-    },
+    state: readState,
 
     async record(token, lastSequence, batch) {
       const filter = { ...fenced(token), batch: null, lastSequence }
@@ -86,7 +87,7 @@ export function createEventsRepository(database: DatabaseHandle): EventsStore {
     },
 
     async prune(token, cutoff) {
-      return prune(database, { events, states }, await this.state(), token, cutoff)
+      return prune(database, { events, states }, await readState(), token, cutoff)
     },
 
     onVisible(listener) {
