@@ -8,6 +8,9 @@ import { authenticate } from './auth/middleware'
 import type { Config } from './config'
 import type { FailedAttempts } from './credentials/failed-attempts'
 import { createVerifyRouter } from './credentials/verify'
+import { createEventsRouter } from './events'
+import { createEventsFeed, type FeedOptions } from './events/events.feed'
+import type { EventsStore } from './events/events.model'
 import { handleError, methodNotAllowed, notFound, payloadTooLarge } from './http/errors'
 import { handleDomainErrors } from './http/outcomes'
 import { requestId } from './http/request-id'
@@ -39,6 +42,8 @@ export type AppDeps = {
   failedAttempts: FailedAttempts
   idempotency: IdempotencyStore
   webhooks: WebhookStores
+  /** The change events (the feed reads them; an erase empties the user's). */
+  events: EventsStore
   config: Pick<
     Config,
     'bodyLimitBytes' | 'metricsToken' | 'metricsPort' | 'corsOrigins' | 'auth' | 'legacyRoutes' | 'userRetentionDays' | 'webhooks'
@@ -52,14 +57,15 @@ export type AppDeps = {
   shuttingDown?: () => boolean
   /** The time the users service judges expiry by (a disable's end); tests pass the stores' clock. */
   clock?: () => Date
+  /** The feed's long polls: how often the watermark is read while someone waits, and how many may wait. */
+  eventsFeed?: Pick<FeedOptions, 'pollEveryMs' | 'maxWaiters'>
 }
 
 /** Builds the HTTP app. No I/O happens here: connecting and listening belong to the entry points. */
 export function createApp(deps: AppDeps) {
   const app = createRouter()
   let document: object | undefined
-  // The one users service every surface calls.
-  const users = usersServiceFor(deps)
+  const { users, feed } = createServices(deps)
 
   // Middleware adds no routes, so it is registered apart from the chain that builds the type.
   app.use(requestId())
@@ -87,6 +93,7 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .route('/v1', createWebhooksRouter(deps))
+    .route('/v1', createEventsRouter({ feed }))
     .route('/', createHealthRouter(deps))
     .route(
       '/',
@@ -109,7 +116,7 @@ export function createApp(deps: AppDeps) {
     type: 'http',
     scheme: 'bearer',
     description:
-      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase), scim (/scim/v2 only, with the authority of users:admin there), webhooks:manage (webhook endpoints, their secrets and deliveries).',
+      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase), scim (/scim/v2 only, with the authority of users:admin there), events:read (GET /v1/events, the change feed), webhooks:manage (webhook endpoints, their secrets and deliveries).',
   })
   app.notFound(notFound)
   app.onError(
@@ -125,9 +132,9 @@ export function createApp(deps: AppDeps) {
   return routes
 }
 
-/** The users service on the app's stores: every store that keeps a user's personal values is scrubbed by an erase. */
-function usersServiceFor(deps: AppDeps) {
-  return createUsersService({
+/** The one users service every surface calls, and the change feed. */
+function createServices(deps: AppDeps) {
+  const users = createUsersService({
     users: deps.users,
     passwords: deps.passwords,
     lifecycle: {
@@ -138,10 +145,18 @@ function usersServiceFor(deps: AppDeps) {
         (subject) => deps.failedAttempts.forgetSubjects(subject),
         // What webhook receivers answered about the user's events (they may echo its values).
         (subject) => deps.webhooks.deliveries.forgetUser(subject.userId),
+        // Earlier events keep ids only (the relay scrubs again when it publishes the erasure).
+        (subject) => deps.events.forgetUser(subject.userId),
       ],
     },
     ...(deps.clock ? { clock: deps.clock } : {}),
   })
+  const feed = createEventsFeed(deps.events, {
+    ...deps.eventsFeed,
+    onWaiting: (count) => deps.metrics.setEventsWaiting(count),
+    ...(deps.shuttingDown ? { shuttingDown: deps.shuttingDown } : {}),
+  })
+  return { users, feed }
 }
 
 /** The app's type, route by route: what the typed client is built from. */

@@ -103,6 +103,8 @@ const ConfigSchema = z
     WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
     WEBHOOK_RETRY_SCHEDULE: z.string().default(DEFAULT_RETRY_SCHEDULE).pipe(RetryScheduleSchema),
     WEBHOOK_ALLOW_PRIVATE_TARGETS: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
+    // --- Change events (issue 16) ---
+    EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
     // --- Flask-service compatibility routes (issue 8) ---
     LEGACY_ROUTES: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
   })
@@ -140,6 +142,8 @@ const ConfigSchema = z
       /** Allow http:// and private, loopback or link-local targets (development and tests). */
       allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true',
     },
+    /** Days the change feed keeps events; an older cursor gets 410 cursor_expired. */
+    eventsRetentionDays: env.EVENTS_RETENTION_DAYS,
     auth: {
       failures: {
         perLogin: env.AUTH_MAX_FAILURES_PER_LOGIN,

@@ -56,8 +56,8 @@ beforeAll(async () => {
         name: 'consumer',
         sha256: createHash('sha256').update(apiKey).digest('hex'),
         // users:admin for the lifecycle's routes (restore, erase, the reads of deleted users);
-        // webhooks:manage for the webhook routes.
-        scopes: ['users:read', 'users:write', 'users:admin', 'webhooks:manage'],
+        // events:read for the change feed; webhooks:manage for the webhook routes.
+        scopes: ['users:read', 'users:write', 'users:admin', 'events:read', 'webhooks:manage'],
       },
     ]),
   })
@@ -242,7 +242,7 @@ describe('the installed package against the real service', () => {
     ['Node (CommonJS)', 'commonjs', ['node', 'dist/main.js'], 'cjs'],
   ]
   it.each(runtimes)(
-    'on %s: create, the v1.1 fields, get by id, username and email, list with cursor, PATCH with If-Match and a stale 412, verify, delete, restore, erase, webhooks',
+    'on %s: create, the v1.1 fields, get by id, username and email, list with cursor, PATCH with If-Match and a stale 412, verify, delete, restore, erase, webhooks, the change feed',
     async (_name, setup, command, tag) => {
       if (setup !== 'bundler') expect((await compile(setup)).code).toBe(0)
       const result = await run(command, project(setup), {
@@ -252,7 +252,7 @@ describe('the installed package against the real service', () => {
       })
       expect(result).toEqual({
         code: 0,
-        out: 'consumer ok: create, profile fields, get by id, get by username, get by email, list with cursor, patch with If-Match, stale 412, verify, delete, read deleted, restore, erase, webhooks\n',
+        out: 'consumer ok: create, profile fields, get by id, get by username, get by email, list with cursor, patch with If-Match, stale 412, verify, delete, read deleted, restore, erase, webhooks, events\n',
         err: '',
       })
     },

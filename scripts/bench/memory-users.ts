@@ -6,6 +6,7 @@
  */
 import type { FailedAttempts } from '../../src/credentials/failed-attempts'
 import { conflict } from '../../src/errors'
+import type { EventsStore } from '../../src/events/events.model'
 import type { IdempotencyStore } from '../../src/idempotency/idempotency'
 import type { UserChanges, UsersRepository, WriteGuard } from '../../src/users/users.model'
 import type { User } from '../../src/users/users.schemas'
@@ -137,4 +138,17 @@ export const noIdempotency: IdempotencyStore = {
   release: async () => {},
   sweep: async () => 0,
   forgetUser: async () => {},
+}
+
+/** No change events: the no-database pair measures the request path only (the outbox is storage's). */
+export const noEvents: EventsStore = {
+  ensureIndexes: async () => {},
+  state: async () => ({ lastSequence: 0, visibleThrough: 0, prunedThrough: 0, batch: null }),
+  record: async () => false,
+  insert: async () => {},
+  commit: async () => false,
+  forgetUser: async () => {},
+  page: async () => [],
+  prune: async () => null,
+  onVisible: () => () => {},
 }

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/logger'
 import { createMetrics } from '../../src/observability/metrics'
 import { createBunPasswordHasher } from '../../src/users/passwords.bun'
 import { createWebhookStores } from '../../src/webhooks/webhooks.stores'
-import { benchUsers, createMemoryUsersRepository, noFailedAttempts, noIdempotency } from './memory-users'
+import { benchUsers, createMemoryUsersRepository, noEvents, noFailedAttempts, noIdempotency } from './memory-users'
 
 const config = loadConfig()
 const app = createApp({
@@ -27,5 +27,6 @@ const app = createApp({
   idempotency: noIdempotency,
   // Never connected: no benchmarked request reaches the webhook routes.
   webhooks: createWebhookStores(createDatabase('mongodb://127.0.0.1:9/', 'nodb')),
+  events: noEvents,
 })
 Bun.serve({ fetch: app.fetch, hostname: config.host, port: config.port })

@@ -10,6 +10,7 @@ const STEPS: { name: string; command: string[]; flags?: true }[] = [
   { name: 'scim2-tester', command: ['bun', 'scripts/reliability/scim-tester.ts'] },
   { name: 'faults', command: ['bun', 'scripts/reliability/faults.ts'] },
   { name: 'durability', command: ['bun', 'scripts/reliability/durability.ts'] },
+  { name: 'events', command: ['bun', 'scripts/reliability/events.ts'] },
   { name: 'soak', command: ['bun', 'scripts/reliability/soak.ts'], flags: true },
   { name: 'webhooks', command: ['bun', 'scripts/reliability/webhooks.ts'] },
 ]

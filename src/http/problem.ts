@@ -24,6 +24,7 @@ export const problemCatalog = {
   idempotency_key_in_use: { status: 409, title: 'Idempotency key in use' },
   webhook_limit_reached: { status: 409, title: 'Webhook limit reached' },
   webhook_disabled: { status: 409, title: 'Webhook disabled' },
+  cursor_expired: { status: 410, title: 'Cursor expired' },
   precondition_failed: { status: 412, title: 'Precondition failed' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },

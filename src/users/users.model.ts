@@ -81,9 +81,10 @@ export interface UsersRepository {
    */
   restore(user: User): Promise<Written | { kind: 'stale' }>
   /**
-   * Replaces the user (live or deleted, as read: `user.version`) by a tombstone without any
-   * personal value, purged after `retentionMs` (or, deleted, when it was due); with 0 deletes it.
-   * False when it changed since it was read.
+   * Replaces the user (live or deleted) by a tombstone without any personal value, keeping its
+   * pending events with ids only and adding user.erased; purged after `retentionMs` (or, deleted,
+   * when it was due; with 0 at once, once its events are relayed). Changes landing meanwhile are
+   * erased too; false when its username or email is no longer the one `user` has (or it is gone).
    */
   erase(user: User, retentionMs: number): Promise<boolean>
   /** Deletes deleted and erased users whose `purgeAt` has passed; returns how many. */

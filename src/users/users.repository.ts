@@ -19,10 +19,18 @@ import { createUserWrites } from './users.writes'
  * normalized keys, every write is a single-document atomic operation, and nothing relies on
  * transactions, collations or partial/TTL indexes. Every call passes the handle's time limit.
  */
-export function createUsersRepository(database: DatabaseHandle, options: { clock?: () => Date } = {}): UsersRepository {
+export function createUsersRepository(
+  database: DatabaseHandle,
+  options: {
+    clock?: () => Date
+    /** Told the id of each user a change is written to (the events relay's hint: src/stores.ts wires it). */
+    onChange?: (id: string) => void
+  } = {},
+): UsersRepository {
   const { call } = database
   const users = database.db.collection<UserDocument>(USERS_COLLECTION)
   const now = options.clock ?? (() => new Date())
+  const store = { call, users, now, changed: options.onChange ?? (() => {}) }
 
   // A deleted or erased user is not found: the filter stays exactly `{ _id }` for reads by id (the
   // only shape FerretDB serves from an index), and released keys never match a username or email.
@@ -46,6 +54,9 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
       await users.createIndex({ createdAt: -1, _id: -1 }, { name: 'createdAt_id' })
       // The purge sweeper's deleteMany on { purgeAt: { $lte: now } }.
       await users.createIndex({ purgeAt: 1 }, { name: 'purgeAt' })
+      // The events relay's look for users with pending events, oldest first. Sparse: only those
+      // users have the field (it is removed once their outbox is empty).
+      await users.createIndex({ outboxSince: 1 }, { name: 'outboxSince', sparse: true })
     },
     findById: (id) => findOne({ _id: new ObjectId(id) }),
     findByUsername: (username) => findOne({ usernameKey: username.toLowerCase() }),
@@ -86,8 +97,8 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
       return (await call((limit) => users.findOne({ _id: new ObjectId(id) }, { ...limit, projection: { _id: 1 } }))) !== null
     },
     previewImported: (batch) => previewImported(database, users, batch),
-    ...createUserWrites(database, users, now),
-    ...createLifecycleStorage({ call, users, now }),
+    ...createUserWrites(store),
+    ...createLifecycleStorage(store),
     ...createSignInWrites(database, users),
   }
 }

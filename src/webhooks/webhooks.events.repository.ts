@@ -1,4 +1,5 @@
 import type { DatabaseHandle } from '../db/calls'
+import { EVENTS_STATE_COLLECTION, RELAY_STATE_ID } from '../events/events.repository'
 import type { ChangeEvent, EventType } from '../events/events.schemas'
 import type { DispatcherCursor, EventHeader, EventSource } from './webhooks.model'
 
@@ -13,7 +14,7 @@ import type { DispatcherCursor, EventHeader, EventSource } from './webhooks.mode
  * token in the filter.
  */
 
-export const EVENTS_STATE_COLLECTION = 'events_state'
+export { EVENTS_STATE_COLLECTION }
 export const DISPATCHER_LEASE_NAME = 'webhook-dispatcher'
 
 type EventDocument = {
@@ -32,7 +33,7 @@ export function createEventSource(database: DatabaseHandle): EventSource {
   const state = database.db.collection<StateDocument>(EVENTS_STATE_COLLECTION)
   return {
     async visibleThrough() {
-      const relay = await database.call((limit) => state.findOne({ _id: 'relay' }, limit))
+      const relay = await database.call((limit) => state.findOne({ _id: RELAY_STATE_ID }, limit))
       return relay?.visibleThrough ?? 0
     },
 

@@ -42,7 +42,7 @@ export async function useTestApp(
     ...(options.clock ? { clock: options.clock } : {}),
   })
   await stores.open()
-  const { users, failedAttempts, idempotency, webhooks } = stores
+  const { users, failedAttempts, idempotency, webhooks, events } = stores
   const logger = captureLogger()
   const deps: AppDeps = {
     config,
@@ -56,6 +56,7 @@ export async function useTestApp(
     failedAttempts,
     idempotency,
     webhooks,
+    events,
     ...(options.clock ? { clock: options.clock } : {}),
     ...options.deps,
   }
@@ -77,7 +78,7 @@ export async function useTestApp(
     return res.json()
   }
 
-  return { app, api, raw, createUser, db, database, users, webhooks, logger, deps, collection: db.collection('users') }
+  return { app, api, raw, createUser, db, database, users, webhooks, stores, logger, deps, collection: db.collection('users') }
 }
 
 let counter = 0

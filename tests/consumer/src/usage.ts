@@ -217,6 +217,30 @@ export async function useEveryRoute(client: UsersClient, tag: string): Promise<s
 
   await useWebhooks(client, tag)
   steps.push('webhooks')
+  // GET /v1/events (events:read): the change feed. Store nextCursor (never null) and pass it back as
+  // `after`; waitSeconds holds a request that finds nothing newer until something is. Alice's events
+  // run from user.created to user.erased, and once the erasure is published every event of hers
+  // keeps ids only.
+  const types: string[] = []
+  let cursor: string | undefined
+  for (let round = 0; round < 30 && types.at(-1) !== 'user.erased'; round++) {
+    const res = await client.v1.events.$get({
+      query: { userId: alice.id, waitSeconds: '2', limit: '100', ...(cursor ? { after: cursor } : {}) },
+    })
+    if (res.status !== 200) return unexpected('events', res)
+    const page = await res.json()
+    for (const event of page.items) types.push(event.type)
+    cursor = page.nextCursor
+  }
+  check(types[0] === 'user.created' && types.at(-1) === 'user.erased', `alice's events run from created to erased: ${types}`)
+  const replayed = await client.v1.events.$get({ query: { userId: alice.id, type: ['user.created', 'user.erased'] } })
+  if (replayed.status !== 200) return unexpected('events again', replayed)
+  const bounds = (await replayed.json()).items
+  check(bounds.length === 2 && bounds.every((event) => Object.keys(event.data).length === 0), 'erased: ids only')
+  const ahead = await client.v1.events.$get({ query: { after: '999999999999' } })
+  if (ahead.status !== 400) return unexpected('events ahead of the feed', ahead)
+  check((await ahead.json()).errors?.[0]?.pointer === '/after', 'a cursor ahead of the feed is refused at /after')
+  steps.push('events')
 
   return steps
 }
