@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'bun:test'
+import { hostname } from 'node:os'
 import { createLease, type Lease } from '../src/db/lease'
 import { connectDatabase } from '../src/db/mongo'
 
@@ -135,6 +136,15 @@ describe('createLease', () => {
     await Bun.sleep(100)
     expect(contenders.filter((contender) => contender.held())).toHaveLength(1)
     expect((await state.findOne({ _id: 'together' }))?.token).toBe(1)
+  })
+
+  it('names its holder by host and process id unless told otherwise, so an operator can find it', async () => {
+    const named = createLease(database, { collection: 'events_state', name: 'named', ttlMs: 10_000, renewEveryMs: 20 })
+    started.push(named)
+    expect(named.owner).toMatch(new RegExp(`^${hostname().replaceAll('.', '\\.')}:${process.pid}:[0-9a-f]{8}$`))
+    named.start()
+    await until(() => named.held(), 'the lease is held')
+    expect((await state.findOne({ _id: 'named' }))?.owner).toBe(named.owner)
   })
 
   it('refuses a renewal interval that is not below the ttl', () => {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import type { Collection } from 'mongodb'
 import type { DatabaseHandle } from './calls'
 import { isDuplicateKeyError } from './errors'
@@ -36,7 +37,7 @@ export type LeaseOptions = {
   ttlMs: number
   /** How often the holder renews (and others try to take it); well under ttlMs. */
   renewEveryMs: number
-  /** Who holds it, for the document and logs; a random id by default. */
+  /** Who holds it, for the document and logs; by default `<host>:<pid>:<random>`, so an operator sees which process holds it. */
   owner?: string
   clock?: () => Date
   /** Told when this instance gains (true) or loses (false) the lease. */
@@ -67,7 +68,7 @@ export function createLease(database: DatabaseHandle, options: LeaseOptions): Le
     documents: database.db.collection<LeaseDocument>(options.collection),
     database,
     name: options.name,
-    owner: options.owner ?? crypto.randomUUID(),
+    owner: options.owner ?? `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`,
     ttlMs: options.ttlMs,
     current: undefined,
     exists: false,
