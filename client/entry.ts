@@ -16,6 +16,7 @@ import type {
   WebhookRequestHeaders,
   WebhookVerificationFailure,
 } from './declarations'
+import type * as Entry from './entry'
 import type { Interchangeable, Same } from './flatten'
 
 export type * from './declarations'
@@ -54,10 +55,11 @@ export declare function verifyWebhook(
   options?: VerifyWebhookOptions,
 ): Promise<ChangeEvent>
 
-// Build-time checks (they fail `bun run typecheck` and the build): what is declared here takes
-// and gives what src/client.ts's exports take and give.
+// Build-time checks (they fail `bun run typecheck` and the build): the values declared here are
+// the values src/client.ts exports, and take and give what those take and give.
 type Check<T extends true> = T
 type _Checks = [
+  Check<Same<keyof typeof Entry, keyof typeof Server>>,
   Check<Same<Parameters<typeof createUsersClient>, Parameters<typeof Server.createUsersClient>>>,
   Check<Same<Parameters<typeof verifyWebhook>, Parameters<typeof Server.verifyWebhook>>>,
   Check<Interchangeable<Awaited<ReturnType<typeof verifyWebhook>>, Awaited<ReturnType<typeof Server.verifyWebhook>>>>,
