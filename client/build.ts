@@ -3,11 +3,13 @@
  * repository root; `prepack` runs it too, so `bun pm pack` and `npm pack` never ship a stale or
  * empty package):
  *
- *   dist/index.js   ESM   the client factory from ../src/client.ts; imports only `hono/client`
- *   dist/index.cjs  CJS   the same, for `require`
+ *   dist/index.js     ESM   the client factory from ../src/client.ts; imports only `hono/client`
+ *   dist/index.cjs    CJS   the same, for `require`
+ *   dist/types.d.cts        the declaration emit of declarations.ts: every type of the package, each
+ *                           route shape written out, importing only `hono` and `hono/client`
  *   dist/index.d.ts, dist/index.d.cts
- *                         the declaration emit of declarations.ts: every route shape written out,
- *                         importing only `hono` and `hono/client`
+ *                           the declaration emit of entry.ts: the functions and the class each
+ *                           JavaScript file exports, and every type re-exported from ./types.cjs
  *
  * It compiles the server's sources with the server's toolchain, so the repository's dependencies
  * must be installed (`bun install` at its root). Every check below fails the build rather than
@@ -22,8 +24,10 @@ const root = join(here, '..')
 const dist = join(here, 'dist')
 const tsc = join(root, 'node_modules/.bin/tsc')
 
-/** The only modules the published files may import. */
-const ALLOWED_IMPORTS = new Set(['hono', 'hono/client'])
+/** The only modules the published files may import: hono, and the entries' shared types. */
+const HONO = ['hono', 'hono/client']
+/** The specifier the entries' declarations import the types by (dist/types.d.cts). */
+const TYPES = './types.cjs'
 
 /** A reason not to ship; thrown (not exited on) so that the scratch directory is removed first. */
 class BuildError extends Error {}
@@ -42,8 +46,10 @@ if (!statSync(tsc, { throwIfNoEntry: false })) fail(`${tsc} is missing: run \`bu
 rmSync(dist, { recursive: true, force: true })
 mkdirSync(dist)
 
-// 1. Declarations: emit declarations.ts (and, as tsc does, the files it imports) into a scratch
-// directory, keep only its own .d.ts.
+// 1. Declarations: emit declarations.ts and entry.ts (and, as tsc does, the files they import) into
+// a scratch directory, keep only their own .d.ts. The types are written once, in types.d.cts: an
+// ESM declaration file may import types from a CommonJS one (not the reverse, under Node16), so
+// both entries read the same file and the route table is not shipped twice.
 const scratch = mkdtempSync(join(tmpdir(), 'users-service-client-'))
 try {
   const emit = Bun.spawnSync([tsc, '-p', join(here, 'tsconfig.build.json'), '--outDir', scratch], {
@@ -51,13 +57,17 @@ try {
     stderr: 'pipe',
   })
   if (emit.exitCode !== 0) fail(`declaration emit failed:\n${emit.stdout}${emit.stderr}`)
-  const emitted = readFileSync(join(scratch, 'client/declarations.d.ts'), 'utf8')
-  const declarations = `${banner()}${withoutLeadingComment(emitted)}`
-  checkDeclarations(declarations)
-  writeFileSync(join(dist, 'index.d.ts'), declarations)
+  const types = `${banner()}${withoutLeadingComment(readFileSync(join(scratch, 'client/declarations.d.ts'), 'utf8'))}`
+  checkDeclarations('types.d.cts', types, HONO)
+  writeFileSync(join(dist, 'types.d.cts'), types)
+  const emittedEntry = readFileSync(join(scratch, 'client/entry.d.ts'), 'utf8')
+  const entry = `${banner()}${withoutLeadingComment(emittedEntry).replace(/(from\s*)(["'])\.\/declarations\2/g, `$1$2${TYPES}$2`)}`
+  checkDeclarations('index.d.ts', entry, [...HONO, TYPES])
+  if (!entry.includes(`export type * from '${TYPES}'`)) fail(`index.d.ts does not re-export the types of ${TYPES}`)
+  writeFileSync(join(dist, 'index.d.ts'), entry)
   // The same declarations for `require`: under Node16/NodeNext a CommonJS importer must get a
   // CommonJS-flavoured file (.d.cts) beside the .cjs, or TypeScript reports the wrong module kind.
-  writeFileSync(join(dist, 'index.d.cts'), declarations)
+  writeFileSync(join(dist, 'index.d.cts'), entry)
 } finally {
   rmSync(scratch, { recursive: true, force: true })
 }
@@ -77,10 +87,10 @@ for (const [format, file] of [
     outdir: dist,
   })
   if (!built.success) fail(`bun build (${format}) failed:\n${built.logs.join('\n')}`)
-  checkImports(join(dist, file), readFileSync(join(dist, file), 'utf8'))
+  checkImports(join(dist, file), readFileSync(join(dist, file), 'utf8'), HONO)
 }
 
-for (const file of ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts']) {
+for (const file of ['index.js', 'index.cjs', 'index.d.ts', 'index.d.cts', 'types.d.cts']) {
   console.log(`dist/${file}  ${(statSync(join(dist, file)).size / 1024).toFixed(1)} KB`)
 }
 
@@ -94,20 +104,21 @@ function withoutLeadingComment(source: string): string {
 }
 
 /**
- * The published declarations import nothing but hono, name no server module, and contain no `any`
- * (what the compiler prints where it gave up expanding a type: a recursive type nobody named).
+ * A published declaration file imports nothing but `allowed` (hono, and for the entries the
+ * package's own types), names no server module, and contains no `any` (what the compiler prints
+ * where it gave up expanding a type: a recursive type nobody named).
  */
-function checkDeclarations(source: string) {
-  checkImports('index.d.ts', source)
+function checkDeclarations(file: string, source: string, allowed: string[]) {
+  checkImports(file, source, allowed)
   if (/\bimport\(/.test(source)) fail('the declarations contain an inline import(...): a type was not written out')
   const anys = source.split('\n').filter((line) => /\bany\b/.test(line.replace(/\/\/.*|\/\*.*?\*\/|^\s*\*.*/g, '')))
   if (anys.length > 0) fail(`the declarations contain \`any\` (an unexpanded type?):\n${anys.join('\n')}`)
   for (const name of ['createApp', 'AppDeps', 'Config', 'Logger', 'Repository', 'mongodb', 'pino', 'bun'])
-    if (new RegExp(`\\b${name}\\b`).test(source)) fail(`the declarations mention the server's \`${name}\``)
+    if (new RegExp(`\\b${name}\\b`).test(source)) fail(`${file} mentions the server's \`${name}\``)
 }
 
-function checkImports(file: string, source: string) {
+function checkImports(file: string, source: string, allowed: string[]) {
   const specifiers = [...source.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']([^"']+)["']/g)].map((m) => m[1])
-  const foreign = specifiers.filter((specifier) => !ALLOWED_IMPORTS.has(specifier as string))
-  if (foreign.length > 0) fail(`${file} imports ${foreign.join(', ')}; only ${[...ALLOWED_IMPORTS].join(', ')} may be imported`)
+  const foreign = specifiers.filter((specifier) => !allowed.includes(specifier as string))
+  if (foreign.length > 0) fail(`${file} imports ${foreign.join(', ')}; only ${allowed.join(', ')} may be imported`)
 }

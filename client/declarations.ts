@@ -1,8 +1,9 @@
 /**
- * The source of the package's declarations (dist/index.d.ts). Compiled only by `build.ts`, never
- * shipped: its declaration emit writes every route shape out in full, so the published file imports
- * nothing but `hono`, and a consumer's compiler reads finished types instead of re-deriving them
- * from the server's zod schemas (Hono's `hcWithType` idea, taken one step further).
+ * The source of the package's types (dist/types.d.cts, which dist/index.d.ts and dist/index.d.cts
+ * re-export; the functions and the class are declared in entry.ts). Compiled only by `build.ts`,
+ * never shipped: its declaration emit writes every route shape out in full, so the published file
+ * imports nothing but `hono`, and a consumer's compiler reads finished types instead of
+ * re-deriving them from the server's zod schemas (Hono's `hcWithType` idea, taken one step further).
  *
  * How: declaration emit copies an explicit annotation as written, but writes a value's *inferred*
  * type out member by member unless that type has a name the output can refer to. So each shape
@@ -186,14 +187,6 @@ export type UsersClientOptions = {
   headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>)
 }
 
-/**
- * Creates the typed client. Narrow on `res.status` to read typed bodies:
- *
- *   const res = await client.v1.users[':id'].$get({ param: { id } })
- *   if (res.status === 200) console.log((await res.json()).username)
- */
-export declare function createUsersClient(options: UsersClientOptions): UsersClient
-
 /** Why verifyWebhook refused a webhook; `reason` is stable, the message is for people. */
 export type WebhookVerificationFailure =
   | 'missing_header'
@@ -201,13 +194,6 @@ export type WebhookVerificationFailure =
   | 'timestamp_out_of_range'
   | 'bad_signature'
   | 'malformed_body'
-
-/** Thrown by verifyWebhook when a webhook is not one users-service signed for this secret, now. */
-export declare class WebhookVerificationError extends Error {
-  readonly name: 'WebhookVerificationError'
-  readonly reason: WebhookVerificationFailure
-  constructor(reason: WebhookVerificationFailure, message: string)
-}
 
 /** Web `Headers`, or a plain object such as Node's `IncomingHttpHeaders` (any case). */
 export type WebhookRequestHeaders = Headers | Record<string, string | readonly string[] | undefined>
@@ -219,27 +205,8 @@ export type VerifyWebhookOptions = {
   now?: Date | number
 }
 
-/**
- * Verifies a webhook from users-service (Standard Webhooks: webhook-id, webhook-timestamp,
- * webhook-signature) and returns its event. Pass the body exactly as received (text or bytes),
- * never JSON parsed and serialized again. `secret` is the endpoint's `whsec_...` secret, or several.
- * Throws a WebhookVerificationError (a missing or malformed header, a timestamp more than
- * `toleranceSeconds` away, no matching `v1` signature, a body that is not the event), or a
- * TypeError for a secret that is not a `whsec_` secret. Web Crypto only: Node 20+, Bun, Deno,
- * browsers, workers.
- *
- *   const event = await verifyWebhook(process.env.WEBHOOK_SECRET, request.headers, await request.text())
- *   if (event.type === 'user.created') console.log(event.data.user?.username)
- */
-export declare function verifyWebhook(
-  secret: string | readonly string[],
-  headers: WebhookRequestHeaders,
-  rawBody: string | Uint8Array | ArrayBuffer,
-  options?: VerifyWebhookOptions,
-): Promise<ChangeEvent>
-
 // Build-time checks (they fail `bun run typecheck` and the build): the published nouns are
-// interchangeable with the server's, and the declared factory takes what the exported one takes.
+// interchangeable with the server's (entry.ts checks the functions and the class).
 type Check<T extends true> = T
 type _Checks = [
   Check<Interchangeable<User, Server.User>>,
@@ -252,7 +219,6 @@ type _Checks = [
   Check<Same<ProblemCode, Server.ProblemCode>>,
   Check<Same<UsersClientOptions, Server.UsersClientOptions>>,
   Check<Interchangeable<UsersClient, ReturnType<typeof hc<AppType>>>>,
-  Check<Same<Parameters<typeof createUsersClient>, Parameters<typeof Server.createUsersClient>>>,
   Check<Interchangeable<Webhook, Server.Webhook>>,
   Check<Interchangeable<CreatedWebhook, Server.CreatedWebhook>>,
   Check<Interchangeable<WebhookList, Server.WebhookList>>,
@@ -267,7 +233,4 @@ type _Checks = [
   Check<Same<WebhookVerificationFailure, Server.WebhookVerificationFailure>>,
   Check<Same<WebhookRequestHeaders, Server.WebhookRequestHeaders>>,
   Check<Same<VerifyWebhookOptions, Server.VerifyWebhookOptions>>,
-  Check<Same<Parameters<typeof verifyWebhook>, Parameters<typeof Server.verifyWebhook>>>,
-  Check<Interchangeable<Awaited<ReturnType<typeof verifyWebhook>>, Awaited<ReturnType<typeof Server.verifyWebhook>>>>,
-  Check<Interchangeable<WebhookVerificationError, Server.WebhookVerificationError>>,
 ]

@@ -44,9 +44,12 @@ try {
   const modules = join(empty, 'node_modules')
   const installed = packages(modules)
   const own = join(modules, '@users-service/client')
-  const declarations = statSync(join(own, 'dist/index.d.ts')).size
+  // Every declaration file: the entries (index.d.ts, index.d.cts) and the types they share.
+  const declarations = readdirSync(join(own, 'dist'))
+    .filter((name) => /\.d\.c?ts$/.test(name))
+    .reduce((sum, name) => sum + statSync(join(own, 'dist', name)).size, 0)
   console.log('## Install (bun add <tarball> hono, into an empty project)\n')
-  console.log('| packages | node_modules | the client itself | its index.d.ts |')
+  console.log('| packages | node_modules | the client itself | its declarations |')
   console.log('|---|---|---|---|')
   console.log(
     `| ${installed.length} (${installed.join(', ')}) | ${kb(bytes(modules))} | ${kb(bytes(own))} | ${kb(declarations)} |`,
