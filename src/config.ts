@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { z } from '@hono/zod-openapi'
-import { DEFAULT_RETRY_SCHEDULE, RetryScheduleSchema } from './retry-schedule'
+import { DEFAULT_RETRY_SCHEDULE, RetryScheduleSchema, retentionShortfall } from './retry-schedule'
 import { ASYMMETRIC_ALGORITHMS, SCOPES, SYMMETRIC_ALGORITHMS } from './scopes'
 
 /** A static API key as configured: a name for logs, the SHA-256 of the key (never the key), scopes. */
@@ -217,6 +217,8 @@ const ConfigSchema = z
           'production refuses public /metrics (caller names, verify outcomes, versions): set METRICS_TOKEN, or METRICS_PORT to serve them on a listener of their own, or METRICS_PUBLIC=true to serve them publicly anyway',
       })
     }
+    const shortfall = retentionShortfall(config.eventsRetentionDays, config.webhooks.retrySchedule)
+    if (shortfall) ctx.addIssue({ code: 'custom', path: ['EVENTS_RETENTION_DAYS'], message: shortfall })
     if (config.metricsPort !== undefined && config.metricsPort !== 0 && config.metricsPort === config.port) {
       ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT' })
     }

@@ -45,3 +45,16 @@ export const RetryScheduleSchema = z.string().transform((text, ctx): RetrySchedu
     return z.NEVER
   }
 })
+
+const DAY_MS = 86_400_000
+
+/**
+ * Why EVENTS_RETENTION_DAYS cannot go with this schedule, or undefined: a retry that comes after its
+ * event was pruned finds nothing to send and fails unsent, so the events must outlive the schedule.
+ */
+export function retentionShortfall(retentionDays: number, schedule: RetrySchedule): string | undefined {
+  const span = schedule.reduce((total, delay) => total + delay, 0)
+  if (retentionDays * DAY_MS > span) return undefined
+  const days = Math.floor(span / DAY_MS) + 1
+  return `must be longer than WEBHOOK_RETRY_SCHEDULE's total span (${(span / DAY_MS).toFixed(2)} days), or a delivery's later retries find its event pruned: set EVENTS_RETENTION_DAYS to at least ${days}, or shorten WEBHOOK_RETRY_SCHEDULE`
+}

@@ -4,11 +4,13 @@ import { ObjectId } from 'mongodb'
 import { createAuthenticator } from '../src/auth/authenticate'
 import type { User } from '../src/client'
 import { testConfig } from '../src/config'
-import type { ChangeEvent, EventList } from '../src/events/events.schemas'
+import { createEventsFeed } from '../src/events/events.feed'
+import type { ChangeEvent, EventList, ListEventsQuery } from '../src/events/events.schemas'
 import { allowLongPolls, routeOnRequestTarget } from '../src/http/request-target'
 import { useTestApp } from './helpers/context'
 import { allEvents, startRelay } from './helpers/events'
 import { expectProblem, pointers } from './helpers/problem'
+import { publishEvents } from './helpers/webhooks'
 
 /**
  * GET /v1/events (API.md "Change events"): every change to a user is one event, in sequence
@@ -293,6 +295,60 @@ describe('GET /v1/events: retention', () => {
     expect(fresh.items.map((event) => event.sequence)).toEqual([3])
     expect(fresh.items.map((event) => event.userId)).not.toContain(users[0].id)
     expect((await old.raw('/v1/events?after=2')).status).toBe(200)
+  })
+})
+
+describe('GET /v1/events: retention racing a read', () => {
+  /** A feed on its own database whose page query pauses until `prune` has raised prunedThrough and deleted. */
+  async function racingFeed(name: string, published: number, prunedThrough: number) {
+    const world = await useTestApp({ name })
+    await publishEvents(
+      world.db,
+      Array.from({ length: published }, () => ({})),
+    )
+    await world.db.collection('events_state').updateOne({ _id: 'relay' as never }, { $set: { token: 5, prunedThrough: 0 } })
+    const events = world.stores.events
+    let pruned = false
+    const feed = createEventsFeed({
+      ...events,
+      page: async (query) => {
+        if (!pruned) {
+          pruned = true
+          // Every event so far counts as old: prunedThrough moves to `prunedThrough`, then they are deleted.
+          await world.db
+            .collection('events')
+            .updateMany({ sequence: { $gt: prunedThrough } }, { $set: { occurredAt: new Date(Date.now() + 86_400_000) } })
+          expect(await events.prune(5, new Date(Date.now() + 60_000))).toBe(prunedThrough)
+        }
+        return events.page(query)
+      },
+    })
+    const list = (query: Partial<ListEventsQuery>) => feed.list({ limit: 100, waitSeconds: 0, ...query } as ListEventsQuery)
+    return { list }
+  }
+
+  it('answers 410 instead of an empty page with a cursor past the pruned events', async () => {
+    const { list } = await racingFeed('events_prune_empty', 3, 3)
+    expect(await list({ after: '0' })).toEqual({ kind: 'cursor_expired', after: 0, prunedThrough: 3 })
+  })
+
+  it('answers 410 instead of a page that starts after a hole', async () => {
+    const { list } = await racingFeed('events_prune_hole', 5, 3)
+    expect(await list({ after: '1' })).toEqual({ kind: 'cursor_expired', after: 1, prunedThrough: 3 })
+  })
+
+  it('answers 410 to a filtered read too', async () => {
+    const { list } = await racingFeed('events_prune_filtered', 5, 3)
+    expect(await list({ after: '0', type: ['user.updated'] })).toEqual({ kind: 'cursor_expired', after: 0, prunedThrough: 3 })
+  })
+
+  it('starts again after what retention kept when no cursor was sent', async () => {
+    const { list } = await racingFeed('events_prune_fresh', 5, 3)
+    const outcome = await list({})
+    expect(outcome.kind).toBe('page')
+    const page = (outcome as { page: EventList }).page
+    expect(page.items.map((event) => event.sequence)).toEqual([4, 5])
+    expect(page.nextCursor).toBe('5')
   })
 })
 

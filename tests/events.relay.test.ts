@@ -154,6 +154,43 @@ describe('the relay: catching up', () => {
   })
 })
 
+describe('the relay: hints', () => {
+  it('relays a change noted while a pass that moved nothing was running, without waiting for the next scan', async () => {
+    const world = await useTestApp({ name: 'relay_hint_in_pass' })
+    const real = world.stores.outbox
+    let scanning: () => void = () => {}
+    const scanStarted = new Promise<void>((resolve) => {
+      scanning = resolve
+    })
+    let resume: () => void = () => {}
+    const resumed = new Promise<void>((resolve) => {
+      resume = resolve
+    })
+    let scans = 0
+    // The first scan reads the outboxes (nothing pending), then stalls while a user is created.
+    const outbox: typeof real = {
+      ...real,
+      pending: async (count, skip) => {
+        const found = await real.pending(count, skip)
+        if (++scans === 1) {
+          scanning()
+          await resumed
+        }
+        return found
+      },
+    }
+    // Scans far apart: only the hint can bring the change over within the test.
+    await startRelay(world, { outbox, scanEveryMs: { min: 600_000, max: 600_000 } })
+    await scanStarted
+    const user = await world.createUser()
+    resume()
+    const res = await world.raw('/v1/events?after=0&waitSeconds=3')
+    expect(res.status).toBe(200)
+    const page = (await res.json()) as { items: { userId: string; type: string }[] }
+    expect(page.items.map((event) => [event.userId, event.type])).toEqual([[user.id, 'user.created']])
+  })
+})
+
 describe("the relay: the replay's self-check", () => {
   it('holds back the events of a user whose stored state the replay does not reach, says so with ids only, and goes on', async () => {
     const world = await useTestApp({ name: 'relay_check' })

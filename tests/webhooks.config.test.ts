@@ -45,4 +45,28 @@ describe('configuration: webhooks', () => {
     expect(problems).toHaveLength(1)
     expect(problems[0]).toStartWith(message)
   })
+
+  it("refuses EVENTS_RETENTION_DAYS shorter than WEBHOOK_RETRY_SCHEDULE's span, naming both", () => {
+    const problemsOf = (env: Record<string, string>) => {
+      try {
+        loadConfig(env)
+        return []
+      } catch (error) {
+        return error instanceof ConfigError ? error.problems : [String(error)]
+      }
+    }
+    // The default schedule spans about 3.15 days: its last retry would find events kept 1 or 3 days pruned.
+    for (const days of ['1', '3']) {
+      const problems = problemsOf({ EVENTS_RETENTION_DAYS: days })
+      expect(problems).toHaveLength(1)
+      expect(problems[0]).toStartWith(
+        "EVENTS_RETENTION_DAYS: must be longer than WEBHOOK_RETRY_SCHEDULE's total span (3.15 days)",
+      )
+      expect(problems[0]).toContain('at least 4')
+    }
+    expect(problemsOf({ EVENTS_RETENTION_DAYS: '4' })).toEqual([])
+    // A shorter schedule allows a shorter retention, and a longer one needs a longer retention.
+    expect(problemsOf({ EVENTS_RETENTION_DAYS: '1', WEBHOOK_RETRY_SCHEDULE: '0,5s,1h,12h' })).toEqual([])
+    expect(problemsOf({ EVENTS_RETENTION_DAYS: '7', WEBHOOK_RETRY_SCHEDULE: '0,7d' })[0]).toContain('at least 8')
+  })
 })

@@ -37,38 +37,55 @@ export type FeedOptions = {
 export function createEventsFeed(events: EventsStore, options: FeedOptions = {}): EventsFeed {
   const clock = options.clock ?? (() => new Date())
   const watcher = createWatcher(events, options)
-  return {
-    waiting: watcher.size,
-    async list(query, signal) {
-      const state = await events.state()
-      const after = query.after === undefined ? state.prunedThrough : Number(query.after)
-      if (after < state.prunedThrough) return { kind: 'cursor_expired', after, prunedThrough: state.prunedThrough }
-      if (after > state.lastSequence) return { kind: 'ahead', after, lastSequence: state.lastSequence }
-      const deadline = clock().getTime() + query.waitSeconds * 1000
-      let through = state.visibleThrough
-      for (;;) {
-        const items =
-          through > after
-            ? await events.page({
-                after,
-                through,
-                limit: query.limit,
-                ...(query.type ? { types: query.type } : {}),
-                ...(query.userId ? { userId: query.userId } : {}),
-              })
-            : []
-        const last = items.at(-1)
-        // A full page continues after its last event; otherwise everything up to the watermark was looked at.
-        const cursor = items.length === query.limit && last ? last.sequence : Math.max(after, through)
-        const page = { kind: 'page' as const, page: { items, nextCursor: String(cursor) } }
-        const remaining = deadline - clock().getTime()
-        if (items.length > 0 || remaining <= 0 || signal?.aborted) return page
-        const next = await watcher.wait(through, remaining, signal)
-        if (next === undefined) return page
-        through = next
-      }
-    },
+
+  async function answer(query: ListEventsQuery, signal?: AbortSignal): Promise<FeedOutcome> {
+    const state = await events.state()
+    const after = query.after === undefined ? state.prunedThrough : Number(query.after)
+    if (after < state.prunedThrough) return { kind: 'cursor_expired', after, prunedThrough: state.prunedThrough }
+    if (after > state.lastSequence) return { kind: 'ahead', after, lastSequence: state.lastSequence }
+    const deadline = clock().getTime() + query.waitSeconds * 1000
+    let through = state.visibleThrough
+    for (;;) {
+      const items =
+        through > after
+          ? await events.page({
+              after,
+              through,
+              limit: query.limit,
+              ...(query.type ? { types: query.type } : {}),
+              ...(query.userId ? { userId: query.userId } : {}),
+            })
+          : []
+      const last = items.at(-1)
+      // A full page continues after its last event; otherwise everything up to the watermark was looked at.
+      const cursor = items.length === query.limit && last ? last.sequence : Math.max(after, through)
+      const page = { kind: 'page' as const, page: { items, nextCursor: String(cursor) } }
+      const remaining = deadline - clock().getTime()
+      if (items.length > 0 || remaining <= 0 || signal?.aborted) return holeFree(query, page, after, cursor)
+      const next = await watcher.wait(through, remaining, signal)
+      if (next === undefined) return holeFree(query, page, after, cursor)
+      through = next
+    }
   }
+
+  /**
+   * The page, unless retention deleted events it covers while it was read: prunedThrough moves
+   * before the deletes, so reading it again after the page tells (410 for a cursor below it; a read
+   * without a cursor starts at what retention kept, so it keeps only what is above it). Sequences
+   * have no gaps: an unfiltered page holding every sequence of (after, cursor] needs no second read.
+   */
+  async function holeFree(query: ListEventsQuery, page: FeedOutcome, after: number, cursor: number): Promise<FeedOutcome> {
+    if (page.kind !== 'page') return page
+    const filtered = query.type !== undefined || query.userId !== undefined
+    if (!filtered && page.page.items.length === cursor - after) return page
+    const { prunedThrough } = await events.state()
+    if (after >= prunedThrough) return page
+    if (query.after !== undefined) return { kind: 'cursor_expired', after, prunedThrough }
+    const items = page.page.items.filter((event) => event.sequence > prunedThrough)
+    return { kind: 'page', page: { items, nextCursor: String(Math.max(cursor, prunedThrough)) } }
+  }
+
+  return { waiting: watcher.size, list: answer }
 }
 
 type Waiter = { above: number; done: (watermark: number | undefined) => void }

@@ -52,8 +52,8 @@ export type Relay = {
 const MAX_HINTS = 10_000
 
 export function createRelay(options: RelayOptions): Relay {
-  const control: Control = { running: false, wake: undefined }
-  const ctx = createContext(options, () => control.wake?.())
+  const control: Control = { running: false, wake: undefined, woken: false }
+  const ctx = createContext(options, () => nudge(control))
   const { lease } = ctx
   let looping: Promise<void> | undefined
   let unhook: (() => void) | undefined
@@ -76,7 +76,7 @@ export function createRelay(options: RelayOptions): Relay {
       unhook = options.outbox.onChange((id) => {
         if (ctx.hints.size >= MAX_HINTS) ctx.scanDue = true
         else ctx.hints.add(id)
-        control.wake?.()
+        nudge(control)
       })
       lease.start()
       looping = loop(ctx, control, serialized)
@@ -101,7 +101,14 @@ export function createRelay(options: RelayOptions): Relay {
   }
 }
 
-type Control = { running: boolean; wake: (() => void) | undefined }
+/** `wake` ends the loop's pause; `woken` keeps a wake-up that came while no pause was on (during a pass). */
+type Control = { running: boolean; wake: (() => void) | undefined; woken: boolean }
+
+/** Wakes the loop: at once when it pauses, else after the pass running now (which may have read before the change). */
+function nudge(control: Control): void {
+  if (control.wake) control.wake()
+  else control.woken = true
+}
 
 /** The steps' shared state, with the relay's lease (whose new terms start with a scan and retention). */
 function createContext(options: RelayOptions, wake: () => void): RelayContext {
@@ -141,16 +148,20 @@ function createContext(options: RelayOptions, wake: () => void): RelayContext {
   return ctx
 }
 
-/** While running: a pass whenever the lease is held, then a pause until a hint, a new term, the next scan, or stop. */
+/**
+ * While running: a pass whenever the lease is held, then a pause until a hint, a new term, the next
+ * scan, or stop; no pause when one of those came during the pass (it may have read before it).
+ */
 async function loop(ctx: RelayContext, control: Control, serialized: () => Promise<number>): Promise<void> {
   while (control.running) {
+    control.woken = false
     const moved = ctx.lease.held()
       ? await serialized().catch((error: unknown) => {
           ctx.logger.warn({ err: error }, 'events relay: a batch failed; the next pass takes it up')
           return 0
         })
       : 0
-    if (moved > 0 || !control.running) continue
+    if (moved > 0 || !control.running || control.woken) continue
     await new Promise<void>((resolve) => {
       const pause = Math.max(10, Math.min(ctx.scanEveryMs.min, ctx.nextScanAt - ctx.clock().getTime()))
       const timer = setTimeout(resolve, pause)

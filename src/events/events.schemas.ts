@@ -81,7 +81,8 @@ export const EventListSchema = z
   .object({
     items: z.array(ChangeEventSchema),
     nextCursor: EventCursorSchema.openapi({
-      description: 'Pass as `after` for the next page. Never null: with no items it is the cursor that was sent.',
+      description:
+        'Pass as `after` for the next page. Never null: after a full page, its last sequence; otherwise how far the feed has looked (the watermark), so events the `type` or `userId` filters left out are not looked at again. An empty page without filters gives back the cursor that was sent; one with filters may move it forward.',
     }),
   })
   .openapi('EventList')

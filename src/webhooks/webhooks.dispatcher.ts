@@ -14,7 +14,8 @@ import type { EventHeader, StoredDelivery, StoredEndpoint, WebhookStores } from 
  * A round reads the watermark W and the cursor C, then:
  * 1. catches up each endpoint created or enabled again since it was last seen (its `catchUp` flag):
  *    events `(startAfterSequence, C]`, which earlier rounds may have passed before the endpoint's
- *    write was visible to them;
+ *    write was visible to them; the flag is cleared only once a token-guarded write confirms the
+ *    lease, so a dispatcher that lost it (and may have read an old C) leaves it for the holder;
  * 2. fans out `(C, W]` to every enabled endpoint whose `types` match and whose startAfterSequence
  *    is below the event, page by page, moving the cursor after each page.
  * It never reads above W, so it never sees an event before one with a lower sequence is visible.
@@ -63,10 +64,13 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
     const [through, dispatched] = await Promise.all([events.visibleThrough(), cursor.read()])
     const enabled = (await endpoints.list()).filter((endpoint) => endpoint.enabled)
     let created = 0
-    for (const endpoint of enabled.filter((candidate) => candidate.catchUp)) {
-      created += (await fanOut(fan, [endpoint], endpoint.startAfterSequence, dispatched)) ?? 0
-      await endpoints.caughtUp(endpoint.id, endpoint.startAfterSequence)
-    }
+    const behind = enabled.filter((candidate) => candidate.catchUp)
+    for (const endpoint of behind) created += (await fanOut(fan, [endpoint], endpoint.startAfterSequence, dispatched)) ?? 0
+    // The flags go only while the lease is still this round's (a token-guarded write): then no holder
+    // moved the cursor past `dispatched` since it was read, and every later round sees these endpoints.
+    // One whose lease ran out may have read a cursor a round that missed an endpoint has since passed.
+    if (behind.length > 0 && !(await cursor.advance(token, dispatched))) return created
+    for (const endpoint of behind) await endpoints.caughtUp(endpoint.id, endpoint.startAfterSequence)
     // Events no endpoint wants (at or below every startAfterSequence) are skipped, not read.
     const from = Math.max(dispatched, Math.min(through, ...enabled.map((endpoint) => endpoint.startAfterSequence)))
     const fannedOut = await fanOut(fan, enabled, from, through, token)

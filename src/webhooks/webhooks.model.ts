@@ -32,6 +32,7 @@ export type StoredEndpoint = {
    * Set when it is created or enabled again, until the dispatcher has fanned out to it every event
    * between startAfterSequence and the dispatcher's cursor (events the dispatcher passed while this
    * endpoint was being written: without this, a create racing a dispatch round could miss them).
+   * Cleared only by a round whose lease is confirmed after the catch-up.
    */
   catchUp?: boolean
   /** Bumped by every change the API makes; writes are guarded by it. */
