@@ -60,6 +60,53 @@ describe('POST /v1/users/{id}/erase beside the relay', () => {
     for (const event of all) expect(event.data).toEqual({})
   })
 
+  it('shows no value when the relay that inserted a change built before the erasure stopped before its scrub, and another finished the batch', async () => {
+    const world = await useTestApp({ name: 'erase_finish_batch' })
+    const secret = `secret-${randomBytes(4).toString('hex')}`
+    const user = await world.createUser({ displayName: secret })
+    const first = await startRelay(world, { loop: false })
+    expect(await first.drain()).toBe(1)
+    await first.stop()
+    expect((await rename(world, user.id, `${secret}-renamed`)).status).toBe(200)
+    // A relay records the rename (with its values), stalls until the user is erased, inserts and
+    // pops it (the user is erased now), and stops there: before its scrub and its commit.
+    let resume: () => void = () => {}
+    let paused: () => void = () => {}
+    const isPaused = new Promise<void>((resolve) => {
+      paused = resolve
+    })
+    const stopping = await startRelay(world, {
+      loop: false,
+      onStep: async (step) => {
+        if (step === 'popped') throw new Error('stopped after popped')
+        if (step !== 'recorded') return
+        paused()
+        await new Promise<void>((resolve) => {
+          resume = resolve
+        })
+      },
+    })
+    const stalled = stopping.drain()
+    await isPaused
+    expect((await world.raw(`/v1/users/${user.id}/erase`, { method: 'POST' })).status).toBe(204)
+    resume()
+    await expect(stalled).rejects.toThrow('stopped after popped')
+    expect(JSON.stringify(await allEvents(world))).toContain(`${secret}-renamed`)
+    await stopping.stop()
+    // The next holder finishes the batch (the rename, already taken off the tombstone), then the erasure.
+    const committed: string[] = []
+    const next = await startRelay(world, {
+      loop: false,
+      onStep: async (step) => {
+        if (step === 'committed') committed.push(await feedText(world))
+      },
+    })
+    expect(await next.drain()).toBe(2)
+    expect(committed).toHaveLength(2)
+    for (const feed of committed) expect(feed).not.toContain(secret)
+    expect(JSON.stringify(await allEvents(world))).not.toContain(secret)
+  })
+
   it('clears what webhook receivers answered about the user when the relay publishes the erasure', async () => {
     const world = await useTestApp({ name: 'erase_relay_deliveries' })
     const user = await world.createUser()
