@@ -28,6 +28,7 @@ import { createHealthRouter, type Pingable } from './system/health'
 import { createMetricsRouter } from './system/metrics'
 import { createUsersRouter } from './users'
 import type { PasswordHasher } from './users/passwords'
+import type { ForgetUser } from './users/users.lifecycle'
 import type { UsersRepository } from './users/users.model'
 import { createUsersService } from './users/users.service'
 import { createWebhooksRouter } from './webhooks'
@@ -134,6 +135,10 @@ export function createApp(deps: AppDeps) {
 
 /** The one users service every surface calls, and the change feed. */
 function createServices(deps: AppDeps) {
+  // What webhook receivers answered about the user's events (they may echo its values).
+  const deliveries: ForgetUser = (subject) => deps.webhooks.deliveries.forgetUser(subject.userId)
+  // Earlier events keep ids only (the relay scrubs again when it meets the erased user).
+  const events: ForgetUser = (subject) => deps.events.forgetUser(subject.userId)
   const users = createUsersService({
     users: deps.users,
     passwords: deps.passwords,
@@ -143,11 +148,11 @@ function createServices(deps: AppDeps) {
       forget: [
         (subject) => deps.idempotency.forgetUser(subject.userId),
         (subject) => deps.failedAttempts.forgetSubjects(subject),
-        // What webhook receivers answered about the user's events (they may echo its values).
-        (subject) => deps.webhooks.deliveries.forgetUser(subject.userId),
-        // Earlier events keep ids only (the relay scrubs again when it publishes the erasure).
-        (subject) => deps.events.forgetUser(subject.userId),
+        deliveries,
+        events,
       ],
+      // A relay batch or a webhook attempt running beside the erase may refill these: once more after the tombstone.
+      forgetAgain: [deliveries, events],
     },
     ...(deps.clock ? { clock: deps.clock } : {}),
   })

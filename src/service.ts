@@ -120,6 +120,8 @@ function startBackgroundWork(deps: {
     logger,
     metrics: deps.metrics,
     retentionDays: config.eventsRetentionDays,
+    // What receivers answered about an erased user's events goes with the events' values.
+    forgetUser: (userId) => stores.webhooks.deliveries.forgetUser(userId),
   })
   relay.start()
   if (config.env === 'production' && config.webhooks.allowPrivateTargets) {

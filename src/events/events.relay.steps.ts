@@ -27,6 +27,8 @@ export type RelayContext = {
   pruneEveryMs: number
   scanEveryMs: { min: number; max: number }
   onStep?: ((step: RelayStep, batch: Batch) => void | Promise<void>) | undefined
+  /** What else keeps copies of an erased user's values (webhook deliveries): told with its events' scrub. */
+  forgetUser?: ((userId: string) => Promise<void>) | undefined
   /** Users this process changed since the last look. */
   hints: Set<string>
   /** Users whose replay did not reach what is stored: left out of scans (they would fill every look). */
@@ -93,17 +95,36 @@ async function finish(ctx: RelayContext, token: number, batch: Batch): Promise<n
     { first: batch.first, last: batch.last, rebuilt: rebuilt.events.length },
     'events relay: finishing a recorded batch',
   )
-  return complete(ctx, token, batch, rebuilt.events, rebuilt.shares)
+  // Read now: a user erased since may have events inserted (by the holder that stopped) from before.
+  const erased = users.filter((user) => user.erased).map((user) => user.id)
+  return complete(ctx, token, batch, rebuilt.events, rebuilt.shares, erased)
 }
 
-/** Insert, pop, scrub, commit: each can run again with the same result. */
-async function complete(ctx: RelayContext, token: number, batch: Batch, built: ChangeEvent[], shares: UserShare[]) {
+/**
+ * Insert, pop, scrub, commit: each can run again with the same result. The scrub, before the
+ * commit makes anything visible (docs/events.md, "Erase"): the users the batch erases, and every
+ * user found erased on the way, whose events this batch (or a stopped holder of it) may have
+ * built from the user before the erasure and inserted after the erase's own scrub.
+ */
+async function complete(
+  ctx: RelayContext,
+  token: number,
+  batch: Batch,
+  built: ChangeEvent[],
+  shares: UserShare[],
+  erasedBefore: readonly string[] = [],
+) {
   await ctx.events.insert(built)
   await ctx.onStep?.('inserted', batch)
-  await inParallel(shares, POP_CONCURRENCY, (share) => ctx.outbox.pop(share.user, basesOf(share)))
+  const erased = new Set([...erasedIn(batch), ...erasedBefore])
+  await inParallel(shares, POP_CONCURRENCY, async (share) => {
+    if (await ctx.outbox.pop(share.user, basesOf(share))) erased.add(share.user.id)
+  })
   await ctx.onStep?.('popped', batch)
-  // An erasure's earlier events keep ids only, including any a relay inserted after the erase's own scrub.
-  for (const userId of erasedIn(batch)) await ctx.events.forgetUser(userId)
+  for (const userId of erased) {
+    await ctx.events.forgetUser(userId)
+    await ctx.forgetUser?.(userId)
+  }
   if (!(await ctx.events.commit(token, batch))) return 0
   await ctx.onStep?.('committed', batch)
   const now = ctx.clock().getTime()

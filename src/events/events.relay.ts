@@ -37,6 +37,12 @@ export type RelayOptions = {
   maxEvents?: number
   /** How often the lease holder applies retention (an hour). */
   pruneEveryMs?: number
+  /**
+   * Other stores with copies of a user's values that an erasure must reach (the webhook
+   * deliveries; injected, as events/ knows nothing of webhooks/): told when the relay scrubs an
+   * erased user's events, before it publishes them.
+   */
+  forgetUser?: (userId: string) => Promise<void>
   /** A test seam: called after each step of a batch; what it throws stops the batch there. */
   onStep?: (step: RelayStep, batch: Batch) => void | Promise<void>
 }
@@ -139,6 +145,7 @@ function createContext(options: RelayOptions, wake: () => void): RelayContext {
     pruneEveryMs: options.pruneEveryMs ?? 3_600_000,
     scanEveryMs: options.scanEveryMs ?? { min: 1000, max: 30_000 },
     onStep: options.onStep,
+    forgetUser: options.forgetUser,
     hints: new Set(),
     quarantined: new Set(),
     scanDue: true,

@@ -31,6 +31,12 @@ export type LifecycleOptions = {
   retentionDays: number
   /** Every other store that keeps copies of a user's personal values; each is told on erase. */
   forget: ForgetUser[]
+  /**
+   * Those of them that work running beside the erase can fill again from what it read before
+   * (the relay's events, a webhook attempt's record): told again once the tombstone is written,
+   * before the erase answers. From then on that work finds the user erased and scrubs itself.
+   */
+  forgetAgain?: ForgetUser[]
 }
 
 /** What a service built without lifecycle options (the import CLI) gets: the documented defaults. */
@@ -96,28 +102,10 @@ export function createLifecycle(users: UsersRepository, options: LifecycleOption
     throw busy()
   }
 
-  /**
-   * POST /v1/users/{id}/erase: every personal value of a live or deleted user gone at once. The
-   * other stores forget their copies first, then the user becomes a tombstone in one write at the
-   * version read: a failure on the way leaves the user as it was, so the erase can be repeated;
-   * if the user changed meanwhile (a new username), the next round forgets that too.
-   */
-  async function erase(id: string, { authority }: { authority: Authority }): Promise<{ kind: 'erased' } | NotFound | Forbidden> {
-    if (!authority.admin) return forbidden('lifecycle')
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const current = await users.findAnyById(id)
-      if (!current) return notFound('id', id)
-      const subject = { userId: id, logins: [current.username, current.email] }
-      await Promise.all(options.forget.map((forget) => forget(subject)))
-      if (await users.erase(current, retentionMs)) return { kind: 'erased' }
-    }
-    throw busy()
-  }
-
   return {
     delete: remove,
     restore,
-    erase,
+    erase: (id: string, { authority }: { authority: Authority }) => eraseUser(users, options, retentionMs, id, authority),
     /** GET /v1/users/{id}?includeDeleted=true: the user even if deleted (not erased or purged); users:admin only. */
     async getIncludingDeleted(id: string, authority: Authority): Promise<User | NotFound | Forbidden> {
       if (!authority.admin) return forbidden('read_deleted')
@@ -129,4 +117,32 @@ export function createLifecycle(users: UsersRepository, options: LifecycleOption
       return users.list({ ...query, deleted: true })
     },
   }
+}
+
+/**
+ * POST /v1/users/{id}/erase: every personal value of a live or deleted user gone at once. The
+ * other stores forget their copies first, then the user becomes a tombstone in one write at the
+ * version read: a failure on the way leaves the user as it was, so the erase can be repeated;
+ * if the user changed meanwhile (a new username), the next round forgets that too. Then the
+ * stores that a relay batch or a webhook attempt could have filled again meanwhile forget once
+ * more (docs/events.md, "Erase"), so nothing of the user is visible once this answers.
+ */
+async function eraseUser(
+  users: UsersRepository,
+  options: LifecycleOptions,
+  retentionMs: number,
+  id: string,
+  authority: Authority,
+): Promise<{ kind: 'erased' } | NotFound | Forbidden> {
+  if (!authority.admin) return forbidden('lifecycle')
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const current = await users.findAnyById(id)
+    if (!current) return notFound('id', id)
+    const subject = { userId: id, logins: [current.username, current.email] }
+    await Promise.all(options.forget.map((forget) => forget(subject)))
+    if (!(await users.erase(current, retentionMs))) continue
+    await Promise.all((options.forgetAgain ?? []).map((forget) => forget(subject)))
+    return { kind: 'erased' }
+  }
+  throw busy()
 }

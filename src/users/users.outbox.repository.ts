@@ -41,7 +41,7 @@ export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { not
     },
 
     async pop(user, bases) {
-      if (bases.length === 0) return
+      if (bases.length === 0) return user.erased
       const _id = new ObjectId(user.id)
       const count = bases.length
       const rest = user.pending.slice(count)
@@ -52,8 +52,10 @@ export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { not
         $set: { pendingEvents: rest, eventBase: base, ...(rest[0] ? { outboxSince: rest[0].occurredAt } : {}) },
         ...(rest.length === 0 ? { $unset: { outboxSince: '' as const } } : {}),
       }
-      if ((await call((limit) => users.updateOne(asRead, whole, limit))).matchedCount === 1) return
+      if ((await call((limit) => users.updateOne(asRead, whole, limit))).matchedCount === 1) return user.erased
       // Changed since the read (a new change, an erasure): one event at a time, each named.
+      let erased = false
+      let unknown = false
       for (const [index, event] of user.pending.slice(0, count).entries()) {
         const after = bases[index] as EventBase
         const head = { _id, 'pendingEvents.0.id': event.id }
@@ -64,19 +66,24 @@ export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { not
             limit,
           ),
         )
+        if (live.matchedCount === 1) continue
         // Erased since the read: the base keeps its version only, never a user read before the erasure.
-        if (live.matchedCount === 0) {
-          await call((limit) =>
-            users.updateOne(
-              { ...head, erasedAt: { $exists: true } },
-              { $pop: { pendingEvents: -1 }, $set: { 'eventBase.version': after.version } },
-              limit,
-            ),
-          )
-        }
+        const gone = await call((limit) =>
+          users.updateOne(
+            { ...head, erasedAt: { $exists: true } },
+            { $pop: { pendingEvents: -1 }, $set: { 'eventBase.version': after.version } },
+            limit,
+          ),
+        )
+        if (gone.matchedCount === 1) erased = true
+        else unknown = true // taken off before (a rerun): says nothing of the user now
       }
       // A change in between keeps its outboxSince, rightly.
       await call((limit) => users.updateOne({ _id, pendingEvents: { $size: 0 } }, { $unset: { outboxSince: '' } }, limit))
+      if (erased || !unknown) return erased
+      // Some event was taken off before (a rerun): read whether the user is erased now.
+      const now = await call((limit) => users.findOne({ _id }, { ...limit, projection: { erasedAt: 1 } }))
+      return now?.erasedAt !== undefined
     },
   }
 }

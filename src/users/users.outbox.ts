@@ -51,8 +51,10 @@ export interface UsersOutbox {
    * Takes the first `bases.length` pending events off `user` (as read); `bases[i]` is the base
    * once event i is gone. One write when nothing changed since the read, otherwise one guarded
    * write per event. Never takes an event it was not given: a rerun changes nothing.
+   * Resolves to whether the user is erased: as read, or found erased by the pop (an erase since
+   * the read, whose scrub may have run before the relay inserted events built from the user).
    */
-  pop(user: OutboxUser, bases: readonly EventBase[]): Promise<void>
+  pop(user: OutboxUser, bases: readonly EventBase[]): Promise<boolean>
   /** Calls `listener` with the id of each user a change was written to by this process (a hint: the relay looks at once). */
   onChange(listener: (userId: string) => void): () => void
 }

@@ -1,6 +1,7 @@
 import { type Collection, type Filter, MongoBulkWriteError } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
-import type { ClaimedDelivery, DeliveryResolution, StoredDelivery, WebhookDeliveries } from './webhooks.model'
+import { type DeliveryDocument, type QueueDocument, resolveDelivery, type Store } from './webhooks.deliveries.writes'
+import type { ClaimedDelivery, StoredDelivery, WebhookDeliveries } from './webhooks.model'
 
 /**
  * Deliveries in two collections:
@@ -20,16 +21,6 @@ import type { ClaimedDelivery, DeliveryResolution, StoredDelivery, WebhookDelive
  * once) rather than losing it. A log entry left pending without a queue entry (a crash between two
  * writes) is queued again by `repair`, which the dispatcher runs.
  */
-type DeliveryDocument = Omit<StoredDelivery, 'id'> & { _id: string }
-type QueueDocument = {
-  _id: string
-  webhookId: string
-  nextAttemptAt: Date
-  attempts: number
-  lease?: { token: string; until: Date }
-}
-type Store = { database: DatabaseHandle; log: Collection<DeliveryDocument>; queue: Collection<QueueDocument> }
-
 const toDelivery = ({ _id, ...rest }: DeliveryDocument): StoredDelivery => ({ id: _id, ...rest })
 
 export function createWebhookDeliveries(database: DatabaseHandle): WebhookDeliveries {
@@ -90,8 +81,9 @@ export function createWebhookDeliveries(database: DatabaseHandle): WebhookDelive
 
     async forgetUser(userId) {
       // FerretDB has no positional update to clear one field of every element: the log entries of
-      // an erased user's events keep their status and count, and lose their attempt details.
-      await database.call((limit) => log.updateMany({ userId }, { $set: { recentAttempts: [] } }, limit))
+      // an erased user's events keep their status and count, and lose their attempt details. The
+      // mark makes an attempt in flight now record its outcome without what the receiver answered.
+      await database.call((limit) => log.updateMany({ userId }, { $set: { recentAttempts: [], userErased: true } }, limit))
     },
 
     async prune(before) {
@@ -200,37 +192,6 @@ async function claimDelivery(
     // Its log entry is gone (the endpoint was deleted meanwhile): so is the work.
     await database.call((limit) => queue.deleteOne({ _id: entry._id, 'lease.token': token }, limit))
   }
-}
-
-async function resolveDelivery(
-  { database, log, queue }: Store,
-  claim: ClaimedDelivery,
-  resolution: DeliveryResolution,
-  now: Date,
-): Promise<boolean> {
-  const entry = await database.call((limit) => queue.findOne({ _id: claim.id }, limit))
-  if (entry?.lease?.token !== claim.token) return false // retried by hand, or taken over: not ours to record
-  const pending = resolution.status === 'pending'
-  const attempts = !pending && resolution.uncount ? claim.attempts - 1 : claim.attempts
-  const set = {
-    status: resolution.status,
-    attempts,
-    updatedAt: now,
-    ...(resolution.recentAttempts ? { recentAttempts: resolution.recentAttempts } : {}),
-    ...(pending ? { nextAttemptAt: resolution.nextAttemptAt } : {}),
-  }
-  await database.call((limit) =>
-    log.updateOne({ _id: claim.id }, { $set: set, ...(pending ? {} : { $unset: { nextAttemptAt: '' } }) }, limit),
-  )
-  const mine = { _id: claim.id, 'lease.token': claim.token }
-  if (pending) {
-    await database.call((limit) =>
-      queue.updateOne(mine, { $set: { nextAttemptAt: resolution.nextAttemptAt, attempts }, $unset: { lease: '' } }, limit),
-    )
-  } else {
-    await database.call((limit) => queue.deleteOne(mine, limit))
-  }
-  return true
 }
 
 /** Pending and due now: the log first (a crash then leaves it for repair), then the queue entry. */

@@ -61,6 +61,8 @@ export type StoredDelivery = {
   sequence: number
   /** The event's user: an erase clears what the receivers answered about it (recentAttempts). */
   userId: string
+  /** Set by an erase of that user: attempts recorded from then on keep no response body. */
+  userErased?: true
   status: DeliveryStatus
   /** Attempts made so far. */
   attempts: number
@@ -80,10 +82,13 @@ export type EndpointChanges = {
 /** A delivery taken for one attempt: `attempts` counts this one, `token` names the claim. */
 export type ClaimedDelivery = StoredDelivery & { token: string }
 
-/** How an attempt's claim ends: the fields its outcome sets. */
+/**
+ * How an attempt's claim ends: the fields its outcome sets, and the attempt to append to
+ * recentAttempts (appended, never the list read at claim time: an erase may have cleared it since).
+ */
 export type DeliveryResolution =
-  | { status: 'succeeded' | 'failed'; recentAttempts?: StoredAttempt[]; uncount?: true }
-  | { status: 'pending'; nextAttemptAt: Date; recentAttempts: StoredAttempt[] }
+  | { status: 'succeeded' | 'failed'; attempt?: StoredAttempt; uncount?: true }
+  | { status: 'pending'; nextAttemptAt: Date; attempt: StoredAttempt }
 
 export interface WebhookEndpoints {
   ensureIndexes(): Promise<void>
@@ -128,7 +133,8 @@ export interface WebhookDeliveries {
   deleteFor(webhookId: string): Promise<number>
   /**
    * Forgets what receivers answered about a user's events (an erase): the response bodies in
-   * recentAttempts may echo the user's values. The attempts' count and the statuses stay.
+   * recentAttempts may echo the user's values. The attempts' count and the statuses stay, and the
+   * deliveries are marked (`userErased`) so that an attempt finishing later records no body.
    */
   forgetUser(userId: string): Promise<void>
   /** Deletes finished deliveries last changed before `before`. */

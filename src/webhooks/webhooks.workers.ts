@@ -1,6 +1,5 @@
 import type { RetrySchedule } from '../retry-schedule'
 import type { ClaimedDelivery, StoredAttempt, StoredDelivery, WebhookStores } from './webhooks.model'
-import { RECENT_ATTEMPTS } from './webhooks.model'
 import { createPacing, type Pacing } from './webhooks.pacing'
 import { nextAttemptAt } from './webhooks.schedule'
 import type { DeliveryOutcome, WebhookSender } from './webhooks.sender'
@@ -160,7 +159,8 @@ async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelivery): Pr
     body: JSON.stringify(event),
   })
   const now = clock()
-  const recentAttempts = [...delivery.recentAttempts, toAttempt(outcome)].slice(-RECENT_ATTEMPTS)
+  // Appended by the store to the list as it is then, never to the copy read at claim time.
+  const attempt = toAttempt(outcome)
   const pausedUntil = deps.pacing.record(delivery.webhookId, outcome.result === 'delivered')
   if (pausedUntil) {
     // Its waiting deliveries move to the end of the pause: no instance claims them before.
@@ -169,12 +169,12 @@ async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelivery): Pr
   }
   const paused = pausedUntil ? { pausedUntil } : {}
   if (outcome.result === 'delivered') {
-    await deliveries.resolve(delivery, { status: 'succeeded', recentAttempts }, now)
+    await deliveries.resolve(delivery, { status: 'succeeded', attempt }, now)
     return report(outcome, 'succeeded')
   }
   if (outcome.result === 'gone') {
     // 410: the receiver says it wants no more. The endpoint is disabled, with the reason.
-    await deliveries.resolve(delivery, { status: 'failed', recentAttempts }, now)
+    await deliveries.resolve(delivery, { status: 'failed', attempt }, now)
     const disabled = await endpoints.disable(delivery.webhookId, 'gone', now)
     await deliveries.failPending(delivery.webhookId, now)
     return report(outcome, 'failed', disabled ? { endpointDisabled: true } : {})
@@ -184,11 +184,11 @@ async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelivery): Pr
   // Not before the end of a pause this attempt started.
   const next = scheduled && pausedUntil && scheduled < pausedUntil ? pausedUntil : scheduled
   if (next) {
-    await deliveries.resolve(delivery, { status: 'pending', nextAttemptAt: next, recentAttempts }, now)
+    await deliveries.resolve(delivery, { status: 'pending', nextAttemptAt: next, attempt }, now)
     deps.wakeAt(next)
     return report(outcome, 'pending', paused)
   }
-  await deliveries.resolve(delivery, { status: 'failed', recentAttempts }, now)
+  await deliveries.resolve(delivery, { status: 'failed', attempt }, now)
   report(outcome, 'failed', paused)
 }
 
