@@ -80,11 +80,14 @@ describe('request logs', () => {
     const logged = {
       users: [{ name: 'a', Password: 'array-pw' }],
       a: { b: { c: { d: { Authorization: 'deep-token' } } } },
+      // The Kelvin sign lower-cases to an ASCII k: 'to\u212Aen' is 'token' in any case.
+      'to\u212Aen': 'kelvin-token',
       kept: 'visible-value',
     }
     logger.info(logged, 'four')
     expect(text()).not.toContain('array-pw')
     expect(text()).not.toContain('deep-token')
+    expect(text()).not.toContain('kelvin-token')
     expect(text()).toContain('visible-value')
     expect(logged.users[0]!.Password).toBe('array-pw')
     expect(logged.a.b.c.d.Authorization).toBe('deep-token')
