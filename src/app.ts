@@ -7,6 +7,9 @@ import { authenticate } from './auth/middleware'
 import type { Config } from './config'
 import type { FailedAttempts } from './credentials/failed-attempts'
 import { createVerifyRouter } from './credentials/verify'
+import { createEventsRouter } from './events'
+import { createEventsFeed, type FeedOptions } from './events/events.feed'
+import type { EventsStore } from './events/events.model'
 import { handleError, methodNotAllowed, notFound, payloadTooLarge } from './http/errors'
 import { handleDomainErrors } from './http/outcomes'
 import { createRouter } from './http/router'
@@ -17,6 +20,7 @@ import type { Logger } from './logger'
 import type { Metrics } from './observability/metrics'
 import { observe, routeTemplate } from './observability/observe'
 import { generateOpenApi } from './openapi'
+import { createScimGate, createScimRouter, SCIM_BASE } from './scim'
 import { createDocsRouter } from './system/docs'
 import { createHealthRouter, type Pingable } from './system/health'
 import { createMetricsRouter } from './system/metrics'
@@ -24,6 +28,8 @@ import { createUsersRouter } from './users'
 import type { PasswordHasher } from './users/passwords'
 import type { UsersRepository } from './users/users.model'
 import { createUsersService } from './users/users.service'
+import { createWebhooksRouter } from './webhooks'
+import type { WebhookStores } from './webhooks/webhooks.model'
 
 /**
  * Everything the app needs from outside; tests pass real ones built on a real database. The
@@ -33,9 +39,12 @@ export type AppDeps = {
   users: UsersRepository
   failedAttempts: FailedAttempts
   idempotency: IdempotencyStore
+  webhooks: WebhookStores
+  /** The change events (the feed reads them; an erase empties the user's). */
+  events: EventsStore
   config: Pick<
     Config,
-    'bodyLimitBytes' | 'metricsToken' | 'metricsPort' | 'corsOrigins' | 'auth' | 'legacyRoutes' | 'userRetentionDays'
+    'bodyLimitBytes' | 'metricsToken' | 'metricsPort' | 'corsOrigins' | 'auth' | 'legacyRoutes' | 'userRetentionDays' | 'webhooks'
   >
   passwords: PasswordHasher
   database: Pingable
@@ -46,26 +55,15 @@ export type AppDeps = {
   shuttingDown?: () => boolean
   /** The time the users service judges expiry by (a disable's end); tests pass the stores' clock. */
   clock?: () => Date
+  /** The feed's long polls: how often the watermark is read while someone waits, and how many may wait. */
+  eventsFeed?: Pick<FeedOptions, 'pollEveryMs' | 'maxWaiters'>
 }
 
 /** Builds the HTTP app. No I/O happens here: connecting and listening belong to the entry points. */
 export function createApp(deps: AppDeps) {
   const app = createRouter()
   let document: object | undefined
-  // The one users service every surface calls.
-  const users = createUsersService({
-    users: deps.users,
-    passwords: deps.passwords,
-    lifecycle: {
-      retentionDays: deps.config.userRetentionDays,
-      // Every other store that keeps a user's personal values: an erase scrubs them all.
-      forget: [
-        (subject) => deps.idempotency.forgetUser(subject.userId),
-        (subject) => deps.failedAttempts.forgetSubjects(subject),
-      ],
-    },
-    ...(deps.clock ? { clock: deps.clock } : {}),
-  })
+  const { users, feed } = createServices(deps)
 
   // Middleware adds no routes, so it is registered apart from the chain that builds the type.
   // Request id, security headers, request log and metrics: one middleware, ahead of everything.
@@ -74,6 +72,8 @@ export function createApp(deps: AppDeps) {
   // Ahead of the body limit and the 405 check: the compatibility routes' headers, count and off switch
   // apply to those answers too (issue 8).
   app.route('/', createLegacyGate({ ...deps, enabled: deps.config.legacyRoutes }))
+  // SCIM's gate likewise (issue 17): its token and scope first, and every answer under /scim/v2 in SCIM's error format.
+  app.route('/', createScimGate(deps))
   app.use(limitBodies(deps.config.bodyLimitBytes))
   app.use('/v1/*', authenticate(deps.authenticator))
   app.use(allowMethods({ app, onMethodNotAllowed: methodNotAllowed }))
@@ -89,6 +89,8 @@ export function createApp(deps: AppDeps) {
         metrics: deps.metrics,
       }),
     )
+    .route('/v1', createWebhooksRouter(deps))
+    .route('/v1', createEventsRouter({ feed }))
     .route('/', createHealthRouter(deps))
     .route(
       '/',
@@ -104,12 +106,14 @@ export function createApp(deps: AppDeps) {
   // document (always, deprecated, under `legacy`) but not in AppType: the typed client is for /v1.
   // They answer 404 unless LEGACY_ROUTES=true (their gate, mounted above, decides).
   app.route('/', createLegacyRoutes({ users }))
+  // SCIM 2.0 for identity providers (issue 17): in the document, outside AppType for the same reason.
+  app.route(SCIM_BASE, createScimRouter({ users }))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
     description:
-      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase).',
+      'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase), scim (/scim/v2 only, with the authority of users:admin there), events:read (GET /v1/events, the change feed), webhooks:manage (webhook endpoints, their secrets and deliveries).',
   })
   app.notFound(notFound)
   app.onError(
@@ -123,6 +127,33 @@ export function createApp(deps: AppDeps) {
     ),
   )
   return routes
+}
+
+/** The one users service every surface calls, and the change feed. */
+function createServices(deps: AppDeps) {
+  const users = createUsersService({
+    users: deps.users,
+    passwords: deps.passwords,
+    lifecycle: {
+      retentionDays: deps.config.userRetentionDays,
+      // Every other store that keeps a user's personal values: an erase scrubs them all.
+      forget: [
+        (subject) => deps.idempotency.forgetUser(subject.userId),
+        (subject) => deps.failedAttempts.forgetSubjects(subject),
+        // What webhook receivers answered about the user's events (they may echo its values).
+        (subject) => deps.webhooks.deliveries.forgetUser(subject.userId),
+        // Earlier events keep ids only (the relay scrubs again when it publishes the erasure).
+        (subject) => deps.events.forgetUser(subject.userId),
+      ],
+    },
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  })
+  const feed = createEventsFeed(deps.events, {
+    ...deps.eventsFeed,
+    onWaiting: (count) => deps.metrics.setEventsWaiting(count),
+    ...(deps.shuttingDown ? { shuttingDown: deps.shuttingDown } : {}),
+  })
+  return { users, feed }
 }
 
 /** The app's type, route by route: what the typed client is built from. */

@@ -1,8 +1,28 @@
 import type { z } from '@hono/zod-openapi'
 import { hc } from 'hono/client'
 import type { AppType } from './app'
+import type {
+  ChangeEvent,
+  EventType,
+  UserCreatedEventSchema,
+  UserDeletedEventSchema,
+  UserErasedEventSchema,
+  UserRestoredEventSchema,
+  UserUpdatedEventSchema,
+} from './events/events.schemas'
 import type { Problem, ProblemCode, ValidationIssue } from './http/problem'
 import type { CreateUserSchema, ListUsersQuerySchema, UpdateUserSchema, User, UserListSchema } from './users/users.schemas'
+import type {
+  CreatedWebhookSchema,
+  CreateWebhookSchema,
+  Delivery,
+  DeliveryListSchema,
+  ListDeliveriesQuerySchema,
+  RotatedSecretSchema,
+  UpdateWebhookSchema,
+  Webhook,
+  WebhookListSchema,
+} from './webhooks/webhooks.schemas'
 
 /**
  * What consumers import: a typed client for every route, and the contract's types. Published as
@@ -11,11 +31,33 @@ import type { CreateUserSchema, ListUsersQuerySchema, UpdateUserSchema, User, Us
  * The tests use this file directly, in-process.
  */
 
-export type { AppType, Problem, ProblemCode, User, ValidationIssue }
+export type { AppType, ChangeEvent, EventType as ChangeEventType, Problem, ProblemCode, User, ValidationIssue }
+export type UserCreatedEvent = z.output<typeof UserCreatedEventSchema>
+export type UserUpdatedEvent = z.output<typeof UserUpdatedEventSchema>
+export type UserDeletedEvent = z.output<typeof UserDeletedEventSchema>
+export type UserRestoredEvent = z.output<typeof UserRestoredEventSchema>
+export type UserErasedEvent = z.output<typeof UserErasedEventSchema>
+// What a webhook receiver calls on each request: Standard Webhooks verification, then the typed
+// event. No import at run time (Web Crypto only), so it adds nothing but itself to the bundle.
+export {
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookRequestHeaders,
+  WebhookVerificationError,
+  type WebhookVerificationFailure,
+} from './events/events.verify'
 export type CreateUserBody = z.input<typeof CreateUserSchema>
 export type UpdateUserBody = z.input<typeof UpdateUserSchema>
 export type ListUsersQuery = z.input<typeof ListUsersQuerySchema>
 export type UserList = z.output<typeof UserListSchema>
+export type { Delivery, Webhook }
+export type CreateWebhookBody = z.input<typeof CreateWebhookSchema>
+export type UpdateWebhookBody = z.input<typeof UpdateWebhookSchema>
+export type CreatedWebhook = z.output<typeof CreatedWebhookSchema>
+export type RotatedSecret = z.output<typeof RotatedSecretSchema>
+export type WebhookList = z.output<typeof WebhookListSchema>
+export type DeliveryList = z.output<typeof DeliveryListSchema>
+export type ListDeliveriesQuery = z.input<typeof ListDeliveriesQuerySchema>
 
 export type UsersClient = ReturnType<typeof hc<AppType>>
 

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { z } from '@hono/zod-openapi'
+import { DEFAULT_RETRY_SCHEDULE, RetryScheduleSchema } from './retry-schedule'
 import { ASYMMETRIC_ALGORITHMS, SCOPES, SYMMETRIC_ALGORITHMS } from './scopes'
 
 /** A static API key as configured: a name for logs, the SHA-256 of the key (never the key), scopes. */
@@ -98,6 +99,12 @@ const ConfigSchema = z
     PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(100_000).optional(),
     // --- User lifecycle (issue 15) ---
     USER_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+    // --- Webhooks (issue 16) ---
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+    WEBHOOK_RETRY_SCHEDULE: z.string().default(DEFAULT_RETRY_SCHEDULE).pipe(RetryScheduleSchema),
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
+    // --- Change events (issue 16) ---
+    EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
     // --- Flask-service compatibility routes (issue 8) ---
     LEGACY_ROUTES: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
   })
@@ -127,6 +134,16 @@ const ConfigSchema = z
     legacyRoutes: env.LEGACY_ROUTES === 'true',
     /** Days a deleted user is kept (restorable, readable by admins) before it is purged; 0 purges at DELETE. */
     userRetentionDays: env.USER_RETENTION_DAYS,
+    webhooks: {
+      /** One delivery attempt, DNS to the last byte read. */
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      /** Delays before each attempt, in ms (the Standard Webhooks schedule unless overridden). */
+      retrySchedule: env.WEBHOOK_RETRY_SCHEDULE,
+      /** Allow http:// and private, loopback or link-local targets (development and tests). */
+      allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true',
+    },
+    /** Days the change feed keeps events; an older cursor gets 410 cursor_expired. */
+    eventsRetentionDays: env.EVENTS_RETENTION_DAYS,
     auth: {
       failures: {
         perLogin: env.AUTH_MAX_FAILURES_PER_LOGIN,

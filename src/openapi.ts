@@ -18,7 +18,13 @@ function openApiConfig() {
     tags: [
       { name: 'users', description: 'User records.' },
       { name: 'auth', description: 'Credential checks.' },
+      { name: 'webhooks', description: 'Signed webhook endpoints for change events (Standard Webhooks), and their deliveries.' },
       { name: 'operations', description: 'Health, readiness and this document.' },
+      {
+        name: 'scim',
+        description:
+          'SCIM 2.0 (RFC 7643/7644) for identity providers such as Entra ID and Okta: application/scim+json, SCIM Error bodies, the scope scim.',
+      },
       {
         name: 'legacy',
         description:

@@ -1,9 +1,11 @@
 /**
  * The scopes of API.md: a leaf module, so configuration (which parses keys' scopes) and caller
  * authentication (which checks them) both depend on it and not on each other.
- * `users:admin` adds to `users:write`; it does not imply it.
+ * `users:admin` adds to `users:write`; it does not imply it. `scim` opens /scim/v2 only (and there
+ * carries users:admin's authority, so an identity provider can deprovision an administrator); it
+ * opens nothing else, and no other scope opens /scim/v2. `events:read` reads the change feed.
  */
-export const SCOPES = ['users:read', 'users:write', 'users:admin'] as const
+export const SCOPES = ['users:read', 'users:write', 'users:admin', 'scim', 'events:read', 'webhooks:manage'] as const
 export type Scope = (typeof SCOPES)[number]
 
 /** JWT algorithms the service can be configured to accept (never `none`). */

@@ -3,12 +3,15 @@ import { createAuthenticator } from './auth/authenticate'
 import { type Config, ConfigError, loadConfig } from './config'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
+import { withDeadline } from './deadline'
+import { createRelay } from './events/events.relay'
 import { createLogger, type Logger } from './logger'
 import { createMetrics, type Metrics } from './observability/metrics'
 import { assertPortFree } from './startup'
 import { createStores } from './stores'
 import type { PasswordHasher } from './users/passwords'
 import { createHashingPool } from './users/passwords.pool'
+import { startWebhookDelivery } from './webhooks/webhooks.runner'
 
 /**
  * What the Bun and Node entry points share: configuration, the database (MongoDB, or the
@@ -23,7 +26,7 @@ export type Service = {
   metrics: Metrics
   /** From now on /readyz answers 503, so load balancers stop sending new work. */
   beginShutdown(): void
-  /** Closes the MongoDB client, then stops the embedded database if one was started. */
+  /** Stops webhook delivery, closes the MongoDB client, then stops the embedded database if one was started. */
   close(): Promise<void>
 }
 
@@ -78,6 +81,7 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     authenticator,
     shuttingDown: () => shuttingDown,
   })
+  const background = startBackgroundWork({ config, database, stores, logger, metrics })
   return {
     config,
     logger,
@@ -85,11 +89,54 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     metrics,
     beginShutdown: () => {
       shuttingDown = true
+      void background.stopWebhooks()
     },
     close: async () => {
+      await background.stop()
       stores.close()
       await database.close()
       await embedded?.stop()
+    },
+  }
+}
+
+/**
+ * The work off the request path, on every instance: the events relay (the instance holding its
+ * lease moves the events, src/events/events.relay.ts), the webhook dispatcher (one instance at a
+ * time) and this instance's delivery workers.
+ */
+function startBackgroundWork(deps: {
+  config: Config
+  database: Parameters<typeof createRelay>[0]['database']
+  stores: ReturnType<typeof createStores>
+  logger: Logger
+  metrics: Metrics
+}) {
+  const { config, database, stores, logger } = deps
+  const relay = createRelay({
+    database,
+    outbox: stores.outbox,
+    events: stores.events,
+    logger,
+    metrics: deps.metrics,
+    retentionDays: config.eventsRetentionDays,
+  })
+  relay.start()
+  if (config.env === 'production' && config.webhooks.allowPrivateTargets) {
+    logger.warn({}, 'WEBHOOK_ALLOW_PRIVATE_TARGETS=true: webhooks may target internal hosts (the SSRF guard is off)')
+  }
+  const webhookDelivery = startWebhookDelivery({ database, stores: stores.webhooks, config: config.webhooks, logger })
+  let webhooksStopped: Promise<void> | undefined
+  // Stopped alongside the HTTP drain: no new attempt starts, those in flight finish (each within
+  // WEBHOOK_TIMEOUT_MS). One cut short by the deadline is sent again by another instance when its
+  // claim runs out.
+  const stopWebhooks = () => (webhooksStopped ??= webhookDelivery.stop())
+  return {
+    stopWebhooks,
+    async stop() {
+      await withDeadline(stopWebhooks(), config.shutdownTimeoutMs)
+      // The lease is released on the way out, so another instance takes over at once.
+      await relay.stop()
     },
   }
 }

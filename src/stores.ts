@@ -1,13 +1,29 @@
 import type { FailedAttempts } from './credentials/failed-attempts'
 import { createFailedAttempts } from './credentials/failed-attempts.repository'
 import type { DatabaseHandle } from './db/calls'
+import type { EventsStore } from './events/events.model'
+import { createEventsRepository } from './events/events.repository'
 import type { IdempotencyStore } from './idempotency/idempotency'
 import { createIdempotencyStore } from './idempotency/idempotency.repository'
 import type { UsersRepository } from './users/users.model'
+import type { UsersOutbox } from './users/users.outbox'
+import { createUsersOutbox } from './users/users.outbox.repository'
 import { createUsersRepository } from './users/users.repository'
+import type { WebhookStores } from './webhooks/webhooks.model'
+import { createWebhookStores } from './webhooks/webhooks.stores'
 
-/** Every store the app reads and writes, each on the same database handle. */
-export type Stores = { users: UsersRepository; failedAttempts: FailedAttempts; idempotency: IdempotencyStore }
+/**
+ * Every store the app reads and writes, each on the same database handle; and the users' outbox,
+ * which the events relay (src/events/events.relay.ts) moves events out of.
+ */
+export type Stores = {
+  users: UsersRepository
+  failedAttempts: FailedAttempts
+  idempotency: IdempotencyStore
+  webhooks: WebhookStores
+  events: EventsStore
+  outbox: UsersOutbox
+}
 
 export type StoresOptions = {
   /** How long failed credential checks count (AUTH_FAILURE_WINDOW_SECONDS). */
@@ -36,20 +52,28 @@ export function createStores(
   close(): void
 } {
   const clock = options.clock ? { clock: options.clock } : {}
+  const webhooks = createWebhookStores(database)
+  // Each change written here hints the relay of this process to look at that user at once.
+  const outbox = createUsersOutbox(database)
   const stores: Stores = {
-    users: createUsersRepository(database, clock),
+    users: createUsersRepository(database, { ...clock, onChange: outbox.notify }),
     failedAttempts: createFailedAttempts(database, {
       windowSeconds: options.failureWindowSeconds,
       secret: options.failureKeySecret,
       ...clock,
     }),
     idempotency: createIdempotencyStore(database, clock),
+    webhooks,
+    events: createEventsRepository(database),
+    outbox,
   }
   let sweeper: ReturnType<typeof setInterval> | undefined
   return {
     ...stores,
     async open() {
       await stores.users.ensureIndexes()
+      await webhooks.ensureIndexes()
+      await stores.events.ensureIndexes()
       const expiring = [stores.failedAttempts, stores.idempotency]
       const modes = await Promise.all(expiring.map((store) => store.ensureIndexes()))
       // Deleted users are purged by this sweep on every server: their retention is configuration

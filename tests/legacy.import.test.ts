@@ -130,7 +130,11 @@ describe('bun run import:seed: the hostile seed', () => {
         'email',
         'emailKey',
         'emailVerified',
+        // The outbox: the import's user.created event, built from the stored user (never a seed field).
+        'eventBase',
         'metadata',
+        'outboxSince',
+        'pendingEvents',
         'role',
         'status',
         'updatedAt',

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { type CommandStartedEvent, type Document, MongoClient } from 'mongodb'
+import { type CommandStartedEvent, type Document, MongoClient, ObjectId } from 'mongodb'
 import { createFailedAttempts } from '../src/credentials/failed-attempts.repository'
 import { attachDatabase } from '../src/db/calls'
+import { createEventsRepository } from '../src/events/events.repository'
 import { createIdempotencyStore } from '../src/idempotency/idempotency.repository'
 import { createUsersRepository } from '../src/users/users.repository'
 import reference from './fixtures/reference-hashes.json'
@@ -21,8 +22,9 @@ const handle = attachDatabase(monitored)
 const users = createUsersRepository(handle)
 const idempotency = createIdempotencyStore(handle)
 const failedAttempts = createFailedAttempts(handle, { windowSeconds: 900 })
-await Promise.all([users.ensureIndexes(), idempotency.ensureIndexes(), failedAttempts.ensureIndexes()])
-const t = await useTestApp({ name: 'round_trips', deps: { users, idempotency, failedAttempts } })
+const events = createEventsRepository(handle)
+await Promise.all([users.ensureIndexes(), idempotency.ensureIndexes(), failedAttempts.ensureIndexes(), events.ensureIndexes()])
+const t = await useTestApp({ name: 'round_trips', deps: { users, idempotency, failedAttempts, events } })
 
 const BCRYPT = reference.hashes.find((entry) => entry.name === 'bcrypt $2a$ cost 4')!
 
@@ -45,6 +47,8 @@ async function commandsOf(path: string, init?: RequestInit) {
     commands: sent.map((event) => event.commandName),
     /** Each command with the collection it went to: `update users`. */
     targets: sent.map((event) => `${event.commandName} ${event.command[event.commandName]}`),
+    /** The commands themselves, to see what a write carries. */
+    sent: sent.map((event) => event.command),
   }
 }
 
@@ -165,6 +169,80 @@ describe('database round trips per request', () => {
   })
 })
 
+describe('database round trips with change events (the outbox in the same write)', () => {
+  it('POST /v1/users carries its user.created event in its one insert', async () => {
+    const {
+      status,
+      commands,
+      sent: [insert],
+    } = await commandsOf('/v1/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(newUser()),
+    })
+    expect(status).toBe(201)
+    expect(commands).toEqual(['insert'])
+    expect(insert?.documents[0]).toMatchObject({ pendingEvents: [{ type: 'user.created' }], eventBase: { version: 0 } })
+  })
+
+  it('PATCH of plain fields pushes its event in its one findAndModify, guarded by the outbox', async () => {
+    const user = await t.createUser()
+    const {
+      status,
+      commands,
+      sent: [write],
+    } = await commandsOf(`/v1/users/${user.id}`, patch({ displayName: 'Evented' }))
+    expect(status).toBe(200)
+    expect(commands).toEqual(['findAndModify'])
+    expect(write?.update.$push.pendingEvents).toMatchObject({ type: 'user.updated', set: { displayName: 'Evented' } })
+    expect(write?.query).toMatchObject({ eventBase: { $exists: true }, 'pendingEvents.99': { $exists: false } })
+  })
+
+  it('DELETE and restore push their events in their one write each', async () => {
+    const user = await t.createUser()
+    const deleted = await commandsOf(`/v1/users/${user.id}`, { method: 'DELETE' })
+    expect(deleted.commands).toEqual(['update'])
+    expect(deleted.sent[0]?.updates[0].u.$push.pendingEvents).toMatchObject({ type: 'user.deleted' })
+    const restored = await post(`/v1/users/${user.id}/restore`)
+    expect(restored.commands).toEqual(['find', 'findAndModify'])
+    expect(restored.sent[1]?.update.$push.pendingEvents).toMatchObject({ type: 'user.restored' })
+  })
+
+  it('a user stored before events existed takes the read-then-write path once, then the one-write PATCH', async () => {
+    const user = await t.createUser({ displayName: 'Before' })
+    // As an older version of the service stored it: no outbox at all.
+    await monitored
+      .collection('users')
+      .updateOne({ _id: new ObjectId(user.id) }, { $unset: { eventBase: '', pendingEvents: '', outboxSince: '' } })
+    const first = await commandsOf(`/v1/users/${user.id}`, patch({ displayName: 'Adopted' }))
+    // The one write misses (no base), the read, the write at its version misses too, the read
+    // that says why, the base recorded (not a change), the write again.
+    expect(first).toMatchObject({ status: 200, etag: '"2"' })
+    expect(first.commands).toEqual(['findAndModify', 'find', 'findAndModify', 'find', 'update', 'findAndModify'])
+    const second = await commandsOf(`/v1/users/${user.id}`, patch({ displayName: 'Again' }))
+    expect(second).toMatchObject({ status: 200, etag: '"3"', commands: ['findAndModify'] })
+    const stored = await monitored.collection('users').findOne({ _id: new ObjectId(user.id) })
+    expect(stored?.eventBase).toMatchObject({ version: 1, user: { displayName: 'Before', version: 1 } })
+    expect(stored?.pendingEvents.map((event: { type: string }) => event.type)).toEqual(['user.updated', 'user.updated'])
+  })
+
+  it('a sign-in records lastSignInAt and upgrades the hash without touching the outbox', async () => {
+    const user = await t.createUser({ passwordHash: BCRYPT.hash })
+    const verified = await commandsOf('/v1/auth/verify', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: user.username, password: BCRYPT.password }),
+    })
+    expect(verified.status).toBe(200)
+    const update = verified.sent.find((command) => command.update === 'users')
+    expect(update?.updates[0].u.$set).toMatchObject({ lastSignInAt: expect.any(Date), passwordHash: expect.any(String) })
+    expect(JSON.stringify(update?.updates[0].u)).not.toContain('pendingEvents')
+    const stored = await monitored.collection('users').findOne({ _id: new ObjectId(user.id) })
+    expect(stored?.pendingEvents).toHaveLength(1)
+    expect(stored?.version).toBe(1)
+  })
+})
+
 describe('database round trips of the lifecycle', () => {
   it('a deleted user costs reads nothing more: one find for its 404, by id, username and email', async () => {
     const gone = await t.createUser()
@@ -192,14 +270,95 @@ describe('database round trips of the lifecycle', () => {
     expect(restored).toMatchObject({ status: 200, etag: '"3"', commands: ['find', 'findAndModify'] })
   })
 
-  it('POST erase reads the user once, scrubs each other collection once, then writes the user once', async () => {
+  it('POST erase reads the user, scrubs each other collection once, holds changes off, reads its outbox, replaces it', async () => {
     const doomed = await t.createUser()
     const erased = await post(`/v1/users/${doomed.id}/erase`)
     expect(erased.status).toBe(204)
     expect(erased.targets[0]).toBe('find users')
-    expect(erased.targets.slice(1, -1).sort()).toEqual(['delete auth_failures', 'update idempotency_keys'])
-    expect(erased.targets.at(-1)).toBe('update users')
-    expect(erased.targets).toHaveLength(4)
+    expect(erased.targets.slice(1, 4).sort()).toEqual(['delete auth_failures', 'update events', 'update idempotency_keys'])
+    // The hold (changes wait), the stored document (its pending events stay, ids only), the tombstone.
+    expect(erased.targets.slice(4)).toEqual(['update users', 'find users', 'update users'])
+  })
+})
+
+describe('database round trips of /scim/v2', () => {
+  const scim = (method: string, path: string, body?: unknown) =>
+    commandsOf(`/scim/v2${path}`, {
+      method,
+      ...(body !== undefined ? { headers: { 'content-type': 'application/scim+json' }, body: JSON.stringify(body) } : {}),
+    })
+  const scimUser = () => {
+    const { username, email } = newUser()
+    return {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: username,
+      emails: [{ value: email, primary: true }],
+    }
+  }
+  const replace = (path: string, value: unknown) => ({
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations: [{ op: 'replace', path, value }],
+  })
+
+  it('a userName eq lookup is one find, an equality on the unique usernameKey (an index scan on MongoDB)', async () => {
+    const user = await t.createUser()
+    const filter = encodeURIComponent(`userName eq "${user.username.toUpperCase()}"`)
+    sent.length = 0
+    const res = await t.raw(`/scim/v2/Users?filter=${filter}&startIndex=1&count=100`)
+    expect(((await res.json()) as { totalResults: number }).totalResults).toBe(1)
+    expect(sent.map((event) => event.commandName)).toEqual(['find'])
+    const find = sent[0]!.command
+    expect(find.filter).toEqual({ usernameKey: user.username.toLowerCase(), deletedAt: { $exists: false } })
+    const index = (await monitored.collection('users').indexes()).find((spec) => spec.name === 'usernameKey_unique')
+    expect(index).toMatchObject({ key: { usernameKey: 1 }, unique: true })
+    // MongoDB answers with a stage tree naming the index; FerretDB (SQLite) plans with its own words.
+    const plan = JSON.stringify((await monitored.command({ explain: { find: 'users', filter: find.filter } })).queryPlanner)
+    if (plan.includes('"stage"')) expect(plan).toContain('"indexName":"usernameKey_unique"')
+  })
+
+  it('an externalId eq lookup is one find on the unique externalIdKey', async () => {
+    const user = await t.createUser({ externalId: `ext-${crypto.randomUUID()}` })
+    const { status, commands } = await scim('GET', `/Users?filter=${encodeURIComponent(`externalId eq "${user.externalId}"`)}`)
+    expect({ status, commands }).toEqual({ status: 200, commands: ['find'] })
+    expect(sent[0]!.command.filter).toEqual({ externalIdKey: user.externalId, deletedAt: { $exists: false } })
+  })
+
+  it('a full page also counts the total: one find and one count', async () => {
+    await Promise.all([t.createUser(), t.createUser()])
+    const { status, commands } = await scim('GET', '/Users?count=1')
+    expect(status).toBe(200)
+    expect(commands).toEqual(['find', 'aggregate'])
+  })
+
+  it('POST /scim/v2/Users sends one insert; GET by id one find; DELETE one update', async () => {
+    sent.length = 0
+    const res = await t.raw('/scim/v2/Users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/scim+json' },
+      body: JSON.stringify(scimUser()),
+    })
+    const { id } = (await res.json()) as { id: string }
+    expect({ status: res.status, commands: sent.map((event) => event.commandName) }).toEqual({
+      status: 201,
+      commands: ['insert'],
+    })
+    expect(await scim('GET', `/Users/${id}`)).toMatchObject({ status: 200, commands: ['find'] })
+    expect(await scim('DELETE', `/Users/${id}`)).toMatchObject({ status: 204, commands: ['update'] })
+  })
+
+  it('PATCH reads the user once and writes once (the write guarded by the version read)', async () => {
+    const user = await t.createUser()
+    const patched = await scim('PATCH', `/Users/${user.id}`, replace('displayName', 'Patched'))
+    expect(patched).toMatchObject({ status: 200, etag: 'W/"2"', commands: ['find', 'findAndModify'] })
+    expect(sent[1]!.command.query).toMatchObject({ version: { $in: [1] } })
+    // A new address: the service reads once more, to decide whether emailVerified resets (as on /v1).
+    const email = await scim('PATCH', `/Users/${user.id}`, replace('emails[type eq "work"].value', `new-${user.email}`))
+    expect(email).toMatchObject({ status: 200, commands: ['find', 'find', 'findAndModify'] })
+    // Operations that change nothing stored write nothing.
+    expect(await scim('PATCH', `/Users/${user.id}`, replace('title', 'ignored'))).toMatchObject({
+      status: 200,
+      commands: ['find'],
+    })
   })
 })
 

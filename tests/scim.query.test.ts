@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { ObjectId } from 'mongodb'
 import { connectDatabase } from '../src/db/mongo'
-import { activeFromStatus } from '../src/scim/scim.active'
 import { ScimError } from '../src/scim/scim.errors'
 import { parseFilter } from '../src/scim/scim.filter'
 import { escapeRegex, type ScimUserFilterFields, STORED_USER_FIELDS, scimUserQuery } from '../src/scim/scim.query'
+import { hasStatus } from '../src/users/users.disabled.document'
 
 // The translator's queries run on the test database server (the embedded FerretDB, or MongoDB
 // with MONGODB_URI), on documents of the stored shape inserted directly: usernames and emails here
@@ -16,7 +16,8 @@ const probe = database.db.collection('scim_query_probe')
 const fields: ScimUserFilterFields = {
   ...STORED_USER_FIELDS,
   id: (hex) => ({ _id: new ObjectId(hex) }),
-  active: activeFromStatus(NOW),
+  // The users storage's rule for the status a user has now, as the repository's terms give it.
+  active: (active) => hasStatus(active ? 'active' : 'disabled', NOW),
 }
 
 const KEYS = [

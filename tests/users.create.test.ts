@@ -285,6 +285,14 @@ describe('indexes', () => {
     await t.users.ensureIndexes()
     await t.users.ensureIndexes()
     const names = (await t.collection.indexes()).map((index) => index.name).sort()
-    expect(names).toEqual(['_id_', 'createdAt_id', 'emailKey_unique', 'externalIdKey_unique', 'purgeAt', 'usernameKey_unique'])
+    expect(names).toEqual([
+      '_id_',
+      'createdAt_id',
+      'emailKey_unique',
+      'externalIdKey_unique',
+      'outboxSince',
+      'purgeAt',
+      'usernameKey_unique',
+    ])
   })
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { testConfig } from '../src/config'
 import { useTestApp } from './helpers/context'
+import { startRelay } from './helpers/events'
 import { expectProblem } from './helpers/problem'
 
 const t = await useTestApp({ name: 'delete' })
@@ -72,10 +73,15 @@ describe('DELETE /v1/users/{id}', () => {
 })
 
 describe('DELETE /v1/users/{id} with USER_RETENTION_DAYS=0', () => {
-  it('removes the document at once: nothing to read, restore or purge later', async () => {
+  it('removes the user at once: nothing to read or restore; its document goes once its event is relayed', async () => {
     const now = await useTestApp({ name: 'delete_retention_0', deps: { config: testConfig({ userRetentionDays: 0 }) } })
     const user = await now.createUser({ displayName: 'Gone' })
     expect((await now.api.v1.users[':id'].$delete({ param: { id: user.id } })).status).toBe(204)
+    // The document stays (unreadable, its keys released) until the relay has taken its user.deleted event.
+    const relay = await startRelay(now, { hold: true })
+    await relay.drain()
+    await relay.stop()
+    await now.users.purge()
     expect(await now.collection.countDocuments({})).toBe(0)
     const read = await now.raw(`/v1/users/${user.id}?includeDeleted=true`)
     await expectProblem(read, 404, 'user_not_found')

@@ -6,6 +6,7 @@ import type { User } from '../src/client'
 import { testConfig } from '../src/config'
 import { ERASED_FIELDS } from '../src/users/users.lifecycle.document'
 import { newUser, useTestApp } from './helpers/context'
+import { startRelay } from './helpers/events'
 import { expectProblem, pointers } from './helpers/problem'
 
 /**
@@ -27,6 +28,9 @@ const t = await useTestApp({
     authenticator: createAuthenticator({ apiKeys: [writer.entry, admin.entry], jwt: undefined }),
   },
 })
+
+// Driven by the tests (no loop): events reach the events collection when a test drains it.
+const relay = await startRelay(t, { loop: false })
 
 type Key = { key: string }
 const as = (key: Key, headers: Record<string, string> = {}) => ({ authorization: `Bearer ${key.key}`, ...headers })
@@ -60,7 +64,7 @@ const holding = (documents: string[], value: string) =>
   documents.filter((doc) => doc.toLowerCase().includes(JSON.stringify(value).slice(1, -1).toLowerCase()))
 
 describe('POST /v1/users/{id}/erase', () => {
-  it('leaves no personal value of the user in any collection: users, idempotency records, failed-attempt counts', async () => {
+  it('leaves no personal value of the user in any collection: users and their outbox, events, idempotency records, failed-attempt counts', async () => {
     const secret = randomBytes(4).toString('hex')
     const password = `pw-${secret}-long`
     const body = {
@@ -70,6 +74,15 @@ describe('POST /v1/users/{id}/erase', () => {
     }
     const user = await create(body, { 'idempotency-key': `key-${secret}` })
     const other = await create({ displayName: `Other ${secret}` })
+    // Its events: published ones (in events, and its eventBase), and one still pending in its outbox.
+    await relay.drain()
+    const renamed = `Renamed ${secret}`
+    const patched = await t.raw(`/v1/users/${user.id}`, {
+      method: 'PATCH',
+      headers: as(admin, { 'content-type': 'application/merge-patch+json' }),
+      body: JSON.stringify({ givenName: renamed }),
+    })
+    expect(patched.status).toBe(200)
     const { passwordHash } = (await t.collection.findOne({ _id: new ObjectId(user.id) })) as unknown as { passwordHash: string }
     // Failed attempts while live (counted under the user's id) and while deleted (under each login).
     expect((await post('/v1/auth/verify', { login: user.username, password: 'wrong-password' })).status).toBe(401)
@@ -79,7 +92,15 @@ describe('POST /v1/users/{id}/erase', () => {
     }
     // And one of another user, which must survive.
     expect((await post('/v1/auth/verify', { login: other.username, password: 'wrong-password' })).status).toBe(401)
-    const values = [user.username, user.email, body.displayName, body.metadata.note, body.metadata.nested.deep, passwordHash]
+    const values = [
+      user.username,
+      user.email,
+      body.displayName,
+      body.metadata.note,
+      body.metadata.nested.deep,
+      passwordHash,
+      renamed,
+    ]
     // Counters are stored under keyed digests (nothing readable to scan for): count the per-login
     // ones instead, the user's three (its id while live, each login while deleted) and the other's.
     const loginCounters = () => t.db.collection('auth_failures').countDocuments({ kind: 'login' })
@@ -89,11 +110,22 @@ describe('POST /v1/users/{id}/erase', () => {
     // idempotency_keys and auth_failures too, not only in users.
     for (const value of values) expect(holding(before, value).length).toBeGreaterThan(0)
     expect(holding(before, user.email).some((doc) => doc.startsWith('idempotency_keys '))).toBe(true)
+    expect(holding(before, body.displayName).some((doc) => doc.startsWith('events '))).toBe(true)
+    const stored = holding(before, body.displayName).find((doc) => doc.startsWith('users ')) ?? ''
+    expect(stored).toContain('"eventBase"')
+    expect(holding(before, renamed).find((doc) => doc.startsWith('users '))).toContain('"pendingEvents"')
 
     expect((await erase(user.id)).status).toBe(204)
 
     const after = await everyDocument()
     for (const value of values) expect({ value, holding: holding(after, value) }).toEqual({ value, holding: [] })
+    // And once the erasure itself is published.
+    await relay.drain()
+    const published = await everyDocument()
+    for (const value of values) expect({ value, holding: holding(published, value) }).toEqual({ value, holding: [] })
+    const events = await t.db.collection('events').find({ userId: user.id }).sort({ sequence: 1 }).toArray()
+    expect(events.map((event) => event.type)).toEqual(['user.created', 'user.updated', 'user.deleted', 'user.erased'])
+    for (const event of events) expect(event.data).toEqual({})
     expect(await loginCounters()).toBe(1)
     // Another user is untouched.
     expect(holding(after, other.username).length).toBeGreaterThan(0)
@@ -174,13 +206,38 @@ describe('POST /v1/users/{id}/erase', () => {
     expect(await (await get(`/v1/users/${user.id}`)).json()).toEqual(user)
   })
 
+  it('goes through while the user keeps being changed, and the changes after it answer 404', async () => {
+    const user = await create({ displayName: 'Busy' })
+    let stop = false
+    const statuses: number[] = []
+    const renaming = (async () => {
+      for (let n = 0; !stop && n < 500; n++) {
+        const res = await t.raw(`/v1/users/${user.id}`, {
+          method: 'PATCH',
+          headers: as(admin, { 'content-type': 'application/merge-patch+json' }),
+          body: JSON.stringify({ displayName: `Busy ${n}` }),
+        })
+        statuses.push(res.status)
+        if (res.status === 404) return
+      }
+    })()
+    while (statuses.length < 3) await Bun.sleep(5)
+    expect((await erase(user.id)).status).toBe(204)
+    await renaming
+    stop = true
+    expect(statuses.at(-1)).toBe(404)
+    expect(statuses.filter((status) => status !== 200 && status !== 404 && status !== 503)).toEqual([])
+    const tombstone = await t.collection.findOne({ _id: new ObjectId(user.id) })
+    expect(JSON.stringify(tombstone)).not.toContain('Busy')
+  })
+
   it('race: five erases of one user at once have exactly one 204, the rest 404', async () => {
     const user = await create()
     const statuses = (await Promise.all(Array.from({ length: 5 }, () => erase(user.id)))).map((res) => res.status)
     expect(statuses.sort()).toEqual([204, 404, 404, 404, 404])
   })
 
-  it('with USER_RETENTION_DAYS=0 deletes the document at once', async () => {
+  it('with USER_RETENTION_DAYS=0 leaves a tombstone of ids until its events are relayed, then deletes it', async () => {
     const now = await useTestApp({
       name: 'users_erase_retention_0',
       deps: {
@@ -195,6 +252,12 @@ describe('POST /v1/users/{id}/erase', () => {
     })
     const { id } = (await res.json()) as User
     expect((await now.raw(`/v1/users/${id}/erase`, { method: 'POST', headers: as(admin) })).status).toBe(204)
+    const tombstone = await now.collection.findOne({ _id: new ObjectId(id) })
+    expect(Object.keys(tombstone ?? {}).sort()).toEqual([...ERASED_FIELDS].sort())
+    const relay = await startRelay(now)
+    await relay.drain()
+    await relay.stop()
+    await now.users.purge()
     expect(await now.collection.countDocuments({})).toBe(0)
   })
 })

@@ -5,6 +5,7 @@ import type { User } from '../src/client'
 import { testConfig } from '../src/config'
 import { createStores } from '../src/stores'
 import { newUser, useTestApp } from './helpers/context'
+import { startRelay } from './helpers/events'
 import { expectProblem, pointers } from './helpers/problem'
 
 /**
@@ -29,6 +30,9 @@ const t = await useTestApp({
     authenticator: createAuthenticator({ apiKeys: [writer.entry, admin.entry], jwt: undefined }),
   },
 })
+
+// Moves the users' events into the feed: a user is purged only once its events are relayed.
+const relay = await startRelay(t)
 
 type Key = { key: string }
 const as = (key: Key, headers: Record<string, string> = {}) => ({ authorization: `Bearer ${key.key}`, ...headers })
@@ -303,6 +307,7 @@ describe('purge after USER_RETENTION_DAYS', () => {
     await expectProblem(await restore(due.id), 404, 'user_not_found')
     const listed = (await (await get(`/v1/users?deleted=true&q=${due.username}`)).json()) as { items: User[] }
     expect(listed.items).toEqual([])
+    await relay.drain()
     expect(await t.users.purge()).toBeGreaterThanOrEqual(1)
     const ids = (await t.collection.find({}, { projection: { _id: 1 } }).toArray()).map((doc) => doc._id.toHexString())
     expect(ids).not.toContain(due.id)
@@ -311,9 +316,25 @@ describe('purge after USER_RETENTION_DAYS', () => {
     expect((await get(`/v1/users/${later.id}?includeDeleted=true`)).status).toBe(200)
   })
 
+  it('keeps a user past its purgeAt until its events are relayed, then purges it', async () => {
+    await relay.stop()
+    const user = await deleted()
+    now += 31 * DAY
+    await t.users.purge()
+    // Still there, unreadable: its user.deleted event is waiting in its outbox.
+    expect(await t.collection.countDocuments({ username: user.username })).toBe(1)
+    await expectProblem(await get(`/v1/users/${user.id}?includeDeleted=true`), 404, 'user_not_found')
+    const again = await startRelay(t)
+    await again.drain()
+    expect(await t.users.purge()).toBeGreaterThanOrEqual(1)
+    expect(await t.collection.countDocuments({ username: user.username })).toBe(0)
+  })
+
   it('is run by the stores sweeper, on every server', async () => {
     const stores = createStores(t.database, { failureWindowSeconds: 60, clock, sweepEveryMs: 20 })
     await stores.open()
+    // And a relay, which moves the user's events first.
+    await startRelay(t)
     try {
       const user = await deleted()
       now += 31 * DAY

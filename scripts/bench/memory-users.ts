@@ -6,6 +6,7 @@
  */
 import type { FailedAttempts } from '../../src/credentials/failed-attempts'
 import { conflict } from '../../src/errors'
+import type { EventsStore } from '../../src/events/events.model'
 import type { IdempotencyStore } from '../../src/idempotency/idempotency'
 import type { UserChanges, UsersRepository, WriteGuard } from '../../src/users/users.model'
 import type { User } from '../../src/users/users.schemas'
@@ -49,7 +50,7 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
     const { passwordHash, ...changes } = found
     const user = {
       ...current,
-      ...(passwordHash !== undefined ? { hasPassword: true } : {}),
+      ...(passwordHash !== undefined ? { hasPassword: passwordHash !== null } : {}),
       updatedAt: new Date().toISOString(),
       version: current.version + 1,
     } as Record<string, unknown>
@@ -120,6 +121,7 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
     restore: notInMemory,
     erase: notInMemory,
     purge: async () => 0,
+    findByQuery: notInMemory,
     exists: async (id) => byId.has(id),
     insertImported: notInMemory,
     previewImported: notInMemory,
@@ -144,4 +146,17 @@ export const noIdempotency: IdempotencyStore = {
   release: async () => {},
   sweep: async () => 0,
   forgetUser: async () => {},
+}
+
+/** No change events: the no-database pair measures the request path only (the outbox is storage's). */
+export const noEvents: EventsStore = {
+  ensureIndexes: async () => {},
+  state: async () => ({ lastSequence: 0, visibleThrough: 0, prunedThrough: 0, batch: null }),
+  record: async () => false,
+  insert: async () => {},
+  commit: async () => false,
+  forgetUser: async () => {},
+  page: async () => [],
+  prune: async () => null,
+  onVisible: () => () => {},
 }

@@ -7,10 +7,12 @@
 import { createApp } from '../../src/app'
 import { createAuthenticator } from '../../src/auth/authenticate'
 import { loadConfig } from '../../src/config'
+import { createDatabase } from '../../src/db/mongo'
 import { createLogger } from '../../src/logger'
 import { createMetrics } from '../../src/observability/metrics'
 import { createBunPasswordHasher } from '../../src/users/passwords.bun'
-import { benchUsers, createMemoryUsersRepository, noFailedAttempts, noIdempotency } from './memory-users'
+import { createWebhookStores } from '../../src/webhooks/webhooks.stores'
+import { benchUsers, createMemoryUsersRepository, noEvents, noFailedAttempts, noIdempotency } from './memory-users'
 
 const config = loadConfig()
 const app = createApp({
@@ -23,5 +25,8 @@ const app = createApp({
   authenticator: createAuthenticator(config.auth),
   failedAttempts: noFailedAttempts,
   idempotency: noIdempotency,
+  // Never connected: no benchmarked request reaches the webhook routes.
+  webhooks: createWebhookStores(createDatabase('mongodb://127.0.0.1:9/', 'nodb')),
+  events: noEvents,
 })
 Bun.serve({ fetch: app.fetch, hostname: config.host, port: config.port })

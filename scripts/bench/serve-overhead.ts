@@ -25,6 +25,9 @@ const noMetrics: Metrics = {
   observeRequest: () => {},
   countLegacyRequest: () => {},
   countRateLimited: () => {},
+  countEventsRelayed: () => {},
+  countRelayInvariantFailure: () => {},
+  setEventsWaiting: () => {},
   render: async () => '',
   contentType: 'text/plain',
 }

@@ -7,9 +7,12 @@
  */
 const STEPS: { name: string; command: string[]; flags?: true }[] = [
   { name: 'schemathesis', command: ['bun', 'scripts/reliability/schemathesis.ts'] },
+  { name: 'scim2-tester', command: ['bun', 'scripts/reliability/scim-tester.ts'] },
   { name: 'faults', command: ['bun', 'scripts/reliability/faults.ts'] },
   { name: 'durability', command: ['bun', 'scripts/reliability/durability.ts'] },
+  { name: 'events', command: ['bun', 'scripts/reliability/events.ts'] },
   { name: 'soak', command: ['bun', 'scripts/reliability/soak.ts'], flags: true },
+  { name: 'webhooks', command: ['bun', 'scripts/reliability/webhooks.ts'] },
 ]
 
 const root = new URL('../..', import.meta.url).pathname

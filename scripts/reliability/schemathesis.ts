@@ -90,7 +90,7 @@ try {
       {
         name: 'schemathesis',
         sha256: createHash('sha256').update(apiKey).digest('hex'),
-        scopes: ['users:read', 'users:write', 'users:admin'],
+        scopes: ['users:read', 'users:write', 'users:admin', 'scim', 'events:read', 'webhooks:manage'],
       },
     ]),
   })

@@ -8,8 +8,8 @@
  * tester.py runs `check_server` on the User resource type and the discovery endpoints and prints
  * every check; this exits with its status: non-zero on any ERROR, SKIPPED allowed with its reason
  * printed (README.md beside this file lists the expected ones). The server is not started here:
- * the SCIM routes are not built yet; whoever builds them adds the embedded-database start-up that
- * schemathesis.ts has.
+ * scripts/reliability/scim-tester.ts (`bun run reliability:scim`) starts the embedded database
+ * and the service, runs this, and judges every check.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'

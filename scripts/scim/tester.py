@@ -1,15 +1,18 @@
 """Run scim2-tester's check_server against a live SCIM server and report every check.
 
 Usage (normally through scripts/scim/run-tester.ts, which provides the virtualenv):
-    SCIM_TOKEN=<bearer token> python tester.py https://host/scim/v2 [--resource-type User] [--exclude-tag TAG]
+    SCIM_TOKEN=<bearer token> python tester.py https://host/scim/v2 [--resource-type User] [--exclude-tag TAG] [--json FILE]
 
 The bearer token comes from the environment so it never appears in a process listing. Each check
 prints one line: its status, resource type, name and reason. SKIPPED checks are allowed (each
 reason is printed, and README.md beside this script says why each is expected); any ERROR or
-CRITICAL fails the run (exit 1), as does a run that performed no check at all.
+CRITICAL fails the run (exit 1), as does a run that performed no check at all. With --json, every
+check is also written to FILE as a JSON list of {status, resource_type, title, reason} (for
+scripts/reliability/scim-tester.ts).
 """
 
 import argparse
+import json
 import os
 import sys
 from collections import Counter
@@ -33,6 +36,7 @@ def main() -> int:
     parser.add_argument("--resource-type", action="append", help="resource types to check (default: User)")
     parser.add_argument("--exclude-tag", action="append", help="scim2-tester tags to skip (reported as SKIPPED)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    parser.add_argument("--json", help="also write every check to this file, as JSON")
     args = parser.parse_args()
 
     token = os.environ.get("SCIM_TOKEN")
@@ -52,6 +56,21 @@ def main() -> int:
         print(describe(result))
         if result.status in FAILING and result.data is not None:
             print(f"           data: {str(result.data)[:800]}")
+
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(
+                [
+                    {
+                        "status": result.status.name,
+                        "resource_type": result.resource_type,
+                        "title": result.title,
+                        "reason": " ".join((result.reason or "").split()),
+                    }
+                    for result in results
+                ],
+                out,
+            )
 
     counts = Counter(result.status for result in results)
     passed = sum(counts[status] for status in PASSING)

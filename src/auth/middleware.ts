@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono'
 import { problem } from '../http/problem'
 import type { AppEnv } from '../http/types'
 import type { Scope } from '../scopes'
-import { AUTH_OFF_CALLER, type Authenticator } from './authenticate'
+import { AUTH_OFF_CALLER, type Authenticator, type AuthFailure } from './authenticate'
 
 const REALM = 'users-service'
 
@@ -15,12 +15,7 @@ export function authenticate(authenticator: Authenticator): MiddlewareHandler<Ap
     }
     const result = await authenticator.authenticate(c.req.header('authorization'))
     if ('reason' in result) {
-      // RFC 6750 §3: no error code when no credentials were sent; invalid_token otherwise.
-      const challenge =
-        result.reason === 'missing'
-          ? `Bearer realm="${REALM}"`
-          : `Bearer realm="${REALM}", error="invalid_token", error_description="${result.description.replaceAll('"', "'")}"`
-      return problem(c, 'unauthorized', result.description, { headers: { 'WWW-Authenticate': challenge } })
+      return problem(c, 'unauthorized', result.description, { headers: { 'WWW-Authenticate': challengeFor(result) } })
     }
     c.set('caller', result)
     return next()
@@ -35,9 +30,20 @@ export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (hasScope(c.get('caller')?.scopes, scope)) return next()
     return problem(c, 'forbidden', `This operation needs the scope '${scope}'.`, {
-      headers: { 'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"` },
+      headers: { 'WWW-Authenticate': insufficientScope(scope) },
     })
   }
+}
+
+/** The `WWW-Authenticate` of a 401 (RFC 6750 §3): no error code when no credentials were sent; invalid_token otherwise. */
+export function challengeFor(failure: AuthFailure): string {
+  if (failure.reason === 'missing') return `Bearer realm="${REALM}"`
+  return `Bearer realm="${REALM}", error="invalid_token", error_description="${failure.description.replaceAll('"', "'")}"`
+}
+
+/** The `WWW-Authenticate` of a 403 for a missing scope. */
+export function insufficientScope(scope: Scope): string {
+  return `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`
 }
 
 export function hasScope(scopes: ReadonlySet<string> | undefined, scope: Scope): boolean {

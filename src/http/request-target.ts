@@ -16,3 +16,22 @@ export function routeOnRequestTarget<Rest extends unknown[]>(
     return fetch(request, ...rest)
   }
 }
+
+/** How long a long poll's connection may stay silent on Bun: the longest wait (30 s) and a margin. */
+export const LONG_POLL_IDLE_SECONDS = 60
+
+/**
+ * Bun.serve closes a connection that has sent nothing for 10 s, pending answer or not, and
+ * GET /v1/events?waitSeconds= may hold its answer 30 s. Such a request gets a longer idle time of
+ * its own (Bun's `server.timeout`), every other keeps the default. Node's server has no such limit
+ * on a pending answer.
+ */
+export function allowLongPolls<Server extends { timeout(request: Request, seconds: number): void }>(
+  fetch: (request: Request, server: Server) => Response | Promise<Response>,
+): (request: Request, server: Server) => Response | Promise<Response> {
+  return (request, server) => {
+    if (request.url.includes('/v1/events') && request.url.includes('waitSeconds='))
+      server.timeout(request, LONG_POLL_IDLE_SECONDS)
+    return fetch(request, server)
+  }
+}

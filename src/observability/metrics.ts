@@ -19,6 +19,12 @@ export type Metrics = {
   countLegacyRequest(route: string, caller: string): void
   /** Counts one credential check refused with 429, by the limit that refused it (three values). */
   countRateLimited(limit: 'login' | 'ip' | 'client'): void
+  /** Counts events the relay committed, with each one's lag (relay time minus occurredAt, seconds). */
+  countEventsRelayed(count: number, lagsSeconds: readonly number[]): void
+  /** Counts a user whose replayed outbox did not match what is stored (its events held back: a bug). */
+  countRelayInvariantFailure(): void
+  /** How many GET /v1/events long polls this instance holds now. */
+  setEventsWaiting(count: number): void
   /** The Prometheus text exposition of every metric. */
   render(): Promise<string>
   contentType: string
@@ -64,6 +70,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats; hashingSta
     labelNames: ['limit'] as const,
     registers: [registry],
   })
+  const events = registerEventMetrics(registry)
   const { poolStats } = options
   if (poolStats) {
     const gauge = (name: string, help: string, read: (stats: PoolStats) => number) =>
@@ -85,8 +92,44 @@ export function createMetrics(options: { poolStats?: () => PoolStats; hashingSta
     observeRequest: requests.observe,
     countLegacyRequest: (route, caller) => legacyRequests.inc({ route, caller: callerLabel(caller) }),
     countRateLimited: (limit) => rateLimited.inc({ limit }),
+    ...events,
     render: () => registry.metrics(),
     contentType: registry.contentType,
+  }
+}
+
+/** The events relay (src/events/events.relay.ts): what it moved, how late, and what it held back. */
+function registerEventMetrics(
+  registry: Registry,
+): Pick<Metrics, 'countEventsRelayed' | 'countRelayInvariantFailure' | 'setEventsWaiting'> {
+  const relayed = new Counter({
+    name: 'events_relayed_total',
+    help: 'Change events moved from the outboxes into the feed by this instance.',
+    registers: [registry],
+  })
+  const lag = new Histogram({
+    name: 'events_relay_lag_seconds',
+    help: 'Time from a change to its event being visible in the feed, in seconds.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  })
+  const invariantFailures = new Counter({
+    name: 'events_relay_invariant_failures_total',
+    help: "Users whose replayed outbox did not match the stored user: their events are held back (a bug; see the relay's error log).",
+    registers: [registry],
+  })
+  const waiting = new Gauge({
+    name: 'events_feed_waiting_requests',
+    help: 'GET /v1/events long polls this instance holds now (at most 1000, then 503).',
+    registers: [registry],
+  })
+  return {
+    setEventsWaiting: (count) => waiting.set(count),
+    countEventsRelayed(count, lagsSeconds) {
+      relayed.inc(count)
+      for (const seconds of lagsSeconds) lag.observe(Math.max(0, seconds))
+    },
+    countRelayInvariantFailure: () => invariantFailures.inc(),
   }
 }
 

@@ -30,7 +30,10 @@ export type ScimUserState = {
 /** The attributes a PATCH sets, with their new values (`null`: removed). `password` is write-only. */
 export type ScimUserChanges = Partial<Omit<ScimUserState, 'id'>> & { password?: string | null }
 
-/** One normalized operation: a parsed path always (value-only operations are split per key). */
+/**
+ * One normalized operation: a parsed path always (value-only operations are split per key).
+ * `index`: its place in `Operations`, or -1 for an attribute of a resource body (POST, PUT).
+ */
 export type PatchOperation = { op: 'add' | 'remove' | 'replace'; path: PatchPath; value?: unknown; index: number }
 
 /** More operations than any provider sends in one request (Entra sends one per changed attribute). */
@@ -126,8 +129,9 @@ type Setter = <K extends keyof ScimUserChanges>(key: K, value: ScimUserChanges[K
 function applyOperation(state: ScimUserState, operation: PatchOperation, set: Setter): void {
   const { op, path, value } = operation
   const name = formatAttributePath(path.path)
-  const error = (scimType: ScimType, detail: string) =>
-    new ScimError(scimType, `Operations[${operation.index}] ('${name}'): ${detail}`)
+  // A negative index: an attribute of a resource body (POST, PUT), not a PATCH operation.
+  const where = operation.index >= 0 ? `Operations[${operation.index}] ('${name}')` : `'${name}'`
+  const error = (scimType: ScimType, detail: string) => new ScimError(scimType, `${where}: ${detail}`)
   const fail: Fail = (scimType, detail) => {
     throw error(scimType, detail)
   }

@@ -32,7 +32,7 @@ export type ScimUserFilterFields = {
   displayName: string
   /** The query for the user whose id is `hex` (24 lower-case hex digits), e.g. `{ _id: new ObjectId(hex) }`. */
   id: (hex: string) => MongoQuery
-  /** The query for users whose SCIM `active` equals `active`; see `activeFromStatus` (scim.active.ts). */
+  /** The query for users whose SCIM `active` equals `active`: the users storage's own rule (StoredQueryTerms.status). */
   active: (active: boolean) => MongoQuery
 }
 

@@ -6,12 +6,14 @@ import type { UpdateInput } from './users.service'
 
 /** Part of the users service's rules (only it imports this): what a patch changes. */
 
-type Patch = Omit<UpdateInput, 'password' | 'passwordHash'> & { passwordHash?: string | undefined }
+/** `passwordHash`: the new hash, or `null` to remove the password. */
+type Patch = Omit<UpdateInput, 'password' | 'passwordHash'> & { passwordHash?: string | null | undefined }
 
 /**
  * What applying a merge patch to `current` changes: only fields whose value really differs, so
  * sending what is already stored changes nothing (and does not bump the version). A new password
- * always counts as a change: hashes are salted, so "the same password" cannot be detected cheaply.
+ * always counts as a change: hashes are salted, so "the same password" cannot be detected cheaply;
+ * removing one is a change only for a user that has one (the service says which).
  * `current` is the user as it is now: a disable that has run out is already active.
  */
 export function changesFor(current: User, patch: Patch): UserChanges {

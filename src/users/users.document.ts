@@ -2,6 +2,7 @@ import type { ObjectId, UpdateFilter } from 'mongodb'
 import { effectiveStatus } from './users.disabled.document'
 import type { JsonObject } from './users.metadata'
 import type { NewUser, UserChanges } from './users.model'
+import type { EraseHold, OutboxFields } from './users.outbox.document'
 import { newProfileDocument, type ProfileDocument, toProfile } from './users.profile.document'
 import type { User } from './users.schemas'
 
@@ -30,7 +31,9 @@ export type UserDocument = {
   purgeAt?: Date
   /** Set by erase: the document is a tombstone without any personal value. */
   erasedAt?: Date
-} & ProfileDocument
+} & ProfileDocument &
+  OutboxFields &
+  EraseHold
 
 /** The collection holding users. Private to the users storage modules. */
 export const USERS_COLLECTION = 'users'
@@ -60,7 +63,8 @@ export function newUserDocument(input: NewUser, _id: ObjectId, createdAt: Date, 
 
 /**
  * Maps a stored document to the API's User as it is at `now` (a disable that has run out reads as
- * active). The password hash never leaves this function.
+ * active). Field by field: the password hash and the outbox's server-only fields (pendingEvents,
+ * eventBase, outboxSince) never leave this function.
  */
 export function toUser(doc: UserDocument, now: Date): User {
   return {

@@ -53,8 +53,9 @@ export const DELETED_USERNAME_KEY = z.string().min(1).max(254)
 
 /**
  * The only fields an erased user keeps: the id (so it is never reused, and every later read,
- * restore or erase of it is 404 until the purge), times, version, the state markers and the
- * released keys. None of them is personal. The erase writes exactly these, replacing the whole
+ * restore or erase of it is 404 until the purge), times, version, the state markers, the
+ * released keys, and the outbox with ids, types and times only (the relay still publishes each
+ * change, without its values). None of them is personal. The erase writes exactly these, replacing the whole
  * document, so every other field — today's and any added later — is gone in the same write.
  */
 export const ERASED_FIELDS = [
@@ -67,6 +68,9 @@ export const ERASED_FIELDS = [
   'deletedAt',
   'erasedAt',
   'purgeAt',
+  'pendingEvents',
+  'eventBase',
+  'outboxSince',
 ] as const satisfies readonly (keyof UserDocument)[]
 
 export type ErasedDocument = Required<Pick<UserDocument, (typeof ERASED_FIELDS)[number]>>
@@ -76,7 +80,7 @@ export function erasedDocument(
   doc: Pick<UserDocument, '_id' | 'createdAt' | 'version' | 'deletedAt' | 'purgeAt'>,
   at: Date,
   retentionMs: number,
-): ErasedDocument {
+): Omit<ErasedDocument, 'pendingEvents' | 'eventBase' | 'outboxSince'> {
   return {
     _id: doc._id,
     usernameKey: releasedKey(doc._id),

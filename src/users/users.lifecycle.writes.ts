@@ -1,7 +1,9 @@
-import { type Collection, ObjectId } from 'mongodb'
+import { type Collection, type Filter, ObjectId } from 'mongodb'
 import { toUser } from './users.document'
 import { deletedFilter, type ErasedDocument, erasedDocument, isRestorable, releasedKey } from './users.lifecycle.document'
-import type { UsersRepository } from './users.model'
+import type { UsersRepository, WriteGuard } from './users.model'
+import { changeEvent, erasedOutbox, outboxAsRead, outboxOpen, withEvent } from './users.outbox.document'
+import { writeChange } from './users.outbox.writes'
 import type { User } from './users.schemas'
 import { collision, guarded, type Store } from './users.writes'
 
@@ -9,14 +11,14 @@ import { collision, guarded, type Store } from './users.writes'
  * The lifecycle's storage (issue 15): the deleted-user read, soft delete, restore, erase and purge.
  * Each write is one single-document atomic operation on the users collection, correct on MongoDB
  * and FerretDB: the unique indexes decide who gets a name back on restore, and guards in the
- * write's own filter (version, state) settle every other race.
+ * write's own filter (version, state) settle every other race. Each records its event in the
+ * same write (users.outbox.document.ts). A delete for good (USER_RETENTION_DAYS=0) is a soft
+ * delete purged at once: the document stays, unreadable, until the relay has taken its event.
  */
 export function createLifecycleStorage(
   store: Store,
-): Pick<UsersRepository, 'findAnyById' | 'softDelete' | 'restore' | 'erase' | 'purge'> {
+): Pick<UsersRepository, 'findAnyById' | 'delete' | 'softDelete' | 'restore' | 'erase' | 'purge'> {
   const { call, users, now } = store
-  // An erased user is a tombstone, not a UserDocument: the one place that writes one says so.
-  const tombstones = users as unknown as Collection<ErasedDocument>
   return {
     async findAnyById(id) {
       // Exactly `{ _id }`: the only filter FerretDB serves from an index; the state is judged here.
@@ -27,37 +29,17 @@ export function createLifecycleStorage(
       return isRestorable(doc, at) ? toUser(doc, at) : null
     },
 
-    async softDelete(id, guard, retentionMs) {
-      const at = now()
-      const _id = new ObjectId(id)
-      const { matchedCount } = await call((limit) =>
-        users.updateOne(
-          guarded(id, guard, at),
-          {
-            $set: {
-              usernameKey: releasedKey(_id),
-              emailKey: releasedKey(_id),
-              deletedAt: at,
-              purgeAt: new Date(at.getTime() + retentionMs),
-              updatedAt: at,
-            },
-            // The externalId key is released too (its index is sparse: a missing key is not indexed);
-            // the externalId itself stays, for a restore to take it back.
-            $unset: { externalIdKey: '' },
-            $inc: { version: 1 },
-          },
-          limit,
-        ),
-      )
-      return matchedCount === 1
-    },
+    delete: (id, guard) => softDelete(store, id, guard, 0),
+    softDelete: (id, guard, retentionMs) => softDelete(store, id, guard, retentionMs),
 
     async restore(user) {
       const at = now()
-      const filter = { _id: new ObjectId(user.id), version: user.version, ...deletedFilter(at) }
-      const update = restoreUpdate(user, at)
+      const filter = { _id: new ObjectId(user.id), version: user.version, ...deletedFilter(at), ...outboxOpen(at) }
+      const update = withEvent(restoreUpdate(user, at), changeEvent('user.restored', at, { deletedAt: null, purgeAt: null }))
       try {
-        const restored = await call((limit) => users.findOneAndUpdate(filter, update, { ...limit, returnDocument: 'after' }))
+        const restored = await writeChange(store, user.id, () =>
+          call((limit) => users.findOneAndUpdate(filter, update, { ...limit, returnDocument: 'after' })),
+        )
         return restored ? { kind: 'written', user: toUser(restored, at) } : { kind: 'stale' }
       } catch (error) {
         // The name, the address or the externalId was taken meanwhile: the unique index refused it.
@@ -65,33 +47,90 @@ export function createLifecycleStorage(
       }
     },
 
-    async erase(user, retentionMs) {
-      const _id = new ObjectId(user.id)
-      const filter = { _id, version: user.version, erasedAt: { $exists: false } }
-      if (retentionMs === 0) {
-        return (await call((limit) => users.deleteOne(filter, limit))).deletedCount === 1
-      }
-      const tombstone = erasedDocument(
-        {
-          _id,
-          createdAt: new Date(user.createdAt),
-          version: user.version,
-          ...(user.deletedAt ? { deletedAt: new Date(user.deletedAt) } : {}),
-          ...(user.purgeAt ? { purgeAt: new Date(user.purgeAt) } : {}),
-        },
-        now(),
-        retentionMs,
-      )
-      return (await call((limit) => tombstones.replaceOne(filter, tombstone, limit))).matchedCount === 1
-    },
+    erase: (user, retentionMs) => erase(store, user, retentionMs),
 
     async purge() {
-      const { deletedCount } = await call((limit) => users.deleteMany({ purgeAt: { $lte: now() } }, limit))
+      // Never a user whose events are still pending: they are relayed first.
+      const due = { purgeAt: { $lte: now() }, 'pendingEvents.0': { $exists: false } }
+      const { deletedCount } = await call((limit) => users.deleteMany(due, limit))
       return deletedCount
     },
   }
 }
 
+/** Bounds the erase's rounds of read and replace (only the relay, taking events off, moves the document then). */
+const MAX_ERASE_ROUNDS = 20
+
+/**
+ * Erase: the document replaced by its tombstone, its outbox kept with ids only, plus user.erased.
+ * First one write holds changes off (`erasingAt`, in every change's filter), guarded by the
+ * logins the caller had the other stores forget; then the document is read (for its pending
+ * events) and replaced as read: same version, same outbox. A change in flight or the relay
+ * taking an event off in between makes it read again. False when the user is gone, erased, or no
+ * longer has those logins: the caller goes round again from a fresh read.
+ */
+async function erase(store: Store, user: User, retentionMs: number): Promise<boolean> {
+  const _id = new ObjectId(user.id)
+  const live = { _id, erasedAt: { $exists: false } }
+  const hold = { ...live, username: user.username, email: user.email }
+  if (
+    (await store.call((limit) => store.users.updateOne(hold, { $set: { erasingAt: store.now() } }, limit))).matchedCount !== 1
+  ) {
+    return false
+  }
+  // An erased user is a tombstone, not a UserDocument: the one place that writes one says so.
+  const tombstones = store.users as unknown as Collection<ErasedDocument>
+  for (let round = 1; round <= MAX_ERASE_ROUNDS; round++) {
+    const doc = await store.call((limit) => store.users.findOne({ _id }, limit))
+    if (!doc || doc.erasedAt !== undefined) return false
+    const at = store.now()
+    const tombstone = erasedDocument(
+      {
+        _id,
+        createdAt: doc.createdAt,
+        version: doc.version,
+        ...(doc.deletedAt ? { deletedAt: doc.deletedAt } : {}),
+        // With a retention of 0 the tombstone is purged at once (once its events are relayed).
+        ...(doc.purgeAt && retentionMs > 0 ? { purgeAt: doc.purgeAt } : {}),
+      },
+      at,
+      retentionMs,
+    )
+    const erased = { ...tombstone, ...erasedOutbox(doc, changeEvent('user.erased', at)) }
+    // Not refused when the outbox is full: an erasure must happen, and what it adds holds ids only.
+    const asRead = { ...live, version: doc.version, ...outboxAsRead(doc.pendingEvents ?? []) } as Filter<ErasedDocument>
+    if ((await store.call((limit) => tombstones.replaceOne(asRead, erased, limit))).matchedCount === 1) {
+      store.changed(user.id)
+      return true
+    }
+  }
+  return false
+}
+
+/**
+ * Soft delete: releases the unique keys, keeps the rest for a restore until `purgeAt`, and
+ * records user.deleted; guarded by `guard` and the outbox (users.outbox.writes.ts).
+ */
+async function softDelete(store: Store, id: string, guard: WriteGuard, retentionMs: number): Promise<boolean> {
+  const at = store.now()
+  const _id = new ObjectId(id)
+  const purgeAt = new Date(at.getTime() + retentionMs)
+  const update = {
+    $set: { usernameKey: releasedKey(_id), emailKey: releasedKey(_id), deletedAt: at, purgeAt, updatedAt: at },
+    // The externalId key is released too (its index is sparse: a missing key is not indexed);
+    // the externalId itself stays, for a restore to take it back.
+    $unset: { externalIdKey: '' } as const,
+    $inc: { version: 1 },
+  }
+  const event = changeEvent('user.deleted', at, { deletedAt: at.toISOString(), purgeAt: purgeAt.toISOString() })
+  const filter = { ...guarded(id, guard, at), ...outboxOpen(at) }
+  const written = await writeChange(store, id, async () =>
+    (await store.call((limit) => store.users.updateOne(filter, withEvent(update, event), limit))).matchedCount === 1
+      ? true
+      : null,
+  )
+  return written === true
+}
 /** Restore's update: the unique keys back (the externalId's too, when the user has one; a key taken meanwhile is refused by its index), live again, the next version. */
 function restoreUpdate(user: User, at: Date) {
   return {

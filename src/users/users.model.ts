@@ -37,6 +37,17 @@ export interface UsersRepository {
    * a cursor this service did not issue for the same filters and sort throws InvalidInputError.
    */
   list(query: ListUsersQuery): Promise<UserPage>
+  /**
+   * Live users matching one query that a surface with a filter language of its own (SCIM) writes
+   * with `build` from the storage's `terms` (at the repository's clock), ordered by creation time
+   * then id, `page.limit` from `page.offset`: one find, and one count only when the page cannot
+   * tell the total (so a lookup that finds at most one user is one query). `'none'`: nobody can
+   * match, and nothing is asked.
+   */
+  findByQuery(
+    build: (terms: StoredQueryTerms) => StoredQuery | 'none',
+    page: QueryPage,
+  ): Promise<{ items: User[]; total: number }>
   /** Inserts a new user; a taken username or email is a conflict (the unique indexes decide). */
   create(user: NewUser): Promise<Written>
   /**
@@ -70,9 +81,10 @@ export interface UsersRepository {
    */
   restore(user: User): Promise<Written | { kind: 'stale' }>
   /**
-   * Replaces the user (live or deleted, as read: `user.version`) by a tombstone without any
-   * personal value, purged after `retentionMs` (or, deleted, when it was due); with 0 deletes it.
-   * False when it changed since it was read.
+   * Replaces the user (live or deleted) by a tombstone without any personal value, keeping its
+   * pending events with ids only and adding user.erased; purged after `retentionMs` (or, deleted,
+   * when it was due; with 0 at once, once its events are relayed). Changes landing meanwhile are
+   * erased too; false when its username or email is no longer the one `user` has (or it is gone).
    */
   erase(user: User, retentionMs: number): Promise<boolean>
   /** Deletes deleted and erased users whose `purgeAt` has passed; returns how many. */
@@ -109,7 +121,26 @@ export type NewProfile = {
 
 export type UserPage = { items: User[]; nextCursor: string | null; total?: number }
 
-/** New values for the fields a write changes. `null` removes a field (displayName and the removable v1.1 fields). */
+/** A query on stored users, written from StoredQueryTerms; the not-deleted condition is the storage's to add. */
+export type StoredQuery = { [field: string]: unknown }
+
+/**
+ * What a surface needs to write a query on stored users without knowing the driver: the names of
+ * the stored fields a filter compares (the unique keys are lower-cased, the externalId key exact,
+ * displayName as sent), and the conditions only storage can write.
+ */
+export type StoredQueryTerms = {
+  fields: { usernameKey: string; emailKey: string; externalIdKey: string; displayName: string }
+  /** The user with this id (24 lower-case hex digits). */
+  id(hex: string): StoredQuery
+  /** Users whose status is `status` now: a disable that has run out is active (users.disabled.document.ts). */
+  status(status: User['status']): StoredQuery
+}
+
+/** A window of a result in a stable order: `limit` items (0: the total only) after the first `offset`. */
+export type QueryPage = { offset: number; limit: number }
+
+/** New values for the fields a write changes. `null` removes a field (displayName, the removable v1.1 fields, the password hash). */
 export type UserChanges = {
   username?: string
   email?: string
@@ -117,7 +148,7 @@ export type UserChanges = {
   metadata?: JsonObject
   role?: User['role']
   status?: User['status']
-  passwordHash?: string
+  passwordHash?: string | null
 } & ProfileChanges
 
 export type ProfileChanges = {

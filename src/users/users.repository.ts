@@ -1,10 +1,13 @@
 import { type Collection, type Filter, ObjectId } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
 import { type Conflict, conflict } from '../errors'
+import { hasStatus } from './users.disabled.document'
 import { toUser, USERS_COLLECTION, type UserDocument } from './users.document'
+import { NOT_DELETED } from './users.lifecycle.document'
 import { createLifecycleStorage } from './users.lifecycle.writes'
-import type { ImportedUser, ImportOutcome, UsersRepository } from './users.model'
+import type { ImportedUser, ImportOutcome, StoredQueryTerms, UsersRepository } from './users.model'
 import { pageQuery, toPage } from './users.pagination'
+import type { User } from './users.schemas'
 import { createSignInWrites } from './users.signin.writes'
 import { createUserWrites } from './users.writes'
 
@@ -16,10 +19,18 @@ import { createUserWrites } from './users.writes'
  * normalized keys, every write is a single-document atomic operation, and nothing relies on
  * transactions, collations or partial/TTL indexes. Every call passes the handle's time limit.
  */
-export function createUsersRepository(database: DatabaseHandle, options: { clock?: () => Date } = {}): UsersRepository {
+export function createUsersRepository(
+  database: DatabaseHandle,
+  options: {
+    clock?: () => Date
+    /** Told the id of each user a change is written to (the events relay's hint: src/stores.ts wires it). */
+    onChange?: (id: string) => void
+  } = {},
+): UsersRepository {
   const { call } = database
   const users = database.db.collection<UserDocument>(USERS_COLLECTION)
   const now = options.clock ?? (() => new Date())
+  const store = { call, users, now, changed: options.onChange ?? (() => {}) }
 
   // A deleted or erased user is not found: the filter stays exactly `{ _id }` for reads by id (the
   // only shape FerretDB serves from an index), and released keys never match a username or email.
@@ -43,6 +54,9 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
       await users.createIndex({ createdAt: -1, _id: -1 }, { name: 'createdAt_id' })
       // The purge sweeper's deleteMany on { purgeAt: { $lte: now } }.
       await users.createIndex({ purgeAt: 1 }, { name: 'purgeAt' })
+      // The events relay's look for users with pending events, oldest first. Sparse: only those
+      // users have the field (it is removed once their outbox is empty).
+      await users.createIndex({ outboxSince: 1 }, { name: 'outboxSince', sparse: true })
     },
     findById: (id) => findOne({ _id: new ObjectId(id) }),
     findByUsername: (username) => findOne({ usernameKey: username.toLowerCase() }),
@@ -78,13 +92,46 @@ export function createUsersRepository(database: DatabaseHandle, options: { clock
       )
       return toPage(query, docs, total, at)
     },
+    findByQuery: (build, page) => findByQuery(database, users, now(), build, page),
     async exists(id) {
       return (await call((limit) => users.findOne({ _id: new ObjectId(id) }, { ...limit, projection: { _id: 1 } }))) !== null
     },
     previewImported: (batch) => previewImported(database, users, batch),
-    ...createUserWrites(database, users, now),
-    ...createLifecycleStorage({ call, users, now }),
+    ...createUserWrites(store),
+    ...createLifecycleStorage(store),
     ...createSignInWrites(database, users),
+  }
+}
+
+/** UsersRepository.findByQuery: one find, and one count only when the page cannot tell the total. */
+async function findByQuery(
+  { call }: DatabaseHandle,
+  users: Collection<UserDocument>,
+  at: Date,
+  ...[build, page]: Parameters<UsersRepository['findByQuery']>
+): Promise<{ items: User[]; total: number }> {
+  const query = build(queryTerms(at))
+  if (query === 'none') return { items: [], total: 0 }
+  // The terms name no `deletedAt`, so the condition cannot collide with the query's own fields.
+  const filter = { ...query, ...NOT_DELETED } as Filter<UserDocument>
+  const count = () => call((limit) => users.countDocuments(filter, limit))
+  if (page.limit === 0) return { items: [], total: await count() }
+  // Served by the createdAt_id index read backwards; _id makes the order total, so pages never overlap.
+  const docs = await call((limit) =>
+    users.find(filter, limit).sort({ createdAt: 1, _id: 1 }).skip(page.offset).limit(page.limit).toArray(),
+  )
+  // A page that is not full, and not past the end, ends the result: it tells the total itself.
+  const last = docs.length > 0 && docs.length < page.limit
+  const total = last || (page.offset === 0 && docs.length === 0) ? page.offset + docs.length : await count()
+  return { items: docs.map((doc) => toUser(doc, at)), total }
+}
+
+/** The storage's words for a query written elsewhere (StoredQueryTerms), at `now`. */
+function queryTerms(now: Date): StoredQueryTerms {
+  return {
+    fields: { usernameKey: 'usernameKey', emailKey: 'emailKey', externalIdKey: 'externalIdKey', displayName: 'displayName' },
+    id: (hex) => ({ _id: new ObjectId(hex) }),
+    status: (status) => hasStatus(status, now),
   }
 }
 

@@ -47,12 +47,16 @@ export type CreateInput = {
   status?: User['status']
 } & NewProfile
 
-/** A merge patch: absent fields stay, `null` removes (displayName, the v1.1 fields) or empties (metadata). */
+/**
+ * A merge patch: absent fields stay, `null` removes (displayName, the v1.1 fields, the password) or
+ * empties (metadata). A user without a password signs in through its identity provider only (SCIM's
+ * `remove` of `password`); /v1 never sends `password: null`.
+ */
 export type UpdateInput = {
   username?: string
   email?: string
   displayName?: string | null
-  password?: string
+  password?: string | null
   passwordHash?: string
   metadata?: JsonObject | null
   role?: User['role']
@@ -117,6 +121,11 @@ export function createUsersService(options: {
       (await deps.users.findByEmail(email)) ?? notFound('email', email),
     /** A page of live users; a cursor not issued for the same filters and sort throws InvalidInputError. */
     list: (query: ListUsersQuery): Promise<UserPage> => deps.users.list({ ...query, deleted: false }),
+    /**
+     * Live users matching one query a surface writes from the storage's terms (SCIM's filters:
+     * src/scim/scim.query.ts), oldest first, a window of them and the total.
+     */
+    findByQuery: ((build, page) => deps.users.findByQuery(build, page)) satisfies UsersRepository['findByQuery'],
     create: (input: CreateInput, authority: Authority) => create(deps, input, authority),
     update: (ref: UserRef, input: UpdateInput, options: WriteOptions) => update(deps, ref, input, options),
     ...createSignIn(deps),
@@ -220,13 +229,15 @@ async function update(
     if (!current) return notFound(ref.by, ref.value)
     const refused = refusal(current, options)
     if (refused) return refused
-    if (password !== undefined && hashing === undefined) {
+    if (typeof password === 'string' && hashing === undefined) {
       const { username, email, externalId } = fields
       const taken = await users.findTaken({ username, email, ...(externalId ? { externalId } : {}) }, id)
       if (taken) return taken
     }
-    if (password !== undefined) hashing ??= passwords.hash(password)
-    const hash = passwordHash ?? (hashing && (await hashing))
+    if (typeof password === 'string') hashing ??= passwords.hash(password)
+    // Removing a password the user does not have changes nothing.
+    const removed = password === null && current.hasPassword ? null : undefined
+    const hash = passwordHash ?? (hashing && (await hashing)) ?? removed
     const changes = changesFor(current, { ...fields, metadata, passwordHash: hash })
     if (Object.keys(changes).length === 0) return { kind: 'unchanged', user: current }
     const written = await users.updateAtVersion(id, current.version, changes)

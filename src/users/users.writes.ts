@@ -15,40 +15,50 @@ import type {
   WriteGuard,
   Written,
 } from './users.model'
+import { changeEvent, createdOutbox, outboxOpen, withEvent } from './users.outbox.document'
+import { writeChange } from './users.outbox.writes'
 
 /** Bounds the retries of a write whose colliding user vanished before it could be named. */
 const MAX_WRITE_ATTEMPTS = 50
 
-/** What every write works with: the handle's calls, the collection and the clock. */
-export type Store = { call: DatabaseHandle['call']; users: Collection<UserDocument>; now: () => Date }
+/** What every write works with: the handle's calls, the collection, the clock, and who to tell of a change (the relay's hint). */
+export type Store = {
+  call: DatabaseHandle['call']
+  users: Collection<UserDocument>
+  now: () => Date
+  changed: (id: string) => void
+}
 
 /**
  * The users repository's writes. Each is one single-document atomic operation (or an unordered
  * insertMany), correct on MongoDB and on FerretDB: uniqueness comes from the unique indexes on the
  * normalized keys (never check-then-insert), guards are part of the write's filter (never
- * check-then-write), and a duplicate-key error is turned into the field that collided here.
+ * check-then-write), and a duplicate-key error is turned into the field that collided here. Each
+ * change records its event in its own write (the outbox, users.outbox.document.ts).
  */
 export function createUserWrites(
-  database: DatabaseHandle,
-  users: Collection<UserDocument>,
-  now: () => Date,
-): Pick<UsersRepository, 'create' | 'updateInPlace' | 'updateAtVersion' | 'delete' | 'insertImported'> {
-  const store: Store = { call: database.call, users, now }
+  store: Store,
+): Pick<UsersRepository, 'create' | 'updateInPlace' | 'updateAtVersion' | 'insertImported'> {
   return {
     create: (input) => create(store, input),
     updateInPlace: (id, fields, guard, alongside) => updateInPlace(store, id, fields, guard, alongside),
     updateAtVersion: (id, version, changes) => updateAtVersion(store, id, version, changes),
-    delete: async (id, guard) =>
-      (await store.call((limit) => users.deleteOne(guarded(id, guard, now()), limit))).deletedCount === 1,
     insertImported: (batch) => insertImported(store, batch),
   }
 }
 
+/** A new user's document with its outbox: the user.created event, written by the same insert. */
+function withCreatedEvent(user: UserDocument, at: Date): UserDocument {
+  return { ...user, ...createdOutbox(user, at) }
+}
+
 async function create(store: Store, input: NewUser): Promise<Written> {
-  const doc = newUserDocument(input, new ObjectId(), store.now())
+  const at = store.now()
+  const doc = withCreatedEvent(newUserDocument(input, new ObjectId(), at), at)
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     try {
       await store.call((limit) => store.users.insertOne(doc, limit))
+      store.changed(doc._id.toHexString())
       return { kind: 'written', user: toUser(doc, store.now()) }
     } catch (error) {
       const taken = await collision(store, error, input)
@@ -69,12 +79,18 @@ async function updateInPlace(
   const now = store.now()
   const differs = Object.entries(fields).map(([field, value]) => differsFrom(field, value, now))
   if (differs.length === 0) return { kind: 'not_written' }
-  const filter: Filter<UserDocument> = { ...guarded(id, guard, now), $or: differs }
+  // A user without a base (stored before events existed) or with a full outbox is not written
+  // here: the caller's read-then-write path (updateAtVersion) deals with both.
+  const filter: Filter<UserDocument> = { ...guarded(id, guard, now), ...outboxOpen(now), $or: differs }
+  const changes = { ...alongside, ...fields }
+  const update = withEvent(toUpdate(changes, now), changeEvent('user.updated', now, changes))
   try {
     const updated = await store.call((limit) =>
-      store.users.findOneAndUpdate(filter, toUpdate({ ...alongside, ...fields }, now), { ...limit, returnDocument: 'after' }),
+      store.users.findOneAndUpdate(filter, update, { ...limit, returnDocument: 'after' }),
     )
-    return updated ? { kind: 'written', user: toUser(updated, now) } : { kind: 'not_written' }
+    if (!updated) return { kind: 'not_written' }
+    store.changed(id)
+    return { kind: 'written', user: toUser(updated, now) }
   } catch (error) {
     return (await collision(store, error, fields, id)) ?? { kind: 'not_written' }
   }
@@ -98,11 +114,14 @@ async function updateAtVersion(
 ): Promise<Written | { kind: 'stale' }> {
   try {
     const now = store.now()
-    const updated = await store.call((limit) =>
-      store.users.findOneAndUpdate({ _id: new ObjectId(id), version }, toUpdate(changes, now), {
-        ...limit,
-        returnDocument: 'after',
-      }),
+    const update = withEvent(toUpdate(changes, now), changeEvent('user.updated', now, changes))
+    const updated = await writeChange(store, id, () =>
+      store.call((limit) =>
+        store.users.findOneAndUpdate({ _id: new ObjectId(id), version, ...outboxOpen(now) }, update, {
+          ...limit,
+          returnDocument: 'after',
+        }),
+      ),
     )
     // Someone changed or deleted the user since the version was read.
     return updated ? { kind: 'written', user: toUser(updated, now) } : { kind: 'stale' }
@@ -175,10 +194,13 @@ const MAX_IMPORT_ATTEMPTS = 3
  * each collision resolved on its own. It only ever inserts: a user already there is never
  * overwritten, whoever put it there.
  */
-async function insertImported({ call, users, now }: Store, batch: ImportedUser[]): Promise<ImportOutcome[]> {
+async function insertImported({ call, users, now, changed }: Store, batch: ImportedUser[]): Promise<ImportOutcome[]> {
   if (batch.length === 0) return []
   const importedAt = now()
-  const docs = batch.map(({ id, user, createdAt }) => newUserDocument(user, new ObjectId(id), createdAt, importedAt))
+  // Each with its user.created event, at the time of the import.
+  const docs = batch.map(({ id, user, createdAt }) =>
+    withCreatedEvent(newUserDocument(user, new ObjectId(id), createdAt, importedAt), importedAt),
+  )
   const failed = new Set<number>()
   try {
     await call((limit) => users.insertMany(docs, { ...limit, ordered: false }))
@@ -222,5 +244,8 @@ async function insertImported({ call, users, now }: Store, batch: ImportedUser[]
   const outcomes: ImportOutcome[] = []
   // Collisions are rare (a re-run batch, a user already created through the API): resolve them one by one.
   for (const [index, doc] of docs.entries()) outcomes.push(failed.has(index) ? await resolve(doc) : { kind: 'imported' })
+  for (const [index, outcome] of outcomes.entries()) {
+    if (outcome.kind === 'imported') changed((docs[index] as UserDocument)._id.toHexString())
+  }
   return outcomes
 }

@@ -74,9 +74,7 @@ export type CreateWebhookInput = z.output<typeof CreateWebhookSchema>
 export const UpdateWebhookSchema = z
   .strictObject({
     url: WebhookUrlSchema.optional(),
-    types: WebhookTypesSchema.nullable()
-      .optional()
-      .openapi({ type: ['array', 'null'], description: '`null`: every type again.' }),
+    types: WebhookTypesSchema.nullable().optional().openapi({ description: '`null`: every type again.' }),
     description: DescriptionSchema.nullable().optional().openapi({ description: '`null` removes it.' }),
     enabled: z.boolean().optional().openapi({ description: '`true` also re-enables an endpoint disabled by a 410.' }),
   })

@@ -42,7 +42,7 @@ export async function useTestApp(
     ...(options.clock ? { clock: options.clock } : {}),
   })
   await stores.open()
-  const { users, failedAttempts, idempotency } = stores
+  const { users, failedAttempts, idempotency, webhooks, events } = stores
   const logger = captureLogger()
   const deps: AppDeps = {
     config,
@@ -55,6 +55,8 @@ export async function useTestApp(
     authenticator: createAuthenticator({ apiKeys: [], jwt: undefined }),
     failedAttempts,
     idempotency,
+    webhooks,
+    events,
     ...(options.clock ? { clock: options.clock } : {}),
     ...options.deps,
   }
@@ -76,7 +78,7 @@ export async function useTestApp(
     return res.json()
   }
 
-  return { app, api, raw, createUser, db, database, users, logger, deps, collection: db.collection('users') }
+  return { app, api, raw, createUser, db, database, users, webhooks, stores, logger, deps, collection: db.collection('users') }
 }
 
 let counter = 0

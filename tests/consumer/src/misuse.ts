@@ -3,7 +3,7 @@
  * it. tests/client.test.ts compiles this file as it is (every marker must be used: each case is an
  * error) and without the markers (the errors must be on exactly the marked lines, no others).
  */
-import { createUsersClient, type ProblemCode, type User } from '@users-service/client'
+import { createUsersClient, type ProblemCode, type User, verifyWebhook } from '@users-service/client'
 
 const client = createUsersClient({ baseUrl: 'http://users-service:3000' })
 
@@ -48,6 +48,15 @@ export async function misuse(id: string) {
   if (res.ok) {
     // @ts-expect-error a success narrowed with res.ok is still not a Problem: it has no code
     console.log((await res.json()).code)
+  }
+  // @ts-expect-error a webhook endpoint without its url
+  await client.v1.webhooks.$post({ json: { types: ['user.created'] } })
+  // @ts-expect-error an event type that does not exist in a webhook's types
+  await client.v1.webhooks.$post({ json: { url: 'https://hooks.example.com/', types: ['user.renamed'] } })
+  const event = await verifyWebhook('whsec_secret', new Headers(), '{}')
+  if (event.type === 'user.created') {
+    // @ts-expect-error only a user.updated event says which fields changed
+    console.log(event.data.changed)
   }
   // @ts-expect-error a problem code that does not exist
   const code: ProblemCode = 'teapot'

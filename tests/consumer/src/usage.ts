@@ -4,15 +4,20 @@
  * setup of tests/client.test.ts against the packed package, and run by main.ts against the real
  * service on Bun and on Node.
  */
-import type {
-  CreateUserBody,
-  ListUsersQuery,
-  Problem,
-  ProblemCode,
-  UpdateUserBody,
-  User,
-  UserList,
-  UsersClient,
+import {
+  type CreatedWebhook,
+  type CreateUserBody,
+  type CreateWebhookBody,
+  type ListUsersQuery,
+  type Problem,
+  type ProblemCode,
+  type UpdateUserBody,
+  type User,
+  type UserList,
+  type UsersClient,
+  verifyWebhook,
+  type WebhookList,
+  WebhookVerificationError,
 } from '@users-service/client'
 
 /** A bcrypt hash made by Python's bcrypt, as another system would hand it over. */
@@ -210,5 +215,92 @@ export async function useEveryRoute(client: UsersClient, tag: string): Promise<s
   check((await again.json()).code === 'user_not_found', 'an erased user is not found')
   steps.push('erase')
 
+  await useWebhooks(client, tag)
+  steps.push('webhooks')
+  // GET /v1/events (events:read): the change feed. Store nextCursor (never null) and pass it back as
+  // `after`; waitSeconds holds a request that finds nothing newer until something is. Alice's events
+  // run from user.created to user.erased, and once the erasure is published every event of hers
+  // keeps ids only.
+  const types: string[] = []
+  let cursor: string | undefined
+  for (let round = 0; round < 30 && types.at(-1) !== 'user.erased'; round++) {
+    const res = await client.v1.events.$get({
+      query: { userId: alice.id, waitSeconds: '2', limit: '100', ...(cursor ? { after: cursor } : {}) },
+    })
+    if (res.status !== 200) return unexpected('events', res)
+    const page = await res.json()
+    for (const event of page.items) types.push(event.type)
+    cursor = page.nextCursor
+  }
+  check(types[0] === 'user.created' && types.at(-1) === 'user.erased', `alice's events run from created to erased: ${types}`)
+  const replayed = await client.v1.events.$get({ query: { userId: alice.id, type: ['user.created', 'user.erased'] } })
+  if (replayed.status !== 200) return unexpected('events again', replayed)
+  const bounds = (await replayed.json()).items
+  check(bounds.length === 2 && bounds.every((event) => Object.keys(event.data).length === 0), 'erased: ids only')
+  const ahead = await client.v1.events.$get({ query: { after: '999999999999' } })
+  if (ahead.status !== 400) return unexpected('events ahead of the feed', ahead)
+  check((await ahead.json()).errors?.[0]?.pointer === '/after', 'a cursor ahead of the feed is refused at /after')
+  steps.push('events')
+
   return steps
+}
+
+/**
+ * The webhook routes (webhooks:manage): create (the secret is shown only there), list, get, a
+ * merge patch, rotate the secret, the deliveries log, a manual retry, delete; and verifyWebhook,
+ * which a receiver calls on each request.
+ */
+async function useWebhooks(client: UsersClient, tag: string): Promise<void> {
+  const body: CreateWebhookBody = { url: `https://hooks.example.com/${tag}`, types: ['user.created'], description: tag }
+  const made = await client.v1.webhooks.$post({ json: body })
+  if (made.status !== 201) return unexpected('create a webhook', made)
+  const endpoint: CreatedWebhook = await made.json()
+  check(endpoint.secret.startsWith('whsec_') && endpoint.enabled, 'a new webhook is enabled and comes with its secret')
+  const local = await client.v1.webhooks.$post({ json: { url: 'https://127.0.0.1/hook' } })
+  if (local.status !== 400) return unexpected('create a webhook to a private address', local)
+  check((await local.json()).errors?.[0]?.pointer === '/url', 'a private target is refused at /url')
+
+  const listed = await client.v1.webhooks.$get()
+  if (listed.status !== 200) return unexpected('list webhooks', listed)
+  const list: WebhookList = await listed.json()
+  check(
+    list.items.some((item) => item.id === endpoint.id && !('secret' in item)),
+    'the list shows it without its secret',
+  )
+  const read = await client.v1.webhooks[':id'].$get({ param: { id: endpoint.id } })
+  if (read.status !== 200) return unexpected('get a webhook', read)
+  check((await read.json()).types?.join() === 'user.created', 'get shows its types')
+
+  const rotated = await client.v1.webhooks[':id']['rotate-secret'].$post({ param: { id: endpoint.id } })
+  if (rotated.status !== 200) return unexpected('rotate the secret', rotated)
+  const { secret, previousSecretExpiresAt } = await rotated.json()
+  check(secret !== endpoint.secret && Date.parse(previousSecretExpiresAt) > Date.now(), 'the old secret signs on for a while')
+
+  const log = await client.v1.webhooks[':id'].deliveries.$get({ param: { id: endpoint.id }, query: { status: 'failed' } })
+  if (log.status !== 200) return unexpected('list deliveries', log)
+  check((await log.json()).nextCursor === null, 'a new endpoint has one page of deliveries')
+  const retry = await client.v1.webhooks[':id'].deliveries[':deliveryId'].retry.$post({
+    param: { id: endpoint.id, deliveryId: 'dlv_01JD8Z3N5W7QK2XH9V4T6RBM0C' },
+  })
+  if (retry.status !== 404) return unexpected('retry a delivery that does not exist', retry)
+  check((await retry.json()).code === 'delivery_not_found', 'an unknown delivery is delivery_not_found')
+
+  const patched = await client.v1.webhooks[':id'].$patch({ param: { id: endpoint.id }, json: { types: null, enabled: false } })
+  if (patched.status !== 200) return unexpected('patch a webhook', patched)
+  const off = await patched.json()
+  check(!off.enabled && off.types === undefined, 'the patch disabled it and removed its types')
+  const removed = await client.v1.webhooks[':id'].$delete({ param: { id: endpoint.id } })
+  if (removed.status !== 204) return unexpected('delete a webhook', removed)
+
+  // A receiver refuses what the endpoint's secret did not sign, with a reason it can branch on.
+  const headers = {
+    'webhook-id': 'evt_x',
+    'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+    'webhook-signature': 'v1,AAAA',
+  }
+  const refused = await verifyWebhook(secret, headers, '{}').then(
+    () => 'accepted',
+    (error: unknown) => (error instanceof WebhookVerificationError ? error.reason : 'other error'),
+  )
+  check(refused === 'bad_signature', 'verifyWebhook refuses a forged signature')
 }

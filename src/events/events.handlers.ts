@@ -1,0 +1,34 @@
+import type { Handler } from '../http/handler'
+import { problem } from '../http/problem'
+import type { EventsFeed } from './events.feed'
+import type { listEvents } from './events.routes'
+
+/** GET /v1/events: the query to the feed, its outcome back to HTTP. */
+export function createEventsHandlers(feed: EventsFeed) {
+  const listEventsHandler: Handler<typeof listEvents> = async (c) => {
+    const outcome = await feed.list(c.req.valid('query'), c.req.raw.signal)
+    switch (outcome.kind) {
+      case 'page':
+        return c.json(outcome.page, 200)
+      case 'cursor_expired':
+        return problem(
+          c,
+          'cursor_expired',
+          `Events up to sequence ${outcome.prunedThrough} are past their retention; cursor ${outcome.after} is older. ` +
+            'Start again without `after` (re-read the users you keep first: changes after your cursor may be gone).',
+        )
+      case 'ahead':
+        return problem(c, 'validation_failed', 'The request query parameter is invalid: see errors.', {
+          errors: [
+            {
+              location: 'query',
+              pointer: '/after',
+              code: 'ahead_of_feed',
+              message: `is ahead of the feed (its last sequence is ${outcome.lastSequence}): pass a nextCursor this feed returned`,
+            },
+          ],
+        })
+    }
+  }
+  return { listEvents: listEventsHandler }
+}

@@ -1,0 +1,141 @@
+import type { Lease } from '../db/lease'
+import type { Logger } from '../logger'
+import type { Metrics } from '../observability/metrics'
+import type { OutboxUser, UsersOutbox } from '../users/users.outbox'
+import { basesOf, erasedIn, type Plan, planBatch, type Refusal, rebuildBatch, type UserShare } from './events.batch'
+import type { Batch, EventsStore } from './events.model'
+import type { ChangeEvent } from './events.schemas'
+
+/**
+ * The relay's steps (docs/events.md, "One batch"), each idempotent: gather, record (fenced),
+ * insert, pop, scrub erasures, commit (fenced). events.relay.ts runs them in a loop under the lease.
+ */
+
+export type RelayStep = 'recorded' | 'inserted' | 'popped' | 'committed'
+
+/** What the steps share: the stores, the lease, and the relay's memory of what to look at. */
+export type RelayContext = {
+  outbox: UsersOutbox
+  events: EventsStore
+  lease: Lease
+  logger: Logger
+  metrics?: Pick<Metrics, 'countEventsRelayed' | 'countRelayInvariantFailure'> | undefined
+  clock: () => Date
+  retentionDays: number
+  maxUsers: number
+  maxEvents: number
+  pruneEveryMs: number
+  scanEveryMs: { min: number; max: number }
+  onStep?: ((step: RelayStep, batch: Batch) => void | Promise<void>) | undefined
+  /** Users this process changed since the last look. */
+  hints: Set<string>
+  /** Users whose replay did not reach what is stored: left out of scans (they would fill every look). */
+  quarantined: Set<string>
+  scanDue: boolean
+  nextScanAt: number
+  nextPruneAt: number
+}
+
+const MAX_QUARANTINED = 1000
+/**
+ * Users popped at once. On MongoDB each pop is an index point write and a few in flight hide the
+ * round trips; on FerretDB each scans the collection under the launcher's write lock, and more in
+ * flight would only queue the service's own writes behind them.
+ */
+const POP_CONCURRENCY = 4
+
+/** One batch (or the end of one left half done); the number of events it made visible. */
+export async function pass(ctx: RelayContext): Promise<number> {
+  const token = ctx.lease.token()
+  if (token === undefined) return 0
+  const state = await ctx.events.state()
+  if (state.batch) return finish(ctx, token, state.batch)
+  await prune(ctx, token)
+  const users = await gather(ctx)
+  const { plan, refused } = planBatch(users, state.lastSequence, ctx.maxEvents)
+  for (const refusal of refused) quarantine(ctx, refusal)
+  return plan ? run(ctx, token, plan) : 0
+}
+
+/** Users to look at: those this process changed, and on a scan every user with pending events. */
+async function gather(ctx: RelayContext): Promise<OutboxUser[]> {
+  const found = new Map<string, OutboxUser>()
+  const ids = [...ctx.hints].slice(0, ctx.maxUsers)
+  for (const id of ids) ctx.hints.delete(id)
+  for (const user of await ctx.outbox.read(ids)) found.set(user.id, user)
+  if (ctx.scanDue || ctx.clock().getTime() >= ctx.nextScanAt) {
+    ctx.scanDue = false
+    const started = performance.now()
+    const scanned = await ctx.outbox.pending(ctx.maxUsers, [...ctx.quarantined])
+    for (const user of scanned) found.set(user.id, user)
+    // A full look: more may be waiting, look again at once.
+    if (scanned.length === ctx.maxUsers) ctx.scanDue = true
+    // Scans take at most about 5 % of the time: cheap on MongoDB (an index range), not on FerretDB (a collection scan).
+    const pause = Math.min(ctx.scanEveryMs.max, Math.max(ctx.scanEveryMs.min, 20 * (performance.now() - started)))
+    ctx.nextScanAt = ctx.clock().getTime() + pause
+  }
+  return [...found.values()].filter((user) => user.pending.length > 0 && !ctx.quarantined.has(user.id))
+}
+
+/** A new batch: recorded under the token, then completed. */
+async function run(ctx: RelayContext, token: number, plan: Plan): Promise<number> {
+  const { batch } = plan
+  if (!(await ctx.events.record(token, batch.first - 1, batch))) return 0
+  await ctx.onStep?.('recorded', batch)
+  return complete(ctx, token, batch, plan.events, plan.shares)
+}
+
+/** A batch recorded and not committed (by this holder or an earlier one) is finished before anything new. */
+async function finish(ctx: RelayContext, token: number, batch: Batch): Promise<number> {
+  const users = await ctx.outbox.read([...new Set(batch.entries.map((entry) => entry.userId))])
+  const rebuilt = rebuildBatch(batch, users)
+  ctx.logger.info(
+    { first: batch.first, last: batch.last, rebuilt: rebuilt.events.length },
+    'events relay: finishing a recorded batch',
+  )
+  return complete(ctx, token, batch, rebuilt.events, rebuilt.shares)
+}
+
+/** Insert, pop, scrub, commit: each can run again with the same result. */
+async function complete(ctx: RelayContext, token: number, batch: Batch, built: ChangeEvent[], shares: UserShare[]) {
+  await ctx.events.insert(built)
+  await ctx.onStep?.('inserted', batch)
+  await inParallel(shares, POP_CONCURRENCY, (share) => ctx.outbox.pop(share.user, basesOf(share)))
+  await ctx.onStep?.('popped', batch)
+  // An erasure's earlier events keep ids only, including any a relay inserted after the erase's own scrub.
+  for (const userId of erasedIn(batch)) await ctx.events.forgetUser(userId)
+  if (!(await ctx.events.commit(token, batch))) return 0
+  await ctx.onStep?.('committed', batch)
+  const now = ctx.clock().getTime()
+  ctx.metrics?.countEventsRelayed(
+    batch.last - batch.first + 1,
+    built.map((event) => (now - Date.parse(event.occurredAt)) / 1000),
+  )
+  return batch.last - batch.first + 1
+}
+
+/** Retention, by the lease holder: at each new term, then every pruneEveryMs. */
+async function prune(ctx: RelayContext, token: number): Promise<void> {
+  const now = ctx.clock().getTime()
+  if (now < ctx.nextPruneAt) return
+  ctx.nextPruneAt = now + ctx.pruneEveryMs
+  const through = await ctx.events.prune(token, new Date(now - ctx.retentionDays * 86_400_000))
+  if (through !== null) ctx.logger.info({ prunedThrough: through }, 'events relay: retention applied')
+}
+
+function quarantine(ctx: RelayContext, refusal: Refusal): void {
+  if (ctx.quarantined.size >= MAX_QUARANTINED) ctx.quarantined.clear()
+  ctx.quarantined.add(refusal.userId)
+  ctx.metrics?.countRelayInvariantFailure()
+  // Ids and versions only: never a value of the user.
+  ctx.logger.error(refusal, 'events relay: the replayed outbox does not match the stored user; its events are held back')
+}
+
+/** `work` over `items`, at most `limit` at a time. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    for (let index = next++; index < items.length; index = next++) await work(items[index] as T)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}

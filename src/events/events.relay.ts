@@ -1,0 +1,164 @@
+import type { DatabaseHandle } from '../db/calls'
+import { createLease, type Lease } from '../db/lease'
+import type { Logger } from '../logger'
+import type { Metrics } from '../observability/metrics'
+import type { UsersOutbox } from '../users/users.outbox'
+import type { Batch, EventsStore } from './events.model'
+import { pass, type RelayContext, type RelayStep } from './events.relay.steps'
+import { EVENTS_STATE_COLLECTION, RELAY_STATE_ID } from './events.repository'
+
+export type { RelayStep }
+
+/**
+ * The relay (docs/events.md, "The relay"): moves pending events from users' outboxes into
+ * `events`, with a contiguous global sequence, one relay at a time across every instance (a
+ * fenced lease), publishing the watermark only once every event below it is written. It runs in
+ * every instance; only the lease holder works. Each step can run again with the same result, so
+ * whoever holds the lease next finishes a batch the last holder left half done.
+ *
+ * It looks at once at the users this process changed (the storage's hints), and at every user
+ * with pending events (changes made by other instances, or before a restart) on a slower scan.
+ */
+export type RelayOptions = {
+  database: DatabaseHandle
+  outbox: UsersOutbox
+  events: EventsStore
+  logger: Logger
+  metrics?: Pick<Metrics, 'countEventsRelayed' | 'countRelayInvariantFailure'>
+  /** EVENTS_RETENTION_DAYS: older events are pruned by the lease holder. */
+  retentionDays: number
+  clock?: () => Date
+  /** The lease's term and renewal (10 s, 3 s); tests shorten them and bring their own clock. */
+  lease?: { ttlMs?: number; renewEveryMs?: number; owner?: string; clock?: () => Date }
+  /** Bounds of the pause between scans for pending events (1 s to 30 s). */
+  scanEveryMs?: { min: number; max: number }
+  /** At most this many users and events per batch (100, 500). */
+  maxUsers?: number
+  maxEvents?: number
+  /** How often the lease holder applies retention (an hour). */
+  pruneEveryMs?: number
+  /** A test seam: called after each step of a batch; what it throws stops the batch there. */
+  onStep?: (step: RelayStep, batch: Batch) => void | Promise<void>
+}
+
+export type Relay = {
+  readonly lease: Lease
+  start(): void
+  stop(): Promise<void>
+  /** Runs batches until nothing is pending, scanning for it; the number of events made visible. Needs the lease. */
+  drain(): Promise<number>
+}
+
+const MAX_HINTS = 10_000
+
+export function createRelay(options: RelayOptions): Relay {
+  const control: Control = { running: false, wake: undefined }
+  const ctx = createContext(options, () => control.wake?.())
+  const { lease } = ctx
+  let looping: Promise<void> | undefined
+  let unhook: (() => void) | undefined
+  // One pass at a time in this process, whoever asks (the loop or drain).
+  let passing: Promise<unknown> = Promise.resolve()
+  const serialized = (): Promise<number> => {
+    const result = passing.then(
+      () => pass(ctx),
+      () => pass(ctx),
+    )
+    passing = result.catch(() => {})
+    return result
+  }
+
+  return {
+    lease,
+    start() {
+      if (control.running) return
+      control.running = true
+      unhook = options.outbox.onChange((id) => {
+        if (ctx.hints.size >= MAX_HINTS) ctx.scanDue = true
+        else ctx.hints.add(id)
+        control.wake?.()
+      })
+      lease.start()
+      looping = loop(ctx, control, serialized)
+    },
+    async stop() {
+      control.running = false
+      unhook?.()
+      control.wake?.()
+      await looping
+      await lease.stop()
+    },
+    async drain() {
+      if (!lease.held()) throw new Error('the relay does not hold its lease')
+      let total = 0
+      for (;;) {
+        ctx.scanDue = true
+        const moved = await serialized()
+        if (moved === 0) return total
+        total += moved
+      }
+    },
+  }
+}
+
+type Control = { running: boolean; wake: (() => void) | undefined }
+
+/** The steps' shared state, with the relay's lease (whose new terms start with a scan and retention). */
+function createContext(options: RelayOptions, wake: () => void): RelayContext {
+  const lease = createLease(options.database, {
+    collection: EVENTS_STATE_COLLECTION,
+    name: RELAY_STATE_ID,
+    ttlMs: options.lease?.ttlMs ?? 10_000,
+    renewEveryMs: options.lease?.renewEveryMs ?? 3_000,
+    ...(options.lease?.owner ? { owner: options.lease.owner } : {}),
+    ...(options.lease?.clock ? { clock: options.lease.clock } : {}),
+    onChange: (held) => {
+      if (!held) return
+      ctx.scanDue = true
+      ctx.nextPruneAt = 0
+      wake()
+    },
+  })
+  const ctx: RelayContext = {
+    outbox: options.outbox,
+    events: options.events,
+    lease,
+    logger: options.logger,
+    metrics: options.metrics,
+    clock: options.clock ?? (() => new Date()),
+    retentionDays: options.retentionDays,
+    maxUsers: options.maxUsers ?? 100,
+    maxEvents: options.maxEvents ?? 500,
+    pruneEveryMs: options.pruneEveryMs ?? 3_600_000,
+    scanEveryMs: options.scanEveryMs ?? { min: 1000, max: 30_000 },
+    onStep: options.onStep,
+    hints: new Set(),
+    quarantined: new Set(),
+    scanDue: true,
+    nextScanAt: 0,
+    nextPruneAt: 0,
+  }
+  return ctx
+}
+
+/** While running: a pass whenever the lease is held, then a pause until a hint, a new term, the next scan, or stop. */
+async function loop(ctx: RelayContext, control: Control, serialized: () => Promise<number>): Promise<void> {
+  while (control.running) {
+    const moved = ctx.lease.held()
+      ? await serialized().catch((error: unknown) => {
+          ctx.logger.warn({ err: error }, 'events relay: a batch failed; the next pass takes it up')
+          return 0
+        })
+      : 0
+    if (moved > 0 || !control.running) continue
+    await new Promise<void>((resolve) => {
+      const pause = Math.max(10, Math.min(ctx.scanEveryMs.min, ctx.nextScanAt - ctx.clock().getTime()))
+      const timer = setTimeout(resolve, pause)
+      control.wake = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    control.wake = undefined
+  }
+}

@@ -1,0 +1,51 @@
+import { ObjectId } from 'mongodb'
+import { UnavailableError } from '../errors'
+import { OUTBOX_CAP, snapshotOf } from './users.outbox.document'
+import type { Store } from './users.writes'
+
+/**
+ * What a change's write does when it matched nothing and the outbox may be why (docs/events.md):
+ * every change's filter carries outboxOpen(), so a write also misses on a full outbox and on a
+ * user stored before events existed (no `eventBase`). Called only on a miss, never on the
+ * success path: one point read, and for such an old user one write that records its base.
+ */
+
+/** 503: the relay is far behind for this user (OUTBOX_CAP events wait); retrying later succeeds. */
+export const outboxFull = () =>
+  new UnavailableError('Too many changes to this user are waiting to be published as events; retry shortly.', 2)
+
+/**
+ * Why the change's write on `id` matched nothing, as far as the outbox goes: throws 503 when the
+ * outbox is full; `adopted` when the user had no base and now has one (write again); otherwise
+ * `other` (missing, changed meanwhile, refused by the write's other guards: the caller decides).
+ */
+export async function outboxMiss(store: Store, id: string): Promise<'adopted' | 'other'> {
+  const _id = new ObjectId(id)
+  const doc = await store.call((limit) => store.users.findOne({ _id }, limit))
+  if (!doc || doc.erasedAt !== undefined) return 'other'
+  if ((doc.pendingEvents?.length ?? 0) >= OUTBOX_CAP) throw outboxFull()
+  if (doc.eventBase !== undefined) return 'other'
+  // Stored before events existed: its base is the user as it is, at its version. Not a change (no
+  // version, no event); guarded so that a change in between leaves it to the next miss.
+  await store.call((limit) =>
+    store.users.updateOne(
+      { _id, version: doc.version, eventBase: { $exists: false }, 'pendingEvents.0': { $exists: false } },
+      { $set: { eventBase: { version: doc.version, user: snapshotOf(doc) } } },
+      limit,
+    ),
+  )
+  return 'adopted'
+}
+
+/** Runs a change's guarded write; on a miss caused by a user without a base, adopts it and writes once more. */
+export async function writeChange<T>(store: Store, id: string, write: () => Promise<T | null>): Promise<T | null> {
+  const written = await write()
+  if (written !== null) {
+    store.changed(id)
+    return written
+  }
+  if ((await outboxMiss(store, id)) !== 'adopted') return null
+  const again = await write()
+  if (again !== null) store.changed(id)
+  return again
+}

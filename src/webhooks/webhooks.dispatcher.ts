@@ -1,0 +1,170 @@
+import type { Lease } from '../db/lease'
+import type { RetrySchedule } from '../retry-schedule'
+import { deliveryIdFor } from './webhooks.ids'
+import type { EventHeader, StoredDelivery, StoredEndpoint, WebhookStores } from './webhooks.model'
+
+/**
+ * The fan-out: turns the feed's events into deliveries, one per event and matching endpoint. One
+ * dispatcher works at a time across all instances (the holder of the `webhook-dispatcher` lease);
+ * its cursor `dispatchedThrough` moves only with the lease's token in the write's filter, so one
+ * that paused past its lease and wakes up can change nothing. Everything it writes is idempotent
+ * (a delivery is unique per endpoint and event), so a round cut short by a crash or a lost lease
+ * is simply done again by the next holder.
+ *
+ * A round reads the watermark W and the cursor C, then:
+ * 1. catches up each endpoint created or enabled again since it was last seen (its `catchUp` flag):
+ *    events `(startAfterSequence, C]`, which earlier rounds may have passed before the endpoint's
+ *    write was visible to them;
+ * 2. fans out `(C, W]` to every enabled endpoint whose `types` match and whose startAfterSequence
+ *    is below the event, page by page, moving the cursor after each page.
+ * It never reads above W, so it never sees an event before one with a lower sequence is visible.
+ */
+
+export type DispatcherDeps = {
+  stores: Pick<WebhookStores, 'endpoints' | 'deliveries' | 'events' | 'cursor'>
+  lease: Pick<Lease, 'token'>
+  schedule: RetrySchedule
+  clock?: () => Date
+  /** Events read per page (default 500). */
+  pageSize?: number
+  /** How often the holder looks for new events (default 250 ms). */
+  everyMs?: number
+  /** Finished deliveries are deleted this long after their last change (default 30 days). */
+  retentionMs?: number
+  /** Told how many deliveries a round created, when it created any (to wake the local workers). */
+  onDispatched?: (created: number) => void
+  onError?: (error: unknown) => void
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000
+const PRUNE_EVERY_MS = 60 * 60 * 1000
+const REPAIR_EVERY_MS = 60 * 1000
+/** A pending delivery unchanged this long with no queue entry was left by a crash between two writes. */
+const REPAIR_AFTER_MS = 60 * 1000
+/** Deliveries per insertMany: a page of events times the endpoints, in bounded writes. */
+const INSERT_CHUNK = 500
+
+export function createWebhookDispatcher(deps: DispatcherDeps) {
+  const { endpoints, deliveries, events, cursor } = deps.stores
+  const clock = deps.clock ?? (() => new Date())
+  const pageSize = deps.pageSize ?? 500
+  const retentionMs = deps.retentionMs ?? 30 * DAY_MS
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let running = false
+  let round: Promise<unknown> | undefined
+  let lastPrune = 0
+  let lastRepair = 0
+  const fan: FanOut = { ...deps.stores, schedule: deps.schedule, clock, pageSize }
+
+  /** One round; the deliveries it created (0 when this instance does not hold the lease). */
+  async function dispatch(): Promise<number> {
+    const token = deps.lease.token()
+    if (token === undefined) return 0
+    const [through, dispatched] = await Promise.all([events.visibleThrough(), cursor.read()])
+    const enabled = (await endpoints.list()).filter((endpoint) => endpoint.enabled)
+    let created = 0
+    for (const endpoint of enabled.filter((candidate) => candidate.catchUp)) {
+      created += (await fanOut(fan, [endpoint], endpoint.startAfterSequence, dispatched)) ?? 0
+      await endpoints.caughtUp(endpoint.id, endpoint.startAfterSequence)
+    }
+    // Events no endpoint wants (at or below every startAfterSequence) are skipped, not read.
+    const from = Math.max(dispatched, Math.min(through, ...enabled.map((endpoint) => endpoint.startAfterSequence)))
+    const fannedOut = await fanOut(fan, enabled, from, through, token)
+    if (fannedOut !== null) {
+      created += fannedOut
+      if (through > dispatched) await cursor.advance(token, through)
+    }
+    await upkeep()
+    return created
+  }
+
+  /** Now and then, by the lease holder: finished deliveries past retention go; lost queue entries come back. */
+  async function upkeep(): Promise<void> {
+    const now = clock().getTime()
+    if (now - lastRepair >= REPAIR_EVERY_MS) {
+      lastRepair = now
+      await deliveries.repair(new Date(now - REPAIR_AFTER_MS))
+    }
+    if (now - lastPrune >= PRUNE_EVERY_MS) {
+      lastPrune = now
+      await deliveries.prune(new Date(now - retentionMs))
+    }
+  }
+
+  function schedule(): void {
+    if (!running) return
+    timer = setTimeout(() => {
+      round = dispatch()
+        .then((created) => {
+          if (created > 0) deps.onDispatched?.(created)
+        })
+        .catch((error) => deps.onError?.(error))
+        .finally(schedule)
+    }, deps.everyMs ?? 250)
+    timer.unref?.()
+  }
+
+  return {
+    dispatch,
+    start() {
+      if (running) return
+      running = true
+      schedule()
+    },
+    async stop() {
+      running = false
+      clearTimeout(timer)
+      await round
+    },
+  }
+}
+
+export type WebhookDispatcher = ReturnType<typeof createWebhookDispatcher>
+
+type FanOut = Pick<WebhookStores, 'deliveries' | 'events' | 'cursor'> & {
+  schedule: RetrySchedule
+  clock: () => Date
+  pageSize: number
+}
+
+/**
+ * Fans out events `(after, through]` to `targets`; with a token, moves the cursor after each
+ * page. Returns the deliveries created, or null when the lease was lost.
+ */
+async function fanOut(fan: FanOut, targets: StoredEndpoint[], after: number, through: number, token?: number) {
+  let created = 0
+  let position = after
+  while (position < through) {
+    const page = await fan.events.headers(position, through, fan.pageSize)
+    const batch = deliveriesFor(page, targets, fan.clock(), fan.schedule)
+    for (let i = 0; i < batch.length; i += INSERT_CHUNK)
+      created += await fan.deliveries.insertMany(batch.slice(i, i + INSERT_CHUNK))
+    // A short page means everything up to `through` was read (an event missing there was pruned).
+    position = page.length < fan.pageSize ? through : (page.at(-1)?.sequence ?? through)
+    if (token !== undefined && !(await fan.cursor.advance(token, position))) return null
+  }
+  return created
+}
+
+/** The deliveries of a page of events for `targets`, due at the schedule's first delay. */
+function deliveriesFor(page: EventHeader[], targets: StoredEndpoint[], now: Date, schedule: RetrySchedule): StoredDelivery[] {
+  const due = new Date(now.getTime() + (schedule[0] ?? 0))
+  return page.flatMap((event) =>
+    targets
+      .filter((target) => target.startAfterSequence < event.sequence && (!target.types || target.types.includes(event.type)))
+      .map((target) => ({
+        id: deliveryIdFor(target.id, event.id),
+        webhookId: target.id,
+        eventId: event.id,
+        eventType: event.type,
+        sequence: event.sequence,
+        userId: event.userId,
+        status: 'pending' as const,
+        attempts: 0,
+        nextAttemptAt: due,
+        recentAttempts: [],
+        createdAt: now,
+        updatedAt: now,
+      })),
+  )
+}

@@ -1,0 +1,80 @@
+import type { Config } from '../config'
+import type { DatabaseHandle } from '../db/calls'
+import { createLease } from '../db/lease'
+import type { Logger } from '../logger'
+import { createWebhookDispatcher } from './webhooks.dispatcher'
+import { DISPATCHER_LEASE_NAME, EVENTS_STATE_COLLECTION } from './webhooks.events.repository'
+import type { WebhookStores } from './webhooks.model'
+import { createWebhookSender, type WebhookSender } from './webhooks.sender'
+import { type AttemptReport, createDeliveryWorkers } from './webhooks.workers'
+
+/**
+ * Webhook delivery as the service runs it (src/service.ts): the dispatcher on its lease (one
+ * holder across the instances), and the workers (on every instance). Tests and scripts build the
+ * parts directly, with short intervals.
+ */
+export type WebhookDeliveryOptions = {
+  database: DatabaseHandle
+  stores: WebhookStores
+  config: Config['webhooks']
+  logger: Logger
+  clock?: () => Date
+  /** Instead of the real sender (HTTP); tests only. */
+  send?: WebhookSender
+}
+
+/** The dispatcher's lease: taken over 10 s after its holder stops renewing; renewed every 3 s. */
+const LEASE_TTL_MS = 10_000
+const LEASE_RENEW_MS = 3_000
+
+export function startWebhookDelivery(options: WebhookDeliveryOptions): { stop(): Promise<void> } {
+  const { logger, config } = options
+  const clock = options.clock ?? (() => new Date())
+  const lease = createLease(options.database, {
+    collection: EVENTS_STATE_COLLECTION,
+    name: DISPATCHER_LEASE_NAME,
+    ttlMs: LEASE_TTL_MS,
+    renewEveryMs: LEASE_RENEW_MS,
+    clock,
+    onChange: (held) =>
+      logger.info({ held }, held ? 'webhook dispatcher: this instance dispatches' : 'webhook dispatcher: lease given up or lost'),
+  })
+  const send =
+    options.send ?? createWebhookSender({ timeoutMs: config.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, clock })
+  const workers = createDeliveryWorkers({
+    stores: options.stores,
+    send,
+    schedule: config.retrySchedule,
+    timeoutMs: config.timeoutMs,
+    clock,
+    onError: (error) => logger.warn({ err: error }, 'webhook delivery: a database call failed; retrying'),
+    onAttempt: (report) => logAttempt(logger, report),
+  })
+  const dispatcher = createWebhookDispatcher({
+    stores: options.stores,
+    lease,
+    schedule: config.retrySchedule,
+    clock,
+    onDispatched: () => workers.wake(),
+    onError: (error) => logger.warn({ err: error }, 'webhook dispatcher: a round failed; retrying'),
+  })
+  lease.start()
+  dispatcher.start()
+  workers.start()
+  return {
+    async stop() {
+      await dispatcher.stop()
+      await workers.stop()
+      await lease.stop()
+    },
+  }
+}
+
+/** Ids, status codes and error classes only: never a URL (it may carry a token), a body or a secret. */
+function logAttempt(logger: Logger, report: AttemptReport): void {
+  const { outcome, ...rest } = report
+  const fields = { ...rest, ...(outcome === 'skipped' ? { skipped: true } : outcome) }
+  if (report.endpointDisabled) logger.warn(fields, 'webhook endpoint answered 410 Gone: disabled')
+  else if (report.status === 'failed') logger.warn(fields, 'webhook delivery failed for good')
+  else if (report.status === 'pending') logger.info(fields, 'webhook attempt failed; retry scheduled')
+}

@@ -1,0 +1,250 @@
+import type { RetrySchedule } from '../retry-schedule'
+import type { ClaimedDelivery, StoredAttempt, StoredDelivery, WebhookStores } from './webhooks.model'
+import { RECENT_ATTEMPTS } from './webhooks.model'
+import { createPacing, type Pacing } from './webhooks.pacing'
+import { nextAttemptAt } from './webhooks.schedule'
+import type { DeliveryOutcome, WebhookSender } from './webhooks.sender'
+import { signingSecrets } from './webhooks.signing'
+
+/**
+ * The delivery workers, on every instance: claim due deliveries (a lease on each), send them, and
+ * record what happened. Bounded: at most `concurrency` attempts in flight per instance and
+ * `perEndpoint` per endpoint; the claim skips endpoints at their limit or paused by their circuit
+ * breaker (webhooks.pacing.ts), so a slow or dead endpoint holds at most `perEndpoint` slots (each
+ * for at most WEBHOOK_TIMEOUT_MS) while every other endpoint's deliveries go on. Nothing here is
+ * on a request's path.
+ *
+ * At least once: a worker that dies mid-attempt leaves its claim to run out; the delivery is then
+ * sent again with the same `webhook-id`, which receivers deduplicate on.
+ */
+
+export type DeliveryWorkersDeps = {
+  stores: Pick<WebhookStores, 'endpoints' | 'deliveries' | 'events'>
+  send: WebhookSender
+  schedule: RetrySchedule
+  /** WEBHOOK_TIMEOUT_MS: a claim lasts this much longer than an attempt can. */
+  timeoutMs: number
+  clock?: () => Date
+  /** Attempts in flight on this instance (default 16). */
+  concurrency?: number
+  /** Attempts in flight per endpoint on this instance (default 4). */
+  perEndpoint?: number
+  /** How often to look for due deliveries when not woken (default 1000 ms). */
+  pollMs?: number
+  /** Jitter for retry delays (Math.random by default; tests pass () => 0). */
+  random?: () => number
+  onError?: (error: unknown) => void
+  /** Told about each attempt and how its delivery stands after it (for logs). */
+  onAttempt?: (report: AttemptReport) => void
+}
+
+export type AttemptReport = {
+  webhookId: string
+  deliveryId: string
+  attempts: number
+  outcome: Pick<DeliveryOutcome, 'result' | 'statusCode' | 'errorClass' | 'errorCode'> | 'skipped'
+  status: StoredDelivery['status']
+  endpointDisabled?: true
+  /** Set when this attempt paused the endpoint on this instance (its circuit breaker). */
+  pausedUntil?: Date
+}
+
+/** Beyond the attempt's own bound: the record write, and clocks that disagree a little. */
+const LEASE_MARGIN_MS = 30_000
+
+export function createDeliveryWorkers(deps: DeliveryWorkersDeps) {
+  const { deliveries } = deps.stores
+  const clock = deps.clock ?? (() => new Date())
+  const concurrency = deps.concurrency ?? 16
+  const random = deps.random ?? Math.random
+  const pacing = createPacing({ perEndpoint: deps.perEndpoint ?? 4, clock })
+  const active = new Set<Promise<void>>()
+  let running = false
+  let loop: Promise<void> | undefined
+  let woken = signal()
+  const wake = () => woken.resolve()
+  const alarm = createAlarm(wake, clock)
+  const attempt = { ...deps, clock, random, pacing, wakeAt: alarm.at }
+
+  /** Claims due deliveries until every slot is busy or nothing is due; whether it claimed any. */
+  async function fill(): Promise<boolean> {
+    let claimed = false
+    while (active.size < concurrency) {
+      const delivery = await deliveries.claim(clock(), deps.timeoutMs + LEASE_MARGIN_MS, pacing.excluded())
+      if (!delivery) break
+      claimed = true
+      pacing.started(delivery.webhookId)
+      const task: Promise<void> = attemptDelivery(attempt, delivery)
+        .catch((error) => deps.onError?.(error))
+        .finally(() => {
+          active.delete(task)
+          pacing.finished(delivery.webhookId)
+          wake()
+        })
+      active.add(task)
+    }
+    return claimed
+  }
+
+  async function runLoop(): Promise<void> {
+    while (running) {
+      woken = signal()
+      try {
+        await fill()
+      } catch (error) {
+        deps.onError?.(error)
+      }
+      if (!running) break
+      await sleepUnless(woken.promise, deps.pollMs ?? 1000)
+    }
+  }
+
+  return {
+    /** Looks for due deliveries now (the local dispatcher calls it after creating some). */
+    wake,
+    start() {
+      if (running) return
+      running = true
+      loop = runLoop()
+    },
+    /** Stops claiming, then waits for the attempts in flight (each bounded by WEBHOOK_TIMEOUT_MS). */
+    async stop() {
+      running = false
+      alarm.clear()
+      wake()
+      await loop
+      await Promise.allSettled([...active])
+    },
+    /** For tests and scripts driving the workers directly: attempts until none is due or in flight. */
+    async drain(): Promise<void> {
+      for (;;) {
+        const claimed = await fill()
+        if (active.size > 0) await Promise.race(active)
+        else if (!claimed) return
+      }
+    },
+  }
+}
+
+type AttemptDeps = DeliveryWorkersDeps & {
+  clock: () => Date
+  random: () => number
+  pacing: Pacing
+  /** Wakes this instance's workers at `when` (a retry or the end of a pause is due then). */
+  wakeAt: (when: Date) => void
+}
+
+/** One attempt of a claimed delivery, and its record. */
+async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelivery): Promise<void> {
+  const { endpoints, deliveries, events } = deps.stores
+  const { clock, random } = deps
+  const report = (outcome: AttemptReport['outcome'], status: StoredDelivery['status'], extra: Partial<AttemptReport> = {}) =>
+    deps.onAttempt?.({
+      webhookId: delivery.webhookId,
+      deliveryId: delivery.id,
+      attempts: delivery.attempts,
+      outcome,
+      status,
+      ...extra,
+    })
+  const [endpoint, event] = await Promise.all([endpoints.get(delivery.webhookId), events.byId(delivery.eventId)])
+  if (!endpoint) return deliveries.discard(delivery)
+  if (!endpoint.enabled || !event) {
+    // Disabled meanwhile, or the event is past retention: nothing to send; the claim is no attempt.
+    await deliveries.resolve(delivery, { status: 'failed', uncount: true }, clock())
+    return report('skipped', 'failed')
+  }
+  const outcome = await deps.send({
+    endpoint: { url: endpoint.url, secrets: signingSecrets(endpoint.secrets, clock()) },
+    id: event.id,
+    body: JSON.stringify(event),
+  })
+  const now = clock()
+  const recentAttempts = [...delivery.recentAttempts, toAttempt(outcome)].slice(-RECENT_ATTEMPTS)
+  const pausedUntil = deps.pacing.record(delivery.webhookId, outcome.result === 'delivered')
+  if (pausedUntil) {
+    // Its waiting deliveries move to the end of the pause: no instance claims them before.
+    await deliveries.postpone(delivery.webhookId, pausedUntil)
+    deps.wakeAt(pausedUntil)
+  }
+  const paused = pausedUntil ? { pausedUntil } : {}
+  if (outcome.result === 'delivered') {
+    await deliveries.resolve(delivery, { status: 'succeeded', recentAttempts }, now)
+    return report(outcome, 'succeeded')
+  }
+  if (outcome.result === 'gone') {
+    // 410: the receiver says it wants no more. The endpoint is disabled, with the reason.
+    await deliveries.resolve(delivery, { status: 'failed', recentAttempts }, now)
+    const disabled = await endpoints.disable(delivery.webhookId, 'gone', now)
+    await deliveries.failPending(delivery.webhookId, now)
+    return report(outcome, 'failed', disabled ? { endpointDisabled: true } : {})
+  }
+  const retryAfterMs = outcome.retryAfterMs
+  const scheduled = nextAttemptAt(deps.schedule, delivery.attempts, now, { ...(retryAfterMs ? { retryAfterMs } : {}), random })
+  // Not before the end of a pause this attempt started.
+  const next = scheduled && pausedUntil && scheduled < pausedUntil ? pausedUntil : scheduled
+  if (next) {
+    await deliveries.resolve(delivery, { status: 'pending', nextAttemptAt: next, recentAttempts }, now)
+    deps.wakeAt(next)
+    return report(outcome, 'pending', paused)
+  }
+  await deliveries.resolve(delivery, { status: 'failed', recentAttempts }, now)
+  report(outcome, 'failed', paused)
+}
+
+/** One timer for the earliest time the workers must look again; later requests are merged into it. */
+function createAlarm(wake: () => void, clock: () => Date) {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let due = Number.POSITIVE_INFINITY
+  return {
+    at(when: Date): void {
+      const time = when.getTime()
+      if (time >= due) return
+      clearTimeout(timer)
+      due = time
+      timer = setTimeout(
+        () => {
+          due = Number.POSITIVE_INFINITY
+          wake()
+        },
+        Math.max(0, time - clock().getTime()),
+      )
+      timer.unref?.()
+    },
+    clear(): void {
+      clearTimeout(timer)
+      due = Number.POSITIVE_INFINITY
+    },
+  }
+}
+
+/** A promise and its resolver (Promise.withResolvers is not in Node 20, which the service supports). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {}
+  const promise = new Promise<void>((done) => {
+    resolve = done
+  })
+  return { promise, resolve }
+}
+
+/** Waits `ms`, or less if `wake` resolves first; leaves no timer behind. */
+async function sleepUnless(wake: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([wake, new Promise<void>((done) => (timer = setTimeout(done, ms)))])
+  clearTimeout(timer)
+}
+
+function toAttempt(outcome: DeliveryOutcome): StoredAttempt {
+  const { attemptedAt, durationMs, statusCode, errorClass, errorCode, responseBody, responseTruncated } = outcome
+  return {
+    at: attemptedAt,
+    durationMs,
+    ...(statusCode !== undefined ? { statusCode } : {}),
+    ...(errorClass ? { errorClass } : {}),
+    ...(errorCode ? { errorCode } : {}),
+    ...(responseBody ? { responseBody } : {}),
+    ...(responseTruncated ? { responseTruncated } : {}),
+  }
+}
+
+export type DeliveryWorkers = ReturnType<typeof createDeliveryWorkers>
