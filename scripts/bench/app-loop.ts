@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { median } from './lib'
-import { benchUsers, createMemoryUsersRepository, noFailedAttempts, noIdempotency } from './memory-users'
+import { benchUsers, createMemoryUsersRepository, noEvents, noFailedAttempts, noIdempotency } from './memory-users'
 
 const { values: args } = parseArgs({
   options: {
@@ -47,6 +47,8 @@ async function buildApp(root: string): Promise<{ fetch: (request: Request) => Re
   const { createLogger } = await load<typeof import('../../src/logger')>('logger')
   const { createMetrics } = await load<typeof import('../../src/observability/metrics')>('observability/metrics')
   const { createBunPasswordHasher } = await load<typeof import('../../src/users/passwords.bun')>('users/passwords.bun')
+  const { createDatabase } = await load<typeof import('../../src/db/mongo')>('db/mongo')
+  const { createWebhookStores } = await load<typeof import('../../src/webhooks/webhooks.stores')>('webhooks/webhooks.stores')
   const config = loadConfig()
   return createApp({
     config,
@@ -58,6 +60,9 @@ async function buildApp(root: string): Promise<{ fetch: (request: Request) => Re
     authenticator: createAuthenticator(config.auth),
     failedAttempts: noFailedAttempts,
     idempotency: noIdempotency,
+    // Never connected: no measured request reaches the webhook routes.
+    webhooks: createWebhookStores(createDatabase('mongodb://127.0.0.1:9/', 'nodb')),
+    events: noEvents,
   })
 }
 const here = new URL('../..', import.meta.url).pathname.replace(/\/$/, '')

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { PoolStats } from '../db/pool'
 import { RUNTIME, VERSION } from '../version'
 import { registerRequestMetrics } from './request-metrics'
