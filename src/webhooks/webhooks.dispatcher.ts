@@ -61,14 +61,9 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
     const token = deps.lease.token()
     if (token === undefined) return 0
     const enabled = (await endpoints.list()).filter((endpoint) => endpoint.enabled)
-    // No endpoint, nothing to send: the feed and the cursor are not read (a new endpoint starts
-    // after the events visible when it is made, or catches up from its own startAfterSequence, so
-    // a cursor left behind meanwhile changes nothing). Most instances have none: four rounds a
-    // second of three reads each were most of an idle service's CPU (issue 18).
-    if (enabled.length === 0) {
-      await upkeep()
-      return 0
-    }
+    // No endpoint, nothing to send, nothing more to read: a new one starts after its own
+    // startAfterSequence, so a cursor left behind changes nothing (issue 18: idle CPU).
+    if (enabled.length === 0) return upkeep().then(() => 0)
     const [through, dispatched] = await Promise.all([events.visibleThrough(), cursor.read()])
     let created = 0
     for (const endpoint of enabled.filter((candidate) => candidate.catchUp)) {
