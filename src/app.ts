@@ -2,7 +2,6 @@ import type { MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
 import { methodNotAllowed as allowMethods } from 'hono/method-not-allowed'
-import { secureHeaders } from 'hono/secure-headers'
 import type { Authenticator } from './auth/authenticate'
 import { authenticate } from './auth/middleware'
 import type { Config } from './config'
@@ -13,7 +12,6 @@ import { createEventsFeed, type FeedOptions } from './events/events.feed'
 import type { EventsStore } from './events/events.model'
 import { handleError, methodNotAllowed, notFound, payloadTooLarge } from './http/errors'
 import { handleDomainErrors } from './http/outcomes'
-import { requestId } from './http/request-id'
 import { createRouter } from './http/router'
 import type { AppEnv } from './http/types'
 import type { IdempotencyStore } from './idempotency/idempotency'
@@ -69,9 +67,8 @@ export function createApp(deps: AppDeps) {
   const { users, feed } = createServices(deps)
 
   // Middleware adds no routes, so it is registered apart from the chain that builds the type.
-  app.use(requestId())
+  // Request id, security headers, request log and metrics: one middleware, ahead of everything.
   app.use(observe(deps))
-  app.use(secureHeaders())
   if (deps.config.corsOrigins.length > 0) app.use(corsFor(deps.config.corsOrigins))
   // Ahead of the body limit and the 405 check: the compatibility routes' headers, count and off switch
   // apply to those answers too (issue 8).

@@ -71,11 +71,14 @@ export function createStores(
   return {
     ...stores,
     async open() {
-      await stores.users.ensureIndexes()
-      await webhooks.ensureIndexes()
-      await stores.events.ensureIndexes()
       const expiring = [stores.failedAttempts, stores.idempotency]
-      const modes = await Promise.all(expiring.map((store) => store.ensureIndexes()))
+      // Each store's indexes are its own: created side by side, startup waits for the slowest only.
+      const [modes] = await Promise.all([
+        Promise.all(expiring.map((store) => store.ensureIndexes())),
+        stores.users.ensureIndexes(),
+        webhooks.ensureIndexes(),
+        stores.events.ensureIndexes(),
+      ])
       // Deleted users are purged by this sweep on every server: their retention is configuration
       // (USER_RETENTION_DAYS), stored as `purgeAt` at delete time, and reads ignore them past it anyway.
       const sweeps = [

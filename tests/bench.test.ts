@@ -74,7 +74,7 @@ describe('summarize and targets', () => {
   })
   const runs: Runs[] = [
     { workload: 'get-by-id', contender: 'floor', runs: [run(1000, 200), run(900, 180), run(1100, 220)], peakRssMb: 60 },
-    { workload: 'get-by-id', contender: 'service', runs: [run(950, 240), run(920, 250), run(500, 260)], peakRssMb: 90 },
+    { workload: 'get-by-id', contender: 'service', runs: [run(950, 240), run(920, 250), run(500, 260)], peakRssMb: 75 },
     { workload: 'get-by-id', contender: 'express', runs: [run(800, 400)], peakRssMb: 110 },
     { workload: 'get-by-id', contender: 'nodb-raw', runs: [run(20000, 10)], peakRssMb: 40 },
     { workload: 'get-by-id', contender: 'nodb-service', runs: [run(13000, 30)], peakRssMb: 80 },
@@ -90,16 +90,20 @@ describe('summarize and targets', () => {
     expect(rows.find((r) => r.contender === 'nodb-service')?.dbCpuUsPerRequest).toBeNull()
   })
 
-  it('judges each target, and says n/a for what was not measured', () => {
-    const verdicts = targets(summarize(runs), { service: [250, 320, 280] })
+  it('judges each target, and says n/a for what was not measured or is only reported', () => {
+    const listed: Runs[] = [
+      { workload: 'list-first', contender: 'floor', runs: [run(1, 1000)], peakRssMb: 60 },
+      { workload: 'list-first', contender: 'service', runs: [run(1, 3000)], peakRssMb: 75 },
+    ]
+    const verdicts = targets(summarize([...runs, ...listed]), { service: [120, 160, 140] })
     const status = (prefix: string) => verdicts.find((t) => t.text.startsWith(prefix))?.status
-    expect(status('GET by id: service req/s')).toBe('PASS')
-    expect(status('get-by-id: service CPU/req')).toBe('PASS')
-    expect(status('get-by-id: express CPU/req')).toBe('PASS') // 400 / 240 = 1.67
+    expect(status('get-by-id: service CPU/req ≤ 1.20× floor')).toBe('FAIL') // 250 / 200 = 1.25
+    expect(status('get-by-id: express CPU/req ≥ 1.5× service')).toBe('PASS') // 400 / 250 = 1.6
     expect(status('get-by-id: flask CPU/req')).toBe('n/a')
-    expect(status('no DB: service req/s')).toBe('FAIL') // 65 %
-    expect(status('users-service on Bun: peak RSS')).toBe('PASS')
-    expect(status('users-service on Bun: spawn')).toBe('PASS') // median 280 ms
+    expect(status('list-first: service CPU/req')).toBe('n/a') // reported, not judged
+    expect(status('no DB: production stack CPU/req ≤ 2.5×')).toBe('FAIL') // 30 / 10 = 3
+    expect(status('users-service on Bun: peak RSS under load ≤ floor + 20 MB')).toBe('PASS') // 75 - 60
+    expect(status('users-service on Bun: spawn to first 200 on /healthz ≤ 150 ms')).toBe('PASS') // median 140 ms
     expect(status('users-service on Node: spawn')).toBe('n/a')
   })
 })

@@ -27,6 +27,7 @@ const root = join(import.meta.dir, '..')
 const read = (path: string) => readFileSync(join(root, path), 'utf8')
 const pkg: {
   packageManager: string
+  scripts: Record<string, string>
   dependencies?: Record<string, string>
   peerDependencies?: Record<string, string>
   peerDependenciesMeta?: Record<string, { optional?: boolean }>
@@ -39,8 +40,15 @@ const final = stages.length - 1
 const finalInstructions = inherited(stages, final)
 const workdir = workdirOf(finalInstructions)
 const cmd = jsonArray(last(finalInstructions, 'CMD'))
-const entry = Array.isArray(cmd) && typeof cmd[1] === 'string' ? posix.normalize(cmd[1]) : 'src/index.ts'
 const ignoreRules = parseDockerignore(read('.dockerignore'))
+// The image runs the bundle of src/index.ts (`bun run build:bun`, build output): the stage that
+// builds it needs every file the entry point imports, and the final stage needs what it made.
+const entry = 'src/index.ts'
+const BUNDLE_DIR = 'dist/bun'
+const builder = stages.findIndex(({ instructions }) =>
+  instructions.some(({ keyword, args }) => keyword === 'RUN' && /\bbun run build:bun\b/.test(args)),
+)
+const builderWorkdir = builder < 0 ? undefined : workdirOf(inherited(stages, builder))
 const graph = runtimeGraph(entry)
 const neededFiles = [...graph.files, 'package.json', 'bun.lock']
 
@@ -81,8 +89,31 @@ describe('the Dockerfile parser used by these tests', () => {
 })
 
 describe('the image holds everything the service runs', () => {
-  it('starts the entry point with an exec-form CMD', () => {
-    expect(cmd).toEqual(['bun', 'src/index.ts'])
+  it('starts the bundle of the entry point with an exec-form CMD', () => {
+    expect(cmd).toEqual(['bun', `${BUNDLE_DIR}/index.js`])
+  })
+
+  it('builds the bundle with build:bun, from src/index.ts into dist/bun, for Bun', () => {
+    expect(builder).toBeGreaterThanOrEqual(0)
+    expect(pkg.scripts['build:bun']).toContain(`bun build ${entry} --outdir ${BUNDLE_DIR} --target bun`)
+  })
+
+  it('copies every file the bundle is built from into the stage that builds it', () => {
+    expect(builderWorkdir).toStartWith('/')
+    const missing = neededFiles.filter(
+      (file) => !landings(stages, builder, file).includes(posix.join(builderWorkdir ?? '/', file)),
+    )
+    expect(missing).toEqual([])
+  })
+
+  it('copies the bundle from that stage to where the CMD finds it', () => {
+    const built = posix.join(builderWorkdir ?? '/', BUNDLE_DIR)
+    const copies = finalInstructions
+      .filter(({ keyword }) => keyword === 'COPY')
+      .map(({ args }) => parseCopy(args))
+      .filter((copy) => copy.from !== undefined && stageIndex(stages, copy.from) === builder)
+      .filter((copy) => copy.sources.map((source) => posix.resolve('/', source)).includes(built))
+    expect(copies.map((copy) => posix.resolve(workdir ?? '/', copy.dest))).toEqual([posix.join(workdir ?? '/', BUNDLE_DIR)])
   })
 
   it('follows the imports from the entry point', () => {
@@ -91,9 +122,11 @@ describe('the image holds everything the service runs', () => {
     expect(graph.files).toContain('package.json') // src/openapi.ts imports it with { type: 'json' }
   })
 
-  it('copies every needed file to where the CMD finds it', () => {
+  it('ships package.json and the lockfile beside the production dependencies', () => {
     expect(workdir).toStartWith('/')
-    const missing = neededFiles.filter((file) => !landings(stages, final, file).includes(posix.join(workdir ?? '/', file)))
+    const missing = ['package.json', 'bun.lock'].filter(
+      (file) => !landings(stages, final, file).includes(posix.join(workdir ?? '/', file)),
+    )
     expect(missing).toEqual([])
   })
 

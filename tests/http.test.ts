@@ -60,6 +60,47 @@ describe('X-Request-Id', () => {
   )
 })
 
+/** What hono/secure-headers sends with its defaults, which every answer has carried since issue 1. */
+const SECURITY_HEADERS = {
+  'cross-origin-resource-policy': 'same-origin',
+  'cross-origin-opener-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=15552000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0',
+}
+
+describe('security headers', () => {
+  it.each([
+    [200, '/healthz', {}],
+    [404, '/no/such/route', {}],
+    [405, '/healthz', { method: 'POST' }],
+    [400, '/v1/users/nope', {}],
+    [413, '/v1/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(70_000) }],
+  ] as const)('come with a %i, with the request id, and nothing claims a framework', async (status, path, init) => {
+    const res = await t.raw(path, { ...init, headers: { ...('headers' in init ? init.headers : {}), 'x-request-id': 'sec-1' } })
+    expect(res.status).toBe(status)
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(name)).toBe(value)
+    expect(res.headers.get('x-request-id')).toBe('sec-1')
+    expect(res.headers.has('x-powered-by')).toBe(false)
+    expect(res.headers.has('content-security-policy')).toBe(false)
+  })
+
+  it('come with a user read, besides its ETag and JSON type', async () => {
+    const user = await t.createUser()
+    const res = await t.raw(`/v1/users/${user.id}`)
+    expect(res.status).toBe(200)
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(name)).toBe(value)
+    expect(res.headers.get('etag')).toBe('"1"')
+    expect(res.headers.get('content-type')).toBe('application/json')
+  })
+})
+
 describe('failures', () => {
   it('turns an unexpected error into a 500 without internals, and logs it with the request id', async () => {
     const broken = await useTestApp({

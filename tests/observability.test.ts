@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'bun:test'
 import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
+import { Counter, Histogram, Registry } from 'prom-client'
 import pkg from '../package.json' with { type: 'json' }
 import { createAuthenticator } from '../src/auth/authenticate'
 import { testConfig } from '../src/config'
 import { createLogger } from '../src/logger'
-import { createMetrics } from '../src/observability/metrics'
+import { createMetrics, REQUEST_DURATION_BUCKETS } from '../src/observability/metrics'
 import { json, newUser, useTestApp } from './helpers/context'
 import { expectProblem } from './helpers/problem'
 
@@ -79,11 +80,14 @@ describe('request logs', () => {
     const logged = {
       users: [{ name: 'a', Password: 'array-pw' }],
       a: { b: { c: { d: { Authorization: 'deep-token' } } } },
+      // The Kelvin sign lower-cases to an ASCII k: 'to\u212Aen' is 'token' in any case.
+      'to\u212Aen': 'kelvin-token',
       kept: 'visible-value',
     }
     logger.info(logged, 'four')
     expect(text()).not.toContain('array-pw')
     expect(text()).not.toContain('deep-token')
+    expect(text()).not.toContain('kelvin-token')
     expect(text()).toContain('visible-value')
     expect(logged.users[0]!.Password).toBe('array-pw')
     expect(logged.a.b.c.d.Authorization).toBe('deep-token')
@@ -143,6 +147,49 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/v1\/users",status="201"\}/)
     expect(text).not.toContain(user.id)
     expect(text).not.toContain('0123456789abcdef01234567')
+  })
+
+  it("writes request counts and durations exactly as prom-client's Counter and Histogram would", async () => {
+    // The same observations into the service's metrics and into prom-client's own metric types.
+    const reference = new Registry()
+    const labelNames = ['method', 'route', 'status'] as const
+    const counter = new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered.',
+      labelNames,
+      registers: [reference],
+    })
+    const histogram = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, in seconds.',
+      labelNames,
+      buckets: REQUEST_DURATION_BUCKETS,
+      registers: [reference],
+    })
+    const metrics = createMetrics()
+    const observations: [string, string, number, number][] = [
+      ['GET', '/v1/users/{id}', 200, 0.0004],
+      ['GET', '/v1/users/{id}', 200, 0.001],
+      ['GET', '/v1/users/{id}', 404, 0.0025],
+      ['POST', '/v1/users', 201, 0.3],
+      ['GET', '/v1/users/{id}', 200, 5],
+      ['PATCH', '/v1/users/{id}', 412, 7.5],
+      ['GET', 'unmatched', 404, 0],
+      ['GET', '/v1/users/{id}', 200, 0.0123456789],
+    ]
+    for (const [method, route, status, seconds] of observations) {
+      metrics.observeRequest(method, route, status, seconds)
+      counter.inc({ method, route, status: String(status) })
+      histogram.observe({ method, route, status: String(status) }, seconds)
+    }
+    const blocks = (text: string) =>
+      text
+        .split('\n\n')
+        .map((block) => block.trimEnd())
+        .filter((block) => /^# HELP http_request(s_total|_duration_seconds) /.test(block))
+    const ours = blocks(await metrics.render())
+    expect(ours).toHaveLength(2)
+    expect(ours).toEqual(blocks(await reference.metrics()))
   })
 
   it('exposes MongoDB pool gauges and process metrics', async () => {

@@ -58,7 +58,12 @@ export const CONTENDERS: Record<ContenderId, ContenderSpec> = {
     label: 'users-service on Bun',
     group: 'db',
     baseline: false,
-    prepare: async () => ['bun', 'src/index.ts'],
+    // What the container runs (Dockerfile CMD): the bundle of `bun run build:bun`.
+    prepare: async () => {
+      const build = spawnSync('bun', ['run', 'build:bun'], { cwd: root, encoding: 'utf8' })
+      if (build.status !== 0) throw new Error(`bun run build:bun failed:\n${build.stdout}${build.stderr}`)
+      return ['bun', 'dist/bun/index.js']
+    },
   },
   'service-before': {
     id: 'service-before',

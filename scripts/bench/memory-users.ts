@@ -36,6 +36,12 @@ export function benchUsers(count: number): User[] {
 export function createMemoryUsersRepository(initial: User[]): UsersRepository {
   const byId = new Map(initial.map((user) => [user.id, user]))
   const find = (predicate: (user: User) => boolean) => [...byId.values()].find(predicate) ?? null
+  // By lower-cased username, so lookups and creates stay O(1) however many users a loop creates.
+  const byUsername = new Map(initial.map((user) => [user.username.toLowerCase(), user.id]))
+  const findByUsername = (username: string) => {
+    const user = byId.get(byUsername.get(username.toLowerCase()) ?? '')
+    return user && user.username.toLowerCase() === username.toLowerCase() ? user : null
+  }
   const meets = (user: User, guard: WriteGuard) =>
     (!guard.versions || guard.versions.includes(user.version)) &&
     (!guard.role || user.role === guard.role) &&
@@ -54,6 +60,7 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
       else if (value !== undefined) user[field] = value
     }
     byId.set(current.id, user as User)
+    byUsername.set(String(user.username).toLowerCase(), current.id)
     return user as User
   }
   const notInMemory = () => Promise.reject(new Error('not part of the measured workloads'))
@@ -62,7 +69,7 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
     async create(input) {
       const at = new Date().toISOString()
       const { passwordHash, ...fields } = input
-      if (find((u) => u.username.toLowerCase() === input.username.toLowerCase())) return conflict('username', input.username)
+      if (findByUsername(input.username)) return conflict('username', input.username)
       const user: User = {
         ...fields,
         emailVerified: fields.emailVerified ?? false,
@@ -73,10 +80,11 @@ export function createMemoryUsersRepository(initial: User[]): UsersRepository {
         version: 1,
       }
       byId.set(user.id, user)
+      byUsername.set(user.username.toLowerCase(), user.id)
       return { kind: 'written', user }
     },
     findById: async (id) => byId.get(id) ?? null,
-    findByUsername: async (username) => find((user) => user.username.toLowerCase() === username.toLowerCase()),
+    findByUsername: async (username) => findByUsername(username),
     findByEmail: async (email) => find((user) => user.email.toLowerCase() === email.trim().toLowerCase()),
     async findCredentials(login) {
       const key = login.trim().toLowerCase()

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash, hash, timingSafeEqual } from 'node:crypto'
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import { type Config, DEFAULT_JWT_MAX_AGE_SECONDS } from '../config'
 import { UnavailableError } from '../errors'
@@ -35,19 +35,19 @@ export function createAuthenticator(
   options: { jwks?: JWTVerifyGetKey } = {},
 ): Authenticator {
   const keys = auth.apiKeys.map((key) => ({
-    name: key.name,
     digest: Buffer.from(key.sha256, 'hex'),
-    scopes: new Set(key.scopes),
+    caller: { name: key.name, scopes: new Set(key.scopes) } satisfies Caller,
   }))
   const jwt = auth.jwt
   const getKey = jwt ? keyResolver(jwt, options.jwks) : undefined
 
   function matchApiKey(token: string): Caller | undefined {
-    const digest = createHash('sha256').update(token).digest()
-    let found: (typeof keys)[number] | undefined
+    // One-shot hash (Node 20.12+, Bun): half the CPU of createHash().update().digest().
+    const digest = hash('sha256', token, 'buffer')
+    let found: Caller | undefined
     // Compare against every key, without stopping early, so timing says nothing about which matched.
-    for (const key of keys) if (timingSafeEqual(digest, key.digest)) found = key
-    return found && { name: found.name, scopes: found.scopes }
+    for (const key of keys) if (timingSafeEqual(digest, key.digest)) found = key.caller
+    return found
   }
 
   async function verifyJwt(token: string): Promise<Caller | AuthFailure> {

@@ -1,6 +1,13 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { PoolStats } from '../db/pool'
 import { RUNTIME, VERSION } from '../version'
+import { registerRequestMetrics } from './request-metrics'
+
+/**
+ * Bounds of http_request_duration_seconds' buckets, in seconds: from a cached point read (~1 ms) to
+ * a slow password hash or a scan on a big collection.
+ */
+export const REQUEST_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
 /** The argon2 pool's figures (src/users/passwords.pool.ts): running now; waiting now and refused so far, by lane. */
 export type HashingStats = { running: number; queued: Record<string, number>; rejected: Record<string, number> }
@@ -46,21 +53,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats; hashingSta
   // delays the next sample whatever the interval.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 })
   registerBuildInfo(registry)
-  const labelNames = ['method', 'route', 'status'] as const
-  const requests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered.',
-    labelNames,
-    registers: [registry],
-  })
-  const durations = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time to answer an HTTP request, in seconds.',
-    labelNames,
-    // From a cached point read (~1 ms) to a slow password hash or a scan on a big collection.
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
-  })
+  const requests = registerRequestMetrics(registry, REQUEST_DURATION_BUCKETS)
   // Who still calls the Flask service's routes: the compatibility layer can go once this stops growing.
   // The caller label is bounded (see callerLabel): API key names are configured, JWT subjects are not.
   const legacyRequests = new Counter({
@@ -96,11 +89,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats; hashingSta
   }
   if (options.hashingStats) registerHashingMetrics(registry, options.hashingStats)
   return {
-    observeRequest(method, route, status, seconds) {
-      const labels = { method, route, status: String(status) }
-      requests.inc(labels)
-      durations.observe(labels, seconds)
-    },
+    observeRequest: requests.observe,
     countLegacyRequest: (route, caller) => legacyRequests.inc({ route, caller: callerLabel(caller) }),
     countRateLimited: (limit) => rateLimited.inc({ limit }),
     ...events,

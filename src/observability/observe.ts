@@ -1,25 +1,35 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
 import { CLIENT_CLOSED_REQUEST } from '../http/errors'
+import { acceptRequestId } from '../http/request-id'
+import { setSecurityHeaders } from '../http/security-headers'
 import type { AppEnv } from '../http/types'
 import type { Logger } from '../logger'
 import type { Metrics } from './metrics'
 
 /**
- * One log line and one metrics sample per request: request id, method, route template, status,
- * duration and caller. Bodies and headers are never logged.
+ * The edge of every request, the first middleware and the last to finish: the request id (taken
+ * or made, then echoed), the security headers, one log line and one metrics sample (request id,
+ * method, route template, status, duration and caller; bodies and headers are never logged). One
+ * middleware rather than three, because each step of Hono's chain costs an async call on every
+ * request (issue 18).
  */
 export function observe({ logger, metrics }: { logger: Logger; metrics: Metrics }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now()
+    const requestId = acceptRequestId(c.req.header('x-request-id'))
+    c.set('requestId', requestId)
     await next()
     const seconds = (performance.now() - started) / 1000
+    const { method } = c.req
+    const { headers, status } = c.res
+    setSecurityHeaders(headers)
+    headers.set('X-Request-Id', requestId)
     const route = routeTemplate(c)
-    const status = c.res.status
-    metrics.observeRequest(c.req.method, route, status, seconds)
+    metrics.observeRequest(method, route, status, seconds)
     const line = {
-      requestId: c.get('requestId'),
-      method: c.req.method,
+      requestId,
+      method,
       route,
       status,
       durationMs: Math.round(seconds * 10_000) / 10,

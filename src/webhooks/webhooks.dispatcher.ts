@@ -61,8 +61,11 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
   async function dispatch(): Promise<number> {
     const token = deps.lease.token()
     if (token === undefined) return 0
-    const [through, dispatched] = await Promise.all([events.visibleThrough(), cursor.read()])
     const enabled = (await endpoints.list()).filter((endpoint) => endpoint.enabled)
+    // No endpoint, nothing to send, nothing more to read: a new one starts after its own
+    // startAfterSequence, so a cursor left behind changes nothing (issue 18: idle CPU).
+    if (enabled.length === 0) return upkeep().then(() => 0)
+    const [through, dispatched] = await Promise.all([events.visibleThrough(), cursor.read()])
     let created = 0
     const behind = enabled.filter((candidate) => candidate.catchUp)
     for (const endpoint of behind) created += (await fanOut(fan, [endpoint], endpoint.startAfterSequence, dispatched)) ?? 0

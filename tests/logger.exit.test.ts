@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'bun:test'
+import { join } from 'node:path'
+
+/**
+ * The request log is written once per turn of the event loop (src/logger.ts, standardOutput): a
+ * process that ends, cleanly or not, must still write every line it logged. Each case logs 2000
+ * lines and ends in the same turn, so all of them are pending when it goes.
+ */
+
+const root = join(import.meta.dir, '..')
+const fixture = join(import.meta.dir, 'fixtures', 'log-then-end.ts')
+
+async function run(ending: string): Promise<{ ids: string[]; code: number; lines: string[] }> {
+  const proc = Bun.spawn(['bun', fixture, ending], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+  if (ending === 'sigterm') {
+    // Signalled once it says it is ready (its handlers are installed by then).
+    const reader = proc.stdout.getReader()
+    let seen = ''
+    while (!seen.includes('"msg":"ready"')) {
+      const { done, value } = await reader.read()
+      if (done) break
+      seen += new TextDecoder().decode(value)
+    }
+    proc.kill('SIGTERM')
+    let rest = ''
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      rest += new TextDecoder().decode(value)
+    }
+    return parse(seen + rest, await proc.exited)
+  }
+  return parse(await new Response(proc.stdout).text(), await proc.exited)
+}
+
+function parse(output: string, code: number) {
+  const lines = output.split('\n').filter((line) => line !== '')
+  const ids = lines.map((line) => (JSON.parse(line) as { requestId?: string }).requestId).filter((id) => id !== undefined)
+  return { ids, code, lines }
+}
+
+describe('the request log on standard output', () => {
+  it.each([
+    ['process.exit', 'exit', 0],
+    ['a SIGTERM shutdown', 'sigterm', 0],
+    ['an uncaught exception', 'throw', 1],
+    ['an unhandled rejection', 'reject', 1],
+  ])('writes every line, whole and in order, when the process ends by %s', async (_, ending, exitCode) => {
+    const { ids, code, lines } = await run(ending as string)
+    expect(code).toBe(exitCode as number)
+    expect(ids).toEqual(Array.from({ length: 2000 }, (_, i) => `${ending}-${i}`))
+    for (const line of lines) expect(JSON.parse(line)).toHaveProperty('level')
+  })
+})
