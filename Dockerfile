@@ -48,6 +48,10 @@ ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json bun.lock ./
 COPY --from=build /app/dist/bun ./dist/bun
+# The sources too, for the one command the image runs besides the service: the Flask import
+# (`bun run import:seed`, docs/migration.md), which Bun runs from src/ (its top-level await keeps
+# it out of the CommonJS bytecode bundle). The service itself runs only the bundle.
+COPY src ./src
 
 # The `bun` user of the base image, by number so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000

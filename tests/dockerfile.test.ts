@@ -116,6 +116,16 @@ describe('the image holds everything the service runs', () => {
     expect(copies.map((copy) => posix.resolve(workdir ?? '/', copy.dest))).toEqual([posix.join(workdir ?? '/', BUNDLE_DIR)])
   })
 
+  it('ships every file the import command runs from (bun run import:seed, docs/migration.md)', () => {
+    const script = pkg.scripts['import:seed'] ?? ''
+    const cli = /^bun (src\/\S+\.ts)$/.exec(script)?.[1]
+    expect(cli).toBeDefined()
+    const missing = runtimeGraph(cli as string).files.filter(
+      (file) => !landings(stages, final, file).includes(posix.join(workdir ?? '/', file)),
+    )
+    expect(missing).toEqual([])
+  })
+
   it('follows the imports from the entry point', () => {
     expect(graph.files).toContain('src/index.ts')
     expect(graph.files).toContain('src/system/docs.ts')
