@@ -89,33 +89,28 @@ let stdout: (DestinationStream & { flushSync(): void }) | undefined
  * Standard output, one write per turn of the event loop (issue 18): the lines logged while it runs
  * (a busy server's answers of that turn, each with its request line) are written together when it
  * ends (setImmediate), or at once past BATCH_BYTES, instead of one write(2) per line, which was
- * about a third of the service's own CPU per request. Through pino's asynchronous destination
- * (sonic-boom): a slow log reader (a blocking container log driver) makes lines wait in memory, not
- * the event loop (a synchronous write stalled every request until the reader caught up). Nothing is
- * lost on the way out: the process's `exit` event hands over what is pending and writes everything
- * still buffered synchronously (sonic-boom's flushSync, which retries a full pipe), and it fires on
- * process.exit (the SIGTERM shutdown ends there), on a normal end, and on a crash by an uncaught
- * exception or an unhandled rejection, on Bun and on Node (tests/logger.exit.test.ts). Only a
- * SIGKILL or a crash of the runtime itself can lose what is not yet written. One per process,
- * whatever the number of loggers, so lines keep their order.
+ * about a third of the service's own CPU per request. Through pino's synchronous destination, which
+ * retries a full pipe (EAGAIN) and partial writes. Synchronous on purpose: an asynchronous write in
+ * flight when the process ends is lost (tried: the first 570 of 2,000 lines went missing on exit),
+ * and no line may be. The price: a log reader that stops reading stalls the service once the
+ * pipe is full (docs/operations.md: use a log driver that keeps up, or Docker's non-blocking mode).
+ * Nothing is lost on the way out: the process's `exit` event writes what is pending, and it fires on process.exit (the SIGTERM shutdown ends
+ * there), on a normal end, and on a crash by an uncaught exception or an unhandled rejection, on
+ * Bun and on Node (tests/logger.exit.test.ts). Only a SIGKILL or a crash of the runtime itself can
+ * lose the current turn's lines. One per process, whatever the number of loggers, so lines keep
+ * their order.
  */
 export function standardOutput(): DestinationStream & { flushSync(): void } {
   if (stdout) return stdout
-  const sink = pino.destination({ dest: 1, sync: false })
+  const sink = pino.destination({ dest: 1, sync: true })
   let pending = ''
   let scheduled = false
-  /** The turn's lines to the destination, which writes them when the pipe takes them. */
-  const handOver = () => {
+  const flushSync = () => {
     scheduled = false
     if (pending === '') return
     const lines = pending
     pending = ''
     sink.write(lines)
-  }
-  /** Everything, written before this returns. */
-  const flushSync = () => {
-    handOver()
-    sink.flushSync()
   }
   process.on('exit', () => {
     try {
@@ -127,10 +122,10 @@ export function standardOutput(): DestinationStream & { flushSync(): void } {
   stdout = {
     write(line: string) {
       pending += line
-      if (pending.length >= BATCH_BYTES) handOver()
+      if (pending.length >= BATCH_BYTES) flushSync()
       else if (!scheduled) {
         scheduled = true
-        setImmediate(handOver)
+        setImmediate(flushSync)
       }
     },
     flushSync,
