@@ -28,8 +28,8 @@ export const LAYERS: string[][] = [
   ['index', 'node'],
 ]
 
-/** Files that may import the MongoDB driver: src/db/ and the storage modules named so. */
-export const DRIVER_ALLOWED = /^db\/|\.(repository|document|pagination|writes)\.ts$/
+/** Files that may import the MongoDB driver: src/db/ and the repositories (other storage modules take its names from src/db/driver.ts). */
+export const DRIVER_ALLOWED = /^db\/|\.repository\.ts$/
 export const MAX_FILE_LINES = 300
 export const MAX_FUNCTION_LINES = 80
 

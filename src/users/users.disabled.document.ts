@@ -1,4 +1,4 @@
-import type { Filter } from 'mongodb'
+import type { Filter } from '../db/driver'
 import type { UserDocument } from './users.document'
 import type { User } from './users.schemas'
 

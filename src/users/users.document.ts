@@ -1,4 +1,4 @@
-import type { ObjectId, UpdateFilter } from 'mongodb'
+import type { ObjectId, UpdateFilter } from '../db/driver'
 import { effectiveStatus } from './users.disabled.document'
 import type { JsonObject } from './users.metadata'
 import type { NewUser, UserChanges } from './users.model'

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import type { Filter, ObjectId } from 'mongodb'
+import type { Filter, ObjectId } from '../db/driver'
 import type { UserDocument } from './users.document'
 
 /**

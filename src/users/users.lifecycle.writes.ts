@@ -1,4 +1,4 @@
-import { type Collection, type Filter, ObjectId } from 'mongodb'
+import { type Collection, type Filter, ObjectId } from '../db/driver'
 import { toUser } from './users.document'
 import { deletedFilter, type ErasedDocument, erasedDocument, isRestorable, releasedKey } from './users.lifecycle.document'
 import type { UsersRepository, WriteGuard } from './users.model'

@@ -1,5 +1,5 @@
-import type { Filter, UpdateFilter } from 'mongodb'
 import { ulid } from 'ulid'
+import type { Filter, UpdateFilter } from '../db/driver'
 import { toUser, type UserDocument } from './users.document'
 import type { UserChanges } from './users.model'
 import type { ChangeType, EventBase, OutboxEvent } from './users.outbox'

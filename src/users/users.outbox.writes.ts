@@ -1,4 +1,4 @@
-import { ObjectId } from 'mongodb'
+import { ObjectId } from '../db/driver'
 import { UnavailableError } from '../errors'
 import { OUTBOX_CAP, snapshotOf } from './users.outbox.document'
 import type { Store } from './users.writes'

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { z } from '@hono/zod-openapi'
-import { type Filter, ObjectId, type Sort } from 'mongodb'
+import { type Filter, ObjectId, type Sort } from '../db/driver'
 import { InvalidInputError } from '../errors'
 import { hasStatus } from './users.disabled.document'
 import { toUser, type UserDocument } from './users.document'

@@ -1,5 +1,5 @@
-import { type Collection, type Filter, ObjectId } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
+import { type Collection, type Filter, ObjectId } from '../db/driver'
 import type { UserDocument } from './users.document'
 import { NOT_DELETED } from './users.lifecycle.document'
 import type { UsersRepository } from './users.model'

@@ -1,5 +1,5 @@
-import { type Collection, type Filter, MongoBulkWriteError, ObjectId } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
+import { type Collection, type Filter, MongoBulkWriteError, ObjectId } from '../db/driver'
 import { isDuplicateKeyError } from '../db/errors'
 import { type Conflict, conflict, UnavailableError } from '../errors'
 import { hasStatus } from './users.disabled.document'

@@ -1,5 +1,5 @@
-import type { Collection, Filter, UpdateFilter } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
+import type { Collection, Filter, UpdateFilter } from '../db/driver'
 import {
   type ClaimedDelivery,
   type DeliveryResolution,
