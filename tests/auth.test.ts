@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'bun:test'
-import { createHash, randomBytes } from 'node:crypto'
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { createAuthenticator } from '../src/auth/authenticate'
 import { createUsersClient } from '../src/client'
-import type { Config } from '../src/config'
 import { newUser, useTestApp } from './helpers/context'
+import { apiKey } from './helpers/keys'
 import { expectProblem } from './helpers/problem'
-
-/** A fresh random API key and its configuration entry. */
-function apiKey(name: string, scopes: Config['auth']['apiKeys'][number]['scopes']) {
-  const key = `usk_${randomBytes(24).toString('base64url')}`
-  return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), scopes } }
-}
 
 const reader = apiKey('reader', ['users:read'])
 const writer = apiKey('writer', ['users:read', 'users:write'])

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'bun:test'
-import { createHash, randomBytes } from 'node:crypto'
 import { createAuthenticator } from '../src/auth/authenticate'
 import type { Problem } from '../src/client'
-import { type Config, testConfig } from '../src/config'
+import { testConfig } from '../src/config'
 import { newUser, useTestApp } from './helpers/context'
+import { apiKey } from './helpers/keys'
 import { pointers } from './helpers/problem'
 import { corpus, type HostileCase } from './hostile/corpus'
 
@@ -12,10 +12,6 @@ import { corpus, type HostileCase } from './hostile/corpus'
  * its 4xx problem, stores nothing, and the app answers the next request. tests/hostile.raw.test.ts
  * sends what a Request object cannot carry over a raw socket to a real server.
  */
-function apiKey(name: string, scopes: Config['auth']['apiKeys'][number]['scopes']) {
-  const key = `usk_${randomBytes(24).toString('base64url')}`
-  return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), scopes } }
-}
 const writer = apiKey('writer', ['users:read', 'users:write'])
 const admin = apiKey('admin', ['users:read', 'users:write', 'users:admin'])
 

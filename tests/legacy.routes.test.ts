@@ -1,20 +1,15 @@
 import { describe, expect, it } from 'bun:test'
-import { createHash, randomBytes } from 'node:crypto'
 import { SignJWT } from 'jose'
 import { createAuthenticator } from '../src/auth/authenticate'
-import type { Config } from '../src/config'
 import { loadConfig, testConfig } from '../src/config'
 import { LEGACY_DEPRECATION } from '../src/legacy'
 import { createMetrics } from '../src/observability/metrics'
 import { generateOpenApi } from '../src/openapi'
 import session from './fixtures/flask-seed-session.json'
 import { useTestApp } from './helpers/context'
+import { apiKey } from './helpers/keys'
 import { expectProblem, pointers } from './helpers/problem'
 
-function apiKey(name: string, scopes: Config['auth']['apiKeys'][number]['scopes']) {
-  const key = `usk_${randomBytes(24).toString('base64url')}`
-  return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), scopes } }
-}
 const reader = apiKey('reader', ['users:read'])
 const writer = apiKey('old-client', ['users:read', 'users:write'])
 const admin = apiKey('admin', ['users:read', 'users:write', 'users:admin'])

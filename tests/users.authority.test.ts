@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'bun:test'
-import { createHash, randomBytes } from 'node:crypto'
 import { createAuthenticator } from '../src/auth/authenticate'
 import { testConfig } from '../src/config'
 import { newUser, useTestApp } from './helpers/context'
+import { apiKey } from './helpers/keys'
 import { expectProblem } from './helpers/problem'
 
 /**
@@ -10,11 +10,6 @@ import { expectProblem } from './helpers/problem'
  * disabled one needs `users:admin`, on every write route, /v1 and the compatibility routes alike;
  * a `users:write` caller gets 403 `forbidden` naming `users:admin`, and nothing changes.
  */
-function apiKey(name: string, scopes: ('users:read' | 'users:write' | 'users:admin')[]) {
-  const key = `usk_${randomBytes(24).toString('base64url')}`
-  return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), scopes } }
-}
-
 const writer = apiKey('writer', ['users:read', 'users:write'])
 const admin = apiKey('admin', ['users:read', 'users:write', 'users:admin'])
 

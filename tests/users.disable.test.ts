@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'bun:test'
-import { createHash, randomBytes } from 'node:crypto'
 import { createAuthenticator } from '../src/auth/authenticate'
 import { testConfig } from '../src/config'
 import { newUser, useTestApp } from './helpers/context'
+import { apiKey } from './helpers/keys'
 import { expectProblem, pointers } from './helpers/problem'
 
 /**
@@ -10,10 +10,6 @@ import { expectProblem, pointers } from './helpers/problem'
  * (users:admin); once `disabledUntil` has passed the user is active in every read, list filter
  * and verify, with no write. Time is the test's clock, shared by the stores and the service.
  */
-function apiKey(name: string, scopes: ('users:read' | 'users:write' | 'users:admin')[]) {
-  const key = `usk_${randomBytes(24).toString('base64url')}`
-  return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), scopes } }
-}
 const writer = apiKey('writer', ['users:read', 'users:write'])
 const admin = apiKey('admin', ['users:read', 'users:write', 'users:admin'])
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { BSON, ObjectId } from 'mongodb'
 import { createAuthenticator } from '../src/auth/authenticate'
 import type { User } from '../src/client'
@@ -7,6 +7,7 @@ import { testConfig } from '../src/config'
 import { ERASED_FIELDS } from '../src/users/users.lifecycle.document'
 import { newUser, useTestApp } from './helpers/context'
 import { startRelay } from './helpers/events'
+import { apiKey } from './helpers/keys'
 import { expectProblem, pointers } from './helpers/problem'
 
 /**
@@ -14,10 +15,6 @@ import { expectProblem, pointers } from './helpers/problem'
  * user is gone at once from every collection the service keeps, checked by reading every
  * document of every collection of the test database as raw JSON.
  */
-function apiKey(name: string, scopes: ('users:read' | 'users:write' | 'users:admin')[]) {
-  const key = `usk_${randomBytes(24).toString('base64url')}`
-  return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), scopes } }
-}
 const writer = apiKey('writer', ['users:read', 'users:write'])
 const admin = apiKey('admin', ['users:read', 'users:write', 'users:admin'])
 

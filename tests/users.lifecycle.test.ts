@@ -1,21 +1,18 @@
 import { describe, expect, it } from 'bun:test'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { createAuthenticator } from '../src/auth/authenticate'
 import type { User } from '../src/client'
 import { testConfig } from '../src/config'
 import { createStores } from '../src/stores'
 import { newUser, useTestApp } from './helpers/context'
 import { startRelay } from './helpers/events'
+import { apiKey } from './helpers/keys'
 import { expectProblem, pointers } from './helpers/problem'
 
 /**
  * Soft delete, restore, the administrative reads of deleted users, and purge (issue 15). Erase has
  * its own file (users.erase.test.ts). Auth is on: these operations are for `users:admin`.
  */
-function apiKey(name: string, scopes: ('users:read' | 'users:write' | 'users:admin')[]) {
-  const key = `usk_${randomBytes(24).toString('base64url')}`
-  return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), scopes } }
-}
 const writer = apiKey('writer', ['users:read', 'users:write'])
 const admin = apiKey('admin', ['users:read', 'users:write', 'users:admin'])
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'bun:test'
-import { createHash, randomBytes } from 'node:crypto'
 import { ObjectId } from 'mongodb'
 import { createAuthenticator } from '../src/auth/authenticate'
 import reference from './fixtures/reference-hashes.json'
 import { newUser, useTestApp } from './helpers/context'
+import { apiKey } from './helpers/keys'
 import { expectProblem, pointers } from './helpers/problem'
 
 /**
@@ -12,10 +12,6 @@ import { expectProblem, pointers } from './helpers/problem'
  * which is not a change (same version, updatedAt and ETag). The hashes are the reference
  * implementations' (tests/fixtures/reference-hashes.json), not ours.
  */
-function apiKey(name: string, scopes: ('users:read' | 'users:write' | 'users:admin')[]) {
-  const key = `usk_${randomBytes(24).toString('base64url')}`
-  return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), scopes } }
-}
 const writer = apiKey('writer', ['users:read', 'users:write'])
 const admin = apiKey('admin', ['users:read', 'users:write', 'users:admin'])
 

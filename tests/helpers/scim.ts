@@ -1,6 +1,5 @@
 import { expect } from 'bun:test'
-import { createHash, randomBytes } from 'node:crypto'
-import type { Scope } from '../../src/scopes'
+import { randomBytes } from 'node:crypto'
 
 /** Helpers of the /scim/v2 tests: keys, requests in SCIM's media type, and the SCIM Error check. */
 
@@ -8,10 +7,7 @@ export const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 export const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
 
-export function apiKey(name: string, scopes: Scope[]) {
-  const key = `usk_${randomBytes(24).toString('base64url')}`
-  return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), scopes } }
-}
+export { apiKey } from './keys'
 
 type Raw = (path: string, init?: RequestInit) => Promise<Response> | Response
 
