@@ -1,13 +1,13 @@
 import { afterAll, describe, expect, it } from 'bun:test'
 import { Webhook } from 'standardwebhooks'
 import { testConfig } from '../src/config'
-import { createLease, type Lease } from '../src/db/lease'
+import type { Lease } from '../src/db/lease'
 import { verifyWebhook } from '../src/events/events.verify'
 import { createWebhookDispatcher } from '../src/webhooks/webhooks.dispatcher'
 import { createWebhookSender } from '../src/webhooks/webhooks.sender'
 import { createDeliveryWorkers } from '../src/webhooks/webhooks.workers'
 import { useTestApp } from './helpers/context'
-import { makeVisible, publishEvents, startReceiver, verifyBoth, waitUntil } from './helpers/webhooks'
+import { makeVisible, publishEvents, startReceiver, useWebhooksTestApp, verifyBoth, waitUntil } from './helpers/webhooks'
 
 /**
  * Webhook delivery end to end on the run's database: events published as the relay publishes them,
@@ -17,7 +17,7 @@ import { makeVisible, publishEvents, startReceiver, verifyBoth, waitUntil } from
  */
 const receiver = startReceiver()
 const leases: Lease[] = []
-const base = testConfig()
+const _base = testConfig()
 const HOUR = 3_600_000
 
 afterAll(async () => {
@@ -37,17 +37,7 @@ type WorldOptions = {
 }
 
 async function world(name: string, options: WorldOptions = {}) {
-  const config = { ...base, webhooks: { ...base.webhooks, allowPrivateTargets: true } }
-  const app = await useTestApp({ name, deps: { config }, ...(options.clock ? { clock: options.clock } : {}) })
-  const lease = createLease(app.database, {
-    collection: 'events_state',
-    name: 'webhook-dispatcher',
-    ttlMs: 10_000,
-    renewEveryMs: 1000,
-  })
-  leases.push(lease)
-  lease.start()
-  await waitUntil(() => lease.held(), 'the dispatcher lease is held')
+  const { app, lease } = await useWebhooksTestApp(name, leases, options.clock)
   const schedule = options.schedule ?? [0, 0, 0]
   const timeoutMs = options.timeoutMs ?? 5000
   const dispatcher = createWebhookDispatcher({ stores: app.webhooks, lease, schedule })

@@ -1,10 +1,8 @@
 import { afterAll, describe, expect, it } from 'bun:test'
-import { testConfig } from '../src/config'
-import { createLease, type Lease } from '../src/db/lease'
+import type { Lease } from '../src/db/lease'
 import { createWebhookDispatcher } from '../src/webhooks/webhooks.dispatcher'
 import type { StoredEndpoint } from '../src/webhooks/webhooks.model'
-import { useTestApp } from './helpers/context'
-import { publishEvents, waitUntil } from './helpers/webhooks'
+import { publishEvents, useWebhooksTestApp, waitUntil } from './helpers/webhooks'
 
 /**
  * The dispatcher's fencing (docs/events.md, "Webhooks"): a dispatcher whose lease ran out while it
@@ -16,18 +14,7 @@ afterAll(async () => {
 })
 
 async function world(name: string) {
-  const base = testConfig()
-  const config = { ...base, webhooks: { ...base.webhooks, allowPrivateTargets: true } }
-  const app = await useTestApp({ name, deps: { config } })
-  const lease = createLease(app.database, {
-    collection: 'events_state',
-    name: 'webhook-dispatcher',
-    ttlMs: 10_000,
-    renewEveryMs: 1000,
-  })
-  leases.push(lease)
-  lease.start()
-  await waitUntil(() => lease.held(), 'the dispatcher lease is held')
+  const { app, lease } = await useWebhooksTestApp(name, leases)
   const createEndpoint = async () => {
     const res = await app.api.v1.webhooks.$post({ json: { url: 'http://127.0.0.1:9/hook' } })
     expect(res.status).toBe(201)

@@ -1,12 +1,10 @@
 import { afterAll, describe, expect, it } from 'bun:test'
-import { testConfig } from '../src/config'
-import { createLease, type Lease } from '../src/db/lease'
+import type { Lease } from '../src/db/lease'
 import { createWebhookDispatcher } from '../src/webhooks/webhooks.dispatcher'
 import { RECENT_ATTEMPTS } from '../src/webhooks/webhooks.model'
 import { createWebhookSender } from '../src/webhooks/webhooks.sender'
 import { createDeliveryWorkers } from '../src/webhooks/webhooks.workers'
-import { useTestApp } from './helpers/context'
-import { publishEvents, startReceiver, waitUntil } from './helpers/webhooks'
+import { publishEvents, startReceiver, useWebhooksTestApp, waitUntil } from './helpers/webhooks'
 
 /**
  * The deliveries log and an erase (docs/events.md, "Erase"): what receivers answered about an
@@ -22,18 +20,7 @@ afterAll(async () => {
 })
 
 async function world(name: string, schedule: number[], clock?: () => Date) {
-  const base = testConfig()
-  const config = { ...base, webhooks: { ...base.webhooks, allowPrivateTargets: true } }
-  const app = await useTestApp({ name, deps: { config } })
-  const lease = createLease(app.database, {
-    collection: 'events_state',
-    name: 'webhook-dispatcher',
-    ttlMs: 10_000,
-    renewEveryMs: 1000,
-  })
-  leases.push(lease)
-  lease.start()
-  await waitUntil(() => lease.held(), 'the dispatcher lease is held')
+  const { app, lease } = await useWebhooksTestApp(name, leases)
   const dispatcher = createWebhookDispatcher({ stores: app.webhooks, lease, schedule })
   const workers = createDeliveryWorkers({
     stores: app.webhooks,

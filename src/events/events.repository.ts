@@ -16,7 +16,8 @@ export const EVENTS_COLLECTION = 'events'
 export const EVENTS_STATE_COLLECTION = 'events_state'
 export const RELAY_STATE_ID = 'relay'
 
-type EventDocument = {
+/** An event as stored: the feed's event with its id as `_id` (the webhooks read the same documents). */
+export type EventDocument = {
   _id: string
   sequence: number
   type: EventType
@@ -167,7 +168,8 @@ function toDocument(event: ChangeEvent): EventDocument {
   }
 }
 
-function toEvent(doc: EventDocument): ChangeEvent {
+/** The feed's event object, field for field (API.md, "Change events"). */
+export function toEvent(doc: EventDocument): ChangeEvent {
   return {
     id: doc._id,
     type: doc.type,

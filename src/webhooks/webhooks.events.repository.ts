@@ -1,6 +1,11 @@
 import type { DatabaseHandle } from '../db/calls'
-import { EVENTS_STATE_COLLECTION, RELAY_STATE_ID } from '../events/events.repository'
-import type { ChangeEvent, EventType } from '../events/events.schemas'
+import {
+  EVENTS_COLLECTION,
+  EVENTS_STATE_COLLECTION,
+  type EventDocument,
+  RELAY_STATE_ID,
+  toEvent,
+} from '../events/events.repository'
 import type { DispatcherCursor, EventHeader, EventSource } from './webhooks.model'
 
 /**
@@ -17,19 +22,10 @@ import type { DispatcherCursor, EventHeader, EventSource } from './webhooks.mode
 export { EVENTS_STATE_COLLECTION }
 export const DISPATCHER_LEASE_NAME = 'webhook-dispatcher'
 
-type EventDocument = {
-  _id: string
-  sequence: number
-  type: EventType
-  occurredAt: Date
-  userId: string
-  userVersion: number
-  data: Record<string, unknown>
-}
 type StateDocument = { _id: string; visibleThrough?: number; dispatchedThrough?: number; token?: number }
 
 export function createEventSource(database: DatabaseHandle): EventSource {
-  const events = database.db.collection<EventDocument>('events')
+  const events = database.db.collection<EventDocument>(EVENTS_COLLECTION)
   const state = database.db.collection<StateDocument>(EVENTS_STATE_COLLECTION)
   return {
     async visibleThrough() {
@@ -54,10 +50,7 @@ export function createEventSource(database: DatabaseHandle): EventSource {
 
     async byId(id) {
       const document = await database.call((limit) => events.findOne({ _id: id }, limit))
-      if (!document) return null
-      // The feed's event object, field for field (API.md, "Change events").
-      const { _id, type, sequence, occurredAt, userId, userVersion, data } = document
-      return { id: _id, type, sequence, occurredAt: occurredAt.toISOString(), userId, userVersion, data } as ChangeEvent
+      return document ? toEvent(document) : null
     },
   }
 }

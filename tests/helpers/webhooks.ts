@@ -1,8 +1,11 @@
 import type { Db } from 'mongodb'
 import { Webhook } from 'standardwebhooks'
+import { testConfig } from '../../src/config'
+import { createLease, type Lease } from '../../src/db/lease'
 import { newEventId } from '../../src/events/events.ids'
 import type { ChangeEvent, EventType } from '../../src/events/events.schemas'
 import { verifyWebhook } from '../../src/events/events.verify'
+import { useTestApp } from './context'
 
 /**
  * Webhook test pieces: events published as the relay publishes them (inserted into `events`, then
@@ -130,4 +133,25 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, wha
     await Bun.sleep(10)
   }
   throw new Error(`timed out waiting until ${what}`)
+}
+
+/**
+ * A test app that may deliver to loopback receivers (WEBHOOK_ALLOW_PRIVATE_TARGETS), and the
+ * webhook dispatcher's lease, held when this resolves; pushed onto `leases`, which the file stops
+ * after its tests. `clock` is the app's and its stores'.
+ */
+export async function useWebhooksTestApp(name: string, leases: Lease[], clock?: () => Date) {
+  const base = testConfig()
+  const config = { ...base, webhooks: { ...base.webhooks, allowPrivateTargets: true } }
+  const app = await useTestApp({ name, deps: { config }, ...(clock ? { clock } : {}) })
+  const lease = createLease(app.database, {
+    collection: 'events_state',
+    name: 'webhook-dispatcher',
+    ttlMs: 10_000,
+    renewEveryMs: 1000,
+  })
+  leases.push(lease)
+  lease.start()
+  await waitUntil(() => lease.held(), 'the dispatcher lease is held')
+  return { app, lease }
 }
