@@ -13,7 +13,16 @@ import type { PasswordHasher } from './passwords'
 import { changesFor, refuseDetailsUnlessDisabled, refusePastDisabledUntil } from './users.changes'
 import { createLifecycle, DEFAULT_LIFECYCLE, type LifecycleOptions } from './users.lifecycle'
 import type { JsonObject } from './users.metadata'
-import type { ImportOutcome, NewProfile, NewUser, PlainChanges, UserPage, UsersRepository, WriteGuard } from './users.model'
+import type {
+  ImportOutcome,
+  NewProfile,
+  NewUser,
+  PlainChanges,
+  ProfileChanges,
+  UserPage,
+  UsersRepository,
+  WriteGuard,
+} from './users.model'
 import type { ListUsersQuery, User } from './users.schemas'
 import { createSignIn } from './users.signin'
 
@@ -61,13 +70,7 @@ export type UpdateInput = {
   metadata?: JsonObject | null
   role?: User['role']
   status?: User['status']
-  emailVerified?: boolean
-  givenName?: string | null
-  familyName?: string | null
-  externalId?: string | null
-  disabledUntil?: string | null
-  disabledReason?: string | null
-}
+} & ProfileChanges
 
 /** A user from another system, keeping its id and creation time; the password is hashed here. */
 export type ImportCandidate = { id: string; createdAt: Date; user: Omit<NewUser, 'passwordHash'>; password?: string }
