@@ -1,6 +1,7 @@
 import { createApp } from './app'
 import { createAuthenticator } from './auth/authenticate'
 import { type Config, ConfigError, loadConfig } from './config'
+import type { DatabaseHandle } from './db/calls'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
 import { withDeadline } from './deadline'
@@ -8,7 +9,7 @@ import { createRelay } from './events/events.relay'
 import { createLogger, type Logger } from './logger'
 import { createMetrics, type Metrics } from './observability/metrics'
 import { assertPortFree } from './startup'
-import { createStores } from './stores'
+import { createStores, type Stores } from './stores'
 import type { PasswordHasher } from './users/passwords'
 import { createHashingPool } from './users/passwords.pool'
 import { startWebhookDelivery } from './webhooks/webhooks.runner'
@@ -107,8 +108,8 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
  */
 function startBackgroundWork(deps: {
   config: Config
-  database: Parameters<typeof createRelay>[0]['database']
-  stores: ReturnType<typeof createStores>
+  database: DatabaseHandle
+  stores: Stores
   logger: Logger
   metrics: Metrics
 }) {
