@@ -141,6 +141,10 @@ describe('GET /v1/events query', () => {
     '?limit=1.5',
     '?waitSeconds=31',
     '?waitSeconds=-1',
+    '?waitSeconds=',
+    '?waitSeconds=%20',
+    '?waitSeconds=1.5',
+    '?waitSeconds=0x1',
     '?cursor=5',
   ])('refuses %s', async (search) => {
     expect((await query(search)).status).toBe(400)

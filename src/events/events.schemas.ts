@@ -102,11 +102,11 @@ export const ListEventsQuerySchema = z.strictObject({
     .openapi({ description: 'Only these types; repeat the parameter for several.', example: ['user.created'] }),
   userId: UserIdSchema.optional().openapi({ description: "Only this user's events." }),
   limit: z.coerce.number<string>().int().min(1).max(500).default(100),
-  waitSeconds: z.coerce
-    .number<string>()
-    .int()
-    .min(0)
-    .max(30)
+  // Digits only: coercing would read an empty or blank value as 0 and accept it.
+  waitSeconds: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of seconds')
+    .pipe(z.coerce.number<string>().int().min(0).max(30))
     .default(0)
     // Spelled out: the generator otherwise documents this one as nullable (seen with zod-openapi 1.6.3).
     .openapi({
