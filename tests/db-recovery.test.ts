@@ -69,7 +69,7 @@ describe('heartbeat watchdog', () => {
   it('reports a polling heartbeat that never ends, once', async () => {
     const client = new EventEmitter()
     let hung = 0
-    const stop = watchHeartbeats(client, { hungAfterMs: 100, checkEveryMs: 10, onHung: () => hung++ })
+    const stop = watchHeartbeats(client, { hungAfterMs: 100, onHung: () => hung++ })
     client.emit('serverHeartbeatStarted', heartbeat())
     await Bun.sleep(300)
     stop()
@@ -79,7 +79,7 @@ describe('heartbeat watchdog', () => {
   it('leaves heartbeats that end, and streaming ones, alone', async () => {
     const client = new EventEmitter()
     let hung = 0
-    const stop = watchHeartbeats(client, { hungAfterMs: 100, checkEveryMs: 10, onHung: () => hung++ })
+    const stop = watchHeartbeats(client, { hungAfterMs: 100, onHung: () => hung++ })
     client.emit('serverHeartbeatStarted', heartbeat())
     client.emit('serverHeartbeatSucceeded', heartbeat())
     client.emit('serverHeartbeatStarted', heartbeat())
@@ -95,7 +95,7 @@ describe('heartbeat watchdog', () => {
   it('reports a streaming heartbeat pending past its longer bound, once', async () => {
     const client = new EventEmitter()
     let hung = 0
-    const stop = watchHeartbeats(client, { hungAfterMs: 50, awaitedHungAfterMs: 100, checkEveryMs: 10, onHung: () => hung++ })
+    const stop = watchHeartbeats(client, { hungAfterMs: 50, awaitedHungAfterMs: 100, onHung: () => hung++ })
     client.emit('serverHeartbeatStarted', heartbeat(true))
     await Bun.sleep(300)
     stop()
@@ -105,7 +105,7 @@ describe('heartbeat watchdog', () => {
   it('gives a streaming heartbeat its longer bound before calling it hung', async () => {
     const client = new EventEmitter()
     let hung = 0
-    const stop = watchHeartbeats(client, { hungAfterMs: 50, awaitedHungAfterMs: 60_000, checkEveryMs: 10, onHung: () => hung++ })
+    const stop = watchHeartbeats(client, { hungAfterMs: 50, awaitedHungAfterMs: 60_000, onHung: () => hung++ })
     client.emit('serverHeartbeatStarted', heartbeat(true))
     await Bun.sleep(300)
     stop()

@@ -18,33 +18,34 @@ import type { EventEmitter } from 'node:events'
  */
 export function watchHeartbeats(
   client: Pick<EventEmitter, 'on' | 'off'>,
-  options: { hungAfterMs: number; awaitedHungAfterMs?: number; onHung: () => void; checkEveryMs?: number },
+  options: { hungAfterMs: number; awaitedHungAfterMs?: number; onHung: () => void },
 ): () => void {
   const awaitedHungAfterMs = options.awaitedHungAfterMs ?? options.hungAfterMs + 10_000
-  // Monitors are per server: when each server's pending heartbeat counts as hung.
-  const pending = new Map<string, number>()
-  const started = (event: { connectionId: string; awaited: boolean }) => {
-    pending.set(event.connectionId, performance.now() + (event.awaited ? awaitedHungAfterMs : options.hungAfterMs))
+  // Monitors are per server: each server's pending heartbeat has its own timer, armed only while
+  // it is pending (an idle process wakes for nothing else: issue 18, idle CPU).
+  const pending = new Map<string, ReturnType<typeof setTimeout>>()
+  const ended = (event: { connectionId: string }) => {
+    clearTimeout(pending.get(event.connectionId))
+    pending.delete(event.connectionId)
   }
-  const ended = (event: { connectionId: string }) => void pending.delete(event.connectionId)
+  const started = (event: { connectionId: string; awaited: boolean }) => {
+    ended(event)
+    const timer = setTimeout(
+      () => {
+        pending.delete(event.connectionId)
+        options.onHung()
+      },
+      event.awaited ? awaitedHungAfterMs : options.hungAfterMs,
+    )
+    timer.unref()
+    pending.set(event.connectionId, timer)
+  }
   client.on('serverHeartbeatStarted', started)
   client.on('serverHeartbeatSucceeded', ended)
   client.on('serverHeartbeatFailed', ended)
-  const timer = setInterval(
-    () => {
-      const now = performance.now()
-      for (const [server, hungAt] of pending) {
-        if (now < hungAt) continue
-        pending.delete(server)
-        options.onHung()
-      }
-    },
-    // Often enough that detection adds little to the wait (a reset is what ends an outage then).
-    options.checkEveryMs ?? 250,
-  )
-  timer.unref()
   return () => {
-    clearInterval(timer)
+    for (const timer of pending.values()) clearTimeout(timer)
+    pending.clear()
     client.off('serverHeartbeatStarted', started)
     client.off('serverHeartbeatSucceeded', ended)
     client.off('serverHeartbeatFailed', ended)
