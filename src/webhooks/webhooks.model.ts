@@ -104,6 +104,8 @@ export interface WebhookEndpoints {
   disable(id: string, reason: 'gone', now: Date): Promise<boolean>
   /** Clears catchUp, unless the endpoint was enabled again since (startAfterSequence moved). */
   caughtUp(id: string, startAfterSequence: number): Promise<void>
+  /** Calls `listener` after each insert or update made through this process; returns the unsubscribe. */
+  onChange(listener: () => void): () => void
 }
 
 /** A page of one endpoint's deliveries, newest first. */

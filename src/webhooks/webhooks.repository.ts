@@ -15,9 +15,9 @@ type EndpointDocument = Omit<StoredEndpoint, 'id'> & { _id: string; slot: number
 
 export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoints {
   const endpoints: Collection<EndpointDocument> = database.db.collection<EndpointDocument>('webhooks')
-
+  // This process's writes (a new endpoint, one enabled again) wake its dispatcher from an idle pause.
+  const { changed, onChange } = changeListeners()
   const toEndpoint = ({ _id, slot: _slot, ...rest }: EndpointDocument): StoredEndpoint => ({ id: _id, ...rest })
-
   return {
     async ensureIndexes() {
       // One createIndex call per index (FerretDB panics on several existing specs in one command).
@@ -33,6 +33,7 @@ export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoin
         if (slot === undefined) return 'limit_reached'
         try {
           await database.call((limit) => endpoints.insertOne({ _id: id, slot, ...endpoint, version: 1 }, limit))
+          changed()
           return 'inserted'
         } catch (error) {
           if (!isDuplicateKeyError(error)) throw error
@@ -52,19 +53,18 @@ export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoin
     },
 
     async update(id, version, changes: EndpointChanges, now) {
-      const unset: Record<string, ''> = Object.fromEntries(changes.unset.map((field) => [field, '' as const]))
+      const unset = Object.fromEntries(changes.unset.map((field) => [field, '' as const]))
+      const update = {
+        $set: { ...changes.set, updatedAt: now },
+        $inc: { version: 1 },
+        ...(changes.unset.length > 0 ? { $unset: unset } : {}),
+      }
       const updated = await database.call((limit) =>
-        endpoints.findOneAndUpdate(
-          { _id: id, version },
-          {
-            $set: { ...changes.set, updatedAt: now },
-            $inc: { version: 1 },
-            ...(changes.unset.length > 0 ? { $unset: unset } : {}),
-          },
-          { ...limit, returnDocument: 'after' },
-        ),
+        endpoints.findOneAndUpdate({ _id: id, version }, update, { ...limit, returnDocument: 'after' }),
       )
-      return updated ? toEndpoint(updated) : null
+      if (!updated) return null
+      changed()
+      return toEndpoint(updated)
     },
 
     async delete(id) {
@@ -83,10 +83,26 @@ export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoin
       return modifiedCount === 1
     },
 
+    onChange,
+
     async caughtUp(id, startAfterSequence) {
       await database.call((limit) =>
         endpoints.updateOne({ _id: id, startAfterSequence, catchUp: true }, { $unset: { catchUp: '' } }, limit),
       )
+    },
+  }
+}
+
+/** Listeners told of this process's writes. */
+function changeListeners() {
+  const listeners = new Set<() => void>()
+  return {
+    changed() {
+      for (const listener of listeners) listener()
+    },
+    onChange(listener: () => void) {
+      listeners.add(listener)
+      return () => void listeners.delete(listener)
     },
   }
 }

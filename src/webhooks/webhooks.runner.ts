@@ -36,8 +36,10 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): { stop():
     ttlMs: LEASE_TTL_MS,
     renewEveryMs: LEASE_RENEW_MS,
     clock,
-    onChange: (held) =>
-      logger.info({ held }, held ? 'webhook dispatcher: this instance dispatches' : 'webhook dispatcher: lease given up or lost'),
+    onChange: (held) => {
+      logger.info({ held }, held ? 'webhook dispatcher: this instance dispatches' : 'webhook dispatcher: lease given up or lost')
+      if (held) dispatcher.nudge()
+    },
   })
   const send =
     options.send ?? createWebhookSender({ timeoutMs: config.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, clock })

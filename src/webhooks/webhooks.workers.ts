@@ -28,8 +28,14 @@ export type DeliveryWorkersDeps = {
   concurrency?: number
   /** Attempts in flight per endpoint on this instance (default 4). */
   perEndpoint?: number
-  /** How often to look for due deliveries when not woken (default 1000 ms). */
+  /** How often to look for due deliveries when not woken (default 1000 ms)... */
   pollMs?: number
+  /**
+   * ...doubling after each look that found nothing due, up to this (default 8 s), back at pollMs
+   * after a claim or a wake-up. The instance that dispatches wakes its own workers, and a retry
+   * due wakes those of the instance that scheduled it; the poll is what lets the others help.
+   */
+  idlePollMs?: number
   /** Jitter for retry delays (Math.random by default; tests pass () => 0). */
   random?: () => number
   onError?: (error: unknown) => void
@@ -86,15 +92,20 @@ export function createDeliveryWorkers(deps: DeliveryWorkersDeps) {
   }
 
   async function runLoop(): Promise<void> {
+    const pollMs = deps.pollMs ?? 1000
+    let pause = pollMs
     while (running) {
       woken = signal()
+      let claimed = false
       try {
-        await fill()
+        claimed = await fill()
       } catch (error) {
         deps.onError?.(error)
       }
       if (!running) break
-      await sleepUnless(woken.promise, deps.pollMs ?? 1000)
+      // Nothing due: an idle instance looks less and less often (issue 18: idle CPU).
+      pause = claimed || active.size > 0 ? pollMs : Math.min(deps.idlePollMs ?? 8000, pause * 2)
+      if (await sleepUnless(woken.promise, pause)) pause = pollMs
     }
   }
 
@@ -227,11 +238,15 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve }
 }
 
-/** Waits `ms`, or less if `wake` resolves first; leaves no timer behind. */
-async function sleepUnless(wake: Promise<void>, ms: number): Promise<void> {
+/** Waits `ms`, or less if `wake` resolves first (then true); leaves no timer behind. */
+async function sleepUnless(wake: Promise<void>, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined
-  await Promise.race([wake, new Promise<void>((done) => (timer = setTimeout(done, ms)))])
+  const woken = await Promise.race([
+    wake.then(() => true),
+    new Promise<boolean>((done) => (timer = setTimeout(() => done(false), ms))),
+  ])
   clearTimeout(timer)
+  return woken
 }
 
 function toAttempt(outcome: DeliveryOutcome): StoredAttempt {

@@ -1,0 +1,88 @@
+import { afterAll, describe, expect, it } from 'bun:test'
+import type { Lease } from '../src/db/lease'
+import { createWebhookDispatcher } from '../src/webhooks/webhooks.dispatcher'
+import type { WebhookStores } from '../src/webhooks/webhooks.model'
+import { createWebhookSender } from '../src/webhooks/webhooks.sender'
+import { createDeliveryWorkers } from '../src/webhooks/webhooks.workers'
+import { publishEvents, startReceiver, useWebhooksTestApp, waitUntil } from './helpers/webhooks'
+
+/**
+ * An idle instance makes few database calls (issue 18: the bench charges idle CPU to the requests
+ * served): the dispatcher pauses long while no endpoint is enabled and a new one wakes it at once;
+ * the workers look less often while nothing is due and still find what another instance made due.
+ */
+const receiver = startReceiver()
+const leases: Lease[] = []
+
+afterAll(async () => {
+  await Promise.all(leases.map((lease) => lease.stop()))
+  receiver.stop()
+})
+
+/** The stores, counting the dispatcher's reads of the endpoint list (one per round that holds the lease). */
+function countingRounds(stores: WebhookStores) {
+  const counted = { rounds: 0 }
+  const list = () => {
+    counted.rounds++
+    return stores.endpoints.list()
+  }
+  const endpoints = { ...stores.endpoints, list }
+  return { stores: { ...stores, endpoints }, counted }
+}
+
+describe('the webhook dispatcher when idle', () => {
+  it('pauses for its idle interval while no endpoint is enabled, and a new endpoint ends the pause', async () => {
+    const { app, lease } = await useWebhooksTestApp('wh_idle_dispatcher', leases)
+    const { stores, counted } = countingRounds(app.webhooks)
+    const dispatcher = createWebhookDispatcher({ stores, lease, schedule: [0], everyMs: 10, idleEveryMs: 600_000 })
+    dispatcher.start()
+    try {
+      await waitUntil(() => counted.rounds === 1, 'the first round, at start')
+      await Bun.sleep(200)
+      // At everyMs it would have looked about 20 times by now.
+      expect(counted.rounds).toBe(1)
+
+      const res = await app.api.v1.webhooks.$post({ json: { url: receiver.url('/wh_idle_dispatcher/a') } as never })
+      expect(res.status).toBe(201)
+      const { id } = (await res.json()) as { id: string }
+      const [event] = await publishEvents(app.db, [{ type: 'user.created' }])
+      // Without the wake-up, the next round would be ten minutes away.
+      await waitUntil(
+        async () => (await app.db.collection('webhook_deliveries').countDocuments({ webhookId: id, eventId: event?.id })) === 1,
+        'the delivery of the event published after the endpoint was created',
+      )
+      expect(counted.rounds).toBeGreaterThan(1)
+    } finally {
+      await dispatcher.stop()
+    }
+  })
+})
+
+describe('the delivery workers when idle', () => {
+  it('still attempt a delivery no one woke them for, after an idle spell', async () => {
+    const { app, lease } = await useWebhooksTestApp('wh_idle_workers', leases)
+    const schedule = [0]
+    const workers = createDeliveryWorkers({
+      stores: app.webhooks,
+      send: createWebhookSender({ timeoutMs: 5000, allowPrivateTargets: true, clock: () => new Date() }),
+      schedule,
+      timeoutMs: 5000,
+      random: () => 0,
+      pollMs: 10,
+      idlePollMs: 80,
+    })
+    workers.start()
+    try {
+      await Bun.sleep(300) // long enough for the pause to reach idlePollMs
+      const res = await app.api.v1.webhooks.$post({ json: { url: receiver.url('/wh_idle_workers/a') } as never })
+      expect(res.status).toBe(201)
+      await publishEvents(app.db, [{ type: 'user.created' }])
+      // Another instance's dispatcher, as it were: these workers are not told about the delivery.
+      const other = createWebhookDispatcher({ stores: app.webhooks, lease, schedule })
+      expect(await other.dispatch()).toBe(1)
+      await waitUntil(() => receiver.at('/wh_idle_workers/a').length === 1, 'the attempt found by the idle poll')
+    } finally {
+      await workers.stop()
+    }
+  })
+})
