@@ -1,6 +1,9 @@
 import { afterAll, describe, expect, it } from 'bun:test'
+import { MongoClient } from 'mongodb'
+import { CONTENDER_IDS, CONTENDERS, databaseName } from '../scripts/bench/contenders'
 import { type Contender, rotateLua, runWrk } from '../scripts/bench/lib'
-import { type Runs, summarize, targets } from '../scripts/bench/report'
+import { docsSection, type Runs, summarize, targets } from '../scripts/bench/report'
+import { seedUsers } from '../scripts/bench/seed'
 import { patchLua } from '../scripts/bench/workloads'
 
 /**
@@ -105,5 +108,72 @@ describe('summarize and targets', () => {
     expect(status('users-service on Bun: peak RSS under load ≤ floor + 20 MB')).toBe('PASS') // 75 - 60
     expect(status('users-service on Bun: spawn to first 200 on /healthz ≤ 150 ms')).toBe('PASS') // median 140 ms
     expect(status('users-service on Node: spawn')).toBe('n/a')
+  })
+})
+
+describe('a database per contender', () => {
+  it('names a distinct database for each contender that uses one, without a "-"', () => {
+    const names = CONTENDER_IDS.filter((id) => CONTENDERS[id].group === 'db').map(databaseName)
+    expect(new Set(names).size).toBe(names.length)
+    expect(names).toContain('bench_service_before')
+    for (const name of names) expect(name).toMatch(/^bench_[a-z_]+$/)
+  })
+
+  it('seeds the same users (ids, usernames, createdAt) into every database it is given', async () => {
+    const suffix = crypto.randomUUID().slice(0, 8)
+    const names = [`bench_test_a_${suffix}`, `bench_test_b_${suffix}`]
+    const client = new MongoClient(globalThis.testMongoUri)
+    try {
+      // More than one insert batch (500), so every batch goes to both.
+      const seeded = await seedUsers(globalThis.testMongoUri, names, 520)
+      expect(seeded.ids).toHaveLength(520)
+      const stored = await Promise.all(
+        names.map((name) =>
+          client
+            .db(name)
+            .collection('users')
+            .find({}, { projection: { username: 1, createdAt: 1 }, sort: { _id: 1 } })
+            .toArray(),
+        ),
+      )
+      const described = seeded.ids
+        .map((id, i) => ({ id, username: seeded.usernames[i], createdAt: seeded.createdAt[i] }))
+        .sort((a, b) => a.id.localeCompare(b.id))
+      for (const docs of stored) {
+        expect(
+          docs.map((d) => ({ id: d._id.toHexString(), username: d.username, createdAt: d.createdAt.toISOString() })),
+        ).toEqual(described)
+      }
+    } finally {
+      for (const name of names) await client.db(name).dropDatabase()
+      await client.close()
+    }
+  })
+})
+
+describe('the docs section', () => {
+  const options = {
+    date: '2025-01-01 00:00',
+    machine: 'm',
+    command: 'bun run bench',
+    method: 'm.',
+    rows: [],
+    startup: {},
+    targets: [],
+  }
+
+  it("lists each contender's idle CPU, and the database's, when it was measured", () => {
+    const section = docsSection({
+      ...options,
+      idle: { seconds: 10, contenders: { floor: 1.25, service: 21.5 }, databaseMsPerSecond: 40 },
+    })
+    expect(section).toContain('**Idle** (CPU ms per second doing nothing, over 10 s')
+    expect(section).toContain(`- ${CONTENDERS.floor.label}: 1.3 ms/s`)
+    expect(section).toContain(`- ${CONTENDERS.service.label}: 21.5 ms/s`)
+    expect(section).toMatch(/- the database server .*: 40\.0 ms\/s/)
+  })
+
+  it('has no idle section when the idle measurement was skipped (--idle-seconds 0)', () => {
+    expect(docsSection(options)).not.toContain('**Idle**')
   })
 })

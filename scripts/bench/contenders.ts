@@ -1,6 +1,8 @@
 /**
- * The contenders: how to prepare and start each one. The DB ones share one database and its
- * seeded users; the no-DB pair serves the same 200 users from memory.
+ * The contenders: how to prepare and start each one. The DB ones share one database server, each
+ * with a database of its own (`databaseName`) holding the same seeded users, so no contender's
+ * writes or events land in another's (the service relays only its own events); the no-DB pair
+ * serves the same 200 users from memory.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
@@ -20,6 +22,9 @@ export const CONTENDER_IDS = [
 /** Run unless --contenders says otherwise; `service-before` joins with --before <git revision>. */
 export const DEFAULT_CONTENDER_IDS = CONTENDER_IDS.filter((id) => id !== 'service-before')
 export type ContenderId = (typeof CONTENDER_IDS)[number]
+
+/** The contender's own database on the shared server: `bench_<id>`, `_` for `-` (MongoDB names avoid `-`). */
+export const databaseName = (id: ContenderId) => `bench_${id.replaceAll('-', '_')}`
 
 export type ContenderSpec = {
   id: ContenderId

@@ -7,7 +7,8 @@
  * single-document write, its change event pushed into the user's outbox with the same filter and
  * update (src/users/users.outbox.document.ts, users.writes.ts), so the database and the driver do
  * what they do for the service. Moving those events into the feed is the service's relay's work,
- * not the request's: the floor runs none (a service running beside it relays them).
+ * not the request's: the floor runs none. It has a database of its own in the bench, so no one
+ * relays them: they stay in its users' outboxes (100 each at most; a bench run writes far fewer).
  */
 import { MongoClient, ObjectId } from 'mongodb'
 import { ulid } from 'ulid'

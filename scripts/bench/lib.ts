@@ -184,6 +184,20 @@ export async function settle(pids: number[], maxSeconds = 30): Promise<void> {
   }
 }
 
+/**
+ * CPU milliseconds per second that each of `pids` (process trees) spends over `seconds` of one
+ * shared idle spell: all are read before and after the same sleep, each over its own elapsed time.
+ */
+export async function idleCpuMsPerSecond(pids: number[], seconds: number): Promise<number[]> {
+  const before = pids.map((pid) => ({ cpu: cpuSeconds(pid), at: performance.now() }))
+  await Bun.sleep(seconds * 1000)
+  return pids.map((pid, i) => {
+    const start = before[i] ?? { cpu: 0, at: 0 }
+    const cpu = cpuSeconds(pid) - start.cpu
+    return (cpu * 1000) / ((performance.now() - start.at) / 1000)
+  })
+}
+
 /** wrk threads per run: one, so wrk (a C program) takes as little as possible of the CPU it measures. */
 export const WRK_THREADS = 1
 

@@ -47,7 +47,7 @@ try {
     const stores = createStores(database, { failureWindowSeconds: 900 })
     await stores.open()
     // Background users as a relayed database holds them: nothing pending (the bench's own seed).
-    if (BACKGROUND > 0) await seedUsers(db.uri, database.db.databaseName, BACKGROUND)
+    if (BACKGROUND > 0) await seedUsers(db.uri, [database.db.databaseName], BACKGROUND)
     const ids = await seed(stores, USERS, perUser - 1)
     const relay = createRelay({ database, outbox: stores.outbox, events: stores.events, logger: quiet, retentionDays: 30 })
     relay.lease.start()

@@ -27,6 +27,24 @@ export type Row = {
 
 export type Startup = Partial<Record<'service' | 'service-before' | 'service-node', number[]>>
 
+/**
+ * Idle cost: CPU ms per second of each contender's process tree over one shared idle spell (all
+ * started and settled, no load), and of the database server, which serves all of their idle
+ * polling at once. Reported, not judged.
+ */
+export type Idle = { seconds: number; contenders: Partial<Record<ContenderId, number>>; databaseMsPerSecond?: number }
+
+/** One line per contender (and the database), for the console and for docs/performance.md. */
+export function idleLines(idle: Idle): string[] {
+  const msPerSecond = (v: number) => `${fixed(v, 1)} ms/s`
+  return [
+    ...Object.entries(idle.contenders).map(([c, v]) => `${CONTENDERS[c as ContenderId].label}: ${msPerSecond(v)}`),
+    ...(idle.databaseMsPerSecond === undefined
+      ? []
+      : [`the database server (all the DB contenders' idle work at once): ${msPerSecond(idle.databaseMsPerSecond)}`]),
+  ]
+}
+
 export function summarize(all: Runs[]): Row[] {
   const rows = all.map(({ workload, contender, runs, peakRssMb }) => ({
     workload,
@@ -279,6 +297,7 @@ export function docsSection(options: {
   method: string
   rows: Row[]
   startup: Startup
+  idle?: Idle
   targets: Target[]
 }): string {
   const startupLines = Object.entries(options.startup).map(
@@ -299,6 +318,14 @@ export function docsSection(options: {
     '',
     ...startupLines,
     '',
+    ...(options.idle
+      ? [
+          `**Idle** (CPU ms per second doing nothing, over ${options.idle.seconds} s with every contender started and settled, no load):`,
+          '',
+          ...idleLines(options.idle).map((line) => `- ${line}`),
+          '',
+        ]
+      : []),
     '**Targets** (from issue 18):',
     '',
     ...options.targets.map((t) => `- ${t.status}: ${t.text}`),

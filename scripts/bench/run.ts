@@ -1,18 +1,24 @@
 /**
  * The benchmark: `bun run bench [--quick] [--only w1,w2] [--contenders c1,c2] [--rounds n]
- * [--seconds s] [--before <git revision>] [--update-docs]`. Starts one embedded database, seeds 10,000 users, starts every
- * contender once, then per workload warms each up and runs them in alternating wrk rounds
- * (A B C … then … C B A), reading each process tree's CPU and peak RSS from /proc and the
- * database's CPU too. Prints a table and the issue's targets; writes JSON and an SVG chart to
- * bench-results/, and with --update-docs the chart and table into docs/.
+ * [--seconds s] [--idle-seconds s] [--before <git revision>] [--update-docs]`. Starts one embedded
+ * database server with a database per DB contender (`bench_<id>`), seeds the same 10,000 users into
+ * each, starts every contender once on its own database, measures each one's idle CPU (all idle at
+ * once), then per workload warms each up and runs them in alternating wrk rounds (A B C … then …
+ * C B A), reading each process tree's CPU and peak RSS from /proc and the database's CPU too. Only
+ * one contender is under load at a time, so the database's CPU in a run is (nearly all) its. Own
+ * databases keep the write workloads fair: the service's events relay holds the lease of its own
+ * database only, so it relays its own events and no one else's. Prints a table and the issue's
+ * targets; writes JSON and an SVG chart to bench-results/, and with --update-docs the chart and
+ * table into docs/.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { CONTENDER_IDS, CONTENDERS, type ContenderId, DEFAULT_CONTENDER_IDS } from './contenders'
+import { CONTENDER_IDS, CONTENDERS, type ContenderId, DEFAULT_CONTENDER_IDS, databaseName } from './contenders'
 import {
   type Contender,
+  idleCpuMsPerSecond,
   type LoadResult,
   machine,
   median,
@@ -27,7 +33,19 @@ import {
   treePeakRssMb,
 } from './lib'
 import { benchUsers } from './memory-users'
-import { chart, DOCS_END, DOCS_START, docsSection, type Runs, type Startup, summarize, tableRows, targets } from './report'
+import {
+  chart,
+  DOCS_END,
+  DOCS_START,
+  docsSection,
+  type Idle,
+  idleLines,
+  type Runs,
+  type Startup,
+  summarize,
+  tableRows,
+  targets,
+} from './report'
 import { seedUsers } from './seed'
 import { WORKLOAD_IDS, WORKLOADS, type WorkloadContext, type WorkloadId } from './workloads'
 
@@ -39,6 +57,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     seconds: { type: 'string' },
     'startup-runs': { type: 'string' },
+    'idle-seconds': { type: 'string' },
     'update-docs': { type: 'boolean', default: false },
     before: { type: 'string' },
   },
@@ -48,13 +67,20 @@ const rounds = Number(args.rounds ?? (quick ? 3 : 5))
 const seconds = Number(args.seconds ?? (quick ? 2 : 6))
 const warmSeconds = quick ? 1 : 3
 const startupRuns = Number(args['startup-runs'] ?? (quick ? 3 : 7))
+// Every contender's CPU while idle, all at once, before any load; 0 skips it.
+const idleSeconds = Number(args['idle-seconds'] ?? 10)
+if (!Number.isFinite(idleSeconds) || idleSeconds < 0) {
+  console.error(`--idle-seconds takes a number of seconds ≥ 0 (0 skips the idle measurement), not ${args['idle-seconds']}`)
+  process.exit(2)
+}
 // Quick mode: the headline workload (every target can be judged from it); full mode: all of them.
 const workloads = pick(args.only, WORKLOAD_IDS, quick ? ['get-by-id'] : WORKLOAD_IDS)
 // --before <revision>: the service as it was then runs beside it, for before/after figures.
 if (args.before) process.env.BENCH_BEFORE_REV = args.before
 const contenderIds = pick(args.contenders, CONTENDER_IDS, args.before ? CONTENDER_IDS : DEFAULT_CONTENDER_IDS)
 const USERS = 10_000
-const DB_NAME = 'bench'
+/** The contenders with a database, each on its own: `bench_floor`, `bench_service`, … */
+const dbContenderIds = contenderIds.filter((id) => CONTENDERS[id].group === 'db')
 
 function pick<T extends string>(list: string | undefined, known: readonly T[], fallback: readonly T[]): T[] {
   if (!list) return [...fallback]
@@ -87,6 +113,7 @@ const db = await startDatabase()
 const running: { id: ContenderId; process: Contender }[] = []
 const all: Runs[] = []
 const startup: Startup = {}
+let idle: Idle | undefined
 const stopAll = async () => {
   for (const contender of running.splice(0)) await contender.process.stop()
   await db.stop()
@@ -99,8 +126,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 try {
-  progress(`database up at ${db.uri} (pid ${db.pid}); seeding ${USERS.toLocaleString('en-US')} users`)
-  const seeded = await seedUsers(db.uri, DB_NAME, USERS)
+  const dbNames = dbContenderIds.map(databaseName)
+  progress(
+    `database up at ${db.uri} (pid ${db.pid}); seeding ${USERS.toLocaleString('en-US')} users into each of ${dbNames.join(', ') || '(none)'}`,
+  )
+  const seeded = dbNames.length ? await seedUsers(db.uri, dbNames, USERS) : { ids: [], usernames: [], createdAt: [] }
 
   const apiKey = `usk_${randomBytes(32).toString('base64url')}`
   const sha256 = createHash('sha256').update(apiKey).digest('hex')
@@ -108,13 +138,14 @@ try {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     MONGODB_URI: db.uri,
-    MONGODB_DB: DB_NAME,
     LOG_LEVEL: 'info',
     // Production refuses public /metrics without this opt-in (issue 13); the run scrapes nothing sensitive.
     METRICS_PUBLIC: 'true',
     AUTH_API_KEYS: JSON.stringify([{ name: 'bench', sha256, scopes: ['users:read', 'users:write'] }]),
   }
   const headers = { Authorization: `Bearer ${apiKey}` }
+  // Each DB contender on its own database (the no-DB pair ignores it).
+  const envOf = (id: ContenderId) => ({ ...env, MONGODB_DB: databaseName(id) })
 
   // Alternating, like the load rounds: a busy spell of the machine falls on each of them alike.
   const starting = (['service', 'service-before', 'service-node'] as const).filter((id) => commands.has(id))
@@ -122,48 +153,72 @@ try {
     for (const id of starting) {
       const times = startup[id] ?? []
       startup[id] = times
-      times.push(await timeToFirstHealthy(commands.get(id) ?? [], env))
-      progress(`startup ${CONTENDERS[id].label} ${i + 1}/${startupRuns}: ${times.at(-1)?.toFixed(0)} ms`)
+      times.push(await timeToFirstHealthy(commands.get(id) ?? [], envOf(id)))
+      progress(
+        `startup ${CONTENDERS[id].label} (database ${databaseName(id)}) ${i + 1}/${startupRuns}: ${times.at(-1)?.toFixed(0)} ms`,
+      )
     }
   }
 
   for (const id of contenderIds) {
-    running.push({ id, process: await startContender(id, commands.get(id) ?? [], env) })
-    progress(`started ${CONTENDERS[id].label}`)
+    running.push({ id, process: await startContender(id, commands.get(id) ?? [], envOf(id)) })
+    const on = CONTENDERS[id].group === 'db' ? ` on database ${databaseName(id)}` : ' (no database)'
+    progress(`started ${CONTENDERS[id].label}${on}`)
   }
 
+  if (idleSeconds > 0) idle = await measureIdle(dbContenderIds.length ? db.pid : undefined)
+
   const nodbUsers = benchUsers(200)
-  const contexts: Record<'db' | 'nodb', WorkloadContext> = {
-    db: { ...seeded, headers, db: { uri: db.uri, name: DB_NAME } },
-    nodb: { ids: nodbUsers.map((u) => u.id), usernames: nodbUsers.map((u) => u.username), headers },
-  }
+  const nodb: WorkloadContext = { ids: nodbUsers.map((u) => u.id), usernames: nodbUsers.map((u) => u.username), headers }
+  // The same users and requests for every DB contender; only the database they are read from differs.
+  const contextOf = (id: ContenderId): WorkloadContext =>
+    CONTENDERS[id].group === 'db' ? { ...seeded, headers, db: { uri: db.uri, name: databaseName(id) } } : nodb
   for (const workloadId of workloads) {
     // The no-database pair measures the service's own cost on one workload: GET by id.
     for (const group of workloadId === 'get-by-id' ? (['db', 'nodb'] as const) : (['db'] as const)) {
       const contenders = running.filter((c) => CONTENDERS[c.id].group === group)
-      if (contenders.length) await runWorkload(workloadId, contenders, contexts[group], group === 'db' ? db.pid : undefined)
+      if (contenders.length) await runWorkload(workloadId, contenders, contextOf, group === 'db' ? db.pid : undefined)
     }
   }
 } finally {
   await stopAll()
 }
 
+/**
+ * Every running contender's process-tree CPU over one idle spell, all at once (after they settle
+ * from starting), and the database server's over the same spell.
+ */
+async function measureIdle(dbPid: number | undefined): Promise<Idle> {
+  const pids = running.map((c) => c.process.pid)
+  progress(`idle: letting ${running.length} contenders settle, then ${idleSeconds} s with no load`)
+  const measured = dbPid ? [...pids, dbPid] : pids
+  await settle(measured)
+  const msPerSecond = await idleCpuMsPerSecond(measured, idleSeconds)
+  const result: Idle = {
+    seconds: idleSeconds,
+    contenders: Object.fromEntries(running.map((c, i) => [c.id, msPerSecond[i] ?? 0])),
+    ...(dbPid ? { databaseMsPerSecond: msPerSecond[pids.length] ?? 0 } : {}),
+  }
+  for (const line of idleLines(result)) progress(`idle CPU ${line}`)
+  return result
+}
+
 async function runWorkload(
   workloadId: WorkloadId,
   contenders: { id: ContenderId; process: Contender }[],
-  ctx: WorkloadContext,
+  contextOf: (id: ContenderId) => WorkloadContext,
   dbPid: number | undefined,
 ) {
   const workload = WORKLOADS[workloadId]
   const prepared = new Map<ContenderId, string | undefined>()
   for (const c of contenders) {
     if (workload.prepare) progress(`${workloadId}: finding ${c.id}'s deep cursor`)
-    prepared.set(c.id, await workload.prepare?.(c.id, c.process.url, ctx))
+    prepared.set(c.id, await workload.prepare?.(c.id, c.process.url, contextOf(c.id)))
   }
   const run = async (c: { id: ContenderId; process: Contender }, runSeconds: number) => {
     await settle(dbPid ? [dbPid, ...contenders.map((x) => x.process.pid)] : contenders.map((x) => x.process.pid))
     return runWrk(c.process, {
-      lua: await workload.lua(ctx, prepared.get(c.id)),
+      lua: await workload.lua(contextOf(c.id), prepared.get(c.id)),
       seconds: runSeconds,
       connections: workload.connections,
       ...(dbPid ? { dbPid } : {}),
@@ -181,8 +236,9 @@ async function runWorkload(
       results.get(c.id)?.push(result)
       const db = result.dbCpuUsPerRequest === undefined ? '' : `, DB ${result.dbCpuUsPerRequest.toFixed(0)} µs/req`
       const errors = result.errors ? `, ${result.errors} ERRORS` : ''
+      const where = CONTENDERS[c.id].group === 'db' ? ` (${databaseName(c.id)})` : ''
       progress(
-        `${workloadId} round ${round}/${rounds} ${c.id}: ${result.rps.toFixed(result.rps < 10 ? 2 : 0)} req/s, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req${db}, p99 ${result.p99Ms.toFixed(1)} ms${errors}`,
+        `${workloadId} round ${round}/${rounds} ${c.id}${where}: ${result.rps.toFixed(result.rps < 10 ? 2 : 0)} req/s, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req${db}, p99 ${result.p99Ms.toFixed(1)} ms${errors}`,
       )
     }
   }
@@ -201,6 +257,10 @@ for (const [id, times] of Object.entries(startup)) {
     `  ${CONTENDERS[id as ContenderId].label}: median ${median(times).toFixed(0)} ms of ${times.map((t) => t.toFixed(0)).join(', ')}`,
   )
 }
+if (idle) {
+  console.log(`\nidle CPU (ms per second doing nothing, over ${idle.seconds} s, every contender started and settled, no load):`)
+  for (const line of idleLines(idle)) console.log(`  ${line}`)
+}
 console.log('\ntargets:')
 for (const t of verdicts) console.log(`  ${t.status.padEnd(4)} ${t.text}`)
 console.log(
@@ -216,7 +276,7 @@ const method =
   `wrk -t1 with a fixed number of connections per workload (${workloads.map((w) => `${w} ${WORKLOADS[w].connections}`).join(', ')}), ` +
   `${warmSeconds} s warm-up per contender, ${rounds} alternating rounds (run length: ` +
   `${workloads.map((w) => `${w} ${Math.max(seconds, WORKLOADS[w].minSeconds ?? 0)} s`).join(', ')}); medians; ` +
-  `${USERS.toLocaleString('en-US')} seeded users on the embedded FerretDB.`
+  `the same ${USERS.toLocaleString('en-US')} seeded users in each contender's own database on one embedded FerretDB.`
 const jsonFile = join(dir, `bench-${stamp}.json`)
 writeFileSync(
   jsonFile,
@@ -232,6 +292,8 @@ writeFileSync(
       workloads,
       rows,
       startup,
+      idle: idle ?? null,
+      databases: Object.fromEntries(dbContenderIds.map((id) => [id, databaseName(id)])),
       targets: verdicts,
       raw: all,
     },
@@ -257,6 +319,7 @@ if (args['update-docs']) {
     method,
     rows,
     startup,
+    ...(idle ? { idle } : {}),
     targets: verdicts,
   })
   writeFileSync(mdFile, md.slice(0, start) + section + md.slice(end + DOCS_END.length))

@@ -1,8 +1,9 @@
 /**
- * The benchmark's data: 10,000 users in the service's stored shape, bulk-loaded with insertMany
- * in batches (creating them one by one through the API would take minutes on FerretDB). Indexes
- * come from the service's own repository, and one seeded user is read back through it, so a
- * change to the stored shape breaks the seeding loudly instead of benchmarking the wrong thing.
+ * The benchmark's data: 10,000 users in the service's stored shape, the same users in each
+ * contender's own database, bulk-loaded with insertMany in batches (creating them one by one
+ * through the API would take minutes on FerretDB). Indexes come from the service's own
+ * repository, and one seeded user is read back through it in each database, so a change to the
+ * stored shape breaks the seeding loudly instead of benchmarking the wrong thing.
  * They are stored as a database whose events were all relayed holds them: an `eventBase` (the user
  * at its version) and nothing pending, so a PATCH measures the steady state, not a user's first
  * change since events existed (which adopts it: docs/events.md); a service from before events
@@ -19,12 +20,21 @@ export type SeededUsers = { ids: string[]; usernames: string[]; createdAt: strin
 
 const BATCH = 500
 
-export async function seedUsers(uri: string, dbName: string, count: number): Promise<SeededUsers> {
-  const database = await connectDatabase(uri, dbName, { appName: 'bench-seed' })
+/**
+ * Seeds `count` users into each of `dbNames` (on one server): every batch is made once and
+ * inserted into every database, so they all hold the same users (same `_id`s, usernames and
+ * createdAt), and what is returned describes each of them.
+ */
+export async function seedUsers(uri: string, dbNames: readonly string[], count: number): Promise<SeededUsers> {
+  if (!dbNames.length) throw new Error('seedUsers needs at least one database name')
+  const databases = []
   try {
-    const repository = createUsersRepository(database)
-    await repository.ensureIndexes()
-    const collection = database.db.collection('users')
+    for (const name of dbNames) databases.push(await connectDatabase(uri, name, { appName: 'bench-seed' }))
+    const targets = databases.map((database) => ({
+      repository: createUsersRepository(database),
+      collection: database.db.collection('users'),
+    }))
+    for (const target of targets) await target.repository.ensureIndexes()
     const ids: string[] = []
     const usernames: string[] = []
     const created: string[] = []
@@ -54,17 +64,23 @@ export async function seedUsers(uri: string, dbName: string, count: number): Pro
         usernames.push(username)
         created.push(createdAt.toISOString())
       }
-      await collection.insertMany(docs, { ordered: false })
+      // The same documents (with their `_id`s) into every database.
+      for (const target of targets) await target.collection.insertMany(docs, { ordered: false })
       // On a terminal one line counts up; in a log, a line every 2,500 users.
-      const line = `seeding users: ${ids.length.toLocaleString('en-US')} / ${count.toLocaleString('en-US')}`
+      const of = dbNames.length > 1 ? ` (into each of ${dbNames.join(', ')})` : ''
+      const line = `seeding users: ${ids.length.toLocaleString('en-US')} / ${count.toLocaleString('en-US')}${of}`
       if (process.stderr.isTTY) process.stderr.write(`\r${line}${ids.length === count ? '\n' : ''}`)
       else if (ids.length % 2500 === 0 || ids.length === count) process.stderr.write(`${line}\n`)
     }
-    const check = await repository.findById(ids[0] ?? '')
-    if (check?.username !== usernames[0]) throw new Error('seeded users do not read back through the service repository')
+    for (const [i, target] of targets.entries()) {
+      const check = await target.repository.findById(ids[0] ?? '')
+      if (check?.username !== usernames[0]) {
+        throw new Error(`seeded users do not read back through the service repository (database ${dbNames[i]})`)
+      }
+    }
     return { ids, usernames, createdAt: created }
   } finally {
-    await database.close()
+    for (const database of databases) await database.close()
   }
 }
 
