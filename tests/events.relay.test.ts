@@ -2,6 +2,7 @@ import { describe, expect, it } from 'bun:test'
 import { randomBytes } from 'node:crypto'
 import { BSON } from 'mongodb'
 import type { RelayStep } from '../src/events/events.relay'
+import { scanPause } from '../src/events/events.relay.steps'
 import { createMetrics } from '../src/observability/metrics'
 import { eventually } from './helpers/abort'
 import { useTestApp } from './helpers/context'
@@ -191,6 +192,24 @@ describe('the relay: hints', () => {
     expect(res.status).toBe(200)
     const page = (await res.json()) as { items: { userId: string; type: string }[] }
     expect(page.items.map((event) => [event.userId, event.type])).toEqual([[user.id, 'user.created']])
+  })
+})
+
+describe('the relay: how often it scans', () => {
+  const bounds = { min: 1000, max: 30_000 }
+
+  it('waits twice as long after each scan that found nothing, up to 8 s', () => {
+    expect([1, 2, 3, 4, 5, 40].map((empty) => scanPause(bounds, empty, 5))).toEqual([2000, 4000, 8000, 8000, 8000, 8000])
+  })
+
+  it('comes back to its shortest pause after a scan that found something', () => {
+    expect(scanPause(bounds, 0, 5)).toBe(1000)
+  })
+
+  it('keeps slow scans to about 5 % of the time, within its bounds', () => {
+    expect(scanPause(bounds, 0, 200)).toBe(4000)
+    expect(scanPause(bounds, 1, 2000)).toBe(30_000)
+    expect(scanPause({ min: 20, max: 200 }, 6, 1)).toBe(200)
   })
 })
 

@@ -34,6 +34,8 @@ export type RelayContext = {
   /** Users whose replay did not reach what is stored: left out of scans (they would fill every look). */
   quarantined: Set<string>
   scanDue: boolean
+  /** Scans in a row that found nothing pending: each doubles the pause before the next (up to IDLE_SCAN_MS). */
+  emptyScans: number
   nextScanAt: number
   nextPruneAt: number
 }
@@ -45,6 +47,11 @@ const MAX_QUARANTINED = 1000
  * flight would only queue the service's own writes behind them.
  */
 const POP_CONCURRENCY = 4
+/**
+ * The longest pause between scans that keep finding nothing (issue 18: an idle instance's CPU).
+ * Scans find the changes of other instances; this instance's own changes come as hints at once.
+ */
+const IDLE_SCAN_MS = 8000
 
 /** One batch (or the end of one left half done); the number of events it made visible. */
 export async function pass(ctx: RelayContext): Promise<number> {
@@ -72,11 +79,21 @@ async function gather(ctx: RelayContext): Promise<OutboxUser[]> {
     for (const user of scanned) found.set(user.id, user)
     // A full look: more may be waiting, look again at once.
     if (scanned.length === ctx.maxUsers) ctx.scanDue = true
-    // Scans take at most about 5 % of the time: cheap on MongoDB (an index range), not on FerretDB (a collection scan).
-    const pause = Math.min(ctx.scanEveryMs.max, Math.max(ctx.scanEveryMs.min, 20 * (performance.now() - started)))
-    ctx.nextScanAt = ctx.clock().getTime() + pause
+    // Cheap on MongoDB (an index range), not on FerretDB (a collection scan): see scanPause.
+    ctx.emptyScans = scanned.length === 0 ? ctx.emptyScans + 1 : 0
+    ctx.nextScanAt = ctx.clock().getTime() + scanPause(ctx.scanEveryMs, ctx.emptyScans, performance.now() - started)
   }
   return [...found.values()].filter((user) => user.pending.length > 0 && !ctx.quarantined.has(user.id))
+}
+
+/**
+ * The pause before the next scan: at least 20 times the last scan's duration (scans take at most
+ * about 5 % of the time), and while scans find nothing, twice the last pause, up to IDLE_SCAN_MS;
+ * always within `bounds`.
+ */
+export function scanPause(bounds: { min: number; max: number }, emptyScans: number, scanMs: number): number {
+  const idle = Math.min(IDLE_SCAN_MS, bounds.min * 2 ** Math.min(emptyScans, 16))
+  return Math.min(bounds.max, Math.max(bounds.min, idle, 20 * scanMs))
 }
 
 /** A new batch: recorded under the token, then completed. */

@@ -149,6 +149,7 @@ function createContext(options: RelayOptions, wake: () => void): RelayContext {
     hints: new Set(),
     quarantined: new Set(),
     scanDue: true,
+    emptyScans: 0,
     nextScanAt: 0,
     nextPruneAt: 0,
   }
