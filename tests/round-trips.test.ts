@@ -81,10 +81,12 @@ describe('database round trips per request', () => {
     ['by username', () => `/v1/users/by-username/${user.username.toUpperCase()}`],
     ['by email', () => `/v1/users/by-email/${encodeURIComponent(user.email)}`],
     ['a list page', () => '/v1/users?limit=5&role=user'],
-  ])('GET %s sends one find', async (_, path) => {
-    const { status, commands } = await commandsOf(path())
+  ])('GET %s sends one find, which leaves the outbox on the server', async (_, path) => {
+    const { status, commands, sent } = await commandsOf(path())
     expect(status).toBe(200)
     expect(commands).toEqual(['find'])
+    // eventBase and pendingEvents are the relay's: a copy of the user and its unpublished events.
+    expect(sent[0]?.projection).toEqual({ eventBase: 0, pendingEvents: 0 })
   })
 
   it('GET with a matching If-None-Match sends one find for its 304', async () => {
