@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import pino, { type DestinationStream } from 'pino'
 import type { Config } from './config'
@@ -89,8 +90,8 @@ let stdout: (DestinationStream & { flushSync(): void }) | undefined
  * Standard output, one write per turn of the event loop (issue 18): the lines logged while it runs
  * (a busy server's answers of that turn, each with its request line) are written together when it
  * ends (setImmediate), or at once past BATCH_BYTES, instead of one write(2) per line, which was
- * about a third of the service's own CPU per request. Through pino's synchronous destination, which
- * retries a full pipe (EAGAIN) and partial writes. Synchronous on purpose: an asynchronous write in
+ * about a third of the service's own CPU per request. Written by writeFully, which retries a full
+ * pipe (EAGAIN) and partial writes. Synchronous on purpose: an asynchronous write in
  * flight when the process ends is lost (tried: the first 570 of 2,000 lines went missing on exit),
  * and no line may be. The price: a log reader that stops reading stalls the service once the
  * pipe is full (docs/operations.md: use a log driver that keeps up, or Docker's non-blocking mode).
@@ -102,7 +103,6 @@ let stdout: (DestinationStream & { flushSync(): void }) | undefined
  */
 export function standardOutput(): DestinationStream & { flushSync(): void } {
   if (stdout) return stdout
-  const sink = pino.destination({ dest: 1, sync: true })
   let pending = ''
   let scheduled = false
   const flushSync = () => {
@@ -110,7 +110,7 @@ export function standardOutput(): DestinationStream & { flushSync(): void } {
     if (pending === '') return
     const lines = pending
     pending = ''
-    sink.write(lines)
+    writeFully(1, lines)
   }
   process.on('exit', () => {
     try {
@@ -132,3 +132,25 @@ export function standardOutput(): DestinationStream & { flushSync(): void } {
   }
   return stdout
 }
+
+/** How long a write waits for a reader that is not keeping up (the pipe full) before trying again. */
+const FULL_PIPE_WAIT_MS = 10
+
+/**
+ * Writes all of `text` to `fd`, synchronously: encoded once, written again from where a partial
+ * write stopped, and retried while the pipe is full (EAGAIN, a non-blocking descriptor), as pino's
+ * synchronous destination does, without its per-write bookkeeping (issue 18: it measured the
+ * length of every batch, then encoded it again).
+ */
+export function writeFully(fd: number, text: string, write: (fd: number, bytes: Uint8Array) => number = writeSync): void {
+  let bytes = Buffer.from(text)
+  while (bytes.length > 0) {
+    try {
+      bytes = bytes.subarray(write(fd, bytes))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
+      Atomics.wait(fullPipeWait, 0, 0, FULL_PIPE_WAIT_MS)
+    }
+  }
+}
+const fullPipeWait = new Int32Array(new SharedArrayBuffer(4))

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { join } from 'node:path'
+import { writeFully } from '../src/logger'
 
 /**
  * The request log is written once per turn of the event loop (src/logger.ts, standardOutput): a
@@ -30,6 +31,8 @@ async function run(ending: string): Promise<{ ids: string[]; code: number; lines
     }
     return parse(seen + rest, await proc.exited)
   }
+  // A reader that starts late: the writer meets a full pipe first (partial writes, EAGAIN).
+  if (ending === 'burst') await Bun.sleep(300)
   return parse(await new Response(proc.stdout).text(), await proc.exited)
 }
 
@@ -50,5 +53,36 @@ describe('the request log on standard output', () => {
     expect(code).toBe(exitCode as number)
     expect(ids).toEqual(Array.from({ length: 2000 }, (_, i) => `${ending}-${i}`))
     for (const line of lines) expect(JSON.parse(line)).toHaveProperty('level')
+  })
+
+  it('writes every line, whole and in order, past a full pipe whose reader starts late', async () => {
+    const { ids, code } = await run('burst')
+    expect(code).toBe(0)
+    expect(ids).toEqual(Array.from({ length: 20_000 }, (_, i) => `burst-${i}`))
+  })
+})
+
+describe('writeFully', () => {
+  it('writes everything, in order, through partial writes and a full pipe (EAGAIN)', () => {
+    const text = Array.from({ length: 500 }, (_, i) => `{"requestId":"r-${i}","msg":"é✓"}\n`).join('')
+    const chunks: Buffer[] = []
+    let calls = 0
+    // A reader that takes at most 100 bytes at a time, and every third call finds the pipe full.
+    writeFully(1, text, (_fd, bytes) => {
+      calls++
+      if (calls % 3 === 0) throw Object.assign(new Error('EAGAIN: resource temporarily unavailable'), { code: 'EAGAIN' })
+      const taken = bytes.subarray(0, 100)
+      chunks.push(Buffer.from(taken))
+      return taken.length
+    })
+    expect(Buffer.concat(chunks).toString()).toBe(text)
+    expect(calls).toBeGreaterThan(Buffer.byteLength(text) / 100)
+  })
+
+  it('passes on any other error (a closed pipe)', () => {
+    const closed = () => {
+      throw Object.assign(new Error('EPIPE: broken pipe'), { code: 'EPIPE' })
+    }
+    expect(() => writeFully(1, 'line\n', closed)).toThrow('EPIPE')
   })
 })
