@@ -79,6 +79,8 @@ const workloads = pick(args.only, WORKLOAD_IDS, quick ? ['get-by-id'] : WORKLOAD
 if (args.before) process.env.BENCH_BEFORE_REV = args.before
 const contenderIds = pick(args.contenders, CONTENDER_IDS, args.before ? CONTENDER_IDS : DEFAULT_CONTENDER_IDS)
 const USERS = 10_000
+/** The longest wait, after a round, for the work it left behind (its CPU counts); then the next round starts anyway. */
+const SETTLE_AFTER_SECONDS = 300
 /** The contenders with a database, each on its own: `bench_floor`, `bench_service`, … */
 const dbContenderIds = contenderIds.filter((id) => CONTENDERS[id].group === 'db')
 
@@ -202,9 +204,6 @@ async function measureIdle(dbPid: number | undefined): Promise<Idle> {
   for (const line of idleLines(result)) progress(`idle CPU ${line}`)
   return result
 }
-
-/** The longest wait, after a round, for the work it left behind (its CPU counts); then the next round starts anyway. */
-const SETTLE_AFTER_SECONDS = 300
 
 async function runWorkload(
   workloadId: WorkloadId,
