@@ -105,12 +105,20 @@ export function standardOutput(): DestinationStream & { flushSync(): void } {
   if (stdout) return stdout
   let pending = ''
   let scheduled = false
+  // Set when the reader went away (EPIPE): like pino's own destination, later lines are dropped
+  // instead of an error thrown into a request or out of the flush (an uncaught exception).
+  let closed = false
   const flushSync = () => {
     scheduled = false
-    if (pending === '') return
+    if (pending === '' || closed) return
     const lines = pending
     pending = ''
-    writeFully(1, lines)
+    try {
+      writeFully(1, lines)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error
+      closed = true
+    }
   }
   process.on('exit', () => {
     try {
@@ -121,6 +129,7 @@ export function standardOutput(): DestinationStream & { flushSync(): void } {
   })
   stdout = {
     write(line: string) {
+      if (closed) return
       pending += line
       if (pending.length >= BATCH_BYTES) flushSync()
       else if (!scheduled) {

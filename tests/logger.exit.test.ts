@@ -62,6 +62,23 @@ describe('the request log on standard output', () => {
   })
 })
 
+describe('the request log when its reader goes away', () => {
+  it('drops the lines it can no longer write and keeps running (EPIPE is not a crash)', async () => {
+    const proc = Bun.spawn(['bun', fixture, 'reader-gone'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+    const reader = proc.stdout.getReader()
+    let seen = ''
+    while (!seen.includes('"msg":"ready"')) {
+      const { done, value } = await reader.read()
+      if (done) break
+      seen += new TextDecoder().decode(value)
+    }
+    await reader.cancel()
+    const code = await proc.exited
+    expect(await new Response(proc.stderr).text()).not.toContain('EPIPE')
+    expect(code).toBe(0)
+  })
+})
+
 describe('writeFully', () => {
   it('writes everything, in order, through partial writes and a full pipe (EAGAIN)', () => {
     const text = Array.from({ length: 500 }, (_, i) => `{"requestId":"r-${i}","msg":"é✓"}\n`).join('')
