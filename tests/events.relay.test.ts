@@ -206,6 +206,23 @@ describe('the relay: how often it scans', () => {
     expect(scanPause(bounds, 0, 5)).toBe(1000)
   })
 
+  it('sleeps between passes until its next scan is due, instead of reading its state at a fixed tick', async () => {
+    const world = await useTestApp({ name: 'relay_idle' })
+    let passes = 0
+    const events = {
+      ...world.stores.events,
+      state: () => {
+        passes++
+        return world.stores.events.state()
+      },
+    }
+    await startRelay(world, { events, scanEveryMs: { min: 20, max: 10_000 } })
+    passes = 0
+    await Bun.sleep(600)
+    // A pass every 20 ms would be about 30; scans 20, 40, 80, 160, 320 ms apart, about 5.
+    expect(passes).toBeLessThan(12)
+  })
+
   it('keeps slow scans to about 5 % of the time, within its bounds', () => {
     expect(scanPause(bounds, 0, 200)).toBe(4000)
     expect(scanPause(bounds, 1, 2000)).toBe(30_000)

@@ -163,16 +163,17 @@ function createContext(options: RelayOptions, wake: () => void): RelayContext {
 async function loop(ctx: RelayContext, control: Control, serialized: () => Promise<number>): Promise<void> {
   while (control.running) {
     control.woken = false
+    let failed = false
     const moved = ctx.lease.held()
       ? await serialized().catch((error: unknown) => {
           ctx.logger.warn({ err: error }, 'events relay: a batch failed; the next pass takes it up')
+          failed = true
           return 0
         })
       : 0
     if (moved > 0 || !control.running || control.woken) continue
     await new Promise<void>((resolve) => {
-      const pause = Math.max(10, Math.min(ctx.scanEveryMs.min, ctx.nextScanAt - ctx.clock().getTime()))
-      const timer = setTimeout(resolve, pause)
+      const timer = setTimeout(resolve, pauseOf(ctx, failed))
       control.wake = () => {
         clearTimeout(timer)
         resolve()
@@ -180,4 +181,17 @@ async function loop(ctx: RelayContext, control: Control, serialized: () => Promi
     })
     control.wake = undefined
   }
+}
+
+/**
+ * How long the loop sleeps when nothing woke it: a holder until its next scan or retention (hints,
+ * a new term and stop wake it sooner), after a failed pass at most scanEveryMs.min; an instance
+ * without the lease until scanEveryMs.max (winning the lease wakes it). Each pass reads the relay's
+ * state, so no shorter tick (issue 18: an idle holder read it every second, others woke every 10 ms).
+ */
+function pauseOf(ctx: RelayContext, failed: boolean): number {
+  if (!ctx.lease.held()) return ctx.scanEveryMs.max
+  const due = Math.min(ctx.nextScanAt, ctx.nextPruneAt) - ctx.clock().getTime()
+  const pause = failed ? Math.min(ctx.scanEveryMs.min, due) : due
+  return Math.min(ctx.scanEveryMs.max, Math.max(10, pause))
 }
