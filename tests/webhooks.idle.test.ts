@@ -59,11 +59,19 @@ describe('the webhook dispatcher when idle', () => {
 })
 
 describe('the delivery workers when idle', () => {
-  it('still attempt a delivery no one woke them for, after an idle spell', async () => {
+  it('look for due work less and less often while none is due, and still find a delivery no one woke them for', async () => {
     const { app, lease } = await useWebhooksTestApp('wh_idle_workers', leases)
     const schedule = [0]
+    let claims = 0
+    const deliveries = {
+      ...app.webhooks.deliveries,
+      claim: (...args: Parameters<typeof app.webhooks.deliveries.claim>) => {
+        claims++
+        return app.webhooks.deliveries.claim(...args)
+      },
+    }
     const workers = createDeliveryWorkers({
-      stores: app.webhooks,
+      stores: { ...app.webhooks, deliveries },
       send: createWebhookSender({ timeoutMs: 5000, allowPrivateTargets: true, clock: () => new Date() }),
       schedule,
       timeoutMs: 5000,
@@ -74,6 +82,8 @@ describe('the delivery workers when idle', () => {
     workers.start()
     try {
       await Bun.sleep(300) // long enough for the pause to reach idlePollMs
+      // At pollMs (10 ms) that would be about 30 looks; doubling from 10 ms to 80 ms, about 6.
+      expect(claims).toBeLessThan(12)
       const res = await app.api.v1.webhooks.$post({ json: { url: receiver.url('/wh_idle_workers/a') } as never })
       expect(res.status).toBe(201)
       await publishEvents(app.db, [{ type: 'user.created' }])

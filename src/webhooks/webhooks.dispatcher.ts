@@ -56,8 +56,6 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
   const clock = deps.clock ?? (() => new Date())
   const pageSize = deps.pageSize ?? 500
   const retentionMs = deps.retentionMs ?? 30 * DAY_MS
-  let lastPrune = 0
-  let lastRepair = 0
   /** The last round had nothing to send to: no lease, or no enabled endpoint. */
   let idle = true
   let unsubscribe: (() => void) | undefined
@@ -66,8 +64,11 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
   /** One round; the deliveries it created (0 when this instance does not hold the lease). */
   async function dispatch(): Promise<number> {
     const token = deps.lease.token()
-    idle = true
-    if (token === undefined) return 0
+    if (token === undefined) {
+      idle = true
+      return 0
+    }
+    // Set only once the list is read: a round that failed keeps the pace it had.
     const enabled = (await endpoints.list()).filter((endpoint) => endpoint.enabled)
     idle = enabled.length === 0
     // No endpoint, nothing to send, nothing more to read: a new one starts after its own
@@ -93,18 +94,7 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
     return created
   }
 
-  /** Now and then, by the lease holder: finished deliveries past retention go; lost queue entries come back. */
-  async function upkeep(): Promise<void> {
-    const now = clock().getTime()
-    if (now - lastRepair >= REPAIR_EVERY_MS) {
-      lastRepair = now
-      await deliveries.repair(new Date(now - REPAIR_AFTER_MS))
-    }
-    if (now - lastPrune >= PRUNE_EVERY_MS) {
-      lastPrune = now
-      await deliveries.prune(new Date(now - retentionMs))
-    }
-  }
+  const upkeep = createUpkeep(deliveries, clock, retentionMs)
 
   const rounds = repeat(
     () =>
@@ -132,18 +122,38 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
   }
 }
 
+/** Now and then, by the lease holder: finished deliveries past retention go; lost queue entries come back. */
+function createUpkeep(deliveries: WebhookStores['deliveries'], clock: () => Date, retentionMs: number) {
+  let lastPrune = 0
+  let lastRepair = 0
+  return async (): Promise<void> => {
+    const now = clock().getTime()
+    if (now - lastRepair >= REPAIR_EVERY_MS) {
+      lastRepair = now
+      await deliveries.repair(new Date(now - REPAIR_AFTER_MS))
+    }
+    if (now - lastPrune >= PRUNE_EVERY_MS) {
+      lastPrune = now
+      await deliveries.prune(new Date(now - retentionMs))
+    }
+  }
+}
+
 /** Runs `round` at start, then again `pauseMs()` after each ends; at once after one a nudge came during. */
 function repeat(round: () => Promise<void>, pauseMs: () => number) {
   let timer: ReturnType<typeof setTimeout> | undefined
   let running = false
   let nudged = false
   let current: Promise<void> | undefined
-  const schedule = (delayMs: number): void => {
-    if (!running) return
+  // Each start() runs one chain of rounds: a round of an earlier chain (stopped, then started
+  // again before that round ended) schedules nothing when it ends.
+  let chain = 0
+  const schedule = (delayMs: number, mine: number): void => {
+    if (!running || mine !== chain) return
     timer = setTimeout(() => {
       timer = undefined
       nudged = false
-      current = round().finally(() => schedule(nudged ? 0 : pauseMs()))
+      current = round().finally(() => schedule(nudged ? 0 : pauseMs(), mine))
     }, delayMs)
     timer.unref?.()
   }
@@ -151,14 +161,14 @@ function repeat(round: () => Promise<void>, pauseMs: () => number) {
     start(): void {
       if (running) return
       running = true
-      schedule(0)
+      schedule(0, ++chain)
     },
     nudge(): void {
       if (!running) return
       if (timer === undefined) nudged = true
       else {
         clearTimeout(timer)
-        schedule(0)
+        schedule(0, chain)
       }
     },
     async stop(): Promise<void> {
