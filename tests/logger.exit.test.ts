@@ -16,24 +16,25 @@ async function run(ending: string): Promise<{ ids: string[]; code: number; lines
   if (ending === 'sigterm') {
     // Signalled once it says it is ready (its handlers are installed by then).
     const reader = proc.stdout.getReader()
-    let seen = ''
-    while (!seen.includes('"msg":"ready"')) {
-      const { done, value } = await reader.read()
-      if (done) break
-      seen += new TextDecoder().decode(value)
-    }
+    const seen = await readUntil(reader, '"msg":"ready"')
     proc.kill('SIGTERM')
-    let rest = ''
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      rest += new TextDecoder().decode(value)
-    }
+    const rest = await readUntil(reader)
     return parse(seen + rest, await proc.exited)
   }
   // A reader that starts late: the writer meets a full pipe first (partial writes, EAGAIN).
   if (ending === 'burst') await Bun.sleep(300)
   return parse(await new Response(proc.stdout).text(), await proc.exited)
+}
+
+/** What `reader` gives until its text holds `marker` (or, without one, until it ends). */
+async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, marker?: string): Promise<string> {
+  let text = ''
+  while (marker === undefined || !text.includes(marker)) {
+    const { done, value } = await reader.read()
+    if (done) break
+    text += new TextDecoder().decode(value)
+  }
+  return text
 }
 
 function parse(output: string, code: number) {
@@ -66,12 +67,7 @@ describe('the request log when its reader goes away', () => {
   it('drops the lines it can no longer write and keeps running (EPIPE is not a crash)', async () => {
     const proc = Bun.spawn(['bun', fixture, 'reader-gone'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
     const reader = proc.stdout.getReader()
-    let seen = ''
-    while (!seen.includes('"msg":"ready"')) {
-      const { done, value } = await reader.read()
-      if (done) break
-      seen += new TextDecoder().decode(value)
-    }
+    await readUntil(reader, '"msg":"ready"')
     await reader.cancel()
     const code = await proc.exited
     expect(await new Response(proc.stderr).text()).not.toContain('EPIPE')
