@@ -16,7 +16,7 @@ export const SRC = join(import.meta.dir, '..', 'src')
  * in docs/architecture.md) before it can import anything.
  */
 export const LAYERS: string[][] = [
-  ['errors', 'scopes', 'deadline', 'openapi', 'version', 'startup', 'retry-schedule'],
+  ['errors', 'scopes', 'deadline', 'openapi', 'version', 'startup', 'retry-schedule', 'listeners'],
   ['config', 'db/'],
   ['logger', 'http/'],
   ['observability/', 'auth/', 'idempotency/'],

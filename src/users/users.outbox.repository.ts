@@ -1,5 +1,6 @@
 import { type Filter, ObjectId } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
+import { createListeners } from '../listeners'
 import { USERS_COLLECTION, type UserDocument } from './users.document'
 import type { EventBase, OutboxUser, UsersOutbox } from './users.outbox'
 import { outboxAsRead, snapshotOf } from './users.outbox.document'
@@ -12,18 +13,13 @@ import { outboxAsRead, snapshotOf } from './users.outbox.document'
 export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { notify(id: string): void } {
   const { call } = database
   const users = database.db.collection<UserDocument>(USERS_COLLECTION)
-  const listeners = new Set<(userId: string) => void>()
+  const changes = createListeners<[userId: string]>()
 
   const readOne = async (id: string) => toOutboxUser(await call((limit) => users.findOne({ _id: new ObjectId(id) }, limit)))
 
   return {
-    notify(id) {
-      for (const listener of listeners) listener(id)
-    },
-    onChange(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
+    notify: changes.notify,
+    onChange: changes.add,
 
     async pending(count, skip) {
       const filter: Filter<UserDocument> = {

@@ -1,6 +1,7 @@
 import type { Collection } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
 import { isDuplicateKeyError } from '../db/errors'
+import { createListeners } from '../listeners'
 import type { EndpointChanges, StoredEndpoint, WebhookEndpoints } from './webhooks.model'
 import { MAX_WEBHOOK_ENDPOINTS } from './webhooks.model'
 
@@ -16,7 +17,7 @@ type EndpointDocument = Omit<StoredEndpoint, 'id'> & { _id: string; slot: number
 export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoints {
   const endpoints: Collection<EndpointDocument> = database.db.collection<EndpointDocument>('webhooks')
   // This process's writes (a new endpoint, one enabled again) wake its dispatcher from an idle pause.
-  const { changed, onChange } = changeListeners()
+  const written = createListeners()
   const toEndpoint = ({ _id, slot: _slot, ...rest }: EndpointDocument): StoredEndpoint => ({ id: _id, ...rest })
   return {
     async ensureIndexes() {
@@ -33,7 +34,7 @@ export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoin
         if (slot === undefined) return 'limit_reached'
         try {
           await database.call((limit) => endpoints.insertOne({ _id: id, slot, ...endpoint, version: 1 }, limit))
-          changed()
+          written.notify()
           return 'inserted'
         } catch (error) {
           if (!isDuplicateKeyError(error)) throw error
@@ -63,7 +64,7 @@ export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoin
         endpoints.findOneAndUpdate({ _id: id, version }, update, { ...limit, returnDocument: 'after' }),
       )
       if (!updated) return null
-      changed()
+      written.notify()
       return toEndpoint(updated)
     },
 
@@ -83,26 +84,12 @@ export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoin
       return modifiedCount === 1
     },
 
-    onChange,
+    onChange: written.add,
 
     async caughtUp(id, startAfterSequence) {
       await database.call((limit) =>
         endpoints.updateOne({ _id: id, startAfterSequence, catchUp: true }, { $unset: { catchUp: '' } }, limit),
       )
-    },
-  }
-}
-
-/** Listeners told of this process's writes. */
-function changeListeners() {
-  const listeners = new Set<() => void>()
-  return {
-    changed() {
-      for (const listener of listeners) listener()
-    },
-    onChange(listener: () => void) {
-      listeners.add(listener)
-      return () => void listeners.delete(listener)
     },
   }
 }
