@@ -128,7 +128,13 @@ function startBackgroundWork(deps: {
   if (config.env === 'production' && config.webhooks.allowPrivateTargets) {
     logger.warn({}, 'WEBHOOK_ALLOW_PRIVATE_TARGETS=true: webhooks may target internal hosts (the SSRF guard is off)')
   }
-  const webhookDelivery = startWebhookDelivery({ database, stores: stores.webhooks, config: config.webhooks, logger })
+  const webhookDelivery = startWebhookDelivery({
+    database,
+    stores: stores.webhooks,
+    config: config.webhooks,
+    logger,
+    metrics: deps.metrics,
+  })
   let webhooksStopped: Promise<void> | undefined
   // Stopped alongside the HTTP drain: no new attempt starts, those in flight finish (each within
   // WEBHOOK_TIMEOUT_MS). One cut short by the deadline is sent again by another instance when its

@@ -28,6 +28,7 @@ const noMetrics: Metrics = {
   countEventsRelayed: () => {},
   countRelayInvariantFailure: () => {},
   setEventsWaiting: () => {},
+  countWebhookAttempt: () => {},
   render: async () => '',
   contentType: 'text/plain',
 }

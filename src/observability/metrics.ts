@@ -25,9 +25,31 @@ export type Metrics = {
   countRelayInvariantFailure(): void
   /** How many GET /v1/events long polls this instance holds now. */
   setEventsWaiting(count: number): void
+  /** Counts one webhook attempt of this instance's delivery workers, and what it finished (src/webhooks/webhooks.runner.ts). */
+  countWebhookAttempt(sample: WebhookAttemptSample): void
   /** The Prometheus text exposition of every metric. */
   render(): Promise<string>
   contentType: string
+}
+
+/**
+ * One webhook attempt as the metrics see it: labels from bounded sets only, never an endpoint's
+ * URL or id, an event or a delivery id.
+ */
+export type WebhookAttemptSample = {
+  /**
+   * `delivered` (2xx), `gone` (410) or the failure's class (`http_status`, `timeout`, `connection`...);
+   * absent when nothing was sent (the endpoint was disabled meanwhile, or the event is past retention).
+   */
+  outcome?: string
+  /** The attempt's duration, DNS to the last byte read. */
+  seconds?: number
+  /** Deliveries this attempt ended as failed for good, and why. */
+  gaveUp?: { reason: 'exhausted' | 'gone' | 'skipped'; count: number }
+  /** The attempt's 410 disabled its endpoint. */
+  endpointDisabled?: boolean
+  /** The attempt opened its endpoint's circuit breaker on this instance. */
+  endpointPaused?: boolean
 }
 
 /**
@@ -71,6 +93,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats; hashingSta
     registers: [registry],
   })
   const events = registerEventMetrics(registry)
+  const countWebhookAttempt = registerWebhookMetrics(registry)
   const { poolStats } = options
   if (poolStats) {
     const gauge = (name: string, help: string, read: (stats: PoolStats) => number) =>
@@ -93,6 +116,7 @@ export function createMetrics(options: { poolStats?: () => PoolStats; hashingSta
     countLegacyRequest: (route, caller) => legacyRequests.inc({ route, caller: callerLabel(caller) }),
     countRateLimited: (limit) => rateLimited.inc({ limit }),
     ...events,
+    countWebhookAttempt,
     render: () => registry.metrics(),
     contentType: registry.contentType,
   }
@@ -130,6 +154,45 @@ function registerEventMetrics(
       for (const seconds of lagsSeconds) lag.observe(Math.max(0, seconds))
     },
     countRelayInvariantFailure: () => invariantFailures.inc(),
+  }
+}
+
+/** Webhook delivery (src/webhooks/webhooks.workers.ts): what this instance's attempts came to. */
+function registerWebhookMetrics(registry: Registry): Metrics['countWebhookAttempt'] {
+  const attempts = new Counter({
+    name: 'webhook_attempts_total',
+    help: 'Webhook requests sent by this instance, by outcome: delivered (2xx), gone (410), or the class of the failure.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  const duration = new Histogram({
+    name: 'webhook_attempt_duration_seconds',
+    help: 'Duration of each webhook request, DNS to the last byte read, in seconds.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
+    registers: [registry],
+  })
+  const gaveUp = new Counter({
+    name: 'webhook_deliveries_failed_total',
+    help: 'Webhook deliveries failed for good, by reason: exhausted (the retry schedule ran out), gone (410), skipped (endpoint disabled or event expired before sending).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
+  const disabled = new Counter({
+    name: 'webhook_endpoints_disabled_total',
+    help: 'Webhook endpoints disabled because they answered 410 Gone.',
+    registers: [registry],
+  })
+  const paused = new Counter({
+    name: 'webhook_endpoint_pauses_total',
+    help: "Failed webhook attempts that paused their endpoint's deliveries on this instance (its circuit breaker: 10 failures in a row, then each further one).",
+    registers: [registry],
+  })
+  return (sample) => {
+    if (sample.outcome !== undefined) attempts.inc({ outcome: sample.outcome })
+    if (sample.seconds !== undefined) duration.observe(sample.seconds)
+    if (sample.gaveUp && sample.gaveUp.count > 0) gaveUp.inc({ reason: sample.gaveUp.reason }, sample.gaveUp.count)
+    if (sample.endpointDisabled) disabled.inc()
+    if (sample.endpointPaused) paused.inc()
   }
 }
 

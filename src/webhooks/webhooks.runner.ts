@@ -2,6 +2,7 @@ import type { Config } from '../config'
 import type { DatabaseHandle } from '../db/calls'
 import { createLease } from '../db/lease'
 import type { Logger } from '../logger'
+import type { Metrics, WebhookAttemptSample } from '../observability/metrics'
 import { createWebhookDispatcher } from './webhooks.dispatcher'
 import { DISPATCHER_LEASE_NAME, EVENTS_STATE_COLLECTION } from './webhooks.events.repository'
 import type { WebhookStores } from './webhooks.model'
@@ -18,6 +19,8 @@ export type WebhookDeliveryOptions = {
   stores: WebhookStores
   config: Config['webhooks']
   logger: Logger
+  /** Where each attempt is counted (webhook_attempts_total and the rest: docs/operations.md). */
+  metrics?: Pick<Metrics, 'countWebhookAttempt'>
   clock?: () => Date
   /** Instead of the real sender (HTTP); tests only. */
   send?: WebhookSender
@@ -50,7 +53,7 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): { stop():
     timeoutMs: config.timeoutMs,
     clock,
     onError: (error) => logger.warn({ err: error }, 'webhook delivery: a database call failed; retrying'),
-    onAttempt: (report) => logAttempt(logger, report),
+    onAttempt: reportAttempt(logger, options.metrics),
   })
   const dispatcher = createWebhookDispatcher({
     stores: options.stores,
@@ -69,6 +72,28 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): { stop():
       await workers.stop()
       await lease.stop()
     },
+  }
+}
+
+/** What the service does with each attempt's report: logs the failures and counts every one. */
+export function reportAttempt(logger: Logger, metrics?: Pick<Metrics, 'countWebhookAttempt'>) {
+  return (report: AttemptReport): void => {
+    logAttempt(logger, report)
+    metrics?.countWebhookAttempt(attemptSample(report))
+  }
+}
+
+/** An attempt's report as the metrics count it: outcome classes and reasons only. */
+export function attemptSample(report: AttemptReport): WebhookAttemptSample {
+  const { outcome, status } = report
+  if (outcome === 'skipped') return { gaveUp: { reason: 'skipped', count: 1 } }
+  const gone = outcome.result === 'gone'
+  return {
+    outcome: outcome.result === 'retry' ? (outcome.errorClass ?? 'network') : outcome.result,
+    seconds: outcome.durationMs / 1000,
+    ...(status === 'failed' ? { gaveUp: { reason: gone ? 'gone' : 'exhausted', count: 1 + (report.pendingFailed ?? 0) } } : {}),
+    ...(report.endpointDisabled ? { endpointDisabled: true } : {}),
+    ...(report.pausedUntil ? { endpointPaused: true } : {}),
   }
 }
 

@@ -47,9 +47,11 @@ export type AttemptReport = {
   webhookId: string
   deliveryId: string
   attempts: number
-  outcome: Pick<DeliveryOutcome, 'result' | 'statusCode' | 'errorClass' | 'errorCode'> | 'skipped'
+  outcome: Pick<DeliveryOutcome, 'result' | 'statusCode' | 'errorClass' | 'errorCode' | 'durationMs'> | 'skipped'
   status: StoredDelivery['status']
   endpointDisabled?: true
+  /** Set when a 410 also failed the endpoint's other waiting deliveries: how many. */
+  pendingFailed?: number
   /** Set when this attempt paused the endpoint on this instance (its circuit breaker). */
   pausedUntil?: Date
 }
@@ -148,12 +150,12 @@ type AttemptDeps = DeliveryWorkersDeps & {
 async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelivery): Promise<void> {
   const { endpoints, deliveries, events } = deps.stores
   const { clock, random } = deps
-  const report = (outcome: AttemptReport['outcome'], status: StoredDelivery['status'], extra: Partial<AttemptReport> = {}) =>
+  const report = (outcome: DeliveryOutcome | 'skipped', status: StoredDelivery['status'], extra: Partial<AttemptReport> = {}) =>
     deps.onAttempt?.({
       webhookId: delivery.webhookId,
       deliveryId: delivery.id,
       attempts: delivery.attempts,
-      outcome,
+      outcome: outcome === 'skipped' ? outcome : summaryOf(outcome),
       status,
       ...extra,
     })
@@ -187,8 +189,11 @@ async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelivery): Pr
     // 410: the receiver says it wants no more. The endpoint is disabled, with the reason.
     await deliveries.resolve(delivery, { status: 'failed', attempt }, now)
     const disabled = await endpoints.disable(delivery.webhookId, 'gone', now)
-    await deliveries.failPending(delivery.webhookId, now)
-    return report(outcome, 'failed', disabled ? { endpointDisabled: true } : {})
+    const pendingFailed = await deliveries.failPending(delivery.webhookId, now)
+    return report(outcome, 'failed', {
+      ...(disabled ? { endpointDisabled: true } : {}),
+      ...(pendingFailed > 0 ? { pendingFailed } : {}),
+    })
   }
   const retryAfterMs = outcome.retryAfterMs
   const scheduled = nextAttemptAt(deps.schedule, delivery.attempts, now, { ...(retryAfterMs ? { retryAfterMs } : {}), random })
@@ -201,6 +206,21 @@ async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelivery): Pr
   }
   await deliveries.resolve(delivery, { status: 'failed', attempt }, now)
   report(outcome, 'failed', paused)
+}
+
+/**
+ * What a report carries of an attempt's outcome: the fields named, never the whole outcome, whose
+ * response body may echo the event's user (reports go to the logs and the metrics).
+ */
+function summaryOf(outcome: DeliveryOutcome): Exclude<AttemptReport['outcome'], 'skipped'> {
+  const { result, durationMs, statusCode, errorClass, errorCode } = outcome
+  return {
+    result,
+    durationMs,
+    ...(statusCode === undefined ? {} : { statusCode }),
+    ...(errorClass === undefined ? {} : { errorClass }),
+    ...(errorCode === undefined ? {} : { errorCode }),
+  }
 }
 
 /** One timer for the earliest time the workers must look again; later requests are merged into it. */
