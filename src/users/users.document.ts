@@ -45,6 +45,9 @@ export const USERS_COLLECTION = 'users'
  */
 export const WITHOUT_OUTBOX = { projection: { eventBase: 0, pendingEvents: 0 } } as const
 
+/** A user as the reads with WITHOUT_OUTBOX fetch it: the outbox's fields are not there to read. */
+export type StoredUser = Omit<UserDocument, 'eventBase' | 'pendingEvents'>
+
 /**
  * A new user's stored document, built in one place for the API's creates and the import, so an
  * imported user is stored exactly like one created through the API.
@@ -73,7 +76,7 @@ export function newUserDocument(input: NewUser, _id: ObjectId, createdAt: Date, 
  * active). Field by field: the password hash and the outbox's server-only fields (pendingEvents,
  * eventBase, outboxSince) never leave this function.
  */
-export function toUser(doc: UserDocument, now: Date): User {
+export function toUser(doc: StoredUser, now: Date): User {
   return {
     id: doc._id.toHexString(),
     username: doc.username,

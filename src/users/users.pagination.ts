@@ -3,7 +3,7 @@ import { z } from '@hono/zod-openapi'
 import { type Filter, ObjectId, type Sort } from '../db/driver'
 import { InvalidInputError } from '../errors'
 import { hasStatus } from './users.disabled.document'
-import { toUser, type UserDocument } from './users.document'
+import { type StoredUser, toUser, type UserDocument } from './users.document'
 import { DELETED_USERNAME_KEY, deletedFilter, deletedPrefixFilter, NOT_DELETED } from './users.lifecycle.document'
 import type { UserPage } from './users.model'
 import { type ListUsersQuery, USERNAME_MAX_LENGTH, USERNAME_PATTERN } from './users.schemas'
@@ -33,7 +33,7 @@ function sortPlan(sort: ListUsersQuery['sort'], deleted = false) {
         .max(USERNAME_MAX_LENGTH)
         .regex(new RegExp(USERNAME_PATTERN))
         .refine((key) => key === key.toLowerCase()),
-      keyOf: (doc: UserDocument) => doc.usernameKey,
+      keyOf: (doc: StoredUser) => doc.usernameKey,
       after: (op: '$lt' | '$gt', position: CursorPosition): Filter<UserDocument> => ({ usernameKey: { [op]: position.key } }),
     }
   }
@@ -42,7 +42,7 @@ function sortPlan(sort: ListUsersQuery['sort'], deleted = false) {
     direction,
     sort: { createdAt: direction, _id: direction } as Sort,
     keySchema: z.iso.datetime(),
-    keyOf: (doc: UserDocument) => doc.createdAt.toISOString(),
+    keyOf: (doc: StoredUser) => doc.createdAt.toISOString(),
     after: (op: '$lt' | '$gt', position: CursorPosition): Filter<UserDocument> => {
       const createdAt = new Date(position.key)
       return { $or: [{ createdAt: { [op]: createdAt } }, { createdAt, _id: { [op]: new ObjectId(position.id) } }] }
@@ -60,7 +60,7 @@ function deletedByUsername(direction: 1 | -1) {
     direction,
     sort: { username: direction, _id: direction } as Sort,
     keySchema: DELETED_USERNAME_KEY,
-    keyOf: (doc: UserDocument) => doc.username,
+    keyOf: (doc: StoredUser) => doc.username,
     after: (op: '$lt' | '$gt', position: CursorPosition): Filter<UserDocument> => ({
       $or: [{ username: { [op]: position.key } }, { username: position.key, _id: { [op]: new ObjectId(position.id) } }],
     }),
@@ -91,7 +91,7 @@ export function pageQuery(query: ListUsersQuery, now: Date) {
 }
 
 /** The page from the documents its find returned (up to one more than the page). */
-export function toPage(query: ListUsersQuery, docs: UserDocument[], total: number | undefined, now: Date): UserPage {
+export function toPage(query: ListUsersQuery, docs: StoredUser[], total: number | undefined, now: Date): UserPage {
   const items = docs.slice(0, query.limit)
   const last = items.at(-1)
   const position = last && { key: sortPlan(query.sort, query.deleted).keyOf(last), id: last._id.toHexString() }

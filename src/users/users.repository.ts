@@ -2,7 +2,7 @@ import { type Collection, type Filter, ObjectId } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
 import { type Conflict, conflict } from '../errors'
 import { hasStatus } from './users.disabled.document'
-import { toUser, USERS_COLLECTION, type UserDocument, WITHOUT_OUTBOX } from './users.document'
+import { type StoredUser, toUser, USERS_COLLECTION, type UserDocument, WITHOUT_OUTBOX } from './users.document'
 import { NOT_DELETED } from './users.lifecycle.document'
 import { createLifecycleStorage } from './users.lifecycle.writes'
 import type { ImportedUser, ImportOutcome, StoredQueryTerms, UsersRepository } from './users.model'
@@ -35,7 +35,7 @@ export function createUsersRepository(
   // A deleted or erased user is not found: the filter stays exactly `{ _id }` for reads by id (the
   // only shape FerretDB serves from an index), and released keys never match a username or email.
   async function findOne(filter: Filter<UserDocument>) {
-    const doc = await call((limit) => users.findOne(filter, { ...limit, ...WITHOUT_OUTBOX }))
+    const doc = await call((limit) => users.findOne<StoredUser>(filter, { ...limit, ...WITHOUT_OUTBOX }))
     return doc && doc.deletedAt === undefined ? toUser(doc, now()) : null
   }
 
@@ -68,12 +68,12 @@ export function createUsersRepository(
       // user's keys are released, so it is never a candidate (deletedAt is checked all the same:
       // logins are not validated against the released keys' form).
       if (!key.includes('@')) {
-        const doc = await call((limit) => users.findOne({ usernameKey: key }, { ...limit, ...WITHOUT_OUTBOX }))
+        const doc = await call((limit) => users.findOne<StoredUser>({ usernameKey: key }, { ...limit, ...WITHOUT_OUTBOX }))
         return doc && doc.deletedAt === undefined ? { user: toUser(doc, now()), passwordHash: doc.passwordHash } : null
       }
       const found = await call((limit) =>
         users
-          .find({ $or: [{ emailKey: key }, { usernameKey: key }] }, { ...limit, ...WITHOUT_OUTBOX })
+          .find<StoredUser>({ $or: [{ emailKey: key }, { usernameKey: key }] }, { ...limit, ...WITHOUT_OUTBOX })
           .limit(2)
           .toArray(),
       )
@@ -87,7 +87,7 @@ export function createUsersRepository(
       const [docs, total] = await call((limit) =>
         Promise.all([
           users
-            .find(page.filter, { ...limit, ...WITHOUT_OUTBOX })
+            .find<StoredUser>(page.filter, { ...limit, ...WITHOUT_OUTBOX })
             .sort(page.sort)
             .limit(page.limit)
             .toArray(),
@@ -123,7 +123,7 @@ async function findByQuery(
   // Served by the createdAt_id index read backwards; _id makes the order total, so pages never overlap.
   const docs = await call((limit) =>
     users
-      .find(filter, { ...limit, ...WITHOUT_OUTBOX })
+      .find<StoredUser>(filter, { ...limit, ...WITHOUT_OUTBOX })
       .sort({ createdAt: 1, _id: 1 })
       .skip(page.offset)
       .limit(page.limit)
