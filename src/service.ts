@@ -123,6 +123,8 @@ function startBackgroundWork(deps: {
     retentionDays: config.eventsRetentionDays,
     // What receivers answered about an erased user's events goes with the events' values.
     forgetUser: (userId) => stores.webhooks.deliveries.forgetUser(userId),
+    // Deliveries start as soon as this instance publishes (other instances' dispatcher looks every 250 ms).
+    onPublished: () => webhookDelivery.published(),
   })
   relay.start()
   if (config.env === 'production' && config.webhooks.allowPrivateTargets) {

@@ -158,6 +158,23 @@ describe('the relay: catching up', () => {
   })
 })
 
+describe('the relay: telling the webhook dispatcher', () => {
+  it('says so after each pass that made events visible, and never after one that moved nothing', async () => {
+    const world = await useTestApp({ name: 'relay_published' })
+    await changes(world, 3, 1)
+    const visible = async () => ((await world.db.collection('events_state').findOne({}))?.visibleThrough as number) ?? 0
+    // What the feed showed at each telling (read from the database then).
+    const told: Promise<number>[] = []
+    const relay = await startRelay(world, { loop: false, onPublished: () => told.push(visible()) })
+    expect(await relay.drain()).toBe(6)
+    expect(told.length).toBeGreaterThan(0)
+    expect((await Promise.all(told)).at(-1)).toBe(6)
+    const before = told.length
+    expect(await relay.drain()).toBe(0)
+    expect(told.length).toBe(before)
+  })
+})
+
 describe('the relay: hints', () => {
   it('relays a change noted while a pass that moved nothing was running, without waiting for the next scan', async () => {
     const world = await useTestApp({ name: 'relay_hint_in_pass' })

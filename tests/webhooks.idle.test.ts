@@ -58,6 +58,42 @@ describe('the webhook dispatcher when idle', () => {
   })
 })
 
+describe('the webhook dispatcher when its relay publishes', () => {
+  it('looks at once when told of new events, and at most once per 50 ms however often it is told', async () => {
+    const { app, lease } = await useWebhooksTestApp('wh_published', leases)
+    const { stores, counted } = countingRounds(app.webhooks)
+    const dispatcher = createWebhookDispatcher({ stores, lease, schedule: [0], everyMs: 600_000, idleEveryMs: 600_000 })
+    const res = await app.api.v1.webhooks.$post({ json: { url: receiver.url('/wh_published/a') } as never })
+    expect(res.status).toBe(201)
+    const { id } = (await res.json()) as { id: string }
+    dispatcher.start()
+    try {
+      await waitUntil(() => counted.rounds === 1, 'the first round, at start')
+      const [event] = await publishEvents(app.db, [{ type: 'user.created' }])
+      dispatcher.published()
+      // Without it, the next round would be ten minutes away.
+      await waitUntil(
+        async () => (await app.db.collection('webhook_deliveries').countDocuments({ webhookId: id, eventId: event?.id })) === 1,
+        'the delivery of the event the relay published',
+      )
+      // A relay publishing small batches under load: told every 5 ms for 500 ms.
+      const before = counted.rounds
+      const started = performance.now()
+      while (performance.now() - started < 500) {
+        dispatcher.published()
+        await Bun.sleep(5)
+      }
+      const elapsed = performance.now() - started
+      const rounds = counted.rounds - before
+      expect(rounds).toBeGreaterThan(0)
+      // One round per 50 ms at most (and one that may have been under way): not one per nudge.
+      expect(rounds).toBeLessThanOrEqual(Math.floor(elapsed / 50) + 2)
+    } finally {
+      await dispatcher.stop()
+    }
+  })
+})
+
 describe('the delivery workers when idle', () => {
   it('look for due work less and less often while none is due, and still find a delivery no one woke them for', async () => {
     const { app, lease } = await useWebhooksTestApp('wh_idle_workers', leases)

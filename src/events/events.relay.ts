@@ -43,6 +43,11 @@ export type RelayOptions = {
    * erased user's events, before it publishes them.
    */
   forgetUser?: (userId: string) => Promise<void>
+  /**
+   * Told after each pass that made events visible (the webhook dispatcher, injected by
+   * src/service.ts: on the instance that relays, deliveries start without waiting for its next look).
+   */
+  onPublished?: () => void
   /** A test seam: called after each step of a batch; what it throws stops the batch there. */
   onStep?: (step: RelayStep, batch: Batch) => void | Promise<void>
 }
@@ -66,10 +71,15 @@ export function createRelay(options: RelayOptions): Relay {
   // One pass at a time in this process, whoever asks (the loop or drain).
   let passing: Promise<unknown> = Promise.resolve()
   const serialized = (): Promise<number> => {
-    const result = passing.then(
-      () => pass(ctx),
-      () => pass(ctx),
-    )
+    const result = passing
+      .then(
+        () => pass(ctx),
+        () => pass(ctx),
+      )
+      .then((moved) => {
+        if (moved > 0) options.onPublished?.()
+        return moved
+      })
     passing = result.catch(() => {})
     return result
   }

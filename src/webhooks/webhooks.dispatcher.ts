@@ -50,6 +50,8 @@ const REPAIR_EVERY_MS = 60 * 1000
 const REPAIR_AFTER_MS = 60 * 1000
 /** Deliveries per insertMany: a page of events times the endpoints, in bounded writes. */
 const INSERT_CHUNK = 500
+/** The shortest time between two rounds' starts that new events (`published`) bring forward. */
+const PUBLISHED_GAP_MS = 50
 
 export function createWebhookDispatcher(deps: DispatcherDeps) {
   const { endpoints, deliveries, events, cursor } = deps.stores
@@ -109,9 +111,15 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
   return {
     dispatch,
     /** The next round now (or right after the one running: it may have read before the change). */
-    nudge: rounds.nudge,
+    nudge: () => rounds.nudge(0),
+    /**
+     * New events are visible (this process's relay published them): the next round at once, but
+     * rounds at most every PUBLISHED_GAP_MS, so a relay publishing many small batches under load
+     * does not turn the dispatcher's pace into one round per batch.
+     */
+    published: () => rounds.nudge(PUBLISHED_GAP_MS),
     start() {
-      unsubscribe ??= endpoints.onChange(rounds.nudge)
+      unsubscribe ??= endpoints.onChange(() => rounds.nudge(0))
       rounds.start()
     },
     async stop() {
@@ -139,37 +147,51 @@ function createUpkeep(deliveries: WebhookStores['deliveries'], clock: () => Date
   }
 }
 
-/** Runs `round` at start, then again `pauseMs()` after each ends; at once after one a nudge came during. */
+/**
+ * Runs `round` at start, then again `pauseMs()` after each ends. A nudge brings the next round
+ * forward to `gapMs` after the last one started (at once with 0; right after the running one, if
+ * it came during a round).
+ */
 function repeat(round: () => Promise<void>, pauseMs: () => number) {
   let timer: ReturnType<typeof setTimeout> | undefined
   let running = false
-  let nudged = false
+  /** The smallest gap a nudge asked for since the last round started; undefined when none came. */
+  let nudged: number | undefined
+  let startedAt = 0
+  /** When the pending timer fires (performance.now() time). */
+  let dueAt = 0
   let current: Promise<void> | undefined
   // Each start() runs one chain of rounds: a round of an earlier chain (stopped, then started
   // again before that round ended) schedules nothing when it ends.
   let chain = 0
   const schedule = (delayMs: number, mine: number): void => {
     if (!running || mine !== chain) return
+    dueAt = performance.now() + delayMs
     timer = setTimeout(() => {
       timer = undefined
-      nudged = false
-      current = round().finally(() => schedule(nudged ? 0 : pauseMs(), mine))
+      nudged = undefined
+      startedAt = performance.now()
+      current = round().finally(() => schedule(nudged === undefined ? pauseMs() : Math.min(pauseMs(), untilGap(nudged)), mine))
     }, delayMs)
     timer.unref?.()
   }
+  const untilGap = (gapMs: number) => Math.max(0, startedAt + gapMs - performance.now())
   return {
     start(): void {
       if (running) return
       running = true
       schedule(0, ++chain)
     },
-    nudge(): void {
+    nudge(gapMs: number): void {
       if (!running) return
-      if (timer === undefined) nudged = true
-      else {
-        clearTimeout(timer)
-        schedule(0, chain)
+      if (timer === undefined) {
+        nudged = Math.min(nudged ?? gapMs, gapMs)
+        return
       }
+      const delayMs = untilGap(gapMs)
+      if (performance.now() + delayMs >= dueAt) return
+      clearTimeout(timer)
+      schedule(delayMs, chain)
     },
     async stop(): Promise<void> {
       running = false

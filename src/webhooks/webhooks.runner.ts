@@ -30,7 +30,11 @@ export type WebhookDeliveryOptions = {
 const LEASE_TTL_MS = 10_000
 const LEASE_RENEW_MS = 3_000
 
-export function startWebhookDelivery(options: WebhookDeliveryOptions): { stop(): Promise<void> } {
+export function startWebhookDelivery(options: WebhookDeliveryOptions): {
+  /** New events are visible (this process's relay published them): the dispatcher looks soon. */
+  published(): void
+  stop(): Promise<void>
+} {
   const { logger, config } = options
   const clock = options.clock ?? (() => new Date())
   const lease = createLease(options.database, {
@@ -67,6 +71,7 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): { stop():
   dispatcher.start()
   workers.start()
   return {
+    published: () => dispatcher.published(),
     async stop() {
       await dispatcher.stop()
       await workers.stop()
