@@ -109,6 +109,29 @@ describe('summarize and targets', () => {
     expect(status('users-service on Bun: spawn to first 200 on /healthz ≤ 150 ms')).toBe('PASS') // median 140 ms
     expect(status('users-service on Node: spawn')).toBe('n/a')
   })
+
+  it('judges no ratio with a contender that answered errors: its CPU per request is not of the work', () => {
+    const failing = { ...run(900, 2000), errors: 100 }
+    const raced = { ...run(900, 300), errors: 5, preconditionFailed: 5 }
+    const verdicts = targets(
+      summarize([
+        ...runs,
+        { workload: 'get-by-id', contender: 'flask', runs: [failing], peakRssMb: 200 },
+        { workload: 'patch', contender: 'floor', runs: [run(10, 250)], peakRssMb: 60 },
+        { workload: 'patch', contender: 'service', runs: [raced], peakRssMb: 75 },
+      ]),
+      {},
+    )
+    const verdict = (prefix: string) => verdicts.find((t) => t.text.startsWith(prefix))
+    // 2000 / 250 = 8× would pass.
+    expect(verdict('get-by-id: flask CPU/req ≥ 4× service')).toEqual({
+      text: 'get-by-id: flask CPU/req ≥ 4× service: not judged, flask answered 100 requests with errors',
+      status: 'FAIL',
+    })
+    expect(verdict('get-by-id: express CPU/req ≥ 1.5× service')?.status).toBe('PASS')
+    // 412s of racing PATCHes are answers to the work: 300 / 250 = 1.2.
+    expect(verdict('patch: service CPU/req ≤ 1.20× floor')?.status).toBe('PASS')
+  })
 })
 
 describe('a database per contender', () => {

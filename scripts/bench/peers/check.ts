@@ -136,6 +136,7 @@ async function conform(peer: Peer, users: UsersRepository, seeded: User[]) {
       role: 'user',
       status: 'active',
       hasPassword: false,
+      emailVerified: false,
       createdAt: 'x',
       updatedAt: 'x',
       version: 1,

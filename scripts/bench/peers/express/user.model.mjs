@@ -79,6 +79,7 @@ const userSchema = new mongoose.Schema(
     status: { type: String, enum: STATUSES, default: 'active' },
     passwordHash: { type: String },
     version: { type: Number, default: 1, min: 1 },
+    emailVerified: { type: Boolean, default: false },
   },
   {
     collection: 'users',
@@ -115,6 +116,7 @@ export function toUser(doc) {
     role: doc.role,
     status: doc.status,
     hasPassword: typeof doc.passwordHash === 'string',
+    emailVerified: doc.emailVerified ?? false,
     createdAt: doc.createdAt.toISOString(),
     updatedAt: doc.updatedAt.toISOString(),
     version: doc.version,

@@ -9,7 +9,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from mongoengine import DateTimeField, DictField, Document, EmailField, IntField, StringField, ValidationError
+from mongoengine import BooleanField, DateTimeField, DictField, Document, EmailField, IntField, StringField, ValidationError
 
 ROLES = ("user", "moderator", "admin")
 STATUSES = ("active", "disabled")
@@ -71,7 +71,10 @@ def now():
 class User(Document):
     meta = {
         "collection": "users",
-        "strict": True,
+        # Fields it does not model (the service's event outbox, in the documents the bench seeds
+        # as the service stores them) are ignored on load, as Mongoose does for the Express peer.
+        # Strict, every read of such a document raised FieldDoesNotExist: a 500 for every request.
+        "strict": False,
         "indexes": [
             {"fields": ["username_key"], "name": "usernameKey_unique", "unique": True},
             {"fields": ["email_key"], "name": "emailKey_unique", "unique": True},
@@ -91,6 +94,7 @@ class User(Document):
     created_at = DateTimeField(required=True, default=now, db_field="createdAt")
     updated_at = DateTimeField(required=True, default=now, db_field="updatedAt")
     version = IntField(required=True, min_value=1, default=1)
+    email_verified = BooleanField(default=False, db_field="emailVerified")
 
     def clean(self):
         # The normalized keys follow the values; MongoEngine calls clean() from validate() on save.
@@ -109,6 +113,7 @@ class User(Document):
             "role": self.role,
             "status": self.status,
             "hasPassword": isinstance(self.password_hash, str),
+            "emailVerified": bool(self.email_verified),
             "createdAt": iso(self.created_at),
             "updatedAt": iso(self.updated_at),
             "version": self.version,
