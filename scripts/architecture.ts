@@ -16,8 +16,8 @@ export const SRC = join(import.meta.dir, '..', 'src')
  * in docs/architecture.md) before it can import anything.
  */
 export const LAYERS: string[][] = [
-  ['errors', 'scopes', 'deadline', 'openapi', 'version', 'startup', 'retry-schedule', 'listeners'],
-  ['config', 'db/'],
+  ['errors', 'scopes', 'deadline', 'openapi', 'version', 'retry-schedule', 'listeners', 'redaction'],
+  ['config', 'db/', 'startup'],
   ['logger', 'http/'],
   ['observability/', 'auth/', 'idempotency/'],
   ['users/'],

@@ -2,65 +2,13 @@ import { writeSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import pino, { type DestinationStream } from 'pino'
 import type { Config } from './config'
+import { redactSecrets, serializeError } from './redaction'
 
 /** The logging surface the app depends on; pino's logger satisfies it, and tests can capture it. */
 export interface Logger {
   info(object: object, message?: string): void
   warn(object: object, message?: string): void
   error(object: object, message?: string): void
-}
-
-/**
- * Keys whose values are never written, at any depth of a logged object (compared without case).
- * A second line of defence: nothing logs request bodies or headers in the first place.
- */
-const SECRET_KEYS = new Set(['password', 'passwordhash', 'token', 'authorization', 'cookie', 'apikey'])
-/**
- * Their lengths: a key of another length is no secret key in any case, so most keys are never
- * lower-cased (an allocation per key, on every log line). Exact: a character whose lower case is
- * ASCII (the Kelvin sign's is `k`) lower-cases to one character, so the length still matches.
- */
-const SECRET_KEY_LENGTHS = new Set([...SECRET_KEYS].map((key) => key.length))
-const REDACTED = '[redacted]'
-/** Deeper than any object the service logs; bounds the walk on whatever a dependency hands us. */
-const MAX_DEPTH = 6
-
-const isSecretKey = (key: string) => SECRET_KEY_LENGTHS.has(key.length) && SECRET_KEYS.has(key.toLowerCase())
-
-/**
- * Returns `value` with the value of every secret key replaced, copying only the objects and arrays
- * on the way to one (the caller's object is never changed). This is pino's `formatters.log` in
- * place of its `redact` option: that one (@pinojs/redact 0.4) parses its paths and walks every
- * wildcard on each call, which was 40 % of the CPU of a GET by id in a profile (issue #6). It runs
- * on every log line, the request line included, so it allocates nothing unless it redacts.
- */
-export function redactSecrets(value: unknown, depth = 0): unknown {
-  if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return value
-  if (Array.isArray(value)) {
-    let copy: unknown[] | undefined
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i]
-      const next = redactSecrets(item, depth + 1)
-      if (next === item) continue
-      copy ??= [...value]
-      copy[i] = next
-    }
-    return copy ?? value
-  }
-  // Errors and other class instances go to pino's serializers as they are; only plain data is walked.
-  const prototype = Object.getPrototypeOf(value)
-  if (prototype !== Object.prototype && prototype !== null) return value
-  const record = value as Record<string, unknown>
-  let copy: Record<string, unknown> | undefined
-  for (const key in record) {
-    if (!Object.hasOwn(record, key)) continue
-    const item = record[key]
-    const next = isSecretKey(key) ? REDACTED : redactSecrets(item, depth + 1)
-    if (next === item) continue
-    copy ??= { ...record }
-    copy[key] = next
-  }
-  return copy ?? value
 }
 
 /**
@@ -72,6 +20,8 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>, des
     level: config.logLevel,
     base: { service: 'users-service' },
     formatters: { log: (object: Record<string, unknown>) => redactSecrets(object) as Record<string, unknown> },
+    // Errors by class, scrubbed message and stack, and codes only: never the values a driver error carries.
+    serializers: { err: serializeError },
   }
   if (config.logFormat === 'pretty' && !destination) {
     const pretty = createRequire(import.meta.url)('pino-pretty') as (options: object) => DestinationStream

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net'
+import { errorText } from './redaction'
 
 /**
  * What stops the service before it serves: one line on stderr and exit status 1, never a source
@@ -6,9 +7,13 @@ import { createServer } from 'node:net'
  * operator's to act on (a port in use, a database that does not answer, a data folder in use).
  */
 export function exitOnStartupFailure(error: unknown): never {
-  const message = error instanceof Error ? error.message : String(error)
-  console.error(`users-service: cannot start: ${message.split('\n')[0]}`)
+  console.error(startupFailureLine(error))
   process.exit(1)
+}
+
+/** The one line: the reason's first line, without a value a database error names (an index that cannot be built over duplicates). */
+export function startupFailureLine(error: unknown): string {
+  return `users-service: cannot start: ${errorText(error).split('\n')[0]}`
 }
 
 /**

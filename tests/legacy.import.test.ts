@@ -195,4 +195,21 @@ describe('--from', () => {
     expect(parseSourceUri('mongodb+srv://cluster.example.net/legacy')).toMatchObject({ db: 'legacy', collection: 'user' })
     expect(() => parseSourceUri('mongodb://app:s3cret@flask-db:27017')).toThrow('mongodb://***@flask-db:27017')
   })
+
+  it('never echoes a password that keeps the URI from parsing (a "/" or "@" in it), nor one without a scheme', () => {
+    for (const [from, shown] of [
+      ['mongodb://importer:ab/cd+S3CRET@old-db:27017/flask/user', 'mongodb://***@old-db:27017/flask/user'],
+      ['mongodb://importer:p@ss/S3CRET@old-db/flask', 'mongodb://***@old-db/flask'],
+      ['importer:S3CRET@old-db/flask', '***@old-db/flask'],
+    ] as const) {
+      let message = ''
+      try {
+        parseSourceUri(from)
+      } catch (error) {
+        message = (error as Error).message
+      }
+      expect(message).toContain(`(got ${shown})`)
+      expect(message).not.toContain('S3CRET')
+    }
+  })
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
+import { MongoBulkWriteError, MongoClient, MongoServerError } from 'mongodb'
 import { Counter, Histogram, Registry } from 'prom-client'
 import pkg from '../package.json' with { type: 'json' }
 import { createAuthenticator } from '../src/auth/authenticate'
@@ -73,6 +74,58 @@ describe('request logs', () => {
       expect(text()).not.toContain(secret)
     }
     expect(text()).toContain('[redacted]')
+  })
+
+  it("keeps the values a database error carries out of the log: a duplicate key's, a failed bulk write's documents", async () => {
+    const { logger, text, lines } = memoryLogger()
+    // As MongoDB answers a unique index violation (FerretDB names no value; MongoDB does).
+    const duplicate = new MongoServerError({
+      code: 11000,
+      codeName: 'DuplicateKey',
+      errmsg:
+        'E11000 duplicate key error collection: app.users index: emailKey_unique dup key: { emailKey: "dup.person@example.com" }',
+      keyValue: { emailKey: 'dup.person@example.com' },
+    })
+    logger.error({ err: duplicate }, 'a write failed')
+    // A real unordered insertMany that the server refused in part: the driver's error holds the documents.
+    const client = new MongoClient(globalThis.testMongoUri)
+    try {
+      const events = client.db(`observability_bulk_${crypto.randomUUID().slice(0, 8)}`).collection('events')
+      const failed = await events
+        .insertMany(
+          [
+            { _id: 'evt_1', data: { user: { email: 'bulk.person@example.com' } } },
+            { _id: 'evt_2', data: { user: { email: 'bulk.person@example.com', nested: [[1]] } } },
+          ] as never,
+          { ordered: false },
+        )
+        .then(
+          () => null,
+          (error: unknown) => error,
+        )
+      expect(failed).toBeInstanceOf(MongoBulkWriteError)
+      logger.warn({ err: failed }, 'events relay: a batch failed')
+      await events.db.dropDatabase()
+    } finally {
+      await client.close()
+    }
+    for (const value of ['dup.person@example.com', 'bulk.person@example.com']) expect(text()).not.toContain(value)
+    // What stays: the class, the codes, the message without the value, and the stack.
+    const [first, second] = lines()
+    expect(first.err).toMatchObject({ type: 'MongoServerError', code: 11000, codeName: 'DuplicateKey' })
+    expect(first.err.message).toContain('index: emailKey_unique dup key: { [redacted] }')
+    expect(second.err).toMatchObject({ type: 'MongoBulkWriteError', stack: expect.any(String) })
+    // Neither the failed documents nor the server's quote of the refused value.
+    expect(second.err.writeErrors).toBeUndefined()
+    expect(second.err.message).toContain('{ [redacted] }')
+  })
+
+  it('does not write what lies deeper than it looks, and redacts webhook secrets, emails and response bodies', () => {
+    const { logger, text } = memoryLogger()
+    logger.info({ a: { b: { c: { d: { e: { f: { g: { h: 'too-deep-value' } } } } } } } }, 'deep')
+    logger.info({ endpoint: { secrets: ['whsec_c2VjcmV0'], Email: 'someone@example.com', responseBody: 'echo' } }, 'webhook')
+    for (const value of ['too-deep-value', 'whsec_c2VjcmV0', 'someone@example.com', '"echo"']) expect(text()).not.toContain(value)
+    expect(text()).toContain('[too deep]')
   })
 
   it('redacts in arrays, at any depth, whatever the case, without changing the logged object', () => {

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MongoClient } from 'mongodb'
+import { MongoClient, MongoServerError } from 'mongodb'
 import pkg from '../package.json' with { type: 'json' }
+import { startupFailureLine } from '../src/startup'
 import { startServer } from './helpers/process'
 
 /**
@@ -132,3 +133,18 @@ async function firstListeningLine(stdout: ReadableStream<Uint8Array>): Promise<{
   }
   throw new Error(`the server exited before listening:\n${text}`)
 }
+
+describe('the startup failure line', () => {
+  it("names the index a database cannot build, and not the duplicated value MongoDB's message carries", () => {
+    const error = new MongoServerError({
+      code: 11000,
+      codeName: 'DuplicateKey',
+      errmsg:
+        'Index build failed: 4e1f…: Collection app.users ( 1a2b… ) :: caused by :: E11000 duplicate key error collection: app.users index: emailKey_unique dup key: { emailKey: "twice@example.com" }',
+    })
+    const line = startupFailureLine(error)
+    expect(line).toStartWith('users-service: cannot start: Index build failed')
+    expect(line).toContain('index: emailKey_unique dup key: { [redacted] }')
+    expect(line).not.toContain('twice@example.com')
+  })
+})

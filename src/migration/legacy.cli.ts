@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { type Config, ConfigError, loadToolConfig } from '../config'
 import { connectDatabase } from '../db/mongo'
+import { errorText } from '../redaction'
 import { createStores } from '../stores'
 import { createBunPasswordHasher } from '../users/passwords.bun'
 import { createUsersService } from '../users/users.service'
@@ -88,14 +89,15 @@ async function main() {
   try {
     source = await openLegacySource(args.from)
   } catch (error) {
-    fail(`cannot open the source: ${(error as Error).message}`)
+    fail(`cannot open the source: ${errorText(error)}`)
   }
   try {
     await run(source, { args, config, targetUri: config.mongodbUri, reportPath, batchSize, hashConcurrency })
   } catch (error) {
-    // The message only: a driver error object can carry whole documents (password hashes included).
+    // The message only, scrubbed: a driver error object can carry whole documents (password hashes
+    // included), and a duplicate-key message names the value.
     console.error(
-      `import failed: ${error instanceof Error ? error.message : String(error)}\n` +
+      `import failed: ${errorText(error)}\n` +
         'What was written is kept; run the same command again to resume from the checkpoint.',
     )
     process.exitCode = 3

@@ -48,12 +48,20 @@ export function parseSourceUri(text: string): { uri: string; db: string; collect
     throw new Error(`--from must look like mongodb://host:27017/<database>/<collection> (got ${redact(text)})`)
   }
   const [, scheme = '', authority = '', db = '', collection = 'user', query = ''] = match
+  // An '@' after the host: a password with an unescaped '/' (it would be read as the database name, and printed).
+  if (db.includes('@') || collection.includes('@')) {
+    throw new Error(`--from: percent-encode the password's "/" and "@" (%2F, %40) (got ${redact(text)})`)
+  }
   const host = authority.slice(authority.lastIndexOf('@') + 1)
   return { uri: `${scheme}${authority}/${query}`, db, collection, name: `${host}/${db}/${collection}` }
 }
 
+/**
+ * The text without anything before its last `@` but the scheme: a password may hold `/` or `@`
+ * unescaped, which is what makes such a URI fail to parse in the first place.
+ */
 function redact(text: string): string {
-  return text.replace(/\/\/[^@/]*@/, '//***@')
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/i, '$1***@')
 }
 
 /** Opens the seed collection read-only (nothing here writes). */
