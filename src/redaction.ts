@@ -48,6 +48,8 @@ const isSecretKey = (key: string) => SECRET_KEY_LENGTHS.has(key.length) && SECRE
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value
   if (depth > MAX_DEPTH) return TOO_DEEP
+  // An error under any key (not only pino's `err`) is written as serializeError says.
+  if (value instanceof Error) return serializeError(value)
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined
     for (let i = 0; i < value.length; i++) {
@@ -59,8 +61,7 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
     }
     return copy ?? value
   }
-  // Errors and other class instances go to pino's serializers as they are (errors to serializeError);
-  // only plain data is walked.
+  // Other class instances go to pino as they are; only plain data is walked.
   const prototype = Object.getPrototypeOf(value)
   if (prototype !== Object.prototype && prototype !== null) return value
   const record = value as Record<string, unknown>
@@ -104,8 +105,12 @@ const MAX_CAUSES = 3
  * property, and the driver's errors carry `keyValue`, `errorResponse` and, for a bulk write, every
  * failed document (`writeErrors[].op`).
  */
-export function serializeError(error: unknown, causes = 0): Record<string, unknown> {
-  if (!(error instanceof Error)) return { type: typeof error, message: scrubErrorText(String(error)) }
+export function serializeError(error: unknown, causes = 0): unknown {
+  if (!(error instanceof Error)) {
+    // Plain data (an error redactSecrets already wrote, or a thrown object, walked like any logged object).
+    if (typeof error === 'object' && error !== null) return error
+    return { type: typeof error, message: scrubErrorText(String(error)) }
+  }
   const { code, codeName, errorLabels } = error as { code?: unknown; codeName?: unknown; errorLabels?: unknown }
   const labels = Array.isArray(errorLabels) ? errorLabels.filter((label) => typeof label === 'string') : []
   const fromDatabase = isDriverError(error)

@@ -114,6 +114,16 @@ function startBackgroundWork(deps: {
   metrics: Metrics
 }) {
   const { config, database, stores, logger } = deps
+  if (config.env === 'production' && config.webhooks.allowPrivateTargets) {
+    logger.warn({}, 'WEBHOOK_ALLOW_PRIVATE_TARGETS=true: webhooks may target internal hosts (the SSRF guard is off)')
+  }
+  const webhookDelivery = startWebhookDelivery({
+    database,
+    stores: stores.webhooks,
+    config: config.webhooks,
+    logger,
+    metrics: deps.metrics,
+  })
   const relay = createRelay({
     database,
     outbox: stores.outbox,
@@ -127,16 +137,6 @@ function startBackgroundWork(deps: {
     onPublished: () => webhookDelivery.published(),
   })
   relay.start()
-  if (config.env === 'production' && config.webhooks.allowPrivateTargets) {
-    logger.warn({}, 'WEBHOOK_ALLOW_PRIVATE_TARGETS=true: webhooks may target internal hosts (the SSRF guard is off)')
-  }
-  const webhookDelivery = startWebhookDelivery({
-    database,
-    stores: stores.webhooks,
-    config: config.webhooks,
-    logger,
-    metrics: deps.metrics,
-  })
   let webhooksStopped: Promise<void> | undefined
   // Stopped alongside the HTTP drain: no new attempt starts, those in flight finish (each within
   // WEBHOOK_TIMEOUT_MS). One cut short by the deadline is sent again by another instance when its

@@ -113,12 +113,16 @@ describe('summarize and targets', () => {
   it('judges no ratio with a contender that answered errors: its CPU per request is not of the work', () => {
     const failing = { ...run(900, 2000), errors: 100 }
     const raced = { ...run(900, 300), errors: 5, preconditionFailed: 5 }
+    // One wrk timeout in 1,000 requests is tolerated (1 %), two in 100 are not.
+    const timedOut = { ...run(900, 700), requests: 1000, errors: 1 }
     const verdicts = targets(
       summarize([
         ...runs,
         { workload: 'get-by-id', contender: 'flask', runs: [failing], peakRssMb: 200 },
         { workload: 'patch', contender: 'floor', runs: [run(10, 250)], peakRssMb: 60 },
         { workload: 'patch', contender: 'service', runs: [raced], peakRssMb: 75 },
+        { workload: 'patch', contender: 'express', runs: [timedOut], peakRssMb: 75 },
+        { workload: 'patch', contender: 'flask', runs: [{ ...run(900, 2000), errors: 2 }], peakRssMb: 75 },
       ]),
       {},
     )
@@ -131,6 +135,8 @@ describe('summarize and targets', () => {
     expect(verdict('get-by-id: express CPU/req ≥ 1.5× service')?.status).toBe('PASS')
     // 412s of racing PATCHes are answers to the work: 300 / 250 = 1.2.
     expect(verdict('patch: service CPU/req ≤ 1.20× floor')?.status).toBe('PASS')
+    expect(verdict('patch: express CPU/req ≥ 1.5× service')?.status).toBe('PASS') // 700 / 300
+    expect(verdict('patch: flask CPU/req ≥ 4× service')?.text).toContain('not judged, flask answered 2 requests with errors')
   })
 })
 

@@ -162,7 +162,8 @@ describe('the relay: telling the webhook dispatcher', () => {
   it('says so after each pass that made events visible, and never after one that moved nothing', async () => {
     const world = await useTestApp({ name: 'relay_published' })
     await changes(world, 3, 1)
-    const visible = async () => ((await world.db.collection('events_state').findOne({}))?.visibleThrough as number) ?? 0
+    const visible = async () =>
+      ((await world.db.collection('events_state').findOne({ _id: 'relay' } as never))?.visibleThrough as number) ?? 0
     // What the feed showed at each telling (read from the database then).
     const told: Promise<number>[] = []
     const relay = await startRelay(world, { loop: false, onPublished: () => told.push(visible()) })
@@ -172,6 +173,23 @@ describe('the relay: telling the webhook dispatcher', () => {
     const before = told.length
     expect(await relay.drain()).toBe(0)
     expect(told.length).toBe(before)
+  })
+
+  it('goes on when telling fails: the batch is committed, the failure only logged', async () => {
+    const world = await useTestApp({ name: 'relay_published_throws' })
+    await changes(world, 2, 0)
+    const relay = await startRelay(world, {
+      loop: false,
+      onPublished: () => {
+        throw new Error('the dispatcher is gone')
+      },
+    })
+    expect(await relay.drain()).toBe(2)
+    await changes(world, 1, 0)
+    expect(await relay.drain()).toBe(1)
+    expect(relay.logger.lines.filter((line) => line.message === 'events relay: telling of published events failed')).toHaveLength(
+      2,
+    )
   })
 })
 

@@ -200,6 +200,7 @@ describe('--from', () => {
     for (const [from, shown] of [
       ['mongodb://importer:ab/cd+S3CRET@old-db:27017/flask/user', 'mongodb://***@old-db:27017/flask/user'],
       ['mongodb://importer:p@ss/S3CRET@old-db/flask', 'mongodb://***@old-db/flask'],
+      ['mongodb://importer:ab/cd?S3CRET@old-db/flask', 'mongodb://***@old-db/flask'],
       ['importer:S3CRET@old-db/flask', '***@old-db/flask'],
     ] as const) {
       let message = ''

@@ -87,6 +87,8 @@ describe('request logs', () => {
       keyValue: { emailKey: 'dup.person@example.com' },
     })
     logger.error({ err: duplicate }, 'a write failed')
+    // Not only under pino's `err`: an error anywhere in a logged object is written the same way.
+    logger.error({ context: { error: duplicate, cause: new Error('wrapped', { cause: duplicate }) } }, 'elsewhere')
     // A real unordered insertMany that the server refused in part: the driver's error holds the documents.
     const client = new MongoClient(globalThis.testMongoUri)
     try {
@@ -111,9 +113,11 @@ describe('request logs', () => {
     }
     for (const value of ['dup.person@example.com', 'bulk.person@example.com']) expect(text()).not.toContain(value)
     // What stays: the class, the codes, the message without the value, and the stack.
-    const [first, second] = lines()
+    const [first, elsewhere, second] = lines()
     expect(first.err).toMatchObject({ type: 'MongoServerError', code: 11000, codeName: 'DuplicateKey' })
     expect(first.err.message).toContain('index: emailKey_unique dup key: { [redacted] }')
+    expect(elsewhere.context.error).toMatchObject({ type: 'MongoServerError', code: 11000 })
+    expect(elsewhere.context.cause.cause).toMatchObject({ type: 'MongoServerError', code: 11000 })
     expect(second.err).toMatchObject({ type: 'MongoBulkWriteError', stack: expect.any(String) })
     // Neither the failed documents nor the server's quote of the refused value.
     expect(second.err.writeErrors).toBeUndefined()

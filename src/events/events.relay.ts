@@ -77,7 +77,7 @@ export function createRelay(options: RelayOptions): Relay {
         () => pass(ctx),
       )
       .then((moved) => {
-        if (moved > 0) options.onPublished?.()
+        if (moved > 0) tellPublished(options)
         return moved
       })
     passing = result.catch(() => {})
@@ -114,6 +114,15 @@ export function createRelay(options: RelayOptions): Relay {
         total += moved
       }
     },
+  }
+}
+
+/** onPublished, whose failure is not the batch's (it is committed): logged, and the relay goes on. */
+function tellPublished(options: RelayOptions): void {
+  try {
+    options.onPublished?.()
+  } catch (error) {
+    options.logger.warn({ err: error }, 'events relay: telling of published events failed')
   }
 }
 

@@ -48,8 +48,9 @@ export function parseSourceUri(text: string): { uri: string; db: string; collect
     throw new Error(`--from must look like mongodb://host:27017/<database>/<collection> (got ${redact(text)})`)
   }
   const [, scheme = '', authority = '', db = '', collection = 'user', query = ''] = match
-  // An '@' after the host: a password with an unescaped '/' (it would be read as the database name, and printed).
-  if (db.includes('@') || collection.includes('@')) {
+  // An '@' after the host: a password with an unescaped '/' or '?' (it would be read as the
+  // database name or the options, and the name printed).
+  if (`${db}/${collection}${query}`.includes('@')) {
     throw new Error(`--from: percent-encode the password's "/" and "@" (%2F, %40) (got ${redact(text)})`)
   }
   const host = authority.slice(authority.lastIndexOf('@') + 1)

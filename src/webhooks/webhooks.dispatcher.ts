@@ -114,10 +114,14 @@ export function createWebhookDispatcher(deps: DispatcherDeps) {
     nudge: () => rounds.nudge(0),
     /**
      * New events are visible (this process's relay published them): the next round at once, but
-     * rounds at most every PUBLISHED_GAP_MS, so a relay publishing many small batches under load
-     * does not turn the dispatcher's pace into one round per batch.
+     * at least PUBLISHED_GAP_MS after the last one ended, so a relay publishing many small batches
+     * under load does not turn the dispatcher's pace into one round per batch. Nothing while the
+     * last round found no enabled endpoint.
      */
-    published: () => rounds.nudge(PUBLISHED_GAP_MS),
+    published: () => {
+      // With no enabled endpoint (or no lease) there is nothing to send: the idle pace stays.
+      if (!idle) rounds.nudge(PUBLISHED_GAP_MS)
+    },
     start() {
       unsubscribe ??= endpoints.onChange(() => rounds.nudge(0))
       rounds.start()
@@ -149,7 +153,7 @@ function createUpkeep(deliveries: WebhookStores['deliveries'], clock: () => Date
 
 /**
  * Runs `round` at start, then again `pauseMs()` after each ends. A nudge brings the next round
- * forward to `gapMs` after the last one started (at once with 0; right after the running one, if
+ * forward to `gapMs` after the last one ended (at once with 0; `gapMs` after the running one, if
  * it came during a round).
  */
 function repeat(round: () => Promise<void>, pauseMs: () => number) {
@@ -157,7 +161,7 @@ function repeat(round: () => Promise<void>, pauseMs: () => number) {
   let running = false
   /** The smallest gap a nudge asked for since the last round started; undefined when none came. */
   let nudged: number | undefined
-  let startedAt = 0
+  let endedAt = 0
   /** When the pending timer fires (performance.now() time). */
   let dueAt = 0
   let current: Promise<void> | undefined
@@ -170,12 +174,14 @@ function repeat(round: () => Promise<void>, pauseMs: () => number) {
     timer = setTimeout(() => {
       timer = undefined
       nudged = undefined
-      startedAt = performance.now()
-      current = round().finally(() => schedule(nudged === undefined ? pauseMs() : Math.min(pauseMs(), untilGap(nudged)), mine))
+      current = round().finally(() => {
+        endedAt = performance.now()
+        schedule(nudged === undefined ? pauseMs() : Math.min(pauseMs(), nudged), mine)
+      })
     }, delayMs)
     timer.unref?.()
   }
-  const untilGap = (gapMs: number) => Math.max(0, startedAt + gapMs - performance.now())
+  const untilGap = (gapMs: number) => Math.max(0, endedAt + gapMs - performance.now())
   return {
     start(): void {
       if (running) return
