@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from 'bun:test'
 import { MongoClient } from 'mongodb'
 import { CONTENDER_IDS, CONTENDERS, databaseName } from '../scripts/bench/contenders'
-import { type Contender, rotateLua, runWrk } from '../scripts/bench/lib'
+import type { Contender } from '../scripts/bench/lib'
 import { docsSection, type Runs, summarize, targets } from '../scripts/bench/report'
 import { seedUsers } from '../scripts/bench/seed'
 import { patchLua } from '../scripts/bench/workloads'
+import { rotateLua, runWrk } from '../scripts/bench/wrk'
 
 /**
  * The benchmark's own bookkeeping (bun run bench): wrk's counters, the PATCH script's If-Match

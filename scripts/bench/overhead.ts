@@ -7,18 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connectDatabase } from '../../src/db/mongo'
 import { createUsersRepository } from '../../src/users/users.repository'
-import {
-  type LoadResult,
-  machine,
-  median,
-  requireWrk,
-  root,
-  rotateLua,
-  runWrk,
-  startContender,
-  startDatabase,
-  table,
-} from './lib'
+import { machine, median, root, startContender, startDatabase, table } from './lib'
+import { type LoadResult, requireWrk, rotateLua, runWrk } from './wrk'
 
 const quick = process.argv.includes('--quick')
 const rounds = quick ? 3 : 5

@@ -19,12 +19,9 @@ import { CONTENDER_IDS, CONTENDERS, type ContenderId, DEFAULT_CONTENDER_IDS, dat
 import {
   type Contender,
   idleCpuMsPerSecond,
-  type LoadResult,
   machine,
   median,
-  requireWrk,
   root,
-  runWrk,
   settle,
   startContender,
   startDatabase,
@@ -34,7 +31,6 @@ import {
 } from './lib'
 import { benchUsers } from './memory-users'
 import {
-  chart,
   DOCS_END,
   DOCS_START,
   docsSection,
@@ -46,8 +42,10 @@ import {
   tableRows,
   targets,
 } from './report'
+import { chart } from './report.chart'
 import { seedUsers } from './seed'
 import { WORKLOAD_IDS, WORKLOADS, type WorkloadContext, type WorkloadId } from './workloads'
+import { type LoadResult, requireWrk, runWrk } from './wrk'
 
 const { values: args } = parseArgs({
   options: {

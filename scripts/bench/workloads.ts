@@ -4,8 +4,8 @@
  */
 import { encodeCursor } from '../../src/users/users.pagination'
 import type { ContenderId } from './contenders'
-import { rotateLua, WRK_THREADS } from './lib'
 import { currentVersions } from './seed'
+import { rotateLua, WRK_THREADS } from './wrk'
 
 export const WORKLOAD_IDS = ['get-by-id', 'get-by-username', 'list-first', 'list-deep', 'patch', 'create'] as const
 export type WorkloadId = (typeof WORKLOAD_IDS)[number]
