@@ -63,7 +63,11 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
   })
   await stores.open()
   let shuttingDown = false
-  const metrics = createMetrics({ poolStats: database.poolStats, hashingStats: passwords.stats })
+  const metrics = createMetrics({
+    poolStats: database.poolStats,
+    hashingStats: passwords.stats,
+    webhooksWaiting: () => stores.webhooks.deliveries.waiting(),
+  })
   const authenticator = createAuthenticator(config.auth)
   if (!authenticator.enabled) {
     // Only reachable outside production: config refuses production without auth.

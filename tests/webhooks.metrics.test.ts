@@ -25,7 +25,7 @@ afterAll(async () => {
 
 async function world(name: string, options: { schedule: number[]; perEndpoint?: number; timeoutMs?: number }) {
   const { app, lease } = await useWebhooksTestApp(name, leases)
-  const metrics = createMetrics()
+  const metrics = createMetrics({ webhooksWaiting: () => app.webhooks.deliveries.waiting() })
   const logger = captureLogger()
   const timeoutMs = options.timeoutMs ?? 5000
   const dispatcher = createWebhookDispatcher({ stores: app.webhooks, lease, schedule: options.schedule })
@@ -55,7 +55,7 @@ async function world(name: string, options: { schedule: number[]; perEndpoint?: 
     },
     { text: () => metrics.render() },
   )
-  return { app, logger, endpoint, run, sample, path: (suffix: string) => `/${name}/${suffix}` }
+  return { app, logger, dispatcher, workers, endpoint, run, sample, path: (suffix: string) => `/${name}/${suffix}` }
 }
 
 describe('webhook attempts in the metrics and the logs', () => {
@@ -103,6 +103,28 @@ describe('webhook attempts in the metrics and the logs', () => {
     // The one sent and the two that were waiting for it.
     expect(await w.sample('webhook_deliveries_failed_total{reason="gone"}')).toBe(3)
     expect(JSON.stringify(w.logger.lines)).not.toContain(ECHO)
+  })
+
+  it('shows how many deliveries wait, and NaN while the database does not answer', async () => {
+    const w = await world('whm_waiting', { schedule: [0] })
+    receiver.on(w.path('ok'), () => new Response(null, { status: 204 }))
+    await w.endpoint(receiver.url(w.path('ok')))
+    await w.endpoint(receiver.url(w.path('ok')))
+    await publishEvents(w.app.db, [{}, {}, {}])
+    expect(await w.sample('webhook_deliveries_waiting')).toBe(0)
+    await w.dispatcher.dispatch()
+    expect(await w.sample('webhook_deliveries_waiting')).toBe(6)
+    await w.workers.drain()
+    expect(await w.sample('webhook_deliveries_waiting')).toBe(0)
+
+    // The scrape still answers while the database does not: NaN, not the last figure.
+    let up = true
+    const flaky = createMetrics({
+      webhooksWaiting: () => (up ? Promise.resolve(4) : Promise.reject(new Error('database unavailable'))),
+    })
+    expect(await flaky.render()).toMatch(/^webhook_deliveries_waiting 4$/m)
+    up = false
+    expect(await flaky.render()).toMatch(/^webhook_deliveries_waiting nan$/im)
   })
 
   it('counts a timeout as its own outcome', async () => {

@@ -73,6 +73,9 @@ export function createWebhookDeliveries(database: DatabaseHandle): WebhookDelive
 
     failPending: (webhookId, now) => failPending(store, webhookId, now),
 
+    // The queue holds exactly the pending deliveries: its count, not a scan of the log.
+    waiting: () => database.call((limit) => queue.estimatedDocumentCount(limit)),
+
     async deleteFor(webhookId) {
       await database.call((limit) => queue.deleteMany({ webhookId }, limit))
       const { deletedCount } = await database.call((limit) => log.deleteMany({ webhookId }, limit))

@@ -132,6 +132,8 @@ export interface WebhookDeliveries {
   postpone(webhookId: string, until: Date): Promise<number>
   /** Fails an endpoint's pending deliveries that no attempt holds (it was disabled). */
   failPending(webhookId: string, now: Date): Promise<number>
+  /** Deliveries waiting to be sent, all endpoints (the work queue's size, from its metadata on MongoDB). */
+  waiting(): Promise<number>
   deleteFor(webhookId: string): Promise<number>
   /**
    * Forgets what receivers answered about a user's events (an erase): the response bodies in
