@@ -14,7 +14,7 @@ import { handleError, methodNotAllowed, notFound, payloadTooLarge } from './http
 import { handleDomainErrors } from './http/outcomes'
 import { createRouter } from './http/router'
 import type { AppEnv } from './http/types'
-import type { IdempotencyStore } from './idempotency/idempotency'
+import { forgettingGoneUsers, type IdempotencyStore } from './idempotency/idempotency'
 import { createLegacyGate, createLegacyRoutes } from './legacy'
 import type { Logger } from './logger'
 import type { Metrics } from './observability/metrics'
@@ -80,7 +80,7 @@ export function createApp(deps: AppDeps) {
   app.use(allowMethods({ app, onMethodNotAllowed: methodNotAllowed }))
 
   const routes = app
-    .route('/v1', createUsersRouter({ users, idempotency: deps.idempotency }))
+    .route('/v1', createUsersRouter({ users, idempotency: forgettingGoneUsers(deps.idempotency, users.isGone) }))
     .route(
       '/v1',
       createVerifyRouter({

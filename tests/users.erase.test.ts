@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'bun:test'
 import { randomBytes } from 'node:crypto'
-import { BSON, ObjectId } from 'mongodb'
+import { BSON, MongoClient, ObjectId } from 'mongodb'
 import { createAuthenticator } from '../src/auth/authenticate'
 import type { User } from '../src/client'
 import { testConfig } from '../src/config'
+import { attachDatabase } from '../src/db/calls'
+import type { IdempotencyStore } from '../src/idempotency/idempotency'
+import { createIdempotencyStore } from '../src/idempotency/idempotency.repository'
 import { ERASED_FIELDS } from '../src/users/users.lifecycle.document'
 import { newUser, useTestApp } from './helpers/context'
 import { startRelay } from './helpers/events'
@@ -256,5 +259,48 @@ describe('POST /v1/users/{id}/erase', () => {
     await relay.stop()
     await now.users.purge()
     expect(await now.collection.countDocuments({})).toBe(0)
+  })
+})
+
+describe('an erase that lands while the create it follows is still keeping its Idempotency-Key answer', () => {
+  it("forgets the record the create writes after the erase's own forget: nothing of the user stays", async () => {
+    // The erase comes from someone who learned the new id early (the feed, a list), between the
+    // create's write and the record of its answer: simulated by a store that erases first.
+    const client = new MongoClient(globalThis.testMongoUri)
+    const records = client.db(`users_erase_race_${randomBytes(4).toString('hex')}`)
+    const real = createIdempotencyStore(attachDatabase(records))
+    await real.ensureIndexes()
+    let app: Awaited<ReturnType<typeof useTestApp>> | undefined
+    const idempotency: IdempotencyStore = {
+      ...real,
+      async complete(scope, key, owner, response, userId) {
+        const erased = await app?.raw(`/v1/users/${userId}/erase`, { method: 'POST', headers: as(admin) })
+        expect(erased?.status).toBe(204)
+        return real.complete(scope, key, owner, response, userId)
+      },
+    }
+    app = await useTestApp({
+      name: 'users_erase_race',
+      deps: { idempotency, authenticator: createAuthenticator({ apiKeys: [admin.entry], jwt: undefined }) },
+    })
+    try {
+      const email = `raced.${randomBytes(4).toString('hex')}@example.com`
+      const send = () =>
+        app!.raw('/v1/users', {
+          method: 'POST',
+          headers: as(admin, { 'content-type': 'application/json', 'idempotency-key': 'raced-key' }),
+          body: JSON.stringify(newUser({ email })),
+        })
+      expect((await send()).status).toBe(201)
+      const kept = await records.collection('idempotency_keys').find({}).toArray()
+      expect(kept).toHaveLength(1)
+      expect(kept[0]).not.toHaveProperty('response')
+      expect(BSON.EJSON.stringify(kept)).not.toContain(email)
+      // The key stays taken: a retry is refused rather than creating the erased user again.
+      await expectProblem(await send(), 422, 'idempotency_key_reused')
+    } finally {
+      await records.dropDatabase()
+      await client.close()
+    }
   })
 })

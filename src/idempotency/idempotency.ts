@@ -32,3 +32,20 @@ export interface IdempotencyStore {
    */
   forgetUser(userId: string): Promise<void>
 }
+
+/**
+ * `store`, whose `complete` looks again at the user a kept answer is about and forgets the record
+ * when the user is gone by then. An erase forgets the records it finds; a create's record written
+ * after that (the erase came from someone who learned the new id from the feed or a list before
+ * the create's own answer was kept) would keep the user's values for a day. Every single-document
+ * write is ordered, so either the erase's forget finds the record, or this read finds the erase.
+ */
+export function forgettingGoneUsers(store: IdempotencyStore, isGone: (userId: string) => Promise<boolean>): IdempotencyStore {
+  return {
+    ...store,
+    async complete(scope, key, owner, response, userId) {
+      await store.complete(scope, key, owner, response, userId)
+      if (userId !== undefined && (await isGone(userId))) await store.forgetUser(userId)
+    },
+  }
+}

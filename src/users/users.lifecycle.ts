@@ -111,6 +111,8 @@ export function createLifecycle(users: UsersRepository, options: LifecycleOption
       if (!authority.admin) return forbidden('read_deleted')
       return (await users.findAnyById(id)) ?? notFound('id', id)
     },
+    /** Whether nothing of the user may be kept anywhere: erased, purged (or never stored). */
+    isGone: async (id: string): Promise<boolean> => (await users.findAnyById(id)) === null,
     /** GET /v1/users?deleted=true: a page of deleted users; users:admin only. */
     async listDeleted(query: ListUsersQuery, authority: Authority): Promise<UserPage | Forbidden> {
       if (!authority.admin) return forbidden('read_deleted')
