@@ -69,6 +69,24 @@ describe('POST /v1/users/{id}/erase and the deliveries log', () => {
     for (const value of [user.email, user.username]) expect(text).not.toContain(value)
   })
 
+  it("keeps nothing a receiver answers about an erased user's events sent after the erase (an endpoint catching up)", async () => {
+    const w = await world('wh_erase_after', [0])
+    const user = await w.app.createUser()
+    // The receiver's error page names the user it looked up on its side.
+    receiver.on(w.path, () => new Response(`no account for ${user.email}`, { status: 500 }))
+    // The user's events as they are once erased: the earlier ones scrubbed, and the erase itself.
+    await publishEvents(w.app.db, [
+      { type: 'user.created', userId: user.id, data: {} },
+      { type: 'user.erased', userId: user.id },
+    ])
+    await w.dispatcher.dispatch()
+    await w.workers.drain()
+    const log = await w.log()
+    expect(log.map((delivery) => delivery.status)).toEqual(['failed', 'failed'])
+    for (const delivery of log) expect(delivery.recentAttempts).toEqual([expect.objectContaining({ statusCode: 500 })])
+    expect(JSON.stringify(log)).not.toContain(user.email)
+  })
+
   it(`keeps the last ${RECENT_ATTEMPTS} attempts of a delivery, oldest first, with what the receiver answered`, async () => {
     const attempts = RECENT_ATTEMPTS + 2
     // The workers' clock jumps an hour after each round: past every pause of the endpoint's circuit breaker.

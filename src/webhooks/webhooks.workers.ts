@@ -172,8 +172,11 @@ async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelivery): Pr
     body: JSON.stringify(event),
   })
   const now = clock()
-  // Appended by the store to the list as it is then, never to the copy read at claim time.
-  const attempt = toAttempt(outcome)
+  // Appended by the store to the list as it is then, never to the copy read at claim time. An
+  // event without a user is an erased user's (scrubbed, or the erase itself): what the receiver
+  // answered about it is not kept, as for deliveries an erase marked (a delivery made after the
+  // erase, for an endpoint catching up, carries no mark).
+  const attempt = toAttempt(outcome, 'user' in event.data)
   const pausedUntil = deps.pacing.record(delivery.webhookId, outcome.result === 'delivered')
   if (pausedUntil) {
     // Its waiting deliveries move to the end of the pause: no instance claims them before.
@@ -269,7 +272,7 @@ async function sleepUnless(wake: Promise<void>, ms: number): Promise<boolean> {
   return woken
 }
 
-function toAttempt(outcome: DeliveryOutcome): StoredAttempt {
+function toAttempt(outcome: DeliveryOutcome, keepAnswer: boolean): StoredAttempt {
   const { attemptedAt, durationMs, statusCode, errorClass, errorCode, responseBody, responseTruncated } = outcome
   return {
     at: attemptedAt,
@@ -277,8 +280,8 @@ function toAttempt(outcome: DeliveryOutcome): StoredAttempt {
     ...(statusCode !== undefined ? { statusCode } : {}),
     ...(errorClass ? { errorClass } : {}),
     ...(errorCode ? { errorCode } : {}),
-    ...(responseBody ? { responseBody } : {}),
-    ...(responseTruncated ? { responseTruncated } : {}),
+    ...(keepAnswer && responseBody ? { responseBody } : {}),
+    ...(keepAnswer && responseTruncated ? { responseTruncated } : {}),
   }
 }
 
