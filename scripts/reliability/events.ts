@@ -12,7 +12,7 @@
  * (3, webhook deliveries, is the webhooks' own script.)
  */
 import { MongoClient } from 'mongodb'
-import { checkFeed, createEventLedger, startWriteLoad, waitForRelay } from './events.lib'
+import { checkFeed, createEventLedger, readFeed, startWriteLoad, waitForRelay } from './events.lib'
 import { createReport, info, type ServiceProcess, section, startDatabase, startService, tempDir, waitFor } from './lib'
 
 const KILLS = 3
@@ -114,6 +114,8 @@ const renaming = (async () => {
 })()
 await Bun.sleep(1000)
 const erased = await fetch(`${survivor.url}/v1/users/${target.id}/erase`, { method: 'POST' })
+// What a consumer reads the moment the erase answered, while the other writes still flow.
+const feedAtAnswer = await readFeed(survivor.url)
 await renaming
 await others.stop()
 report.check('4: the erase answered 204', erased.status === 204, String(erased.status))
@@ -131,10 +133,17 @@ report.check(
     ofUser.at(-1)?.type === 'user.erased' &&
     ofUser.every((event, index) => event.userVersion === index + 1),
 )
+const visibleThen = feedAtAnswer.filter((event) => event.userId === target.id)
+report.check(
+  '4: none of its values in the feed read as the erase answered',
+  !JSON.stringify(feedAtAnswer).includes(secret),
+  `${visibleThen.length} of its events visible then`,
+)
 const everything = JSON.stringify(await mongo.db(DB_NAME).collection('events').find({}).toArray())
 report.check('4: none of its values anywhere in the events collection', !everything.includes(secret))
 report.figure('4: changes to the user before the erase', renames)
 report.figure('4: events of the erased user (ids only)', ofUser.length)
+report.figure('4: of them visible in the feed as the erase answered', visibleThen.length)
 
 await survivor.stop()
 await mongo.close()
