@@ -136,20 +136,19 @@ function createServices(deps: AppDeps) {
   const deliveries: ForgetUser = (subject) => deps.webhooks.deliveries.forgetUser(subject.userId)
   // Earlier events keep ids only (the relay scrubs again when it meets the erased user).
   const events: ForgetUser = (subject) => deps.events.forgetUser(subject.userId)
+  // The records of the user's create: a keyed create may keep its answer while the erase runs.
+  const idempotency: ForgetUser = (subject) => deps.idempotency.forgetUser(subject.userId)
   const users = createUsersService({
     users: deps.users,
     passwords: deps.passwords,
     lifecycle: {
       retentionDays: deps.config.userRetentionDays,
       // Every other store that keeps a user's personal values: an erase scrubs them all.
-      forget: [
-        (subject) => deps.idempotency.forgetUser(subject.userId),
-        (subject) => deps.failedAttempts.forgetSubjects(subject),
-        deliveries,
-        events,
-      ],
-      // A relay batch or a webhook attempt running beside the erase may refill these: once more after the tombstone.
-      forgetAgain: [deliveries, events],
+      forget: [idempotency, (subject) => deps.failedAttempts.forgetSubjects(subject), deliveries, events],
+      // A relay batch, a webhook attempt or a keyed create running beside the erase may refill
+      // these: once more after the tombstone (a create's record written later finds the tombstone:
+      // forgettingGoneUsers).
+      forgetAgain: [idempotency, deliveries, events],
     },
     ...(deps.clock ? { clock: deps.clock } : {}),
   })

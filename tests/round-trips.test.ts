@@ -76,6 +76,17 @@ describe('database round trips per request', () => {
     expect(commands).toEqual(['insert'])
   })
 
+  it('POST /v1/users with an Idempotency-Key claims the key, inserts, keeps the answer, and reads the user once more', async () => {
+    const { status, targets } = await commandsOf('/v1/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': `round-trip-${crypto.randomUUID()}` },
+      body: JSON.stringify(newUser()),
+    })
+    expect(status).toBe(201)
+    // The last read: an erase that landed while the answer was kept (forgettingGoneUsers).
+    expect(targets).toEqual(['insert idempotency_keys', 'insert users', 'update idempotency_keys', 'find users'])
+  })
+
   it.each([
     ['by id', () => `/v1/users/${user.id}`],
     ['by username', () => `/v1/users/by-username/${user.username.toUpperCase()}`],
@@ -279,8 +290,10 @@ describe('database round trips of the lifecycle', () => {
     expect(erased.targets[0]).toBe('find users')
     expect(erased.targets.slice(1, 4).sort()).toEqual(['delete auth_failures', 'update events', 'update idempotency_keys'])
     // The hold (changes wait), the stored document (its pending events stay, ids only), the tombstone,
-    // then the events once more (a relay batch may have inserted some it built before the erase).
-    expect(erased.targets.slice(4)).toEqual(['update users', 'find users', 'update users', 'update events'])
+    // then the events and idempotency records once more (a relay batch may have inserted events it
+    // built before the erase; a keyed create may have kept its answer meanwhile).
+    expect(erased.targets.slice(4, 7)).toEqual(['update users', 'find users', 'update users'])
+    expect(erased.targets.slice(7).sort()).toEqual(['update events', 'update idempotency_keys'])
   })
 })
 

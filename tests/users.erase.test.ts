@@ -263,44 +263,102 @@ describe('POST /v1/users/{id}/erase', () => {
 })
 
 describe('an erase that lands while the create it follows is still keeping its Idempotency-Key answer', () => {
-  it("forgets the record the create writes after the erase's own forget: nothing of the user stays", async () => {
-    // The erase comes from someone who learned the new id early (the feed, a list), between the
-    // create's write and the record of its answer: simulated by a store that erases first.
+  /**
+   * A keyed create whose answer is kept while the user is erased by someone who learned its id
+   * early (the feed, a list): `during` runs inside the store's `complete`, before the record is
+   * written. Returns what the records hold once both answered.
+   */
+  async function race(name: string, during: (app: Awaited<ReturnType<typeof useTestApp>>, id: string) => Promise<void>) {
     const client = new MongoClient(globalThis.testMongoUri)
-    const records = client.db(`users_erase_race_${randomBytes(4).toString('hex')}`)
+    const records = client.db(`${name}_${randomBytes(4).toString('hex')}`)
     const real = createIdempotencyStore(attachDatabase(records))
     await real.ensureIndexes()
     let app: Awaited<ReturnType<typeof useTestApp>> | undefined
     const idempotency: IdempotencyStore = {
       ...real,
+      forgetUser: (userId) => hooks.forgetUser(userId),
       async complete(scope, key, owner, response, userId) {
-        const erased = await app?.raw(`/v1/users/${userId}/erase`, { method: 'POST', headers: as(admin) })
-        expect(erased?.status).toBe(204)
+        if (app && userId) await during(app, userId)
         return real.complete(scope, key, owner, response, userId)
       },
     }
+    const hooks = { forgetUser: (userId: string) => real.forgetUser(userId) }
     app = await useTestApp({
-      name: 'users_erase_race',
+      name,
       deps: { idempotency, authenticator: createAuthenticator({ apiKeys: [admin.entry], jwt: undefined }) },
     })
+    const email = `raced.${randomBytes(4).toString('hex')}@example.com`
+    const send = () =>
+      app!.raw('/v1/users', {
+        method: 'POST',
+        headers: as(admin, { 'content-type': 'application/json', 'idempotency-key': 'raced-key' }),
+        body: JSON.stringify(newUser({ email })),
+      })
+    return {
+      app,
+      hooks,
+      email,
+      send,
+      records: () => records.collection('idempotency_keys').find({}).toArray(),
+      done: async () => {
+        await records.dropDatabase()
+        await client.close()
+      },
+    }
+  }
+
+  it("forgets the record written after the erase's tombstone: the create reads the user again", async () => {
+    let erased: number | undefined
+    const w = await race('users_erase_race_after', async (app, id) => {
+      erased = (await app.raw(`/v1/users/${id}/erase`, { method: 'POST', headers: as(admin) })).status
+    })
     try {
-      const email = `raced.${randomBytes(4).toString('hex')}@example.com`
-      const send = () =>
-        app!.raw('/v1/users', {
-          method: 'POST',
-          headers: as(admin, { 'content-type': 'application/json', 'idempotency-key': 'raced-key' }),
-          body: JSON.stringify(newUser({ email })),
-        })
-      expect((await send()).status).toBe(201)
-      const kept = await records.collection('idempotency_keys').find({}).toArray()
+      expect((await w.send()).status).toBe(201)
+      expect(erased).toBe(204)
+      const kept = await w.records()
       expect(kept).toHaveLength(1)
       expect(kept[0]).not.toHaveProperty('response')
-      expect(BSON.EJSON.stringify(kept)).not.toContain(email)
+      expect(BSON.EJSON.stringify(kept)).not.toContain(w.email)
       // The key stays taken: a retry is refused rather than creating the erased user again.
-      await expectProblem(await send(), 422, 'idempotency_key_reused')
+      await expectProblem(await w.send(), 422, 'idempotency_key_reused')
     } finally {
-      await records.dropDatabase()
-      await client.close()
+      await w.done()
+    }
+  })
+
+  it("forgets the record written between the erase's first forget and its tombstone: the erase forgets again", async () => {
+    let erasing: Promise<Response> | Response | undefined
+    let forgotten: () => void = () => {}
+    const forgot = new Promise<void>((resolve) => {
+      forgotten = resolve
+    })
+    let open: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const w = await race('users_erase_race_between', async (app, id) => {
+      erasing = app.raw(`/v1/users/${id}/erase`, { method: 'POST', headers: as(admin) })
+      await forgot
+    })
+    // The erase's first forget runs, then holds until the create has kept its answer and looked again.
+    const forget = w.hooks.forgetUser
+    let calls = 0
+    w.hooks.forgetUser = async (userId) => {
+      await forget(userId)
+      if (++calls === 1) {
+        forgotten()
+        await gate
+      }
+    }
+    try {
+      expect((await w.send()).status).toBe(201)
+      open()
+      expect((await erasing)?.status).toBe(204)
+      const kept = await w.records()
+      expect(kept).toHaveLength(1)
+      expect(BSON.EJSON.stringify(kept)).not.toContain(w.email)
+    } finally {
+      await w.done()
     }
   })
 })

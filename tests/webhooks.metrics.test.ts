@@ -55,7 +55,17 @@ async function world(name: string, options: { schedule: number[]; perEndpoint?: 
     },
     { text: () => metrics.render() },
   )
-  return { app, logger, dispatcher, workers, endpoint, run, sample, path: (suffix: string) => `/${name}/${suffix}` }
+  return {
+    app,
+    logger,
+    dispatcher,
+    workers,
+    endpoint,
+    run,
+    sample,
+    metricsText: () => metrics.render(),
+    path: (suffix: string) => `/${name}/${suffix}`,
+  }
 }
 
 describe('webhook attempts in the metrics and the logs', () => {
@@ -105,13 +115,13 @@ describe('webhook attempts in the metrics and the logs', () => {
     expect(JSON.stringify(w.logger.lines)).not.toContain(ECHO)
   })
 
-  it('shows how many deliveries wait, and NaN while the database does not answer', async () => {
+  it('shows how many deliveries are queued, and NaN while the database does not answer, at once', async () => {
     const w = await world('whm_waiting', { schedule: [0] })
     receiver.on(w.path('ok'), () => new Response(null, { status: 204 }))
     await w.endpoint(receiver.url(w.path('ok')))
     await w.endpoint(receiver.url(w.path('ok')))
     await publishEvents(w.app.db, [{}, {}, {}])
-    expect(await w.sample('webhook_deliveries_waiting')).toBe(0)
+    expect(await w.metricsText()).toMatch(/^webhook_deliveries_waiting 0$/m)
     await w.dispatcher.dispatch()
     expect(await w.sample('webhook_deliveries_waiting')).toBe(6)
     await w.workers.drain()
@@ -125,6 +135,9 @@ describe('webhook attempts in the metrics and the logs', () => {
     expect(await flaky.render()).toMatch(/^webhook_deliveries_waiting 4$/m)
     up = false
     expect(await flaky.render()).toMatch(/^webhook_deliveries_waiting nan$/im)
+    // A database that does not answer at all: the scrape still answers, after the 1 s bound.
+    const hung = createMetrics({ webhooksWaiting: () => new Promise<number>(() => {}) })
+    expect(await hung.render()).toMatch(/^webhook_deliveries_waiting nan$/im)
   })
 
   it('counts a timeout as its own outcome', async () => {

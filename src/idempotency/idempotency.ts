@@ -35,10 +35,12 @@ export interface IdempotencyStore {
 
 /**
  * `store`, whose `complete` looks again at the user a kept answer is about and forgets the record
- * when the user is gone by then. An erase forgets the records it finds; a create's record written
- * after that (the erase came from someone who learned the new id from the feed or a list before
- * the create's own answer was kept) would keep the user's values for a day. Every single-document
- * write is ordered, so either the erase's forget finds the record, or this read finds the erase.
+ * when the user is gone by then (erased, or deleted for good). An erase forgets the records it
+ * finds before and again after its tombstone (app.ts); a create's record written after that (the
+ * eraser learned the new id from the feed or a list before the create's answer was kept) would
+ * keep the user's values for a day. Single-document writes are ordered: a record written before
+ * the second forget is found by it; one written after it is followed by this read, which finds the
+ * tombstone.
  */
 export function forgettingGoneUsers(store: IdempotencyStore, isGone: (userId: string) => Promise<boolean>): IdempotencyStore {
   return {

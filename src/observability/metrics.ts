@@ -122,11 +122,10 @@ export function createMetrics(
   if (webhooksWaiting) {
     new Gauge({
       name: 'webhook_deliveries_waiting',
-      help: 'Webhook deliveries waiting to be sent, all endpoints and instances (NaN when the database did not answer).',
+      help: 'Webhook deliveries queued (pending, in flight included), all endpoints and instances; NaN when the database did not answer within 1 s.',
       registers: [registry],
       async collect() {
-        // A scrape while the database is down still answers: NaN, never a stale figure.
-        this.set(await webhooksWaiting().catch(() => Number.NaN))
+        this.set(await withinScrape(webhooksWaiting()))
       },
     })
   }
@@ -139,6 +138,22 @@ export function createMetrics(
     render: () => registry.metrics(),
     contentType: registry.contentType,
   }
+}
+
+/** How long a scrape waits for a figure read from the database. */
+const SCRAPE_READ_MS = 1000
+
+/**
+ * `read`'s figure, or NaN when it fails or takes over SCRAPE_READ_MS: a scrape while the database
+ * is down or slow still answers at once with every other series (Prometheus gives a whole scrape
+ * 10 s by default, less than a database call's deadline), and never with a stale figure.
+ */
+function withinScrape(read: Promise<number>): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<number>((resolve) => {
+    timer = setTimeout(() => resolve(Number.NaN), SCRAPE_READ_MS)
+  })
+  return Promise.race([read.catch(() => Number.NaN), late]).finally(() => clearTimeout(timer))
 }
 
 /** The events relay (src/events/events.relay.ts): what it moved, how late, and what it held back. */
