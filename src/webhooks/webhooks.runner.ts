@@ -19,7 +19,7 @@ export type WebhookDeliveryOptions = {
   stores: WebhookStores
   config: Config['webhooks']
   logger: Logger
-  /** Where each attempt is counted (webhook_attempts_total and the rest: docs/operations.md). */
+  /** Where each attempt is counted (webhook_attempts_total and the rest: docs/events.md, "Webhooks"). */
   metrics?: Pick<Metrics, 'countWebhookAttempt'>
   clock?: () => Date
   /** Instead of the real sender (HTTP); tests only. */
@@ -89,7 +89,7 @@ export function reportAttempt(logger: Logger, metrics?: Pick<Metrics, 'countWebh
 }
 
 /** An attempt's report as the metrics count it: outcome classes and reasons only. */
-export function attemptSample(report: AttemptReport): WebhookAttemptSample {
+function attemptSample(report: AttemptReport): WebhookAttemptSample {
   const { outcome, status } = report
   if (outcome === 'skipped') return { gaveUp: { reason: 'skipped', count: 1 } }
   const gone = outcome.result === 'gone'
