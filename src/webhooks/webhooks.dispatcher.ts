@@ -50,7 +50,7 @@ const REPAIR_EVERY_MS = 60 * 1000
 const REPAIR_AFTER_MS = 60 * 1000
 /** Deliveries per insertMany: a page of events times the endpoints, in bounded writes. */
 const INSERT_CHUNK = 500
-/** The shortest time between two rounds' starts that new events (`published`) bring forward. */
+/** How soon after a round ended new events (`published`) may bring the next one forward. */
 const PUBLISHED_GAP_MS = 50
 
 export function createWebhookDispatcher(deps: DispatcherDeps) {
