@@ -71,10 +71,7 @@ describe('POST /v1/users/{id}/erase beside the relay', () => {
     // A relay records the rename (with its values), stalls until the user is erased, inserts and
     // pops it (the user is erased now), and stops there: before its scrub and its commit.
     let resume: () => void = () => {}
-    let paused: () => void = () => {}
-    const isPaused = new Promise<void>((resolve) => {
-      paused = resolve
-    })
+    const { promise: isPaused, resolve: paused } = Promise.withResolvers<void>()
     const stopping = await startRelay(world, {
       loop: false,
       onStep: async (step) => {

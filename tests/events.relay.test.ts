@@ -86,10 +86,7 @@ describe('the relay: fencing', () => {
     const world = await useTestApp({ name: 'relay_fenced' })
     await changes(world, 3, 1)
     let resume: () => void = () => {}
-    let paused: () => void = () => {}
-    const isPaused = new Promise<void>((resolve) => {
-      paused = resolve
-    })
+    const { promise: isPaused, resolve: paused } = Promise.withResolvers<void>()
     const steps: RelayStep[] = []
     const slow = await startRelay(world, {
       loop: false,
@@ -197,14 +194,8 @@ describe('the relay: hints', () => {
   it('relays a change noted while a pass that moved nothing was running, without waiting for the next scan', async () => {
     const world = await useTestApp({ name: 'relay_hint_in_pass' })
     const real = world.stores.outbox
-    let scanning: () => void = () => {}
-    const scanStarted = new Promise<void>((resolve) => {
-      scanning = resolve
-    })
-    let resume: () => void = () => {}
-    const resumed = new Promise<void>((resolve) => {
-      resume = resolve
-    })
+    const { promise: scanStarted, resolve: scanning } = Promise.withResolvers<void>()
+    const { promise: resumed, resolve: resume } = Promise.withResolvers<void>()
     let scans = 0
     // The first scan reads the outboxes (nothing pending), then stalls while a user is created.
     const outbox: typeof real = {
@@ -306,10 +297,7 @@ describe('the relay: erase', () => {
 
     // A relay gathers the user's next change (with its values) and records it, then stalls...
     let resume: () => void = () => {}
-    let paused: () => void = () => {}
-    const isPaused = new Promise<void>((resolve) => {
-      paused = resolve
-    })
+    const { promise: isPaused, resolve: paused } = Promise.withResolvers<void>()
     let erased = false
     // What the feed shows after each later step of the relay, once the erase has answered.
     const seen: { step: string; feed: string }[] = []

@@ -115,14 +115,8 @@ describe('Idempotency-Key across callers, instances and crashes', () => {
   // A hasher that waits at a gate the test opens: the first request is surely still running when
   // the second arrives.
   const bun = createBunPasswordHasher()
-  let openGate: () => void = () => {}
-  let hashStarted: () => void = () => {}
-  const hashing = new Promise<void>((resolve) => {
-    hashStarted = resolve
-  })
-  const gate = new Promise<void>((resolve) => {
-    openGate = resolve
-  })
+  const { promise: hashing, resolve: hashStarted } = Promise.withResolvers<void>()
+  const { promise: gate, resolve: openGate } = Promise.withResolvers<void>()
   const gatedPasswords = {
     hash: async (password: string) => {
       hashStarted()

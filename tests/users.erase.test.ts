@@ -328,14 +328,8 @@ describe('an erase that lands while the create it follows is still keeping its I
 
   it("forgets the record written between the erase's first forget and its tombstone: the erase forgets again", async () => {
     let erasing: Promise<Response> | Response | undefined
-    let forgotten: () => void = () => {}
-    const forgot = new Promise<void>((resolve) => {
-      forgotten = resolve
-    })
-    let open: () => void = () => {}
-    const gate = new Promise<void>((resolve) => {
-      open = resolve
-    })
+    const { promise: forgot, resolve: forgotten } = Promise.withResolvers<void>()
+    const { promise: gate, resolve: open } = Promise.withResolvers<void>()
     const w = await race('users_erase_race_between', async (app, id) => {
       erasing = app.raw(`/v1/users/${id}/erase`, { method: 'POST', headers: as(admin) })
       await forgot

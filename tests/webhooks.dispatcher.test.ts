@@ -38,10 +38,7 @@ describe('the webhook dispatcher: a holder that lost its lease', () => {
     await holder.dispatch() // cursor: 10
     const hook = await createEndpoint() // startAfterSequence 10, to be caught up
     // A dispatcher whose lease ran out (an older token) reads the cursor (10) and the endpoints, then pauses.
-    let resume: () => void = () => {}
-    const paused = new Promise<void>((resolve) => {
-      resume = resolve
-    })
+    const { promise: paused, resolve: resume } = Promise.withResolvers<void>()
     let read = false
     const staleStores = {
       ...app.webhooks,

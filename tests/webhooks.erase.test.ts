@@ -41,10 +41,7 @@ describe('POST /v1/users/{id}/erase and the deliveries log', () => {
   it('keeps no value of the user from an attempt that was in flight while the erase ran', async () => {
     const w = await world('wh_erase_inflight', [0, 0, 0])
     const user = await w.app.createUser()
-    let release: () => void = () => {}
-    const gate = new Promise<void>((resolve) => {
-      release = resolve
-    })
+    const { promise: gate, resolve: release } = Promise.withResolvers<void>()
     let arrived = false
     // The receiver echoes the event it got (the user's values) in a failure, after the erase.
     receiver.on(w.path, async (request) => {
