@@ -49,7 +49,7 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value
   if (depth > MAX_DEPTH) return TOO_DEEP
   // An error under any key (not only pino's `err`) is written as serializeError says.
-  if (value instanceof Error) return serializeError(value)
+  if (value instanceof Error) return serializeError(value, depth)
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined
     for (let i = 0; i < value.length; i++) {
@@ -96,19 +96,16 @@ export function errorText(error: unknown): string {
 
 const isDriverError = (error: Error) => error.name.startsWith('Mongo')
 
-/** Causes followed at most this deep. */
-const MAX_CAUSES = 3
-
 /**
  * An error as a log line shows it (pino's `err` serializer): its class, scrubbed message and stack,
  * and the driver's codes. Nothing else: pino's standard serializer copies every enumerable
  * property, and the driver's errors carry `keyValue`, `errorResponse` and, for a bulk write, every
  * failed document (`writeErrors[].op`).
  */
-export function serializeError(error: unknown, causes = 0): unknown {
+export function serializeError(error: unknown, depth = 0): unknown {
   if (!(error instanceof Error)) {
-    // Plain data (an error redactSecrets already wrote, or a thrown object, walked like any logged object).
-    if (typeof error === 'object' && error !== null) return error
+    // Data (an error redactSecrets already wrote, a thrown object) is walked like any logged object.
+    if (typeof error === 'object' && error !== null) return redactSecrets(error, depth)
     return { type: typeof error, message: scrubErrorText(String(error)) }
   }
   const { code, codeName, errorLabels } = error as { code?: unknown; codeName?: unknown; errorLabels?: unknown }
@@ -121,6 +118,12 @@ export function serializeError(error: unknown, causes = 0): unknown {
     ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
     ...(typeof codeName === 'string' ? { codeName } : {}),
     ...(labels.length > 0 ? { errorLabels: labels } : {}),
-    ...(error.cause !== undefined && causes < MAX_CAUSES ? { cause: serializeError(error.cause, causes + 1) } : {}),
+    // The cause through the same walk, one level deeper (so a chain ends at MAX_DEPTH too).
+    ...(error.cause === undefined
+      ? {}
+      : {
+          cause:
+            typeof error.cause === 'string' ? scrubErrorText(error.cause, fromDatabase) : redactSecrets(error.cause, depth + 1),
+        }),
   }
 }

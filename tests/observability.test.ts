@@ -128,7 +128,11 @@ describe('request logs', () => {
     const { logger, text } = memoryLogger()
     logger.info({ a: { b: { c: { d: { e: { f: { g: { h: 'too-deep-value' } } } } } } } }, 'deep')
     logger.info({ endpoint: { secrets: ['whsec_c2VjcmV0'], Email: 'someone@example.com', responseBody: 'echo' } }, 'webhook')
-    for (const value of ['too-deep-value', 'whsec_c2VjcmV0', 'someone@example.com', '"echo"']) expect(text()).not.toContain(value)
+    // An error's cause that is data, not an error, is walked like the rest.
+    logger.warn({ err: new Error('wrapped', { cause: { password: 'cause-pw', user: { email: 'cause@example.com' } } }) }, 'cause')
+    for (const value of ['too-deep-value', 'whsec_c2VjcmV0', 'someone@example.com', '"echo"', 'cause-pw', 'cause@example.com']) {
+      expect(text()).not.toContain(value)
+    }
     expect(text()).toContain('[too deep]')
   })
 
