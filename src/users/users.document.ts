@@ -45,8 +45,8 @@ export const USERS_COLLECTION = 'users'
  */
 export const WITHOUT_OUTBOX = { projection: { eventBase: 0, pendingEvents: 0 } } as const
 
-/** A user as the reads with WITHOUT_OUTBOX fetch it: the outbox's fields are not there to read. */
-export type StoredUser = Omit<UserDocument, 'eventBase' | 'pendingEvents'>
+/** A user as the reads with WITHOUT_OUTBOX fetch it: the fields it leaves out are not there to read. */
+export type StoredUser = Omit<UserDocument, keyof (typeof WITHOUT_OUTBOX)['projection']>
 
 /**
  * A new user's stored document, built in one place for the API's creates and the import, so an

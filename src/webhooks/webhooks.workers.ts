@@ -216,14 +216,9 @@ async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelivery): Pr
  * response body may echo the event's user (reports go to the logs and the metrics).
  */
 function summaryOf(outcome: DeliveryOutcome): Exclude<AttemptReport['outcome'], 'skipped'> {
-  const { result, durationMs, statusCode, errorClass, errorCode } = outcome
-  return {
-    result,
-    durationMs,
-    ...(statusCode === undefined ? {} : { statusCode }),
-    ...(errorClass === undefined ? {} : { errorClass }),
-    ...(errorCode === undefined ? {} : { errorCode }),
-  }
+  // The attempt as the log of deliveries keeps it without the answer, less its time (the log line has one).
+  const { at: _at, ...fields } = toAttempt(outcome, false)
+  return { result: outcome.result, ...fields }
 }
 
 /** One timer for the earliest time the workers must look again; later requests are merged into it. */
