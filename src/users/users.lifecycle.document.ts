@@ -34,7 +34,7 @@ export function deletedFilter(now: Date): Filter<UserDocument> {
 }
 
 /** Whether a stored document is a deleted user that can still be read and restored at `now`. */
-export function isRestorable(doc: UserDocument, now: Date): boolean {
+export function isRestorable(doc: Pick<UserDocument, 'deletedAt' | 'erasedAt' | 'purgeAt'>, now: Date): boolean {
   return doc.deletedAt !== undefined && doc.erasedAt === undefined && (doc.purgeAt === undefined || doc.purgeAt > now)
 }
 

@@ -1,5 +1,5 @@
 import { type Collection, type Filter, ObjectId } from '../db/driver'
-import { toUser } from './users.document'
+import { type StoredUser, toUser, WITHOUT_OUTBOX } from './users.document'
 import { deletedFilter, type ErasedDocument, erasedDocument, isRestorable, releasedKey } from './users.lifecycle.document'
 import type { UsersRepository, WriteGuard } from './users.model'
 import { changeEvent, erasedOutbox, outboxAsRead, outboxOpen, withEvent } from './users.outbox.document'
@@ -22,7 +22,7 @@ export function createLifecycleStorage(
   return {
     async findAnyById(id) {
       // Exactly `{ _id }`: the only filter FerretDB serves from an index; the state is judged here.
-      const doc = await call((limit) => users.findOne({ _id: new ObjectId(id) }, limit))
+      const doc = await call((limit) => users.findOne<StoredUser>({ _id: new ObjectId(id) }, { ...limit, ...WITHOUT_OUTBOX }))
       if (!doc) return null
       const at = now()
       if (doc.deletedAt === undefined) return toUser(doc, at)
