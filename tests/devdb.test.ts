@@ -76,6 +76,53 @@ describe('embedded database launcher', () => {
 })
 
 /**
+ * FerretDB v1.24.2 indexes `_id` on one SQLite expression and looks documents up with another, so
+ * every point read and every write to an existing document scanned the whole table (about 50 ms at
+ * 10,000 users). The launcher adds the index its lookups can use; FerretDB's `explain` shows
+ * SQLite's own plan. The control runs a launcher without it.
+ */
+describe('_id lookups', () => {
+  /** SQLite's plan for a find by _id, as FerretDB's explain reports it. */
+  async function planOfFindById(args: string[] = []): Promise<string[]> {
+    const docs = await launch(args)
+    const id = new ObjectId()
+    await docs.insertMany([{ _id: id, version: 1, n: 0 }])
+    await docs.insertOne({ _id: new ObjectId(), version: 1, n: 0 })
+    const explained = await docs.db.command({ explain: { find: docs.collectionName, filter: { _id: id } } })
+    return explained.queryPlanner.Plan as string[]
+  }
+  const usesIndex = (plan: string[]) => plan.some((line) => /SEARCH \S+ USING INDEX \S+__devdb_id_lookup/.test(line))
+
+  it('use an index: a search, not a scan of the table', async () => {
+    const plan = await planOfFindById()
+    expect(usesIndex(plan)).toBe(true)
+    expect(plan.join('\n')).not.toContain('SCAN')
+  })
+
+  it('use it again after the collection or its database is dropped and made anew', async () => {
+    const docs = await launch()
+    const plan = async () => {
+      const id = new ObjectId()
+      await docs.insertOne({ _id: id, version: 1, n: 0 })
+      await docs.updateOne({ _id: id }, { $inc: { n: 1 } })
+      return (await docs.db.command({ explain: { find: docs.collectionName, filter: { _id: id } } })).queryPlanner.Plan
+    }
+    expect(usesIndex(await plan())).toBe(true)
+    await docs.drop()
+    expect(usesIndex(await plan())).toBe(true)
+    await docs.db.dropDatabase()
+    expect(usesIndex(await plan())).toBe(true)
+    expect(await docs.countDocuments()).toBe(1)
+  })
+
+  it('control: without it, FerretDB scans the table for a find by _id', async () => {
+    const plan = await planOfFindById(['-no-id-index'])
+    expect(usesIndex(plan)).toBe(false)
+    expect(plan.join('\n')).toContain('SCAN')
+  })
+})
+
+/**
  * Issue 13, finding 9: two launchers on one data folder each serialized only their own writes,
  * and two `bun run dev` side by side lost acknowledged changes. One launcher per folder now: an
  * flock that dies with its process.

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	devdb -data DIR [-listen 127.0.0.1:0] [-log-level warn] [-watch-stdin] [-no-write-lock]
+//	devdb -data DIR [-listen 127.0.0.1:0] [-log-level warn] [-watch-stdin] [-no-write-lock] [-no-id-index]
 //
 // Flags:
 //
@@ -14,6 +14,7 @@
 //	-watch-stdin     exit when stdin reaches EOF. Spawn with stdin as a pipe that the parent
 //	                 keeps open; do NOT use with stdin = /dev/null (immediate EOF).
 //	-no-write-lock   disable write serialization. Only for the test that proves the race exists.
+//	-no-id-index     do not add the _id lookup index (idindex.go). Only for the test that proves the scan.
 //
 // Stdout contract: once both listeners are ready, exactly one line is written to
 // stdout, the public URI (for example "mongodb://127.0.0.1:40123/"). Nothing else
@@ -32,6 +33,11 @@
 // updates (FerretDB issue #3040). The proxy holds one process-wide lock from a
 // write command's request until its reply, restoring MongoDB's per-document
 // atomicity for the service's tests. Reads are forwarded without locking.
+//
+// Why the extra index: FerretDB v1's SQLite backend never uses its own `_id`
+// index (it indexes one expression and queries another), so every point read
+// and every write to an existing document scanned the whole table; the proxy
+// adds the index its queries can use (idindex.go).
 package main
 
 import (
@@ -68,6 +74,7 @@ func run() error {
 	logLevel := flag.String("log-level", "warn", "log `level` on stderr: debug, info, warn, error")
 	watchStdin := flag.Bool("watch-stdin", false, "exit on stdin EOF (stdin must be a pipe held open by the parent, not /dev/null)")
 	noWriteLock := flag.Bool("no-write-lock", false, "do NOT serialize writes (only to demonstrate FerretDB's write race in a test)")
+	noIDIndex := flag.Bool("no-id-index", false, "do NOT add the _id lookup index (only to demonstrate FerretDB's scans in a test)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: %s -data DIR [flags]\n\n"+
 			"Runs embedded FerretDB (SQLite) behind a write-serializing proxy and prints\n"+
@@ -149,7 +156,11 @@ func run() error {
 		_ = fdb.Run(ctx)
 	}()
 
-	p := newProxy(internal, !*noWriteLock, logger)
+	var ids *idIndexes
+	if !*noIDIndex {
+		ids = newIDIndexes(dir, logger)
+	}
+	p := newProxy(internal, !*noWriteLock, ids, logger)
 	go p.serve(ln)
 
 	// The only stdout output: the parent reads this first line to learn the port.

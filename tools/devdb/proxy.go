@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"go.mongodb.org/mongo-driver/x/bsonx/bsoncore"
 )
 
 const (
@@ -20,13 +21,19 @@ const (
 	pendingGrace = 30 * time.Second    // how long a vanished client's write may still run
 )
 
-// writeCommands are serialized; the driver sends these names exactly.
-var writeCommands = map[string]bool{"insert": true, "update": true, "delete": true, "findAndModify": true}
+// lockedCommands are serialized; the driver sends these names exactly. Drops
+// too, so that no write adds the _id lookup index (idindex.go) to a table
+// while it is being dropped.
+var lockedCommands = map[string]bool{
+	"insert": true, "update": true, "delete": true, "findAndModify": true,
+	"drop": true, "dropDatabase": true,
+}
 
 type proxy struct {
 	target string
 	lock   bool
 	log    *slog.Logger
+	ids    *idIndexes // nil: no _id lookup indexes
 
 	writeMu sync.Mutex // process-wide: held from a write request until its reply
 
@@ -35,8 +42,8 @@ type proxy struct {
 	closed  bool // set by closeAll; later connections are closed at once
 }
 
-func newProxy(target string, lock bool, log *slog.Logger) *proxy {
-	return &proxy{target: target, lock: lock, log: log, conns: map[net.Conn]struct{}{}}
+func newProxy(target string, lock bool, ids *idIndexes, log *slog.Logger) *proxy {
+	return &proxy{target: target, lock: lock, ids: ids, log: log, conns: map[net.Conn]struct{}{}}
 }
 
 func (p *proxy) serve(ln net.Listener) {
@@ -138,9 +145,15 @@ func (p *proxy) clientToServer(client, server net.Conn, st *connState) {
 		}
 		reqID := int32(binary.LittleEndian.Uint32(buf[4:]))
 
-		write := p.lock && isWrite(buf)
+		body, isCommand := commandBody(buf)
+		write := p.lock && isCommand && isLocked(body)
 		if write {
 			p.writeMu.Lock()
+		}
+		if isCommand && p.ids != nil {
+			p.ids.observe(body)
+		}
+		if write {
 			if buf[16]&moreToCome != 0 {
 				// Unacknowledged write: no reply to wait for. Taking the lock
 				// still orders it after any write in progress.
@@ -215,34 +228,34 @@ func readMsg(r *bufio.Reader, buf []byte) ([]byte, error) {
 	return buf, err
 }
 
-// isWrite reports whether msg is an OP_MSG whose body (section kind 0) starts
-// with a write command's name. Any malformed message counts as a read: the
-// server will reject it anyway.
-func isWrite(msg []byte) bool {
+// commandBody returns the body (section kind 0) of an OP_MSG. Any malformed
+// message has none (and counts as a read): the server will reject it anyway.
+func commandBody(msg []byte) (bsoncore.Document, bool) {
 	if binary.LittleEndian.Uint32(msg[12:]) != opMsg || len(msg) < headerLen+5 {
-		return false
+		return nil, false
 	}
 	s := msg[headerLen+4:] // skip flagBits; a trailing checksum is never reached
 	for len(s) > 0 {
 		kind := s[0]
 		s = s[1:]
 		if len(s) < 4 {
-			return false
+			return nil, false
 		}
 		size := int(int32(binary.LittleEndian.Uint32(s)))
 		if size < 5 || size > len(s) {
-			return false
+			return nil, false
 		}
 		if kind == 0 {
-			// BSON document: int32 length, element type byte, cstring key.
-			doc := s[4:size]
-			if len(doc) < 2 {
-				return false
-			}
-			key, _, ok := bytes.Cut(doc[1:], []byte{0})
-			return ok && writeCommands[string(key)]
+			doc := bsoncore.Document(s[:size])
+			return doc, doc.Validate() == nil
 		}
 		s = s[size:] // kind 1: document sequence, skipped whole
 	}
-	return false
+	return nil, false
+}
+
+// isLocked reports whether a command body starts with a locked command's name.
+func isLocked(body bsoncore.Document) bool {
+	first, err := body.IndexErr(0)
+	return err == nil && lockedCommands[first.Key()]
 }

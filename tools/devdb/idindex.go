@@ -1,0 +1,135 @@
+package main
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"go.mongodb.org/mongo-driver/x/bsonx/bsoncore"
+	_ "modernc.org/sqlite" // the SQLite driver FerretDB itself uses (already linked in)
+)
+
+// idIndexes gives every collection table an index that FerretDB's own `_id`
+// lookups can use.
+//
+// FerretDB v1.24.2 (SQLite backend) indexes `_id` on the expression
+// `_ferretdb_sjson->"_id"`, but looks documents up with
+// `_ferretdb_sjson->'$._id' = ?` (its pushed-down `{ _id: <value> }` reads, and
+// every update and delete, which rewrite documents by `_id`). SQLite uses an
+// expression index only for the very same expression, so each of those was a
+// scan of the whole table: at 10,000 users about 50 ms for a point read and
+// 50-100 ms for every write to an existing document, where MongoDB does one
+// index lookup. (FerretDB#4646 is the same mismatch on its PostgreSQL backend.)
+// This adds, once per table, a plain index on the expression the queries use.
+// Nothing depends on it but speed: FerretDB does not know of it (listIndexes
+// is unchanged) and keeps enforcing `_id` uniqueness with its own index.
+type idIndexes struct {
+	dir string
+	log *slog.Logger
+
+	mu   sync.Mutex
+	done map[string]bool // "db\x00collection" → index made
+}
+
+func newIDIndexes(dir string, log *slog.Logger) *idIndexes {
+	return &idIndexes{dir: dir, log: log, done: map[string]bool{}}
+}
+
+// observe is told of every command (its OP_MSG body) before it is forwarded.
+// Callers hold the proxy's write lock for write commands and drops, so the
+// index is made with no write of FerretDB's in progress.
+func (x *idIndexes) observe(body bsoncore.Document) {
+	name, target, db, ok := commandOf(body)
+	if !ok {
+		return
+	}
+	switch name {
+	case "insert", "update", "delete", "findAndModify":
+		x.ensure(db, target)
+	case "drop":
+		x.forget(db, target)
+	case "dropDatabase":
+		x.forget(db, "")
+	}
+}
+
+// commandOf reads a command's name, the collection it names and its database.
+func commandOf(body bsoncore.Document) (name, collection, db string, ok bool) {
+	first, err := body.IndexErr(0)
+	if err != nil {
+		return "", "", "", false
+	}
+	name = first.Key()
+	collection, _ = first.Value().StringValueOK()
+	db, ok = body.Lookup("$db").StringValueOK()
+	return name, collection, db, ok && db != ""
+}
+
+func (x *idIndexes) ensure(db, collection string) {
+	if collection == "" {
+		return
+	}
+	key := db + "\x00" + collection
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.done[key] {
+		return
+	}
+	made, err := x.create(db, collection)
+	if err != nil {
+		// Only speed is at stake: say so, and try again at the next write.
+		x.log.Warn("could not add the _id lookup index", "db", db, "collection", collection, "err", err)
+		return
+	}
+	x.done[key] = made
+}
+
+// forget drops what is known of a collection (or, with collection "", of a
+// whole database): once dropped, a table of the same name starts without the index.
+func (x *idIndexes) forget(db, collection string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for key := range x.done {
+		if key == db+"\x00"+collection || (collection == "" && len(key) > len(db) && key[:len(db)+1] == db+"\x00") {
+			delete(x.done, key)
+		}
+	}
+}
+
+// create adds the index to the collection's table; false when the database or
+// the collection has no table yet (its first insert creates it: the next write makes the index).
+func (x *idIndexes) create(db, collection string) (bool, error) {
+	// FerretDB names each database's file after it; never create one here (mode=rw).
+	path := filepath.Join(x.dir, db+".sqlite")
+	if filepath.Dir(path) != x.dir {
+		return false, nil // not a name FerretDB would store in this folder
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	// FerretDB's own settings: wait for a busy database instead of failing, WAL journal.
+	query := url.Values{"mode": {"rw"}, "_pragma": {"busy_timeout(10000)", "journal_mode(wal)"}}
+	conn, err := sql.Open("sqlite", "file:"+path+"?"+query.Encode())
+	if err != nil {
+		return false, err
+	}
+	// Opened for this one call: a dropped database's file is deleted, and a handle kept
+	// open would go on writing to the deleted one.
+	defer conn.Close()
+
+	var table string
+	err = conn.QueryRow(`SELECT table_name FROM _ferretdb_collections WHERE name = ?`, collection).Scan(&table)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, err = conn.Exec(fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, table+"__devdb_id_lookup", table))
+	return err == nil, err
+}
