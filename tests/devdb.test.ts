@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MongoClient, ObjectId } from 'mongodb'
@@ -113,6 +113,20 @@ describe('_id lookups', () => {
     await docs.db.dropDatabase()
     expect(usesIndex(await plan())).toBe(true)
     expect(await docs.countDocuments()).toBe(1)
+  })
+
+  it('never makes a file for a database name FerretDB refuses', async () => {
+    const docs = await launch()
+    await docs.insertOne({ _id: new ObjectId(), version: 1, n: 0 })
+    const { client, dir } = started.at(-1)!
+    const before = readdirSync(dir).sort()
+    // A NUL ends the file name SQLite is given: without the name check, "evil" was created.
+    for (const name of ['evil\u0000', 'evil\u0000x', 'sub/evil']) {
+      const odd = client.db(name).collection('docs')
+      await odd.insertOne({ n: 1 }).catch(() => {})
+      await odd.updateOne({ n: 1 }, { $set: { n: 2 } }).catch(() => {})
+    }
+    expect(readdirSync(dir).sort()).toEqual(before)
   })
 
   it('control: without it, FerretDB scans the table for a find by _id', async () => {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 
 	"go.mongodb.org/mongo-driver/x/bsonx/bsoncore"
@@ -32,17 +34,23 @@ type idIndexes struct {
 	dir string
 	log *slog.Logger
 
-	mu   sync.Mutex
-	done map[string]bool // "db\x00collection" → index made
+	mu     sync.Mutex
+	done   map[string]bool // "db\x00collection" → the index is made
+	warned map[string]bool // the same keys: a failure was logged once
 }
 
+// validDBName is FerretDB's own rule for database names (internal/backends/validation.go):
+// anything else is refused by FerretDB, and never names a file here.
+var validDBName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,63}$`)
+
 func newIDIndexes(dir string, log *slog.Logger) *idIndexes {
-	return &idIndexes{dir: dir, log: log, done: map[string]bool{}}
+	return &idIndexes{dir: dir, log: log, done: map[string]bool{}, warned: map[string]bool{}}
 }
 
 // observe is told of every command (its OP_MSG body) before it is forwarded.
-// Callers hold the proxy's write lock for write commands and drops, so the
-// index is made with no write of FerretDB's in progress.
+// With the write lock on (the default), the proxy holds it here for write
+// commands and drops, so the index is made with no write of FerretDB's in
+// progress; should one be (a writer outside the lock), SQLite's busy timeout waits for it.
 func (x *idIndexes) observe(body bsoncore.Document) {
 	name, target, db, ok := commandOf(body)
 	if !ok {
@@ -55,6 +63,12 @@ func (x *idIndexes) observe(body bsoncore.Document) {
 		x.forget(db, target)
 	case "dropDatabase":
 		x.forget(db, "")
+	case "renameCollection":
+		// Sent to admin, naming "db.collection": a new collection under the old name
+		// gets a new table, which needs the index again.
+		if from, _, found := strings.Cut(target, "."); found {
+			x.forget(from, "")
+		}
 	}
 }
 
@@ -82,11 +96,16 @@ func (x *idIndexes) ensure(db, collection string) {
 	}
 	made, err := x.create(db, collection)
 	if err != nil {
-		// Only speed is at stake: say so, and try again at the next write.
-		x.log.Warn("could not add the _id lookup index", "db", db, "collection", collection, "err", err)
+		// Only speed is at stake: say so once, and try again at the next write.
+		if !x.warned[key] {
+			x.warned[key] = true
+			x.log.Warn("could not add the _id lookup index", "db", db, "collection", collection, "err", err)
+		}
 		return
 	}
-	x.done[key] = made
+	if made {
+		x.done[key] = true
+	}
 }
 
 // forget drops what is known of a collection (or, with collection "", of a
@@ -94,8 +113,12 @@ func (x *idIndexes) ensure(db, collection string) {
 func (x *idIndexes) forget(db, collection string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if collection != "" {
+		delete(x.done, db+"\x00"+collection)
+		return
+	}
 	for key := range x.done {
-		if key == db+"\x00"+collection || (collection == "" && len(key) > len(db) && key[:len(db)+1] == db+"\x00") {
+		if strings.HasPrefix(key, db+"\x00") {
 			delete(x.done, key)
 		}
 	}
@@ -104,20 +127,25 @@ func (x *idIndexes) forget(db, collection string) {
 // create adds the index to the collection's table; false when the database or
 // the collection has no table yet (its first insert creates it: the next write makes the index).
 func (x *idIndexes) create(db, collection string) (bool, error) {
+	if !validDBName.MatchString(db) {
+		return false, nil // FerretDB refuses the command; no file of its is named so
+	}
 	// FerretDB names each database's file after it; never create one here (mode=rw).
 	path := filepath.Join(x.dir, db+".sqlite")
-	if filepath.Dir(path) != x.dir {
-		return false, nil // not a name FerretDB would store in this folder
-	}
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return false, nil
+	if _, err := os.Stat(path); err != nil {
+		return false, nil // not created yet (its first insert creates it)
 	}
 	// FerretDB's own settings: wait for a busy database instead of failing, WAL journal.
-	query := url.Values{"mode": {"rw"}, "_pragma": {"busy_timeout(10000)", "journal_mode(wal)"}}
-	conn, err := sql.Open("sqlite", "file:"+path+"?"+query.Encode())
+	uri := url.URL{
+		Scheme:   "file",
+		Opaque:   path,
+		RawQuery: url.Values{"mode": {"rw"}, "_pragma": {"busy_timeout(10000)", "journal_mode(wal)"}}.Encode(),
+	}
+	conn, err := sql.Open("sqlite", uri.String())
 	if err != nil {
 		return false, err
 	}
+	conn.SetMaxOpenConns(1)
 	// Opened for this one call: a dropped database's file is deleted, and a handle kept
 	// open would go on writing to the deleted one.
 	defer conn.Close()
@@ -130,6 +158,8 @@ func (x *idIndexes) create(db, collection string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	// %q quotes as FerretDB quotes its own table and index names (registry.go): names
+	// of its making, letters, digits and underscores.
 	_, err = conn.Exec(fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, table+"__devdb_id_lookup", table))
 	return err == nil, err
 }

@@ -22,8 +22,8 @@ const (
 )
 
 // lockedCommands are serialized; the driver sends these names exactly. Drops
-// too, so that no write adds the _id lookup index (idindex.go) to a table
-// while it is being dropped.
+// too (the driver always awaits their reply), so that no write adds the _id
+// lookup index (idindex.go) to a table while it is being dropped.
 var lockedCommands = map[string]bool{
 	"insert": true, "update": true, "delete": true, "findAndModify": true,
 	"drop": true, "dropDatabase": true,
