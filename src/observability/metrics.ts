@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { PoolStats } from '../db/pool'
+import { orAfter } from '../deadline'
 import { RUNTIME, VERSION } from '../version'
 import { registerRequestMetrics } from './request-metrics'
 
@@ -149,11 +150,11 @@ const SCRAPE_READ_MS = 1000
  * 10 s by default, less than a database call's deadline), and never with a stale figure.
  */
 function withinScrape(read: Promise<number>): Promise<number> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<number>((resolve) => {
-    timer = setTimeout(() => resolve(Number.NaN), SCRAPE_READ_MS)
-  })
-  return Promise.race([read.catch(() => Number.NaN), late]).finally(() => clearTimeout(timer))
+  return orAfter(
+    read.catch(() => Number.NaN),
+    SCRAPE_READ_MS,
+    Number.NaN,
+  )
 }
 
 /** The events relay (src/events/events.relay.ts): what it moved, how late, and what it held back. */
