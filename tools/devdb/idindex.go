@@ -47,18 +47,19 @@ func newIDIndexes(dir string, log *slog.Logger) *idIndexes {
 	return &idIndexes{dir: dir, log: log, done: map[string]bool{}, warned: map[string]bool{}}
 }
 
-// observe is told of every command (its OP_MSG body) before it is forwarded.
-// With the write lock on (the default), the proxy holds it here for write
-// commands and drops, so the index is made with no write of FerretDB's in
+// observe is told of every command (its name and OP_MSG body) before it is
+// forwarded. With the write lock on (the default), the proxy holds it here for
+// write commands and drops, so the index is made with no write of FerretDB's in
 // progress; should one be (a writer outside the lock), SQLite's busy timeout waits for it.
-func (x *idIndexes) observe(body bsoncore.Document) {
-	name, target, db, ok := commandOf(body)
+func (x *idIndexes) observe(name string, body bsoncore.Document) {
+	if !observed[name] {
+		return // reads and the rest: not even their database is read
+	}
+	target, db, ok := targetOf(body)
 	if !ok {
 		return
 	}
 	switch name {
-	case "insert", "update", "delete", "findAndModify":
-		x.ensure(db, target)
 	case "drop":
 		x.forget(db, target)
 	case "dropDatabase":
@@ -69,19 +70,26 @@ func (x *idIndexes) observe(body bsoncore.Document) {
 		if from, _, found := strings.Cut(target, "."); found {
 			x.forget(from, "")
 		}
+	default: // a write
+		x.ensure(db, target)
 	}
 }
 
-// commandOf reads a command's name, the collection it names and its database.
-func commandOf(body bsoncore.Document) (name, collection, db string, ok bool) {
+// observed are the commands observe acts on: the writes and what ends a table.
+var observed = map[string]bool{
+	"insert": true, "update": true, "delete": true, "findAndModify": true,
+	"drop": true, "dropDatabase": true, "renameCollection": true,
+}
+
+// targetOf reads what a command names (its first value, when a string) and its database.
+func targetOf(body bsoncore.Document) (target, db string, ok bool) {
 	first, err := body.IndexErr(0)
 	if err != nil {
-		return "", "", "", false
+		return "", "", false
 	}
-	name = first.Key()
-	collection, _ = first.Value().StringValueOK()
+	target, _ = first.Value().StringValueOK()
 	db, ok = body.Lookup("$db").StringValueOK()
-	return name, collection, db, ok && db != ""
+	return target, db, ok && db != ""
 }
 
 func (x *idIndexes) ensure(db, collection string) {

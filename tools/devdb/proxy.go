@@ -145,13 +145,13 @@ func (p *proxy) clientToServer(client, server net.Conn, st *connState) {
 		}
 		reqID := int32(binary.LittleEndian.Uint32(buf[4:]))
 
-		body, isCommand := commandBody(buf)
-		write := p.lock && isCommand && isLocked(body)
+		name, body, isCommand := command(buf)
+		write := p.lock && isCommand && lockedCommands[name]
 		if write {
 			p.writeMu.Lock()
 		}
 		if isCommand && p.ids != nil {
-			p.ids.observe(body)
+			p.ids.observe(name, body)
 		}
 		if write {
 			if buf[16]&moreToCome != 0 {
@@ -228,34 +228,34 @@ func readMsg(r *bufio.Reader, buf []byte) ([]byte, error) {
 	return buf, err
 }
 
-// commandBody returns the body (section kind 0) of an OP_MSG. Any malformed
-// message has none (and counts as a read): the server will reject it anyway.
-func commandBody(msg []byte) (bsoncore.Document, bool) {
+// command returns the name (the first key) and the body (section kind 0) of an
+// OP_MSG command. Any malformed message has none (and counts as a read): the
+// server will reject it anyway. Only what is read is checked (bsoncore's reads
+// are bounds-checked), not the whole body: this runs for every message.
+func command(msg []byte) (string, bsoncore.Document, bool) {
 	if binary.LittleEndian.Uint32(msg[12:]) != opMsg || len(msg) < headerLen+5 {
-		return nil, false
+		return "", nil, false
 	}
 	s := msg[headerLen+4:] // skip flagBits; a trailing checksum is never reached
 	for len(s) > 0 {
 		kind := s[0]
 		s = s[1:]
 		if len(s) < 4 {
-			return nil, false
+			return "", nil, false
 		}
 		size := int(int32(binary.LittleEndian.Uint32(s)))
 		if size < 5 || size > len(s) {
-			return nil, false
+			return "", nil, false
 		}
 		if kind == 0 {
-			doc := bsoncore.Document(s[:size])
-			return doc, doc.Validate() == nil
+			body := bsoncore.Document(s[:size])
+			first, err := body.IndexErr(0)
+			if err != nil {
+				return "", nil, false
+			}
+			return first.Key(), body, true
 		}
 		s = s[size:] // kind 1: document sequence, skipped whole
 	}
-	return nil, false
-}
-
-// isLocked reports whether a command body starts with a locked command's name.
-func isLocked(body bsoncore.Document) bool {
-	first, err := body.IndexErr(0)
-	return err == nil && lockedCommands[first.Key()]
+	return "", nil, false
 }
