@@ -42,12 +42,6 @@ export type RelayContext = {
 
 const MAX_QUARANTINED = 1000
 /**
- * Users popped at once. On MongoDB each pop is an index point write and a few in flight hide the
- * round trips; on FerretDB each scans the collection under the launcher's write lock, and more in
- * flight would only queue the service's own writes behind them.
- */
-const POP_CONCURRENCY = 4
-/**
  * The longest pause between scans that keep finding nothing (issue 18: an idle instance's CPU).
  * Scans find the changes of other instances; this instance's own changes come as hints at once.
  */
@@ -134,9 +128,8 @@ async function complete(
   await ctx.events.insert(built)
   await ctx.onStep?.('inserted', batch)
   const erased = new Set([...erasedIn(batch), ...erasedBefore])
-  await inParallel(shares, POP_CONCURRENCY, async (share) => {
-    if (await ctx.outbox.pop(share.user, basesOf(share))) erased.add(share.user.id)
-  })
+  const popped = await ctx.outbox.pop(shares.map((share) => ({ user: share.user, bases: basesOf(share) })))
+  for (const [index, share] of shares.entries()) if (popped[index]) erased.add(share.user.id)
   await ctx.onStep?.('popped', batch)
   for (const userId of erased) {
     await ctx.events.forgetUser(userId)
@@ -167,13 +160,4 @@ function quarantine(ctx: RelayContext, refusal: Refusal): void {
   ctx.metrics?.countRelayInvariantFailure()
   // Ids and versions only: never a value of the user.
   ctx.logger.error(refusal, 'events relay: the replayed outbox does not match the stored user; its events are held back')
-}
-
-/** `work` over `items`, at most `limit` at a time. */
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    for (let index = next++; index < items.length; index = next++) await work(items[index] as T)
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }

@@ -41,6 +41,9 @@ export type OutboxUser = {
   current?: User
 }
 
+/** One user's relayed events to take off its outbox: as many as `bases`, each with the base it leaves. */
+export type OutboxPop = { user: OutboxUser; bases: readonly EventBase[] }
+
 /** What the relay needs from the users storage. */
 export interface UsersOutbox {
   /** Users with pending events, the oldest outbox first, at most `limit`, none of `skip`. */
@@ -48,13 +51,14 @@ export interface UsersOutbox {
   /** These users' outboxes as stored now (unknown ids and users without a base left out), in one read each. */
   read(ids: readonly string[]): Promise<OutboxUser[]>
   /**
-   * Takes the first `bases.length` pending events off `user` (as read); `bases[i]` is the base
-   * once event i is gone. One write when nothing changed since the read, otherwise one guarded
-   * write per event. Never takes an event it was not given: a rerun changes nothing.
-   * Resolves to whether the user is erased: as read, or found erased by the pop (an erase since
-   * the read, whose scrub may have run before the relay inserted events built from the user).
+   * Takes each pop's events off its user: the first `bases.length` pending events (as read), where
+   * `bases[i]` is the base once event i is gone. A few users per write: one write for all of them
+   * when none changed since the read, otherwise one guarded write per event of each. Never takes
+   * an event it was not given: a rerun changes nothing. Resolves, pop by pop, to whether the user
+   * is erased: as read, or found erased by the pop (an erase since the read, whose scrub may have
+   * run before the relay inserted events built from the user).
    */
-  pop(user: OutboxUser, bases: readonly EventBase[]): Promise<boolean>
+  pop(pops: readonly OutboxPop[]): Promise<boolean[]>
   /** Calls `listener` with the id of each user a change was written to by this process (a hint: the relay looks at once). */
   onChange(listener: (userId: string) => void): () => void
 }

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'bun:test'
+import { type CommandStartedEvent, MongoClient, ObjectId } from 'mongodb'
+import { attachDatabase } from '../src/db/calls'
+import { replay } from '../src/events/events.replay'
+import type { OutboxUser } from '../src/users/users.outbox'
+import { createUsersOutbox } from '../src/users/users.outbox.repository'
+import { useTestApp } from './helpers/context'
+
+/**
+ * The relay's pop (src/users/users.outbox.repository.ts) on the run's server: users' relayed
+ * events taken off in one write per few users, and each user on its own only when it changed
+ * since the relay read it. Users are made and changed through the API; the pop runs on a client
+ * with command monitoring, to count what it sends.
+ */
+const world = await useTestApp({ name: 'outbox_pop' })
+const client = new MongoClient(globalThis.testMongoUri, { monitorCommands: true })
+await client.connect()
+const outbox = createUsersOutbox(attachDatabase(client.db(world.db.databaseName)))
+const sent: CommandStartedEvent[] = []
+client.on('commandStarted', (event) => sent.push(event))
+
+type Stored = {
+  version: number
+  pendingEvents?: { id: string }[]
+  eventBase?: { version: number; user?: object }
+  outboxSince?: Date
+}
+const stored = async (id: string) => (await world.collection.findOne({ _id: new ObjectId(id) })) as unknown as Stored
+
+const rename = async (id: string, displayName: string) => {
+  const res = await world.raw(`/v1/users/${id}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/merge-patch+json' },
+    body: JSON.stringify({ displayName }),
+  })
+  expect(res.status).toBe(200)
+}
+
+/** `count` users, each with two pending events (created, renamed), as the relay reads them. */
+async function pendingUsers(count: number): Promise<OutboxUser[]> {
+  const ids: string[] = []
+  for (let i = 0; i < count; i++) {
+    const user = await world.createUser({ displayName: `first ${i}` })
+    await rename(user.id, `second ${i}`)
+    ids.push(user.id)
+  }
+  const read = await outbox.read(ids)
+  expect(read.map((user) => user.pending.length)).toEqual(ids.map(() => 2))
+  return read
+}
+
+/** Every pending event of each user, with the bases the relay computes for them. */
+const allOf = (users: OutboxUser[]) => users.map((user) => ({ user, bases: replay(user).events.map((event) => event.after) }))
+
+/** Runs `work` and returns what it sent to the database, as `command collection` lines. */
+async function commandsOf(work: () => Promise<unknown>) {
+  sent.length = 0
+  await work()
+  return sent.map((event) => `${event.commandName} ${event.command[event.commandName]}`)
+}
+
+describe("the relay's pop", () => {
+  it('takes the events of 20 users in three writes (8 users each at most), and a rerun takes nothing more', async () => {
+    const users = await pendingUsers(20)
+    let erased: boolean[] = []
+    expect(await commandsOf(async () => (erased = await outbox.pop(allOf(users))))).toEqual([
+      'update users',
+      'update users',
+      'update users',
+    ])
+    expect(erased).toEqual(users.map(() => false))
+    const statements = sent.map((event) => (event.command.updates as unknown[]).length)
+    expect(statements).toEqual([8, 8, 4])
+    for (const user of users) {
+      const after = await stored(user.id)
+      expect(after.pendingEvents).toEqual([])
+      expect(after.outboxSince).toBeUndefined()
+      expect(after.eventBase?.version).toBe(2)
+      expect(after.eventBase?.user).toMatchObject({ displayName: expect.stringMatching(/^second /) })
+    }
+    // The same pops again (a relay that reran its batch): nothing left to take, nothing changes.
+    expect(await outbox.pop(allOf(users))).toEqual(users.map(() => false))
+    for (const user of users) expect((await stored(user.id)).eventBase?.version).toBe(2)
+  })
+
+  it('takes the others in the same write when one user changed since the read, and that one event by event', async () => {
+    const [first, changed, last] = await pendingUsers(3)
+    if (!first || !changed || !last) throw new Error('three users expected')
+    await rename(changed.id, 'third')
+    const erased = await outbox.pop(allOf([first, changed, last]))
+    expect(erased).toEqual([false, false, false])
+    for (const user of [first, last]) expect((await stored(user.id)).pendingEvents).toEqual([])
+    // The change made after the read stays pending, on the base the two popped events leave.
+    const kept = await stored(changed.id)
+    expect(kept.pendingEvents?.map((event) => event.id)).toHaveLength(1)
+    expect(kept.pendingEvents?.[0]?.id).not.toBe(changed.pending[0]?.id)
+    expect(kept.pendingEvents?.[0]?.id).not.toBe(changed.pending[1]?.id)
+    expect(kept.eventBase?.version).toBe(2)
+    expect(kept.outboxSince).toBeInstanceOf(Date)
+  })
+
+  it('says a user erased since the read is erased, and leaves its base the version only', async () => {
+    const [kept, erasedUser] = await pendingUsers(2)
+    if (!kept || !erasedUser) throw new Error('two users expected')
+    expect((await world.raw(`/v1/users/${erasedUser.id}/erase`, { method: 'POST' })).status).toBe(204)
+    expect(await outbox.pop(allOf([kept, erasedUser]))).toEqual([false, true])
+    expect((await stored(kept.id)).pendingEvents).toEqual([])
+    const tombstone = await stored(erasedUser.id)
+    // Left: the erasure's own event, on a base with the version only (never the user read before).
+    expect(tombstone.pendingEvents).toHaveLength(1)
+    expect(tombstone.eventBase).toEqual({ version: 2 })
+  })
+
+  it('sends nothing for pops that take no event', async () => {
+    const [user] = await pendingUsers(1)
+    if (!user) throw new Error('a user expected')
+    expect(await commandsOf(() => outbox.pop([{ user, bases: [] }]))).toEqual([])
+    expect((await stored(user.id)).pendingEvents).toHaveLength(2)
+  })
+})
