@@ -87,8 +87,21 @@ describe("the relay's pop", () => {
     const [first, changed, last] = await pendingUsers(3)
     if (!first || !changed || !last) throw new Error('three users expected')
     await rename(changed.id, 'third')
-    const erased = await outbox.pop(allOf([first, changed, last]))
+    let erased: boolean[] = []
+    const commands = await commandsOf(async () => (erased = await outbox.pop(allOf([first, changed, last]))))
     expect(erased).toEqual([false, false, false])
+    // One write for all three (two match), a point read of each to tell which, then the changed
+    // user's two events one at a time and its outboxSince check: nothing for the two it popped.
+    expect(commands).toEqual([
+      'update users',
+      'find users',
+      'find users',
+      'find users',
+      'update users',
+      'update users',
+      'update users',
+    ])
+    expect(sent[0]?.command.updates).toHaveLength(3)
     for (const user of [first, last]) expect((await stored(user.id)).pendingEvents).toEqual([])
     // The change made after the read stays pending, on the base the two popped events leave.
     const kept = await stored(changed.id)
@@ -97,6 +110,38 @@ describe("the relay's pop", () => {
     expect(kept.pendingEvents?.[0]?.id).not.toBe(changed.pending[1]?.id)
     expect(kept.eventBase?.version).toBe(2)
     expect(kept.outboxSince).toBeInstanceOf(Date)
+  })
+
+  it('says a user read erased is erased, in the one write and when another user sends the chunk on its own way', async () => {
+    const [tombstone, other] = await pendingUsers(2)
+    if (!tombstone || !other) throw new Error('two users expected')
+    expect((await world.raw(`/v1/users/${tombstone.id}/erase`, { method: 'POST' })).status).toBe(204)
+    const [read] = await outbox.read([tombstone.id])
+    if (!read) throw new Error('the erased user expected')
+    expect(read.erased).toBe(true)
+    const [pop] = allOf([read])
+    if (!pop) throw new Error('a pop expected')
+    // Alone (its first event only): one write, and the answer as read.
+    const first = { ...pop, bases: pop.bases.slice(0, 1) }
+    expect(await commandsOf(async () => expect(await outbox.pop([first])).toEqual([true]))).toEqual(['update users'])
+    // Beside a user changed since the read: the tombstone was popped by the write, and is told
+    // erased from the read that follows (the relay scrubs its events on that answer).
+    const [again] = await outbox.read([tombstone.id])
+    if (!again) throw new Error('the erased user expected')
+    await rename(other.id, 'changed again')
+    expect(await outbox.pop(allOf([again, other]))).toEqual([true, false])
+    expect((await stored(tombstone.id)).pendingEvents).toEqual([])
+  })
+
+  it('answers in the order asked, across writes, with pops that take nothing among them', async () => {
+    const users = await pendingUsers(10)
+    const last = users[9] as OutboxUser
+    expect((await world.raw(`/v1/users/${last.id}/erase`, { method: 'POST' })).status).toBe(204)
+    const pops = allOf(users).map((pop, index) => (index === 3 ? { ...pop, bases: [] } : pop))
+    expect(await outbox.pop(pops)).toEqual([false, false, false, false, false, false, false, false, false, true])
+    expect((await stored((users[3] as OutboxUser).id)).pendingEvents).toHaveLength(2)
+    for (const index of [0, 1, 2, 4, 5, 6, 7, 8])
+      expect((await stored((users[index] as OutboxUser).id)).pendingEvents).toEqual([])
   })
 
   it('says a user erased since the read is erased, and leaves its base the version only', async () => {

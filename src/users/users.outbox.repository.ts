@@ -67,11 +67,25 @@ async function popChunk(store: Store, chunk: readonly OutboxPop[]): Promise<bool
     const result = await store.call((limit) => store.users.bulkWrite(whole, { ordered: false, ...limit }))
     if (result.matchedCount === taking.length) return chunk.map(({ user }) => user.erased)
   }
-  // Some user changed since the read (a new change, an erasure): the bulk write does not say
-  // which, so each user's events one at a time, each named (a user it did pop finds none left).
+  // Some user changed since the read (a new change, an erasure), and the bulk write does not say
+  // which: a point read of each tells. A user whose first event to take still leads its outbox was
+  // not popped, and goes one event at a time, each named; the others were (their erased state now
+  // is what that path would read too).
+  const now = await Promise.all(chunk.map(({ user, bases }) => (bases.length > 0 ? headOf(store, user.id) : null)))
   const erased: boolean[] = []
-  for (const { user, bases } of chunk) erased.push(await popEach(store, user, bases))
+  for (const [index, { user, bases }] of chunk.entries()) {
+    const stored = now[index]
+    const popped = bases.length > 0 && stored?.head !== user.pending[0]?.id
+    erased.push(popped ? stored?.erased === true : await popEach(store, user, bases))
+  }
   return erased
+}
+
+/** The id of the event leading a user's outbox now, and whether the user is erased (null: no such user). */
+async function headOf({ call, users }: Store, id: string): Promise<{ head: string | undefined; erased: boolean } | null> {
+  const projection = { pendingEvents: 1, erasedAt: 1 }
+  const doc = await call((limit) => users.findOne({ _id: new ObjectId(id) }, { ...limit, projection }))
+  return doc ? { head: doc.pendingEvents?.[0]?.id, erased: doc.erasedAt !== undefined } : null
 }
 
 /** One user's events one at a time, each named: whether the user is erased. */
