@@ -24,6 +24,7 @@ export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { not
   const { call } = database
   const users = database.db.collection<UserDocument>(USERS_COLLECTION)
   const changes = createListeners<[userId: string]>()
+  const store: Store = { call, users }
 
   const readOne = async (id: string) => toOutboxUser(await call((limit) => users.findOne({ _id: new ObjectId(id) }, limit)))
 
@@ -49,7 +50,7 @@ export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { not
     async pop(pops) {
       const erased: boolean[] = []
       for (let start = 0; start < pops.length; start += POP_CHUNK) {
-        erased.push(...(await popChunk({ call, users }, pops.slice(start, start + POP_CHUNK))))
+        erased.push(...(await popChunk(store, pops.slice(start, start + POP_CHUNK))))
       }
       return erased
     },

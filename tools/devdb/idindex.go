@@ -76,10 +76,7 @@ func (x *idIndexes) observe(name string, body bsoncore.Document) {
 }
 
 // observed are the commands observe acts on: the writes and what ends a table.
-var observed = map[string]bool{
-	"insert": true, "update": true, "delete": true, "findAndModify": true,
-	"drop": true, "dropDatabase": true, "renameCollection": true,
-}
+var observed = commandSet(writeCommands, "drop", "dropDatabase", "renameCollection")
 
 // targetOf reads what a command names (its first value, when a string) and its database.
 func targetOf(body bsoncore.Document) (target, db string, ok bool) {

@@ -21,12 +21,20 @@ const (
 	pendingGrace = 30 * time.Second    // how long a vanished client's write may still run
 )
 
-// lockedCommands are serialized; the driver sends these names exactly. Drops
-// too (the driver always awaits their reply), so that no write adds the _id
-// lookup index (idindex.go) to a table while it is being dropped.
-var lockedCommands = map[string]bool{
-	"insert": true, "update": true, "delete": true, "findAndModify": true,
-	"drop": true, "dropDatabase": true,
+// writeCommands write documents; the driver sends these names exactly.
+var writeCommands = []string{"insert", "update", "delete", "findAndModify"}
+
+// lockedCommands are serialized: the writes, and drops too (the driver always
+// awaits their reply), so that no write adds the _id lookup index (idindex.go)
+// to a table while it is being dropped.
+var lockedCommands = commandSet(writeCommands, "drop", "dropDatabase")
+
+func commandSet(names []string, more ...string) map[string]bool {
+	set := map[string]bool{}
+	for _, name := range append(append([]string{}, names...), more...) {
+		set[name] = true
+	}
+	return set
 }
 
 type proxy struct {
