@@ -137,6 +137,65 @@ describe('_id lookups', () => {
 })
 
 /**
+ * FerretDB pushes a filter down to SQLite only when it is exactly `{ _id }`, so a guarded write
+ * (`{ _id, version }`: the If-Match guard, the relay's pops) read the collection document by
+ * document until its first match. The launcher is built from FerretDB's sources with that check
+ * widened to any filter holding an `_id` equality (tools/devdb/ferretdb-patches.json); FerretDB
+ * filters what SQLite returns by the whole filter again, so what matches is unchanged.
+ */
+describe('filters with an _id and more', () => {
+  async function threeDocs() {
+    const docs = await launch()
+    const ids = [new ObjectId(), new ObjectId(), new ObjectId()]
+    // Two writes: the launcher adds its _id index at the first write after the table exists.
+    await docs.insertOne({ _id: ids[0] as ObjectId, version: 1, n: 0 })
+    await docs.insertMany(ids.slice(1).map((_id, n) => ({ _id, version: 1, n: n + 1 })))
+    return { docs, ids }
+  }
+
+  it('are looked up by the index, not by reading the table', async () => {
+    const { docs, ids } = await threeDocs()
+    for (const filter of [
+      { _id: ids[2], version: 1 },
+      { version: 2, _id: ids[1], n: { $gt: 0 } },
+    ]) {
+      const explained = await docs.db.command({ explain: { find: docs.collectionName, filter } })
+      const plan = (explained.queryPlanner.Plan as string[]).join('\n')
+      expect(plan).toMatch(/SEARCH \S+ USING INDEX \S+__devdb_id_lookup/)
+      expect(plan).not.toContain('SCAN')
+    }
+  })
+
+  it('match what the whole filter matches, in every command', async () => {
+    const { docs, ids } = await threeDocs()
+    const [a, b, c] = ids as [ObjectId, ObjectId, ObjectId]
+    expect(await docs.findOne({ _id: a, version: 2 })).toBeNull()
+    expect((await docs.findOne({ n: 0, _id: a, version: 1 }))?.n).toBe(0)
+    expect(await docs.countDocuments({ _id: b, n: 0 })).toBe(0)
+    expect(await docs.countDocuments({ _id: b, $or: [{ n: 0 }, { n: 1 }] })).toBe(1)
+    expect((await docs.updateOne({ _id: b, version: 2 }, { $set: { n: 9 } })).matchedCount).toBe(0)
+    expect((await docs.updateOne({ _id: b, version: 1 }, { $inc: { version: 1 } })).matchedCount).toBe(1)
+    expect(await docs.findOneAndUpdate({ _id: b, version: 1 }, { $set: { n: 9 } })).toBeNull()
+    const bulk = await docs.bulkWrite(
+      [
+        { updateOne: { filter: { _id: a, version: 1 }, update: { $set: { n: 10 } } } },
+        { updateOne: { filter: { _id: c, version: 5 }, update: { $set: { n: 10 } } } },
+      ],
+      { ordered: false },
+    )
+    expect(bulk.matchedCount).toBe(1)
+    expect((await docs.deleteOne({ _id: c, n: 0 })).deletedCount).toBe(0)
+    expect(await docs.find({ _id: { $in: [a, b, c] }, version: 1 }).toArray()).toHaveLength(2)
+    const all = await docs.find({}, { sort: { n: 1 } }).toArray()
+    expect(all.map(({ version, n }) => [version, n])).toEqual([
+      [2, 1],
+      [1, 2],
+      [1, 10],
+    ])
+  })
+})
+
+/**
  * Issue 13, finding 9: two launchers on one data folder each serialized only their own writes,
  * and two `bun run dev` side by side lost acknowledged changes. One launcher per folder now: an
  * flock that dies with its process.

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'bun:test'
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { BuildProgress, ensureLauncher } from '../src/db/launcher-build'
 
 /**
@@ -22,14 +22,24 @@ function tempDir(): string {
   return dir
 }
 
-/** A `go` that downloads three modules (slowly), lists four packages, compiles three, writes -o. */
-function fakeGo(options: { failBuild?: boolean } = {}): string {
+/**
+ * A `go` that downloads three modules (slowly), lists four packages, names FerretDB's module folder
+ * (a fake one, holding the text tools/devdb/ferretdb-patches.json changes `found` times), compiles
+ * three, and writes -o only when -modfile replaces FerretDB with a copy that was patched.
+ */
+function fakeGo(options: { failBuild?: boolean; found?: number } = {}): string {
+  const module = tempDir()
+  const file = join(module, 'internal/backends/sqlite/collection.go')
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, 'package sqlite\n' + '\tif params.Filter.Len() == 1 {\n\t}\n'.repeat(options.found ?? 2))
+  chmodSync(file, 0o444)
   const path = join(tempDir(), 'go')
   writeFileSync(
     path,
     `#!/bin/sh
 case "$1" in
   list)
+    if [ "$2" = "-m" ]; then echo "${module}"; exit 0; fi
     for m in one two three; do
       echo "# get https://proxy.golang.org/example.com/$m/@v/v1.0.0.zip" >&2
       sleep 0.2
@@ -39,7 +49,12 @@ case "$1" in
   build)
     ${options.failBuild ? 'echo "main.go:1:1: syntax error" >&2; exit 1' : ''}
     for p in example.com/one example.com/two/sub example.com/devdb; do echo "$p" >&2; sleep 0.2; done
-    while [ $# -gt 0 ]; do if [ "$1" = "-o" ]; then out="$2"; fi; shift; done
+    while [ $# -gt 0 ]; do
+      case "$1" in -o) out="$2" ;; -modfile=*) modfile="\${1#-modfile=}" ;; esac
+      shift
+    done
+    copy=$(sed -n 's|^replace github.com/FerretDB/FerretDB => ||p' "$modfile")
+    [ "$(grep -c 'Len() >= 1' "$copy/internal/backends/sqlite/collection.go")" = 2 ] || { echo "not patched" >&2; exit 1; }
     echo launcher > "$out" ;;
 esac
 `,
@@ -79,6 +94,21 @@ describe('building the embedded database launcher', () => {
     expect(failed?.message).toStartWith('go build failed:')
     expect(failed?.message).toContain('main.go:1:1: syntax error')
     expect(existsSync(join(cacheDir, 'devdb'))).toBe(false)
+  }, 20_000)
+
+  it("builds against a patched copy of FerretDB's module, and stops when a patch no longer finds its text", async () => {
+    // The fake go above builds only with the copy patched (both occurrences), named by -modfile.
+    const cacheDir = tempDir()
+    const binary = await ensureLauncher(() => {}, { projectRoot, cacheDir, go: fakeGo() })
+    expect(readFileSync(binary, 'utf8')).toBe('launcher\n')
+    // The copy and its go.mod are gone: only the launcher is left.
+    expect(readdirSync(cacheDir)).toEqual([basename(binary)])
+    const changed = await ensureLauncher(() => {}, { projectRoot, cacheDir: tempDir(), go: fakeGo({ found: 1 }) }).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    )
+    expect(changed?.message).toContain('ferretdb-patches.json: expected 2 of "if params.Filter.Len() == 1 {"')
+    expect(changed?.message).toContain('found 1')
   }, 20_000)
 
   it('says Go is missing when it is', async () => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /**
@@ -27,7 +27,7 @@ export async function ensureLauncher(
 ): Promise<string> {
   const launcherDir = join(projectRoot, 'tools', 'devdb')
   const sources = readdirSync(launcherDir)
-    .filter((name) => name.endsWith('.go') || name === 'go.mod' || name === 'go.sum')
+    .filter((name) => name.endsWith('.go') || name === 'go.mod' || name === 'go.sum' || name === PATCHES_FILE)
     .sort()
   const hash = createHash('sha256')
   for (const name of sources) hash.update(name).update(readFileSync(join(launcherDir, name)))
@@ -45,20 +45,65 @@ export async function ensureLauncher(
   const progress = new BuildProgress(readFileSync(join(launcherDir, 'go.sum'), 'utf8'))
   const timer = setInterval(() => onProgress(progress.describe(performance.now() - started)), progressEveryMs)
   const partial = `${binary}.${process.pid}.tmp`
+  const work = `${binary}.${process.pid}.build`
   try {
     // `go list -deps` fetches exactly the modules the build needs (-x names each download), then
     // `go build -v` names each package it compiles.
     const packages = await runGo(go, ['list', '-x', '-deps', '.'], launcherDir, (line) => progress.downloadLine(line))
     progress.compiling(packages.split('\n').filter(Boolean).length)
-    await runGo(go, ['build', '-v', '-trimpath', '-buildvcs=false', '-o', partial, '.'], launcherDir, (line) =>
-      progress.compileLine(line),
+    const modfile = await patchedModule(go, launcherDir, work)
+    await runGo(
+      go,
+      ['build', '-v', '-trimpath', '-buildvcs=false', `-modfile=${modfile}`, '-o', partial, '.'],
+      launcherDir,
+      (line) => progress.compileLine(line),
     )
   } finally {
     clearInterval(timer)
+    rmSync(work, { recursive: true, force: true })
   }
   renameSync(partial, binary) // atomic: concurrent builders never see half a file
   onProgress(`Built the embedded database in ${formatElapsed(performance.now() - started)}.`)
   return binary
+}
+
+/** tools/devdb's changes to FerretDB's sources, applied before each build (docs/development.md). */
+const PATCHES_FILE = 'ferretdb-patches.json'
+
+type Patches = {
+  module: string
+  patches: { file: string; find: string; replace: string; count: number }[]
+}
+
+/**
+ * Copies the patched module (downloaded by `go list`) into `work`, applies each patch (exact text,
+ * found exactly `count` times, or the build stops: a new FerretDB version needs them reviewed), and
+ * writes a go.mod beside it that is tools/devdb's with a `replace` to the copy: the one to build with.
+ */
+async function patchedModule(go: string, launcherDir: string, work: string): Promise<string> {
+  const { module, patches } = JSON.parse(readFileSync(join(launcherDir, PATCHES_FILE), 'utf8')) as Patches
+  const original = (await runGo(go, ['list', '-m', '-f', '{{.Dir}}', module], launcherDir, () => {})).trim()
+  const copy = join(work, 'module')
+  cpSync(original, copy, { recursive: true })
+  // The module cache's files and folders are read-only: writable, so the patch and the cleanup can work.
+  chmodSync(copy, 0o755)
+  for (const entry of readdirSync(copy, { recursive: true, withFileTypes: true })) {
+    chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644)
+  }
+  for (const { file, find, replace, count } of patches) {
+    const path = join(copy, file)
+    const text = readFileSync(path, 'utf8')
+    const found = text.split(find).length - 1
+    if (found !== count) {
+      throw new Error(`${PATCHES_FILE}: expected ${count} of ${JSON.stringify(find)} in ${module}'s ${file}, found ${found}`)
+    }
+    writeFileSync(path, text.replaceAll(find, replace))
+  }
+  const modfile = join(work, 'go.mod')
+  const goMod = readFileSync(join(launcherDir, 'go.mod'), 'utf8')
+  writeFileSync(modfile, `${goMod}\nreplace ${module} => ${copy}\n`)
+  writeFileSync(join(work, 'go.sum'), readFileSync(join(launcherDir, 'go.sum')))
+  return modfile
 }
 
 /** What the build has done so far, from go's own output. */
