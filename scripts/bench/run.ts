@@ -1,6 +1,6 @@
 /**
  * The benchmark: `bun run bench [--quick] [--only w1,w2] [--contenders c1,c2] [--rounds n]
- * [--seconds s] [--idle-seconds s] [--before <git revision>] [--update-docs]`. Starts one embedded
+ * [--seconds s] [--idle-seconds s] [--before <git revision>] [--update-docs] [--profile <folder>]`. Starts one embedded
  * database server with a database per DB contender (`bench_<id>`), seeds the same 10,000 users into
  * each, starts every contender once on its own database, measures each one's idle CPU (all idle at
  * once), then per workload warms each up and runs them in alternating wrk rounds (A B C … then …
@@ -9,7 +9,8 @@
  * databases keep the write workloads fair: the service's events relay holds the lease of its own
  * database only, so it relays its own events and no one else's. Prints a table and the issue's
  * targets; writes JSON and an SVG chart to bench-results/, and with --update-docs the chart and
- * table into docs/.
+ * table into docs/. `--profile <folder>` runs each Bun contender with `--cpu-prof-md` (its
+ * startup runs too): one Markdown profile per process in the folder, written when it stops.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -58,6 +59,7 @@ const { values: args } = parseArgs({
     'idle-seconds': { type: 'string' },
     'update-docs': { type: 'boolean', default: false },
     before: { type: 'string' },
+    profile: { type: 'string' },
   },
 })
 const quick = args.quick ?? false
@@ -94,6 +96,14 @@ function pick<T extends string>(list: string | undefined, known: readonly T[], f
   return known.filter((k) => chosen.includes(k))
 }
 
+/** A Bun contender's command with the CPU profiler on, when --profile names a folder. */
+function profiled(command: string[]): string[] {
+  if (!args.profile || command[0] !== 'bun') return command
+  const folder = join(process.cwd(), args.profile)
+  mkdirSync(folder, { recursive: true })
+  return ['bun', '--cpu-prof-md', `--cpu-prof-dir=${folder}`, ...command.slice(1)]
+}
+
 const progress = (message: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`)
 
 requireWrk()
@@ -106,7 +116,7 @@ console.log(
 const commands = new Map<ContenderId, string[]>()
 for (const id of contenderIds) {
   progress(`preparing ${CONTENDERS[id].label}`)
-  commands.set(id, await CONTENDERS[id].prepare())
+  commands.set(id, profiled(await CONTENDERS[id].prepare()))
 }
 
 const db = await startDatabase()
