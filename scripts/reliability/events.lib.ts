@@ -128,8 +128,11 @@ export async function waitForRelay(uri: string, db: string, timeoutMs: number): 
   }
 }
 
-/** The whole feed through GET /v1/events, following nextCursor from the start. */
-export async function readFeed(url: string): Promise<FeedEvent[]> {
+/**
+ * The whole feed through GET /v1/events, following nextCursor from the start; with `through`,
+ * up to that sequence (a feed that grows while it is read, as fast as pages come, never ends).
+ */
+export async function readFeed(url: string, through = Number.POSITIVE_INFINITY): Promise<FeedEvent[]> {
   const events: FeedEvent[] = []
   let cursor: string | undefined
   for (;;) {
@@ -137,7 +140,8 @@ export async function readFeed(url: string): Promise<FeedEvent[]> {
     if (res.status !== 200) throw new Error(`GET /v1/events: ${res.status} ${await res.text()}`)
     const page = (await res.json()) as { items: FeedEvent[]; nextCursor: string }
     events.push(...page.items)
-    if (page.items.length === 0 || page.nextCursor === cursor) return events
+    const last = page.items.at(-1)?.sequence ?? 0
+    if (page.items.length === 0 || page.nextCursor === cursor || last >= through) return events
     cursor = page.nextCursor
   }
 }
