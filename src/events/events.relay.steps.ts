@@ -1,7 +1,7 @@
 import type { Lease } from '../db/lease'
 import type { Logger } from '../logger'
 import type { Metrics } from '../observability/metrics'
-import type { OutboxUser, UsersOutbox } from '../users/users.outbox'
+import type { OutboxCopy, OutboxUser, UsersOutbox } from '../users/users.outbox'
 import { basesOf, erasedIn, type Plan, planBatch, type Refusal, rebuildBatch, type UserShare } from './events.batch'
 import type { Batch, EventsStore } from './events.model'
 import type { ChangeEvent } from './events.schemas'
@@ -29,8 +29,20 @@ export type RelayContext = {
   onStep?: ((step: RelayStep, batch: Batch) => void | Promise<void>) | undefined
   /** What else keeps copies of an erased user's values (webhook deliveries): told with its events' scrub. */
   forgetUser?: ((userId: string) => Promise<void>) | undefined
-  /** Users this process changed since the last look. */
-  hints: Set<string>
+  /**
+   * Users this process changed since the last look, each with the newest copy its writes left, or
+   * null (read it). A copy stands in for a read only when `trusts` says so.
+   */
+  hints: Map<string, OutboxCopy | null>
+  /**
+   * Since when (performance.now(), at the answer of a read of the relay's state that found no batch
+   * in progress) no pop by an earlier holder can still apply, in the term of `token`: every batch
+   * before is committed, so its pops are done, and a late one of a stopped holder matches nothing.
+   * Undefined from a failed pass (its pops may still land) until the next such read.
+   */
+  quiet: { token: number; since: number } | undefined
+  /** When this relay's last pop of each user came back (performance.now()). */
+  poppedAt: Map<string, number>
   /** Users whose replay did not reach what is stored: left out of scans (they would fill every look). */
   quarantined: Set<string>
   scanDue: boolean
@@ -41,6 +53,8 @@ export type RelayContext = {
 }
 
 const MAX_QUARANTINED = 1000
+/** Pop times kept; past that they are forgotten and `quiet` starts again (copies sent before are read). */
+const MAX_POPPED = 10_000
 /**
  * The longest pause between scans that keep finding nothing (issue 18: an idle instance's CPU).
  * Scans find the changes of other instances; this instance's own changes come as hints at once.
@@ -51,8 +65,19 @@ const IDLE_SCAN_MS = 8000
 export async function pass(ctx: RelayContext): Promise<number> {
   const token = ctx.lease.token()
   if (token === undefined) return 0
+  try {
+    return await passWith(ctx, token)
+  } catch (error) {
+    // Its pops may still be applied later: no copy is trusted until a read finds the batch committed.
+    ctx.quiet = undefined
+    throw error
+  }
+}
+
+async function passWith(ctx: RelayContext, token: number): Promise<number> {
   const state = await ctx.events.state()
   if (state.batch) return finish(ctx, token, state.batch)
+  if (ctx.quiet?.token !== token) ctx.quiet = { token, since: performance.now() }
   await prune(ctx, token)
   const users = await gather(ctx)
   const { plan, refused } = planBatch(users, state.lastSequence, ctx.maxEvents)
@@ -63,9 +88,14 @@ export async function pass(ctx: RelayContext): Promise<number> {
 /** Users to look at: those this process changed, and on a scan every user with pending events. */
 async function gather(ctx: RelayContext): Promise<OutboxUser[]> {
   const found = new Map<string, OutboxUser>()
-  const ids = [...ctx.hints].slice(0, ctx.maxUsers)
-  for (const id of ids) ctx.hints.delete(id)
-  for (const user of await ctx.outbox.read(ids)) found.set(user.id, user)
+  const unread: string[] = []
+  for (const [id, copy] of [...ctx.hints].slice(0, ctx.maxUsers)) {
+    ctx.hints.delete(id)
+    const user = copy && trusts(ctx, id, copy) ? copy.user() : null
+    if (user) found.set(id, user)
+    else unread.push(id)
+  }
+  for (const user of await ctx.outbox.read(unread)) found.set(user.id, user)
   if (ctx.scanDue || ctx.clock().getTime() >= ctx.nextScanAt) {
     ctx.scanDue = false
     const started = performance.now()
@@ -78,6 +108,31 @@ async function gather(ctx: RelayContext): Promise<OutboxUser[]> {
     ctx.nextScanAt = ctx.clock().getTime() + scanPause(ctx.scanEveryMs, ctx.emptyScans, performance.now() - started)
   }
   return [...found.values()].filter((user) => user.pending.length > 0 && !ctx.quarantined.has(user.id))
+}
+
+/**
+ * Whether a write's copy of a user is the user's outbox as it is now, as a read would find it, but
+ * for changes since (which a plan handles as a read's: they stay after the events it takes). It
+ * is, when no pop of the user was applied after the write: the write was sent after this relay's
+ * last pop of the user came back, and after `quiet` began in this term. Trusting a stale copy would
+ * relay events again under new sequences, whose inserts the events' unique ids refuse: holes in the
+ * feed. Anything in doubt is read.
+ */
+function trusts(ctx: RelayContext, id: string, copy: OutboxCopy): boolean {
+  const { quiet } = ctx
+  if (!quiet || quiet.token !== ctx.lease.token() || copy.sentAt <= quiet.since) return false
+  const popped = ctx.poppedAt.get(id)
+  return popped === undefined || copy.sentAt > popped
+}
+
+/** Notes when the pops of `users` came back: copies sent before are not trusted for them. */
+function popped(ctx: RelayContext, users: readonly string[]): void {
+  const at = performance.now()
+  if (ctx.poppedAt.size + users.length > MAX_POPPED) {
+    ctx.poppedAt.clear()
+    if (ctx.quiet) ctx.quiet.since = at
+  }
+  for (const id of users) ctx.poppedAt.set(id, at)
 }
 
 /**
@@ -128,8 +183,12 @@ async function complete(
   await ctx.events.insert(built)
   await ctx.onStep?.('inserted', batch)
   const erased = new Set([...erasedIn(batch), ...erasedBefore])
-  const popped = await ctx.outbox.pop(shares.map((share) => ({ user: share.user, bases: basesOf(share) })))
-  for (const [index, share] of shares.entries()) if (popped[index]) erased.add(share.user.id)
+  const erasedNow = await ctx.outbox.pop(shares.map((share) => ({ user: share.user, bases: basesOf(share) })))
+  popped(
+    ctx,
+    shares.map((share) => share.user.id),
+  )
+  for (const [index, share] of shares.entries()) if (erasedNow[index]) erased.add(share.user.id)
   await ctx.onStep?.('popped', batch)
   for (const userId of erased) {
     await ctx.events.forgetUser(userId)

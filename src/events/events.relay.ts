@@ -2,7 +2,7 @@ import type { DatabaseHandle } from '../db/calls'
 import { createLease, type Lease } from '../db/lease'
 import type { Logger } from '../logger'
 import type { Metrics } from '../observability/metrics'
-import type { UsersOutbox } from '../users/users.outbox'
+import type { OutboxCopy, UsersOutbox } from '../users/users.outbox'
 import type { Batch, EventsStore } from './events.model'
 import { pass, type RelayContext, type RelayStep } from './events.relay.steps'
 import { EVENTS_STATE_COLLECTION, RELAY_STATE_ID } from './events.repository'
@@ -89,9 +89,9 @@ export function createRelay(options: RelayOptions): Relay {
     start() {
       if (control.running) return
       control.running = true
-      unhook = options.outbox.onChange((id) => {
-        if (ctx.hints.size >= MAX_HINTS) ctx.scanDue = true
-        else ctx.hints.add(id)
+      unhook = options.outbox.onChange((id, copy) => {
+        if (ctx.hints.size >= MAX_HINTS && !ctx.hints.has(id)) ctx.scanDue = true
+        else hint(ctx.hints, id, copy)
         nudge(control)
       })
       lease.start()
@@ -115,6 +115,16 @@ export function createRelay(options: RelayOptions): Relay {
       }
     },
   }
+}
+
+/**
+ * Keeps the newest copy of a user a change's write left (the highest version: versions only grow);
+ * a change told of without one (null) means the user is read, whatever else was told.
+ */
+function hint(hints: RelayContext['hints'], id: string, copy: OutboxCopy | undefined): void {
+  const known = hints.get(id)
+  if (known === null || !copy) hints.set(id, null)
+  else if (!known || copy.version > known.version) hints.set(id, copy)
 }
 
 /** onPublished, whose failure is not the batch's (it is committed): logged, and the relay goes on. */
@@ -165,7 +175,9 @@ function createContext(options: RelayOptions, wake: () => void): RelayContext {
     scanEveryMs: options.scanEveryMs ?? { min: 1000, max: 30_000 },
     onStep: options.onStep,
     forgetUser: options.forgetUser,
-    hints: new Set(),
+    hints: new Map(),
+    quiet: undefined,
+    poppedAt: new Map(),
     quarantined: new Set(),
     scanDue: true,
     emptyScans: 0,

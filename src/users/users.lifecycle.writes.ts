@@ -37,8 +37,11 @@ export function createLifecycleStorage(
       const filter = { _id: new ObjectId(user.id), version: user.version, ...deletedFilter(at), ...outboxOpen(at) }
       const update = withEvent(restoreUpdate(user, at), changeEvent('user.restored', at, { deletedAt: null, purgeAt: null }))
       try {
-        const restored = await writeChange(store, user.id, () =>
-          call((limit) => users.findOneAndUpdate(filter, update, { ...limit, returnDocument: 'after' })),
+        const restored = await writeChange(
+          store,
+          user.id,
+          () => call((limit) => users.findOneAndUpdate(filter, update, { ...limit, returnDocument: 'after' })),
+          (doc) => doc,
         )
         return restored ? { kind: 'written', user: toUser(restored, at) } : { kind: 'stale' }
       } catch (error) {

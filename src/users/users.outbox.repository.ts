@@ -2,7 +2,7 @@ import { type Collection, type Filter, ObjectId, type UpdateFilter } from 'mongo
 import type { DatabaseHandle } from '../db/calls'
 import { createListeners } from '../listeners'
 import { USERS_COLLECTION, type UserDocument } from './users.document'
-import type { EventBase, OutboxPop, OutboxUser, UsersOutbox } from './users.outbox'
+import type { EventBase, OutboxCopy, OutboxPop, OutboxUser, UsersOutbox } from './users.outbox'
 import { outboxAsRead, snapshotOf } from './users.outbox.document'
 
 /**
@@ -20,16 +20,24 @@ const POP_CHUNK = 8
  * events and taking relayed events off them. Every write is guarded so that running it again, or
  * by a relay that lost its lease while paused, changes nothing: it names the events it takes.
  */
-export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { notify(id: string): void } {
+/** A change's write as the users repository tells of it: the document it wrote or got back, and when it was sent. */
+export type WrittenCopy = { doc: UserDocument; sentAt: number }
+
+export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { notify(id: string, written?: WrittenCopy): void } {
   const { call } = database
   const users = database.db.collection<UserDocument>(USERS_COLLECTION)
-  const changes = createListeners<[userId: string]>()
+  const changes = createListeners<[userId: string, copy?: OutboxCopy]>()
   const store: Store = { call, users }
 
   const readOne = async (id: string) => toOutboxUser(await call((limit) => users.findOne({ _id: new ObjectId(id) }, limit)))
 
   return {
-    notify: changes.notify,
+    // The copy's OutboxUser is made only if the relay uses it: nothing more on the request path.
+    notify: (id, written) =>
+      changes.notify(
+        id,
+        written && { version: written.doc.version, sentAt: written.sentAt, user: () => toOutboxUser(written.doc) },
+      ),
     onChange: changes.add,
 
     async pending(count, skip) {

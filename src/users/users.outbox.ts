@@ -41,6 +41,14 @@ export type OutboxUser = {
   current?: User
 }
 
+/**
+ * A user's outbox as the write of a change left it (the document it wrote, or got back), with when
+ * that write was sent (`performance.now()`, taken before sending) and the version it wrote. The
+ * relay plans from it instead of reading the user again when it knows that no pop of that user was
+ * applied after the write (docs/events.md, "Planning from the write's own copy").
+ */
+export type OutboxCopy = { version: number; sentAt: number; user: () => OutboxUser | null }
+
 /** One user's relayed events to take off its outbox: as many as `bases`, each with the base it leaves. */
 export type OutboxPop = { user: OutboxUser; bases: readonly EventBase[] }
 
@@ -59,6 +67,9 @@ export interface UsersOutbox {
    * run before the relay inserted events built from the user).
    */
   pop(pops: readonly OutboxPop[]): Promise<boolean[]>
-  /** Calls `listener` with the id of each user a change was written to by this process (a hint: the relay looks at once). */
-  onChange(listener: (userId: string) => void): () => void
+  /**
+   * Calls `listener` with the id of each user a change was written to by this process (a hint: the
+   * relay looks at once), with the write's copy of the user when the write had the whole document.
+   */
+  onChange(listener: (userId: string, copy?: OutboxCopy) => void): () => void
 }

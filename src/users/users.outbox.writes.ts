@@ -1,5 +1,6 @@
 import { ObjectId } from '../db/driver'
 import { UnavailableError } from '../errors'
+import type { UserDocument } from './users.document'
 import { OUTBOX_CAP, snapshotOf } from './users.outbox.document'
 import type { Store } from './users.writes'
 
@@ -37,15 +38,19 @@ export async function outboxMiss(store: Store, id: string): Promise<'adopted' | 
   return 'adopted'
 }
 
-/** Runs a change's guarded write; on a miss caused by a user without a base, adopts it and writes once more. */
-export async function writeChange<T>(store: Store, id: string, write: () => Promise<T | null>): Promise<T | null> {
-  const written = await write()
-  if (written !== null) {
-    store.changed(id)
-    return written
-  }
-  if ((await outboxMiss(store, id)) !== 'adopted') return null
-  const again = await write()
-  if (again !== null) store.changed(id)
-  return again
+/**
+ * Runs a change's guarded write; on a miss caused by a user without a base, adopts it and writes
+ * once more. `stored`: the document a write that returns one stored (the relay's copy of the user).
+ */
+export async function writeChange<T>(
+  store: Store,
+  id: string,
+  write: () => Promise<T | null>,
+  stored?: (written: T) => UserDocument,
+): Promise<T | null> {
+  // Taken before the first write: the earlier, the fewer copies the relay trusts (never too many).
+  const sentAt = performance.now()
+  const written = (await write()) ?? ((await outboxMiss(store, id)) === 'adopted' ? await write() : null)
+  if (written !== null) store.changed(id, stored ? { doc: stored(written), sentAt } : undefined)
+  return written
 }

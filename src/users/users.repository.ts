@@ -6,6 +6,7 @@ import { type StoredUser, toUser, USERS_COLLECTION, type UserDocument, WITHOUT_O
 import { NOT_DELETED } from './users.lifecycle.document'
 import { createLifecycleStorage } from './users.lifecycle.writes'
 import type { ImportedUser, ImportOutcome, StoredQueryTerms, UsersRepository } from './users.model'
+import type { WrittenCopy } from './users.outbox.repository'
 import { pageQuery, toPage } from './users.pagination'
 import type { User } from './users.schemas'
 import { createSignInWrites } from './users.signin.writes'
@@ -23,8 +24,8 @@ export function createUsersRepository(
   database: DatabaseHandle,
   options: {
     clock?: () => Date
-    /** Told the id of each user a change is written to (the events relay's hint: src/stores.ts wires it). */
-    onChange?: (id: string) => void
+    /** Told the id of each user a change is written to, with the document stored when the write has it (the events relay's hint: src/stores.ts wires it). */
+    onChange?: (id: string, written?: WrittenCopy) => void
   } = {},
 ): UsersRepository {
   const { call } = database

@@ -16,17 +16,21 @@ import type {
   Written,
 } from './users.model'
 import { changeEvent, createdOutbox, outboxOpen, withEvent } from './users.outbox.document'
+import type { WrittenCopy } from './users.outbox.repository'
 import { writeChange } from './users.outbox.writes'
 
 /** Bounds the retries of a write whose colliding user vanished before it could be named. */
 const MAX_WRITE_ATTEMPTS = 50
 
-/** What every write works with: the handle's calls, the collection, the clock, and who to tell of a change (the relay's hint). */
+/**
+ * What every write works with: the handle's calls, the collection, the clock, and who to tell of a
+ * change (the relay's hint), with the document the write stored when it has it.
+ */
 export type Store = {
   call: DatabaseHandle['call']
   users: Collection<UserDocument>
   now: () => Date
-  changed: (id: string) => void
+  changed: (id: string, written?: WrittenCopy) => void
 }
 
 /**
@@ -57,8 +61,9 @@ async function create(store: Store, input: NewUser): Promise<Written> {
   const doc = withCreatedEvent(newUserDocument(input, new ObjectId(), at), at)
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     try {
+      const sentAt = performance.now()
       await store.call((limit) => store.users.insertOne(doc, limit))
-      store.changed(doc._id.toHexString())
+      store.changed(doc._id.toHexString(), { doc, sentAt })
       return { kind: 'written', user: toUser(doc, store.now()) }
     } catch (error) {
       const taken = await collision(store, error, input)
@@ -85,11 +90,12 @@ async function updateInPlace(
   const changes = { ...alongside, ...fields }
   const update = withEvent(toUpdate(changes, now), changeEvent('user.updated', now, changes))
   try {
+    const sentAt = performance.now()
     const updated = await store.call((limit) =>
       store.users.findOneAndUpdate(filter, update, { ...limit, returnDocument: 'after' }),
     )
     if (!updated) return { kind: 'not_written' }
-    store.changed(id)
+    store.changed(id, { doc: updated, sentAt })
     return { kind: 'written', user: toUser(updated, now) }
   } catch (error) {
     return (await collision(store, error, fields, id)) ?? { kind: 'not_written' }
@@ -115,13 +121,17 @@ async function updateAtVersion(
   try {
     const now = store.now()
     const update = withEvent(toUpdate(changes, now), changeEvent('user.updated', now, changes))
-    const updated = await writeChange(store, id, () =>
-      store.call((limit) =>
-        store.users.findOneAndUpdate({ _id: new ObjectId(id), version, ...outboxOpen(now) }, update, {
-          ...limit,
-          returnDocument: 'after',
-        }),
-      ),
+    const updated = await writeChange(
+      store,
+      id,
+      () =>
+        store.call((limit) =>
+          store.users.findOneAndUpdate({ _id: new ObjectId(id), version, ...outboxOpen(now) }, update, {
+            ...limit,
+            returnDocument: 'after',
+          }),
+        ),
+      (doc) => doc,
     )
     // Someone changed or deleted the user since the version was read.
     return updated ? { kind: 'written', user: toUser(updated, now) } : { kind: 'stale' }
