@@ -15,15 +15,20 @@ import { allEvents, startRelay } from './helpers/events'
 type World = Awaited<ReturnType<typeof useTestApp>>
 type Listener = (userId: string, copy?: OutboxCopy) => void
 
-function watchedOutbox(real: UsersOutbox, options: { failPops?: () => boolean } = {}) {
+function watchedOutbox(real: UsersOutbox, options: { failPops?: () => boolean; scansWait?: Promise<void> } = {}) {
   const reads: string[] = []
+  let scans = 0
   const listeners: Listener[] = []
   const copies = new Map<string, OutboxCopy>()
   real.onChange((id, copy) => {
     if (copy) copies.set(id, copy)
   })
   const outbox: UsersOutbox = {
-    pending: (limit, skip) => real.pending(limit, skip),
+    pending: async (limit, skip) => {
+      await options.scansWait
+      scans++
+      return real.pending(limit, skip)
+    },
     read: (ids) => {
       reads.push(...ids)
       return real.read(ids)
@@ -43,7 +48,7 @@ function watchedOutbox(real: UsersOutbox, options: { failPops?: () => boolean } 
   const replayCopy = (id: string, copy: OutboxCopy) => {
     for (const listener of listeners) listener(id, copy)
   }
-  return { outbox, reads, copies, replayCopy }
+  return { outbox, reads, copies, replayCopy, scans: () => scans }
 }
 
 const patch = async (world: World, id: string, displayName: string) => {
@@ -145,5 +150,41 @@ describe("the relay plans from a write's own copy of the user", () => {
     )
     await patch(world, first.id, 'renamed')
     await expectFeed(world, 3)
+  })
+
+  it('scans once, not at every pass, when a full scan finds only users this process changed', async () => {
+    const world = await useTestApp({ name: 'copies_backlog' })
+    let release: () => void = () => {}
+    const scansWait = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const watched = watchedOutbox(world.stores.outbox, { scansWait })
+    // The term's first scan waits until 30 users are created (and hinted); then it is full (5 of
+    // them), and the next scan is a minute away unless a full scan calls for another at once.
+    await startRelay(
+      { ...world, stores: { ...world.stores, outbox: watched.outbox } },
+      { maxUsers: 5, scanEveryMs: { min: 60_000, max: 60_000 }, lease: { ttlMs: 10_000, renewEveryMs: 500 } },
+    )
+    await Promise.all(Array.from({ length: 30 }, () => world.createUser()))
+    release()
+    await expectFeed(world, 30)
+    expect(watched.scans()).toBe(1)
+  })
+
+  it('goes on at once with the hints left when the users of a pass had nothing pending', async () => {
+    const world = await useTestApp({ name: 'copies_left' })
+    const watched = watchedOutbox(world.stores.outbox)
+    await startRelay(
+      { ...world, stores: { ...world.stores, outbox: watched.outbox } },
+      { maxUsers: 2, scanEveryMs: { min: 60_000, max: 60_000 }, lease: { ttlMs: 10_000, renewEveryMs: 500 } },
+    )
+    const relayed = await Promise.all(Array.from({ length: 6 }, () => world.createUser()))
+    await expectFeed(world, 6)
+    // Six hints of users with nothing pending (their copies are stale: read), then one with an event.
+    for (const user of relayed) watched.replayCopy(user.id, watched.copies.get(user.id) as OutboxCopy)
+    await world.createUser()
+    // Three passes find nothing; the fourth relays the new user's event, without waiting for the
+    // next scan (a minute away).
+    await expectFeed(world, 7)
   })
 })

@@ -202,7 +202,9 @@ async function loop(ctx: RelayContext, control: Control, serialized: () => Promi
           return 0
         })
       : 0
-    if (moved > 0 || !control.running || control.woken) continue
+    // Hints left (a pass takes maxUsers of them, and may find nothing pending in those): the next pass at once.
+    const hinted = !failed && ctx.hints.size > 0 && ctx.lease.held()
+    if (moved > 0 || hinted || !control.running || control.woken) continue
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, pauseOf(ctx, failed))
       control.wake = () => {
