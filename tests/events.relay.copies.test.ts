@@ -187,4 +187,24 @@ describe("the relay plans from a write's own copy of the user", () => {
     // next scan (a minute away).
     await expectFeed(world, 7)
   })
+
+  it('looks again at once at users whose events a batch did not all take', async () => {
+    const world = await useTestApp({ name: 'copies_partial' })
+    let release: () => void = () => {}
+    const scansWait = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const watched = watchedOutbox(world.stores.outbox, { scansWait })
+    // Batches of at most 10 events from 5 users, scans a minute apart: 10 users with 4 events
+    // each are more than a pass takes, and the users it takes hints of must come back by themselves.
+    await startRelay(
+      { ...world, stores: { ...world.stores, outbox: watched.outbox } },
+      { maxUsers: 5, maxEvents: 10, scanEveryMs: { min: 60_000, max: 60_000 }, lease: { ttlMs: 10_000, renewEveryMs: 500 } },
+    )
+    const users = await Promise.all(Array.from({ length: 10 }, () => world.createUser()))
+    for (let round = 1; round <= 3; round++) for (const user of users) await patch(world, user.id, `round ${round}`)
+    release()
+    await expectFeed(world, 40)
+    expect(watched.scans()).toBe(1)
+  })
 })

@@ -53,7 +53,7 @@ case "$1" in
       case "$1" in -o) out="$2" ;; -modfile=*) modfile="\${1#-modfile=}" ;; esac
       shift
     done
-    copy=$(sed -n 's|^replace github.com/FerretDB/FerretDB => ||p' "$modfile")
+    copy=$(sed -n 's|^replace github.com/FerretDB/FerretDB => "\\(.*\\)"$|\\1|p' "$modfile")
     [ "$(grep -c 'Len() >= 1' "$copy/internal/backends/sqlite/collection.go")" = 2 ] || { echo "not patched" >&2; exit 1; }
     echo launcher > "$out" ;;
 esac

@@ -101,7 +101,7 @@ async function patchedModule(go: string, launcherDir: string, work: string): Pro
   }
   const modfile = join(work, 'go.mod')
   const goMod = readFileSync(join(launcherDir, 'go.mod'), 'utf8')
-  writeFileSync(modfile, `${goMod}\nreplace ${module} => ${copy}\n`)
+  writeFileSync(modfile, `${goMod}\nreplace ${module} => ${JSON.stringify(copy)}\n`)
   writeFileSync(join(work, 'go.sum'), readFileSync(join(launcherDir, 'go.sum')))
   return modfile
 }

@@ -43,6 +43,8 @@ export type RelayContext = {
   quiet: { token: number; since: number } | undefined
   /** When this relay's last pop of each user came back (performance.now()). */
   poppedAt: Map<string, number>
+  /** Whether the last pass took hints (the loop goes on at once while some are left only then). */
+  tookHints: boolean
   /** Users whose replay did not reach what is stored: left out of scans (they would fill every look). */
   quarantined: Set<string>
   scanDue: boolean
@@ -75,6 +77,7 @@ export async function pass(ctx: RelayContext): Promise<number> {
 }
 
 async function passWith(ctx: RelayContext, token: number): Promise<number> {
+  ctx.tookHints = false
   const state = await ctx.events.state()
   if (state.batch) return finish(ctx, token, state.batch)
   if (ctx.quiet?.token !== token) ctx.quiet = { token, since: performance.now() }
@@ -82,6 +85,7 @@ async function passWith(ctx: RelayContext, token: number): Promise<number> {
   const users = await gather(ctx)
   const { plan, refused } = planBatch(users, state.lastSequence, ctx.maxEvents)
   for (const refusal of refused) quarantine(ctx, refusal)
+  lookAgain(ctx, users, plan)
   return plan ? run(ctx, token, plan) : 0
 }
 
@@ -90,6 +94,7 @@ async function gather(ctx: RelayContext): Promise<OutboxUser[]> {
   const found = new Map<string, OutboxUser>()
   const unread: string[] = []
   for (const [id, copy] of [...ctx.hints].slice(0, ctx.maxUsers)) {
+    ctx.tookHints = true
     ctx.hints.delete(id)
     const user = copy && trusts(ctx, id, copy) ? copy.user() : null
     if (user) found.set(id, user)
@@ -102,8 +107,8 @@ async function gather(ctx: RelayContext): Promise<OutboxUser[]> {
     const started = performance.now()
     const scanned = await ctx.outbox.pending(ctx.maxUsers, [...ctx.quarantined])
     // A full look may leave more waiting: look again at once, unless it found only users this
-    // process changed (its own backlog, which the hints bring anyway: on FerretDB a scan per pass
-    // of a burst of creates read the whole collection each time, 40 s behind 4,000 creates).
+    // process changed (its own backlog: their hints, or lookAgain's, bring them; on FerretDB a
+    // scan per pass of a burst of creates read the whole collection each time, 51-55 s behind).
     if (scanned.length === ctx.maxUsers && !scanned.every((user) => hinted(user.id))) ctx.scanDue = true
     for (const user of scanned) found.set(user.id, user)
     // Cheap on MongoDB (an index range), not on FerretDB (a collection scan): see scanPause.
@@ -111,6 +116,18 @@ async function gather(ctx: RelayContext): Promise<OutboxUser[]> {
     ctx.nextScanAt = ctx.clock().getTime() + scanPause(ctx.scanEveryMs, ctx.emptyScans, performance.now() - started)
   }
   return [...found.values()].filter((user) => user.pending.length > 0 && !ctx.quarantined.has(user.id))
+}
+
+/**
+ * Users gathered whose events this batch does not all take (it holds at most maxEvents) are
+ * hinted again, to be read at the next pass: their hints were taken, and a scan may not come for
+ * seconds (a copy of them is stale once some of their events are popped).
+ */
+function lookAgain(ctx: RelayContext, users: readonly OutboxUser[], plan: Plan | null): void {
+  const taken = new Map(plan?.shares.map((share) => [share.user.id, share.taken.length]))
+  for (const user of users) {
+    if ((taken.get(user.id) ?? 0) < user.pending.length && !ctx.quarantined.has(user.id)) ctx.hints.set(user.id, null)
+  }
 }
 
 /**

@@ -91,7 +91,9 @@ export function createRelay(options: RelayOptions): Relay {
       control.running = true
       unhook = options.outbox.onChange((id, copy) => {
         if (ctx.hints.size >= MAX_HINTS && !ctx.hints.has(id)) ctx.scanDue = true
-        else hint(ctx.hints, id, copy)
+        // A copy is kept only where it may be trusted (docs/events.md): by the holder, in a quiet
+        // term (any other instance would keep documents it can never use, erased users' too).
+        else hint(ctx.hints, id, ctx.quiet && ctx.quiet.token === ctx.lease.token() ? copy : undefined)
         nudge(control)
       })
       lease.start()
@@ -178,6 +180,7 @@ function createContext(options: RelayOptions, wake: () => void): RelayContext {
     hints: new Map(),
     quiet: undefined,
     poppedAt: new Map(),
+    tookHints: false,
     quarantined: new Set(),
     scanDue: true,
     emptyScans: 0,
@@ -203,7 +206,7 @@ async function loop(ctx: RelayContext, control: Control, serialized: () => Promi
         })
       : 0
     // Hints left (a pass takes maxUsers of them, and may find nothing pending in those): the next pass at once.
-    const hinted = !failed && ctx.hints.size > 0 && ctx.lease.held()
+    const hinted = !failed && ctx.tookHints && ctx.hints.size > 0 && ctx.lease.held()
     if (moved > 0 || hinted || !control.running || control.woken) continue
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, pauseOf(ctx, failed))
