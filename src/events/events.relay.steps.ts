@@ -43,7 +43,7 @@ export type RelayContext = {
   quiet: { token: number; since: number } | undefined
   /** When this relay's last pop of each user came back (performance.now()). */
   poppedAt: Map<string, number>
-  /** Whether the last pass took hints (the loop goes on at once while some are left only then). */
+  /** Whether the last pass took hints and was not fenced out (the loop goes on at once while some are left only then). */
   tookHints: boolean
   /** Users whose replay did not reach what is stored: left out of scans (they would fill every look). */
   quarantined: Set<string>
@@ -168,7 +168,11 @@ export function scanPause(bounds: { min: number; max: number }, emptyScans: numb
 /** A new batch: recorded under the token, then completed. */
 async function run(ctx: RelayContext, token: number, plan: Plan): Promise<number> {
   const { batch } = plan
-  if (!(await ctx.events.record(token, batch.first - 1, batch))) return 0
+  if (!(await ctx.events.record(token, batch.first - 1, batch))) {
+    // Fenced out: another holder has the lease. The hints left wait for the pause, not the next pass.
+    ctx.tookHints = false
+    return 0
+  }
   await ctx.onStep?.('recorded', batch)
   return complete(ctx, token, batch, plan.events, plan.shares)
 }
