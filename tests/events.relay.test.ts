@@ -6,7 +6,7 @@ import { scanPause } from '../src/events/events.relay.steps'
 import { createMetrics } from '../src/observability/metrics'
 import { eventually } from './helpers/abort'
 import { useTestApp } from './helpers/context'
-import { allEvents, startRelay } from './helpers/events'
+import { allEvents, expectWholeFeed, startRelay } from './helpers/events'
 
 /**
  * The relay's steps under the faults docs/events.md names: a batch stopped after each step and
@@ -33,21 +33,6 @@ async function changes(world: World, count: number, patches: number): Promise<st
     for (const user of users) expect((await patch(world, user.id, { displayName: `round ${round}` })).status).toBe(200)
   }
   return users.map((user) => user.id)
-}
-
-/** The feed's invariants: sequences exactly 1..n, ids unique, each user's versions exactly 1..its last, visible through n. */
-async function expectWholeFeed(world: World, expected: number) {
-  const events = await allEvents(world)
-  expect(events.map((event) => event.sequence)).toEqual(Array.from({ length: expected }, (_, index) => index + 1))
-  expect(new Set(events.map((event) => event._id)).size).toBe(expected)
-  const versions = new Map<string, number[]>()
-  for (const event of events) versions.set(event.userId, [...(versions.get(event.userId) ?? []), event.userVersion])
-  for (const list of versions.values()) expect(list).toEqual(list.map((_, index) => index + 1))
-  const state = await world.db.collection('events_state').findOne({})
-  expect(state).toMatchObject({ visibleThrough: expected, lastSequence: expected, batch: null })
-  // Every outbox is empty.
-  expect(await world.collection.countDocuments({ 'pendingEvents.0': { $exists: true } })).toBe(0)
-  return events
 }
 
 describe('the relay: a batch left half done is finished by the next holder', () => {

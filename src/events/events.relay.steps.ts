@@ -139,10 +139,15 @@ function lookAgain(ctx: RelayContext, users: readonly OutboxUser[], plan: Plan |
  * feed. Anything in doubt is read.
  */
 function trusts(ctx: RelayContext, id: string, copy: OutboxCopy): boolean {
-  const { quiet } = ctx
-  if (!quiet || quiet.token !== ctx.lease.token() || copy.sentAt <= quiet.since) return false
-  const popped = ctx.poppedAt.get(id)
-  return popped === undefined || copy.sentAt > popped
+  const quiet = quietTerm(ctx)
+  if (!quiet || copy.sentAt <= quiet.since) return false
+  const lastPop = ctx.poppedAt.get(id)
+  return lastPop === undefined || copy.sentAt > lastPop
+}
+
+/** `quiet`, when it has begun in the lease's current term: only then can a copy sent from now on be trusted. */
+export function quietTerm(ctx: RelayContext): RelayContext['quiet'] {
+  return ctx.quiet?.token === ctx.lease.token() ? ctx.quiet : undefined
 }
 
 /** Notes when the pops of `users` came back: copies sent before are not trusted for them. */

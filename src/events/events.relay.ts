@@ -4,7 +4,7 @@ import type { Logger } from '../logger'
 import type { Metrics } from '../observability/metrics'
 import type { OutboxCopy, UsersOutbox } from '../users/users.outbox'
 import type { Batch, EventsStore } from './events.model'
-import { pass, type RelayContext, type RelayStep } from './events.relay.steps'
+import { pass, quietTerm, type RelayContext, type RelayStep } from './events.relay.steps'
 import { EVENTS_STATE_COLLECTION, RELAY_STATE_ID } from './events.repository'
 
 export type { RelayStep }
@@ -93,7 +93,7 @@ export function createRelay(options: RelayOptions): Relay {
         if (ctx.hints.size >= MAX_HINTS && !ctx.hints.has(id)) ctx.scanDue = true
         // A copy is kept only where it may be trusted (docs/events.md): by the holder, in a quiet
         // term (any other instance would keep documents it can never use, erased users' too).
-        else hint(ctx.hints, id, ctx.quiet && ctx.quiet.token === ctx.lease.token() ? copy : undefined)
+        else hint(ctx.hints, id, quietTerm(ctx) ? copy : undefined)
         nudge(control)
       })
       lease.start()

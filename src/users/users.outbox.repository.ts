@@ -9,20 +9,19 @@ import { outboxAsRead, snapshotOf } from './users.outbox.document'
  * Users popped in one write. On MongoDB each statement is an index point write, and one command
  * for several saves each its own round trip and the service's CPU to send it and wake for its
  * answer (on this project's machine a wake-up after a wait costs a few hundred µs: scripts/bench/
- * wakeups.ts). FerretDB matches each statement's guard document by document and holds its write
- * lock for the whole command (8 statements on users 1,000 deep: about 240 ms, as 8 commands take),
- * so a few at a time, not the whole batch, keeps the service's own writes from waiting long.
+ * wakeups.ts). FerretDB holds its write lock for the whole command: 100 statements at once stalled
+ * the other writers in the bench, and 16 measured no better than 8 (docs/performance.md).
  */
 const POP_CHUNK = 8
+
+/** A change's write as the users repository tells of it: the document it wrote or got back, and when it was sent. */
+export type WrittenCopy = { doc: UserDocument; sentAt: number }
 
 /**
  * The outbox's side for the relay (docs/events.md, "The relay"): finding users with pending
  * events and taking relayed events off them. Every write is guarded so that running it again, or
  * by a relay that lost its lease while paused, changes nothing: it names the events it takes.
  */
-/** A change's write as the users repository tells of it: the document it wrote or got back, and when it was sent. */
-export type WrittenCopy = { doc: UserDocument; sentAt: number }
-
 export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { notify(id: string, written?: WrittenCopy): void } {
   const { call } = database
   const users = database.db.collection<UserDocument>(USERS_COLLECTION)

@@ -1,5 +1,5 @@
-import { afterAll } from 'bun:test'
-import type { Db } from 'mongodb'
+import { afterAll, expect } from 'bun:test'
+import type { Collection, Db } from 'mongodb'
 import type { DatabaseHandle } from '../../src/db/calls'
 import type { EventsStore } from '../../src/events/events.model'
 import { createRelay, type Relay, type RelayOptions } from '../../src/events/events.relay'
@@ -58,4 +58,19 @@ export async function allEvents(world: { db: Db }) {
     data: ChangeEvent['data']
   }[]
   return docs
+}
+
+/** The feed's invariants: sequences exactly 1..n, ids unique, each user's versions exactly 1..its last, visible through n. */
+export async function expectWholeFeed(world: { db: Db; collection: Collection }, expected: number) {
+  const events = await allEvents(world)
+  expect(events.map((event) => event.sequence)).toEqual(Array.from({ length: expected }, (_, index) => index + 1))
+  expect(new Set(events.map((event) => event._id)).size).toBe(expected)
+  const versions = new Map<string, number[]>()
+  for (const event of events) versions.set(event.userId, [...(versions.get(event.userId) ?? []), event.userVersion])
+  for (const list of versions.values()) expect(list).toEqual(list.map((_, index) => index + 1))
+  const state = await world.db.collection('events_state').findOne({})
+  expect(state).toMatchObject({ visibleThrough: expected, lastSequence: expected, batch: null })
+  // Every outbox is empty.
+  expect(await world.collection.countDocuments({ 'pendingEvents.0': { $exists: true } })).toBe(0)
+  return events
 }
