@@ -1,7 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
-import { methodNotAllowed as allowMethods } from 'hono/method-not-allowed'
 import type { Authenticator } from './auth/authenticate'
 import { authenticate } from './auth/middleware'
 import type { Config } from './config'
@@ -10,10 +9,11 @@ import { createVerifyRouter } from './credentials/verify'
 import { createEventsRouter } from './events'
 import { createEventsFeed, type FeedOptions } from './events/events.feed'
 import type { EventsStore } from './events/events.model'
-import { handleError, methodNotAllowed, notFound, payloadTooLarge } from './http/errors'
+import { handleError, payloadTooLarge } from './http/errors'
 import { handleDomainErrors } from './http/outcomes'
 import { createRouter } from './http/router'
 import type { AppEnv } from './http/types'
+import { notFoundOrNotAllowed } from './http/unrouted'
 import { forgettingGoneUsers, type IdempotencyStore } from './idempotency/idempotency'
 import { createLegacyGate, createLegacyRoutes } from './legacy'
 import type { Logger } from './logger'
@@ -75,9 +75,9 @@ export function createApp(deps: AppDeps) {
   app.route('/', createLegacyGate({ ...deps, enabled: deps.config.legacyRoutes }))
   // SCIM's gate likewise (issue 17): its token and scope first, and every answer under /scim/v2 in SCIM's error format.
   app.route('/', createScimGate(deps))
-  app.use(limitBodies(deps.config.bodyLimitBytes))
+  // On the methods whose routes read a body only: a step of the chain costs every request it is on (issue 18).
+  app.on(BODY_METHODS, '/*', limitBodies(deps.config.bodyLimitBytes))
   app.use('/v1/*', authenticate(deps.authenticator))
-  app.use(allowMethods({ app, onMethodNotAllowed: methodNotAllowed }))
 
   const routes = app
     .route('/v1', createUsersRouter({ users, idempotency: forgettingGoneUsers(deps.idempotency, users.isGone) }))
@@ -116,7 +116,8 @@ export function createApp(deps: AppDeps) {
     description:
       'A static API key or a JWT. Scopes: users:read (GET, verify), users:write (create, update, delete), users:admin (on top of write: set a role other than user, or status; write privileged or disabled users; read deleted users, restore, erase), scim (/scim/v2 only, with the authority of users:admin there), events:read (GET /v1/events, the change feed), webhooks:manage (webhook endpoints, their secrets and deliveries).',
   })
-  app.notFound(notFound)
+  // 404, or 405 for a path whose routes take other methods: after the gates and authentication, as a route would be.
+  app.notFound(notFoundOrNotAllowed(() => app.routes))
   app.onError(
     handleDomainErrors(
       handleError((error, c) =>
@@ -175,13 +176,12 @@ function corsFor(origins: string[]): MiddlewareHandler<AppEnv> {
 }
 
 /** The methods whose routes read a request body (and declare 413); other bodies are never read. */
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
+const BODY_METHODS = ['POST', 'PUT', 'PATCH']
 
 /**
  * Rejects bodies over the limit before anything parses them: by Content-Length when present,
  * otherwise while streaming.
  */
 function limitBodies(maxSize: number): MiddlewareHandler<AppEnv> {
-  const limit = bodyLimit({ maxSize, onError: (c) => payloadTooLarge(c) })
-  return (c, next) => (BODY_METHODS.has(c.req.method) ? limit(c, next) : next())
+  return bodyLimit({ maxSize, onError: (c) => payloadTooLarge(c) })
 }

@@ -54,6 +54,12 @@ describe('request logs', () => {
     t.logger.lines.length = 0
     await t.raw('/no/such/thing/42')
     expect(t.logger.lines[0]?.object).toMatchObject({ route: 'unmatched', status: 404 })
+    // The body limit is mounted on POST, PUT and PATCH of every path: never taken for a route.
+    for (const method of ['POST', 'PUT', 'PATCH']) {
+      t.logger.lines.length = 0
+      await t.raw('/no/such/thing/42', { method, headers: { 'content-type': 'application/json' }, body: '{}' })
+      expect(t.logger.lines[0]?.object).toMatchObject({ method, route: 'unmatched', status: 404 })
+    }
   })
 
   it('redacts secrets wherever they appear in a logged object', () => {

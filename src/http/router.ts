@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
+import type { RouterRoute } from 'hono/types'
 import { validationHook } from './errors'
 import type { AppEnv } from './types'
 
@@ -6,3 +7,9 @@ import type { AppEnv } from './types'
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
 }
+
+/**
+ * Whether a registered route is an endpoint (a method on a path) rather than middleware, which
+ * the app mounts on every method (`use`) or on a wildcard path (the body limit: `on(methods, '/*')`).
+ */
+export const isEndpoint = (route: RouterRoute): boolean => route.method !== 'ALL' && !route.path.endsWith('*')

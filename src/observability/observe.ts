@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
 import { CLIENT_CLOSED_REQUEST } from '../http/errors'
 import { acceptRequestId } from '../http/request-id'
+import { isEndpoint } from '../http/router'
 import { setSecurityHeaders } from '../http/security-headers'
 import type { AppEnv } from '../http/types'
 import type { Logger } from '../logger'
@@ -49,7 +50,7 @@ const templates = new Map<string, string>()
  * What logs and metrics name a request by: a raw path may hold an email or a username.
  */
 export function routeTemplate(c: Context): string {
-  const route = matchedRoutes(c).findLast((r) => r.method !== 'ALL')
+  const route = matchedRoutes(c).findLast(isEndpoint)
   if (!route) return 'unmatched'
   let template = templates.get(route.path)
   if (template === undefined) {
