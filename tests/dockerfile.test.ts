@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, posix } from 'node:path'
+import { CONTAINER_ENV } from '../scripts/bench/contenders'
 import {
   baseImage,
   envOf,
@@ -209,6 +210,10 @@ describe('the final stage', () => {
 
   it('runs in production mode and leaves MONGODB_URI to the deployment', () => {
     expect(envOf(finalInstructions).get('NODE_ENV')).toBe('production')
+    // The benchmark runs the container's command with the image's environment: the two agree.
+    const env = Object.fromEntries([...envOf(finalInstructions)].filter(([name]) => name !== 'NODE_ENV'))
+    expect(env).toEqual(CONTAINER_ENV)
+    expect(Number(env.BUN_JSC_forceRAMSize)).toBeGreaterThanOrEqual(128 * 2 ** 20)
     const mentions = stages.flatMap(({ instructions }) => instructions).filter(({ args }) => args.includes('MONGODB_URI'))
     expect(mentions).toEqual([])
   })

@@ -34,7 +34,15 @@ export type ContenderSpec = {
   baseline: boolean
   /** Builds or installs what it needs (once), then returns the command that starts it. */
   prepare(): Promise<string[]>
+  /** Environment of its own, on top of the run's (the service: what its container image sets). */
+  env?: Record<string, string>
 }
+
+/**
+ * What the release stage of the Dockerfile sets besides NODE_ENV (tests/dockerfile.test.ts checks
+ * that the two agree): the service contender runs the container's command with it.
+ */
+export const CONTAINER_ENV: Record<string, string> = { BUN_JSC_forceRAMSize: '268435456' }
 
 /** What the peers' setup (branch issue-6-peers, scripts/bench/peers/setup.ts) exports. */
 type PeerSetup = { ensureExpressPeer(): Promise<string[]>; ensureFlaskPeer(): Promise<string[]> }
@@ -63,7 +71,8 @@ export const CONTENDERS: Record<ContenderId, ContenderSpec> = {
     label: 'users-service on Bun',
     group: 'db',
     baseline: false,
-    // What the container runs (Dockerfile CMD): the bundle of `bun run build:bun`.
+    // What the container runs (Dockerfile CMD and ENV): the bundle of `bun run build:bun`.
+    env: CONTAINER_ENV,
     prepare: async () => {
       const build = spawnSync('bun', ['run', 'build:bun'], { cwd: root, encoding: 'utf8' })
       if (build.status !== 0) throw new Error(`bun run build:bun failed:\n${build.stdout}${build.stderr}`)

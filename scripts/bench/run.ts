@@ -155,7 +155,7 @@ try {
   }
   const headers = { Authorization: `Bearer ${apiKey}` }
   // Each DB contender on its own database (the no-DB pair ignores it).
-  const envOf = (id: ContenderId) => ({ ...env, MONGODB_DB: databaseName(id) })
+  const envOf = (id: ContenderId) => ({ ...env, ...CONTENDERS[id].env, MONGODB_DB: databaseName(id) })
 
   // Alternating, like the load rounds: a busy spell of the machine falls on each of them alike.
   const starting = (['service', 'service-before', 'service-node'] as const).filter((id) => commands.has(id))
