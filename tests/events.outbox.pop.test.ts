@@ -156,6 +156,47 @@ describe("the relay's pop", () => {
     expect(tombstone.eventBase).toEqual({ version: 2 })
   })
 
+  it("sends a batch's writes at once, not one after another's answer", async () => {
+    const users = await pendingUsers(20)
+    // Three idle connections: each write can go out at once (a new connection's handshake would order them).
+    await Promise.all([1, 2, 3].map(() => client.db('admin').command({ ping: 1 })))
+    const order: string[] = []
+    const started = () => order.push('started')
+    const answered = () => order.push('answered')
+    client.on('commandStarted', started)
+    client.on('commandSucceeded', answered)
+    try {
+      await outbox.pop(allOf(users))
+    } finally {
+      client.off('commandStarted', started)
+      client.off('commandSucceeded', answered)
+    }
+    expect(order).toEqual(['started', 'started', 'started', 'answered', 'answered', 'answered'])
+    for (const user of users) expect((await stored(user.id)).pendingEvents).toEqual([])
+  })
+
+  it('throws a failed write only once every other write of the batch has its answer', async () => {
+    const users = await pendingUsers(20)
+    const real = attachDatabase(client.db(world.db.databaseName))
+    let calls = 0
+    let answered = 0
+    const failing = createUsersOutbox({
+      ...real,
+      call: async (operation) => {
+        calls++
+        if (calls === 2) throw new Error('the second write failed')
+        const result = await real.call(operation)
+        answered++
+        return result
+      },
+    })
+    const outcome = await failing.pop(allOf(users)).then(
+      () => 'popped',
+      (error: Error) => `${error.message}, ${answered} answered`,
+    )
+    expect(outcome).toBe('the second write failed, 2 answered')
+  })
+
   it('sends nothing for pops that take no event', async () => {
     const [user] = await pendingUsers(1)
     if (!user) throw new Error('a user expected')

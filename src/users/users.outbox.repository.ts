@@ -55,11 +55,15 @@ export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { not
     },
 
     async pop(pops) {
-      const erased: boolean[] = []
-      for (let start = 0; start < pops.length; start += POP_CHUNK) {
-        erased.push(...(await popChunk(store, pops.slice(start, start + POP_CHUNK))))
-      }
-      return erased
+      // The chunks at once (each names its own users): a batch's pops wait for the database once,
+      // not once per chunk. Settled, all of them, before a failure is thrown: no pop of a failed
+      // pass is still in flight when the next pass reads.
+      const chunks = []
+      for (let start = 0; start < pops.length; start += POP_CHUNK) chunks.push(pops.slice(start, start + POP_CHUNK))
+      const results = await Promise.allSettled(chunks.map((chunk) => popChunk(store, chunk)))
+      const failed = results.find((result) => result.status === 'rejected')
+      if (failed) throw failed.reason
+      return results.flatMap((result) => (result.status === 'fulfilled' ? result.value : []))
     },
   }
 }
