@@ -244,6 +244,45 @@ describe('the relay: how often it scans', () => {
   })
 })
 
+describe('the relay: the state its own commits leave', () => {
+  it("reads its state once for a run of its own batches in a term, and first thing in a term after another holder's", async () => {
+    const world = await useTestApp({ name: 'relay_committed' })
+    let reads = 0
+    const events = {
+      ...world.stores.events,
+      state: () => {
+        reads++
+        return world.stores.events.state()
+      },
+    }
+    const a = await startRelay(world, { events, loop: false, maxEvents: 2 })
+    await Promise.all(Array.from({ length: 5 }, () => world.createUser()))
+    reads = 0
+    // Three batches of at most 2 events, then a pass that finds nothing: one read, the first.
+    expect(await a.drain()).toBe(5)
+    expect(reads).toBe(1)
+    // Another holder relays a batch of its own in between.
+    await a.lease.stop()
+    const b = await startRelay(world, { loop: false })
+    await world.createUser()
+    expect(await b.drain()).toBe(1)
+    await b.lease.stop()
+    a.lease.start()
+    expect(
+      await eventually(
+        async () => a.lease.held(),
+        (held) => held,
+      ),
+    ).toBe(true)
+    await world.createUser()
+    reads = 0
+    // Its last commit says 5; the state says 6: read in the new term, or its record is fenced and nothing moves.
+    expect(await a.drain()).toBe(1)
+    expect(reads).toBe(1)
+    await expectWholeFeed(world, 7)
+  })
+})
+
 describe("the relay: the replay's self-check", () => {
   it('holds back the events of a user whose stored state the replay does not reach, says so with ids only, and goes on', async () => {
     const world = await useTestApp({ name: 'relay_check' })

@@ -3,7 +3,7 @@ import type { Logger } from '../logger'
 import type { Metrics } from '../observability/metrics'
 import type { OutboxCopy, OutboxUser, UsersOutbox } from '../users/users.outbox'
 import { basesOf, erasedIn, type Plan, planBatch, type Refusal, rebuildBatch, type UserShare } from './events.batch'
-import type { Batch, EventsStore } from './events.model'
+import type { Batch, EventsStore, RelayState } from './events.model'
 import type { ChangeEvent } from './events.schemas'
 
 /**
@@ -41,6 +41,12 @@ export type RelayContext = {
    * Undefined from a failed pass (its pops may still land) until the next such read.
    */
   quiet: { token: number; since: number } | undefined
+  /**
+   * The relay's state as this relay's own commit left it, in the term of `token`: no batch open,
+   * `lastSequence`. Only the token's holder writes the state, so the next pass of the same term
+   * need not read it (a read per batch saved); anything else (a failure, a fenced write) forgets it.
+   */
+  committed: { token: number; lastSequence: number } | undefined
   /** When this relay's last pop of each user came back (performance.now()). */
   poppedAt: Map<string, number>
   /** Whether the last pass took hints and was not fenced out (the loop goes on at once while some are left only then). */
@@ -72,13 +78,15 @@ export async function pass(ctx: RelayContext): Promise<number> {
   } catch (error) {
     // Its pops may still be applied later: no copy is trusted until a read finds the batch committed.
     ctx.quiet = undefined
+    ctx.committed = undefined
     throw error
   }
 }
 
 async function passWith(ctx: RelayContext, token: number): Promise<number> {
   ctx.tookHints = false
-  const state = await ctx.events.state()
+  const state: Pick<RelayState, 'batch' | 'lastSequence'> =
+    ctx.committed?.token === token ? { batch: null, lastSequence: ctx.committed.lastSequence } : await ctx.events.state()
   if (state.batch) return finish(ctx, token, state.batch)
   if (ctx.quiet?.token !== token) ctx.quiet = { token, since: performance.now() }
   await prune(ctx, token)
@@ -176,6 +184,7 @@ async function run(ctx: RelayContext, token: number, plan: Plan): Promise<number
   if (!(await ctx.events.record(token, batch.first - 1, batch))) {
     // Fenced out: another holder has the lease. The hints left wait for the pause, not the next pass.
     ctx.tookHints = false
+    ctx.committed = undefined
     return 0
   }
   await ctx.onStep?.('recorded', batch)
@@ -223,7 +232,11 @@ async function complete(
     await ctx.events.forgetUser(userId)
     await ctx.forgetUser?.(userId)
   }
-  if (!(await ctx.events.commit(token, batch))) return 0
+  if (!(await ctx.events.commit(token, batch))) {
+    ctx.committed = undefined
+    return 0
+  }
+  ctx.committed = { token, lastSequence: batch.last }
   await ctx.onStep?.('committed', batch)
   const now = ctx.clock().getTime()
   ctx.metrics?.countEventsRelayed(

@@ -179,6 +179,7 @@ function createContext(options: RelayOptions, wake: () => void): RelayContext {
     forgetUser: options.forgetUser,
     hints: new Map(),
     quiet: undefined,
+    committed: undefined,
     poppedAt: new Map(),
     tookHints: false,
     quarantined: new Set(),
