@@ -87,6 +87,8 @@ export const CONTENDERS: Record<ContenderId, ContenderSpec> = {
     },
     group: 'db',
     baseline: false,
+    // The same runtime settings as the service: the two differ in code only.
+    env: CONTAINER_ENV,
     prepare: async () => ['bun', `${checkoutAt(process.env.BENCH_BEFORE_REV)}/src/index.ts`],
   },
   'service-node': {
