@@ -11,7 +11,7 @@ import { createEventsFeed, type FeedOptions } from './events/events.feed'
 import type { EventsStore } from './events/events.model'
 import { handleError, payloadTooLarge } from './http/errors'
 import { handleDomainErrors } from './http/outcomes'
-import { createRouter } from './http/router'
+import { asMiddleware, createRouter } from './http/router'
 import type { AppEnv } from './http/types'
 import { notFoundOrNotAllowed } from './http/unrouted'
 import { forgettingGoneUsers, type IdempotencyStore } from './idempotency/idempotency'
@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps) {
   // SCIM's gate likewise (issue 17): its token and scope first, and every answer under /scim/v2 in SCIM's error format.
   app.route('/', createScimGate(deps))
   // On the methods whose routes read a body only: a step of the chain costs every request it is on (issue 18).
-  app.on(BODY_METHODS, '/*', limitBodies(deps.config.bodyLimitBytes))
+  app.on(BODY_METHODS, '/*', asMiddleware(limitBodies(deps.config.bodyLimitBytes)))
   app.use('/v1/*', authenticate(deps.authenticator))
 
   const routes = app

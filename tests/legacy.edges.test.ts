@@ -72,4 +72,24 @@ describe('compatibility routes while on', () => {
     expect(res.headers.get('allow')).toBe('POST')
     expect(res.headers.get('deprecation')).toBe(LEGACY_DEPRECATION)
   })
+
+  it("link a user's route to its /v1 successor whatever the answer: 405 on any method, 413", async () => {
+    const link = '</v1/users/by-username/bob>; rel="successor-version"'
+    for (const method of ['GET', 'DELETE', 'POST', 'PATCH']) {
+      const res = await on.raw('/update/bob', {
+        method,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        ...(method === 'POST' || method === 'PATCH' ? { body: '{}' } : {}),
+      })
+      await expectProblem(res, 405, 'method_not_allowed')
+      expect([method, res.headers.get('link')]).toEqual([method, link])
+    }
+    const big = await on.raw('/update/bob', {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'bob@example.com', password: 'x'.repeat(4096) }),
+    })
+    await expectProblem(big, 413, 'payload_too_large')
+    expect(big.headers.get('link')).toBe(link)
+  })
 })

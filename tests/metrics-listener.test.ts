@@ -50,6 +50,9 @@ async function expectMetricsOnTheirOwnListener({ url, metricsUrl }: { url: strin
   const hidden = await fetch(`${url}metrics`)
   expect(hidden.status).toBe(404)
   expect(await hidden.json()).toMatchObject({ code: 'not_found' })
+  // Not here at all, whatever the method: no 405 pointing at a GET that answers 404.
+  const posted = await fetch(`${url}metrics`, { method: 'POST' })
+  expect([posted.status, posted.headers.get('allow')]).toEqual([404, null])
   // The metrics port: /metrics and nothing else.
   const scraped = await fetch(metricsUrl)
   expect(scraped.status).toBe(200)

@@ -8,8 +8,17 @@ export function createRouter() {
   return new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
 }
 
+/** Handlers mounted with `on(methods, path)` that are middleware all the same (the body limit). */
+const middleware = new WeakSet<object>()
+
+/** Marks a handler mounted on some methods as middleware: never taken for an endpoint. */
+export function asMiddleware<T extends object>(handler: T): T {
+  middleware.add(handler)
+  return handler
+}
+
 /**
  * Whether a registered route is an endpoint (a method on a path) rather than middleware, which
- * the app mounts on every method (`use`) or on a wildcard path (the body limit: `on(methods, '/*')`).
+ * the app mounts on every method (`use`) or marks with asMiddleware (the body limit's `on`).
  */
-export const isEndpoint = (route: RouterRoute): boolean => route.method !== 'ALL' && !route.path.endsWith('*')
+export const isEndpoint = (route: RouterRoute): boolean => route.method !== 'ALL' && !middleware.has(route.handler)

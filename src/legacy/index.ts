@@ -58,10 +58,13 @@ export function createLegacyRoutes(deps: LegacyDeps) {
 function legacyMiddleware(deps: LegacyGateDeps, template: string): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!deps.enabled) return notFound(c)
+    // This gate's own path parameter, read before the chain goes on: afterwards c.req.param names
+    // whichever route ran last (a route's handler, the body limit's mount, or none on a 405).
+    const username = c.req.param('username')
     await next()
     c.res.headers.set('Deprecation', LEGACY_DEPRECATION)
     // Handlers that know the user's id name its /v1 URL; otherwise the /v1 route that finds it.
-    if (!c.res.headers.has('Link')) c.res.headers.set('Link', successorLink(successorOf(c.req.param('username'))))
+    if (!c.res.headers.has('Link')) c.res.headers.set('Link', successorLink(successorOf(username)))
     deps.metrics.countLegacyRequest(template, c.get('caller')?.name ?? 'unauthenticated')
   }
 }
