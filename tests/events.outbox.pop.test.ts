@@ -158,20 +158,25 @@ describe("the relay's pop", () => {
 
   it("sends a batch's writes at once, not one after another's answer", async () => {
     const users = await pendingUsers(20)
-    // Three idle connections: each write can go out at once (a new connection's handshake would order them).
-    await Promise.all([1, 2, 3].map(() => client.db('admin').command({ ping: 1 })))
-    const order: string[] = []
-    const started = () => order.push('started')
-    const answered = () => order.push('answered')
-    client.on('commandStarted', started)
-    client.on('commandSucceeded', answered)
-    try {
-      await outbox.pop(allOf(users))
-    } finally {
-      client.off('commandStarted', started)
-      client.off('commandSucceeded', answered)
-    }
-    expect(order).toEqual(['started', 'started', 'started', 'answered', 'answered', 'answered'])
+    const real = attachDatabase(client.db(world.db.databaseName))
+    // Each write is held until all three have been asked for (or 2 s have passed): written one
+    // after another's answer, the first would wait for the others until the time ran out.
+    let asked = 0
+    let allAsked: () => void = () => {}
+    const together = new Promise<'together'>((resolve) => {
+      allAsked = () => resolve('together')
+    })
+    const waits: string[] = []
+    const held = createUsersOutbox({
+      ...real,
+      call: async (operation) => {
+        if (++asked === 3) allAsked()
+        waits.push(await Promise.race([together, Bun.sleep(2000).then(() => 'timed out')]))
+        return real.call(operation)
+      },
+    })
+    await held.pop(allOf(users))
+    expect(waits).toEqual(['together', 'together', 'together'])
     for (const user of users) expect((await stored(user.id)).pendingEvents).toEqual([])
   })
 

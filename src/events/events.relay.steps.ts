@@ -35,10 +35,11 @@ export type RelayContext = {
    */
   hints: Map<string, OutboxCopy | null>
   /**
-   * Since when (performance.now(), at the answer of a read of the relay's state that found no batch
-   * in progress) no pop by an earlier holder can still apply, in the term of `token`: every batch
-   * before is committed, so its pops are done, and a late one of a stopped holder matches nothing.
-   * Undefined from a failed pass (its pops may still land) until the next such read.
+   * Since when (performance.now(), at the first pass of the term that found no batch in progress:
+   * by a read of the relay's state, or by this relay's own commit, `committed`) no pop by an
+   * earlier holder can still apply, in the term of `token`: every batch before is committed, so its
+   * pops are done, and a late one of a stopped holder matches nothing. Undefined from a failed pass
+   * (its pops may still land) until the next such read.
    */
   quiet: { token: number; since: number } | undefined
   /**

@@ -56,8 +56,9 @@ export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { not
 
     async pop(pops) {
       // The chunks at once (each names its own users): a batch's pops wait for the database once,
-      // not once per chunk. Settled, all of them, before a failure is thrown: no pop of a failed
-      // pass is still in flight when the next pass reads.
+      // not once per chunk. All of them answered (or given up at their deadline) before a failure is
+      // thrown, so the next pass does not start beside this one's pops; one given up may still land
+      // later, which the pops' guards and the failed pass's cleared `quiet` allow for.
       const chunks = []
       for (let start = 0; start < pops.length; start += POP_CHUNK) chunks.push(pops.slice(start, start + POP_CHUNK))
       const results = await Promise.allSettled(chunks.map((chunk) => popChunk(store, chunk)))
