@@ -40,9 +40,10 @@ LABEL org.opencontainers.image.title="users-service" \
       org.opencontainers.image.base.name="docker.io/oven/bun:1.4.5-slim"
 # Set org.opencontainers.image.version/revision/created at build time (docker build --label ...).
 # The JS heap's growth sized for a 256 MiB budget: Bun (JavaScriptCore) sizes it from the RAM the
-# machine reports, not the container's limit, and let it reach 290 MB under a GET load on a 24 GiB
-# host for a live heap of about 40 MB (docs/performance.md). Raise it with the container's memory
-# limit (`docker run -e BUN_JSC_forceRAMSize=<bytes>`); it paces the collector, it is not a cap.
+# machine reports, not the container's limit (peak RSS under a GET load on a 24 GiB host: 254-291
+# MB without it, 185 MB with it; docs/performance.md). It paces the collector, it is not a cap.
+# The container needs this plus 64 MiB per argon2 job (PASSWORD_HASH_CONCURRENCY, default the
+# cores); raise both with its memory limit (docs/operations.md).
 ENV NODE_ENV=production \
     BUN_JSC_forceRAMSize=268435456
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, posix } from 'node:path'
-import { CONTAINER_ENV } from '../scripts/bench/contenders'
+import { CONTAINER_ENV } from '../scripts/bench/container-env'
 import {
   baseImage,
   envOf,

@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { CONTAINER_ENV } from './container-env'
 import { root } from './lib'
 
 export const CONTENDER_IDS = [
@@ -37,12 +38,6 @@ export type ContenderSpec = {
   /** Environment of its own, on top of the run's (the service: what its container image sets). */
   env?: Record<string, string>
 }
-
-/**
- * What the release stage of the Dockerfile sets besides NODE_ENV (tests/dockerfile.test.ts checks
- * that the two agree): the service contender runs the container's command with it.
- */
-export const CONTAINER_ENV: Record<string, string> = { BUN_JSC_forceRAMSize: '268435456' }
 
 /** What the peers' setup (branch issue-6-peers, scripts/bench/peers/setup.ts) exports. */
 type PeerSetup = { ensureExpressPeer(): Promise<string[]>; ensureFlaskPeer(): Promise<string[]> }
