@@ -59,6 +59,8 @@ export const CONTENDERS: Record<ContenderId, ContenderSpec> = {
     label: 'floor: Bun.serve + driver',
     group: 'db',
     baseline: true,
+    // Every Bun contender runs with the image's environment (its heap budget): ratios compare code.
+    env: CONTAINER_ENV,
     prepare: async () => ['bun', 'scripts/bench/floor.ts'],
   },
   service: {
@@ -116,6 +118,7 @@ export const CONTENDERS: Record<ContenderId, ContenderSpec> = {
     label: 'no DB: Bun.serve + Map',
     group: 'nodb',
     baseline: true,
+    env: CONTAINER_ENV,
     prepare: async () => ['bun', 'scripts/bench/nodb-raw.ts'],
   },
   'nodb-service': {
@@ -123,6 +126,7 @@ export const CONTENDERS: Record<ContenderId, ContenderSpec> = {
     label: 'no DB: service (createApp, in-memory repo)',
     group: 'nodb',
     baseline: false,
+    env: CONTAINER_ENV,
     prepare: async () => ['bun', 'scripts/bench/nodb-service.ts'],
   },
 }
