@@ -26,6 +26,19 @@ const patch = (world: World, id: string, body: object) =>
 /** The feed as a consumer reads it (every visible event), as text. */
 const feedText = async (world: World) => (await world.raw('/v1/events?limit=500')).text()
 
+/** The world's events store, counting the relay's reads of its state (`reads.count`, settable). */
+function countingStateReads(world: World) {
+  const reads = { count: 0 }
+  const events = {
+    ...world.stores.events,
+    state: () => {
+      reads.count++
+      return world.stores.events.state()
+    },
+  }
+  return { events, reads }
+}
+
 /** `count` users, each patched `patches` times: (1 + patches) changes each. */
 async function changes(world: World, count: number, patches: number): Promise<string[]> {
   const users = await Promise.all(Array.from({ length: count }, () => world.createUser()))
@@ -222,19 +235,12 @@ describe('the relay: how often it scans', () => {
 
   it('sleeps between passes until its next scan is due, instead of reading its state at a fixed tick', async () => {
     const world = await useTestApp({ name: 'relay_idle' })
-    let passes = 0
-    const events = {
-      ...world.stores.events,
-      state: () => {
-        passes++
-        return world.stores.events.state()
-      },
-    }
+    const { events, reads } = countingStateReads(world)
     await startRelay(world, { events, scanEveryMs: { min: 20, max: 10_000 } })
-    passes = 0
+    reads.count = 0
     await Bun.sleep(600)
     // A pass every 20 ms would be about 30; scans 20, 40, 80, 160, 320 ms apart, about 5.
-    expect(passes).toBeLessThan(12)
+    expect(reads.count).toBeLessThan(12)
   })
 
   it('keeps slow scans to about 5 % of the time, within its bounds', () => {
@@ -247,20 +253,13 @@ describe('the relay: how often it scans', () => {
 describe('the relay: the state its own commits leave', () => {
   it("reads its state once for a run of its own batches in a term, and first thing in a term after another holder's", async () => {
     const world = await useTestApp({ name: 'relay_committed' })
-    let reads = 0
-    const events = {
-      ...world.stores.events,
-      state: () => {
-        reads++
-        return world.stores.events.state()
-      },
-    }
+    const { events, reads } = countingStateReads(world)
     const a = await startRelay(world, { events, loop: false, maxEvents: 2 })
     await Promise.all(Array.from({ length: 5 }, () => world.createUser()))
-    reads = 0
+    reads.count = 0
     // Three batches of at most 2 events, then a pass that finds nothing: one read, the first.
     expect(await a.drain()).toBe(5)
-    expect(reads).toBe(1)
+    expect(reads.count).toBe(1)
     // Another holder relays a batch of its own in between.
     await a.lease.stop()
     const b = await startRelay(world, { loop: false })
@@ -275,10 +274,10 @@ describe('the relay: the state its own commits leave', () => {
       ),
     ).toBe(true)
     await world.createUser()
-    reads = 0
+    reads.count = 0
     // Its last commit says 5; the state says 6: read in the new term, or its record is fenced and nothing moves.
     expect(await a.drain()).toBe(1)
-    expect(reads).toBe(1)
+    expect(reads.count).toBe(1)
     await expectWholeFeed(world, 7)
   })
 })

@@ -18,6 +18,13 @@ export function machine(): string {
   return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${process.platform}, bun ${Bun.version}`
 }
 
+/** A logger for the relay in a benchmark: errors only, on stderr (the tables go to stdout). */
+export const quietLogger = {
+  info: () => {},
+  warn: () => {},
+  error: (object: object, message?: string) => console.error(message, object),
+}
+
 /** The embedded database, plus the pid of its launcher process so its CPU time can be read too. */
 export async function startDatabase() {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-db-'))

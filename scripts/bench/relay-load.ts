@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util'
 import { connectDatabase } from '../../src/db/mongo'
 import { createRelay } from '../../src/events/events.relay'
 import { createStores, type Stores } from '../../src/stores'
-import { cpuSeconds, machine, startDatabase, table } from './lib'
+import { cpuSeconds, machine, quietLogger, startDatabase, table } from './lib'
 
 const { values: args } = parseArgs({
   options: {
@@ -27,7 +27,6 @@ const WORK = args.work === 'patch' ? 'patch' : 'create'
 const SECONDS = Number(args.seconds)
 const WRITERS = Number(args.writers)
 const PATCHED_USERS = 2000
-const quiet = { info: () => {}, warn: () => {}, error: (object: object, message?: string) => console.error(message, object) }
 const cpuMicros = (since?: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(since)
   return used.user + used.system
@@ -59,7 +58,7 @@ async function measure(round: number): Promise<(string | number)[]> {
   const database = await connectDatabase(db.uri, `relay_load_${WORK}_${round}_${Date.now()}`)
   const stores = createStores(database, { failureWindowSeconds: 900 })
   await stores.open()
-  const relay = createRelay({ database, outbox: stores.outbox, events: stores.events, logger: quiet, retentionDays: 30 })
+  const relay = createRelay({ database, outbox: stores.outbox, events: stores.events, logger: quietLogger, retentionDays: 30 })
   relay.start()
   while (!relay.lease.held()) await Bun.sleep(10)
   const ids = WORK === 'patch' ? await createdAndRelayed(stores, relay.drain) : []

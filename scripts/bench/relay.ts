@@ -12,7 +12,7 @@ import { ObjectId } from 'mongodb'
 import { connectDatabase } from '../../src/db/mongo'
 import { createRelay } from '../../src/events/events.relay'
 import { createStores } from '../../src/stores'
-import { cpuSeconds, machine, startDatabase, table } from './lib'
+import { cpuSeconds, machine, quietLogger, startDatabase, table } from './lib'
 import { seedUsers } from './seed'
 
 const { values: args } = parseArgs({
@@ -25,7 +25,6 @@ const { values: args } = parseArgs({
 const USERS = Number(args.users)
 const PER_USER = (args['events-per-user'] ?? '1').split(',').map(Number)
 const BACKGROUND = Number(args.background)
-const quiet = { info: () => {}, warn: () => {}, error: (object: object, message?: string) => console.error(message, object) }
 
 console.log(`machine: ${machine()}`)
 const db = await startDatabase()
@@ -49,7 +48,7 @@ try {
     // Background users as a relayed database holds them: nothing pending (the bench's own seed).
     if (BACKGROUND > 0) await seedUsers(db.uri, [database.db.databaseName], BACKGROUND)
     const ids = await seed(stores, USERS, perUser - 1)
-    const relay = createRelay({ database, outbox: stores.outbox, events: stores.events, logger: quiet, retentionDays: 30 })
+    const relay = createRelay({ database, outbox: stores.outbox, events: stores.events, logger: quietLogger, retentionDays: 30 })
     relay.lease.start()
     while (!relay.lease.held()) await Bun.sleep(10)
     const [cpu0, db0, t0] = [process.cpuUsage(), cpuSeconds(db.pid), performance.now()]

@@ -105,6 +105,14 @@ export function startWriteLoad(ledger: EventLedger, targets: () => string[], con
   }
 }
 
+/** The relay's state document (events_state), as the relay left it; null before the first relay. */
+export function relayState(client: MongoClient, db: string) {
+  return client
+    .db(db)
+    .collection('events_state')
+    .findOne({ _id: 'relay' as never })
+}
+
 /** Waits until no user has a pending event and everything recorded is visible; false after `timeoutMs`. */
 export async function waitForRelay(uri: string, db: string, timeoutMs: number): Promise<boolean> {
   const client = new MongoClient(uri)
@@ -115,10 +123,7 @@ export async function waitForRelay(uri: string, db: string, timeoutMs: number): 
         .db(db)
         .collection('users')
         .countDocuments({ 'pendingEvents.0': { $exists: true } })
-      const state = await client
-        .db(db)
-        .collection('events_state')
-        .findOne({ _id: 'relay' as never })
+      const state = await relayState(client, db)
       if (pending === 0 && state && state.batch === null && state.visibleThrough === state.lastSequence) return true
       await Bun.sleep(250)
     }

@@ -12,7 +12,7 @@
  * (3, webhook deliveries, is the webhooks' own script.)
  */
 import { MongoClient } from 'mongodb'
-import { checkFeed, createEventLedger, readFeed, startWriteLoad, waitForRelay } from './events.lib'
+import { checkFeed, createEventLedger, readFeed, relayState, startWriteLoad, waitForRelay } from './events.lib'
 import { createReport, info, type ServiceProcess, section, startDatabase, startService, tempDir, waitFor } from './lib'
 
 const KILLS = 3
@@ -116,10 +116,7 @@ await Bun.sleep(1000)
 const erased = await fetch(`${survivor.url}/v1/users/${target.id}/erase`, { method: 'POST' })
 // What a consumer reads the moment the erase answered, while the other writes still flow: up to
 // what was visible then (the feed grows as fast as it is read while the load goes on).
-const state = await mongo
-  .db(DB_NAME)
-  .collection('events_state')
-  .findOne({ _id: 'relay' as never })
+const state = await relayState(mongo, DB_NAME)
 const feedAtAnswer = await readFeed(survivor.url, Number(state?.visibleThrough ?? 0))
 await renaming
 await others.stop()

@@ -102,7 +102,9 @@ async function passWith(ctx: RelayContext, token: number): Promise<number> {
 async function gather(ctx: RelayContext): Promise<OutboxUser[]> {
   const found = new Map<string, OutboxUser>()
   const unread: string[] = []
-  for (const [id, copy] of [...ctx.hints].slice(0, ctx.maxUsers)) {
+  // The first maxUsers hints, taken off as they are read (the map holds up to 10,000 in a burst).
+  for (const [id, copy] of ctx.hints) {
+    if (unread.length + found.size >= ctx.maxUsers) break
     ctx.tookHints = true
     ctx.hints.delete(id)
     const user = copy && trusts(ctx, id, copy) ? copy.user() : null
