@@ -1,13 +1,15 @@
 /**
  * The events relay under a write load: `bun run bench:relay-load [--work create|patch]
- * [--seconds 10] [--writers 16] [--rounds 2]`. Starts an embedded database, a relay holding its
+ * [--seconds 10] [--writers 16] [--rounds 2] [--relay on|off]`. Starts an embedded database, a relay holding its
  * lease, and `writers` concurrent loops of creates (or PATCHes of 2,000 users, created and
  * relayed first) through the users repository, without HTTP, for `seconds`; then waits until the
  * relay has made every event visible. Reports the writes a second, this process's CPU per write
  * during the load and in all (the relay's work after the load included), how far behind the
  * relay was when the load stopped (the seconds until the last event was visible, and its CPU per
- * event then), and the database's CPU per write. A relay that falls further behind the longer the
- * load runs does not keep pace: compare --seconds 5 with 20.
+ * event then), the database's CPU per write, and the batches that made the events visible. A relay
+ * that falls further behind the longer the load runs does not keep pace: compare --seconds 5 with
+ * 20. `--relay off` runs the same writes with no relay (their events stay pending): what the relay
+ * adds is the difference between the two runs.
  */
 import { parseArgs } from 'node:util'
 import { connectDatabase } from '../../src/db/mongo'
@@ -21,11 +23,13 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     writers: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '2' },
+    relay: { type: 'string', default: 'on' },
   },
 })
 const WORK = args.work === 'patch' ? 'patch' : 'create'
 const SECONDS = Number(args.seconds)
 const WRITERS = Number(args.writers)
+const RELAY = args.relay !== 'off'
 const PATCHED_USERS = 2000
 const cpuMicros = (since?: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(since)
@@ -44,6 +48,8 @@ const rows: (string | number)[][] = [
     'behind at the end s',
     'CPU µs/event after',
     'DB CPU µs/write',
+    'batches',
+    'events/batch',
   ],
 ]
 try {
@@ -51,29 +57,59 @@ try {
 } finally {
   await db.stop()
 }
-console.log(`${WORK}, ${WRITERS} writers, ${SECONDS} s`)
+console.log(`${WORK}, ${WRITERS} writers, ${SECONDS} s, relay ${RELAY ? 'on' : 'off'}`)
 console.log(table(rows))
 
 async function measure(round: number): Promise<(string | number)[]> {
   const database = await connectDatabase(db.uri, `relay_load_${WORK}_${round}_${Date.now()}`)
   const stores = createStores(database, { failureWindowSeconds: 900 })
   await stores.open()
-  const relay = createRelay({ database, outbox: stores.outbox, events: stores.events, logger: quietLogger, retentionDays: 30 })
+  // Batches made visible (each pass that moved events counts its batch once).
+  const batches = { count: 0 }
+  const metrics = {
+    countEventsRelayed: () => void batches.count++,
+    countRelayInvariantFailure: () => {},
+  }
+  const relay = createRelay({
+    database,
+    outbox: stores.outbox,
+    events: stores.events,
+    logger: quietLogger,
+    retentionDays: 30,
+    metrics,
+  })
   relay.start()
   while (!relay.lease.held()) await Bun.sleep(10)
   const ids = WORK === 'patch' ? await createdAndRelayed(stores, relay.drain) : []
+  if (!RELAY) await relay.stop()
   const before = ids.length
   const [cpu0, db0] = [process.cpuUsage(), cpuSeconds(db.pid)]
+  batches.count = 0
   const writes = await load(stores, ids)
   const [loadCpu, atEnd, end] = [cpuMicros(cpu0), process.cpuUsage(), performance.now()]
+  if (!RELAY) {
+    const dbCpu = cpuSeconds(db.pid) - db0
+    await dropped(stores, database)
+    const perWrite = Math.round(loadCpu / writes)
+    return [
+      round,
+      writes,
+      Math.round(writes / SECONDS),
+      perWrite,
+      perWrite,
+      '-',
+      '-',
+      Math.round((dbCpu * 1e6) / writes),
+      '-',
+      '-',
+    ]
+  }
   const behind = before + writes - (await stores.events.state()).visibleThrough
   while ((await stores.events.state()).visibleThrough < before + writes) await Bun.sleep(100)
   const after = [(performance.now() - end) / 1000, cpuMicros(atEnd)] as const
   const [allCpu, dbCpu] = [cpuMicros(cpu0), cpuSeconds(db.pid) - db0]
   await relay.stop()
-  stores.close()
-  await database.db.dropDatabase()
-  await database.close()
+  await dropped(stores, database)
   return [
     round,
     writes,
@@ -83,7 +119,18 @@ async function measure(round: number): Promise<(string | number)[]> {
     after[0].toFixed(1),
     behind > 0 ? Math.round(after[1] / behind) : '-',
     Math.round((dbCpu * 1e6) / writes),
+    batches.count,
+    (writes / Math.max(1, batches.count)).toFixed(1),
   ]
+}
+
+async function dropped(
+  stores: ReturnType<typeof createStores>,
+  database: Awaited<ReturnType<typeof connectDatabase>>,
+): Promise<void> {
+  stores.close()
+  await database.db.dropDatabase()
+  await database.close()
 }
 
 /** PATCH's users: created, and their events relayed, before the measured load. */
