@@ -28,7 +28,8 @@ export function planBatch(
   maxEvents: number,
 ): { plan: Plan | null; refused: Refusal[] } {
   const refused: Refusal[] = []
-  const queues: { user: OutboxUser; events: ReplayedEvent[]; next: number }[] = []
+  // Each queue's times as numbers, read once: the merge compares them up to maxEvents × users times.
+  const queues: { user: OutboxUser; events: ReplayedEvent[]; times: number[]; next: number }[] = []
   for (const user of users) {
     if (user.pending.length === 0) continue
     const { events, final } = replay(user)
@@ -36,16 +37,17 @@ export function planBatch(
       refused.push({ userId: user.id, storedVersion: user.version, replayedVersion: final.version })
       continue
     }
-    queues.push({ user, events, next: 0 })
+    queues.push({ user, events, times: events.map((event) => event.source.occurredAt.getTime()), next: 0 })
   }
   const picked: { queue: (typeof queues)[number]; event: ReplayedEvent }[] = []
   while (picked.length < maxEvents) {
     let earliest: (typeof queues)[number] | undefined
+    let earliestTime = Number.POSITIVE_INFINITY
     for (const queue of queues) {
-      const head = queue.events[queue.next]
-      if (!head) continue
-      if (!earliest || head.source.occurredAt < (earliest.events[earliest.next] as ReplayedEvent).source.occurredAt) {
+      const time = queue.next < queue.times.length ? (queue.times[queue.next] as number) : undefined
+      if (time !== undefined && (!earliest || time < earliestTime)) {
         earliest = queue
+        earliestTime = time
       }
     }
     if (!earliest) break
