@@ -1,10 +1,10 @@
 /**
  * The events relay under a write load: `bun run bench:relay-load [--work create|patch]
- * [--seconds 10] [--writers 16] [--rounds 2] [--relay on|off]`. Starts an embedded database, a relay holding its
- * lease, and `writers` concurrent loops of creates (or PATCHes of 2,000 users, created and
- * relayed first) through the users repository, without HTTP, for `seconds`; then waits until the
- * relay has made every event visible. Reports the writes a second, this process's CPU per write
- * during the load and in all (the relay's work after the load included), how far behind the
+ * [--seconds 10] [--writers 16] [--rounds 2] [--relay on|off]`. Starts an embedded database, a
+ * relay holding its lease, and `writers` concurrent loops of creates (or PATCHes of 2,000 users,
+ * created and relayed first) through the users repository, without HTTP, for `seconds`; then waits
+ * until the relay has made every event visible. Reports the writes a second, this process's CPU per
+ * write during the load and in all (the relay's work after the load included), how far behind the
  * relay was when the load stopped (the seconds until the last event was visible, and its CPU per
  * event then), the database's CPU per write, and the batches that made the events visible. A relay
  * that falls further behind the longer the load runs does not keep pace: compare --seconds 5 with
@@ -64,7 +64,7 @@ async function measure(round: number): Promise<(string | number)[]> {
   const database = await connectDatabase(db.uri, `relay_load_${WORK}_${round}_${Date.now()}`)
   const stores = createStores(database, { failureWindowSeconds: 900 })
   await stores.open()
-  // Batches made visible (each pass that moved events counts its batch once).
+  // The batches that made events visible (the relay counts each committed batch once).
   const batches = { count: 0 }
   const metrics = {
     countEventsRelayed: () => void batches.count++,
