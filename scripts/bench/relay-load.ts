@@ -87,50 +87,27 @@ async function measure(round: number): Promise<(string | number)[]> {
   batches.count = 0
   const writes = await load(stores, ids)
   const [loadCpu, atEnd, end] = [cpuMicros(cpu0), process.cpuUsage(), performance.now()]
-  if (!RELAY) {
-    const dbCpu = cpuSeconds(db.pid) - db0
-    await dropped(stores, database)
-    const perWrite = Math.round(loadCpu / writes)
-    return [
-      round,
-      writes,
-      Math.round(writes / SECONDS),
-      perWrite,
-      perWrite,
-      '-',
-      '-',
-      Math.round((dbCpu * 1e6) / writes),
-      '-',
-      '-',
-    ]
-  }
-  const behind = before + writes - (await stores.events.state()).visibleThrough
-  while ((await stores.events.state()).visibleThrough < before + writes) await Bun.sleep(100)
+  // With the relay on: how far behind it was at the end of the load, and what catching up cost.
+  const behind = RELAY ? before + writes - (await stores.events.state()).visibleThrough : 0
+  while (RELAY && (await stores.events.state()).visibleThrough < before + writes) await Bun.sleep(100)
   const after = [(performance.now() - end) / 1000, cpuMicros(atEnd)] as const
   const [allCpu, dbCpu] = [cpuMicros(cpu0), cpuSeconds(db.pid) - db0]
-  await relay.stop()
-  await dropped(stores, database)
+  if (RELAY) await relay.stop()
+  stores.close()
+  await database.db.dropDatabase()
+  await database.close()
   return [
     round,
     writes,
     Math.round(writes / SECONDS),
     Math.round(loadCpu / writes),
     Math.round(allCpu / writes),
-    after[0].toFixed(1),
+    RELAY ? after[0].toFixed(1) : '-',
     behind > 0 ? Math.round(after[1] / behind) : '-',
     Math.round((dbCpu * 1e6) / writes),
-    batches.count,
-    (writes / Math.max(1, batches.count)).toFixed(1),
+    RELAY ? batches.count : '-',
+    RELAY ? (writes / Math.max(1, batches.count)).toFixed(1) : '-',
   ]
-}
-
-async function dropped(
-  stores: ReturnType<typeof createStores>,
-  database: Awaited<ReturnType<typeof connectDatabase>>,
-): Promise<void> {
-  stores.close()
-  await database.db.dropDatabase()
-  await database.close()
 }
 
 /** PATCH's users: created, and their events relayed, before the measured load. */

@@ -44,7 +44,7 @@ export function planBatch(
     let earliest: (typeof queues)[number] | undefined
     let earliestTime = Number.POSITIVE_INFINITY
     for (const queue of queues) {
-      const time = queue.next < queue.times.length ? (queue.times[queue.next] as number) : undefined
+      const time = queue.times[queue.next]
       if (time !== undefined && (!earliest || time < earliestTime)) {
         earliest = queue
         earliestTime = time
