@@ -4,7 +4,7 @@ import { startService, stopOnSignals } from './service'
 import { exitOnStartupFailure } from './startup'
 import { createMetricsApp } from './system/metrics'
 import { createBunPasswordHasher } from './users/passwords.bun'
-import { VERSION } from './version'
+import { RUNTIME, VERSION } from './version'
 
 /**
  * Bun entry point (`bun src/index.ts`; the container runs its bundle, `bun run build:bun`). No
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
       ...(metricsServer ? { metricsUrl: `${metricsServer.url.href}metrics` } : {}),
       version: VERSION,
       env: config.env,
-      runtime: `bun ${Bun.version}`,
+      runtime: `${RUNTIME.name} ${RUNTIME.version}`,
     },
     'users-service listening',
   )

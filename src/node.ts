@@ -6,7 +6,7 @@ import { startService, stopOnSignals } from './service'
 import { exitOnStartupFailure } from './startup'
 import { createMetricsApp } from './system/metrics'
 import { createNodePasswordHasher } from './users/passwords.node'
-import { VERSION } from './version'
+import { RUNTIME, VERSION } from './version'
 
 type NodeServer = ReturnType<typeof serve>
 
@@ -43,7 +43,7 @@ logger.info(
     ...(metricsListener ? { metricsUrl: `${metricsListener.url}metrics` } : {}),
     version: VERSION,
     env: config.env,
-    runtime: `node ${process.version}`,
+    runtime: `${RUNTIME.name} ${RUNTIME.version}`,
   },
   'users-service listening',
 )
