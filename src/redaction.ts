@@ -84,7 +84,7 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
  * The driver's own errors (named Mongo...) lose every `{ ... }` and quoted string; any other
  * error's text loses a `dup key: {...}` (it may carry one, as the message of a wrapped error).
  */
-export function scrubErrorText(text: string, fromDatabase = false): string {
+function scrubErrorText(text: string, fromDatabase = false): string {
   const scrubbed = text.replace(/dup key: \{[^\n]*/g, 'dup key: { [redacted] }')
   return fromDatabase ? scrubbed.replace(/\{[^\n]*\}/g, '{ [redacted] }').replace(/"[^"\n]*"/g, '"[redacted]"') : scrubbed
 }

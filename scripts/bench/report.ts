@@ -117,7 +117,7 @@ export function tableRows(rows: Row[]): string[][] {
   ]
 }
 
-export function markdownTable(rows: string[][]): string {
+function markdownTable(rows: string[][]): string {
   const [head = [], ...body] = rows
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`
   return [line(head), line(head.map((_, i) => (i < 2 ? '---' : '--:'))), ...body.map(line)].join('\n')

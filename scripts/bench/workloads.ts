@@ -37,7 +37,7 @@ const HOT = 200
 /** PATCHes rotate over this many users, so no user has two PATCHes in flight. */
 const PATCHED = 2000
 /** The deep page starts after this many users (of 10,000), reached by walking pages of 100. */
-export const DEEP = 9000
+const DEEP = 9000
 const PAGE = 20
 
 export const WORKLOADS: Record<WorkloadId, Workload> = {

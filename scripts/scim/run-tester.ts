@@ -49,7 +49,7 @@ export function ensureScim2Tester(): string {
 }
 
 /** Runs tester.py against `baseUrl` with `token`; resolves to its exit code. */
-export async function runScim2Tester(baseUrl: string, token: string, extraArgs: string[] = []): Promise<number> {
+async function runScim2Tester(baseUrl: string, token: string, extraArgs: string[] = []): Promise<number> {
   const python = ensureScim2Tester()
   const run = Bun.spawn([python, join(here, 'tester.py'), baseUrl, ...extraArgs], {
     stdout: 'inherit',

@@ -78,7 +78,7 @@ function toEvent(user: OutboxUser, source: OutboxEvent, before: EventBase, after
 }
 
 /** The user as a read at `at` would show it: a disable that has run out by then is active. */
-export function asOf(user: User, at: Date): User {
+function asOf(user: User, at: Date): User {
   if (user.status !== 'disabled' || user.disabledUntil === undefined) return user
   if (Date.parse(user.disabledUntil) > at.getTime()) return user
   const { disabledUntil: _until, disabledReason: _reason, ...active } = user

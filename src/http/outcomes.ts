@@ -39,7 +39,7 @@ type CodeOf<O extends Refusal> = O extends NotFound
  * and have none of the other fields only `users:admin` may set.
  */
 export type Vocabulary = { status: string; notActive: string; adminFields: string }
-export const V1_VOCABULARY: Vocabulary = {
+const V1_VOCABULARY: Vocabulary = {
   status: 'status',
   notActive: "a status other than 'active'",
   adminFields: 'role, status, disabledUntil, disabledReason or passwordHash',

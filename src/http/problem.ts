@@ -37,7 +37,7 @@ export const problemCatalog = {
 export type ProblemCode = keyof typeof problemCatalog
 export type ProblemStatus<C extends ProblemCode> = (typeof problemCatalog)[C]['status']
 
-export const problemCodes = Object.keys(problemCatalog) as [ProblemCode, ...ProblemCode[]]
+const problemCodes = Object.keys(problemCatalog) as [ProblemCode, ...ProblemCode[]]
 
 /** One entry per invalid input; `pointer` is an RFC 6901 JSON pointer into `location`. */
 export const ValidationIssueSchema = z
@@ -56,11 +56,11 @@ export type ValidationIssue = z.infer<typeof ValidationIssueSchema>
  * counts the rest in `errorsTruncated`: a request with thousands of bad keys otherwise got an
  * answer 17 times its size (issue 13). The first issue is always listed.
  */
-export const MAX_LISTED_ISSUES = 20
+const MAX_LISTED_ISSUES = 20
 const LISTED_ISSUES_BYTES = 4096
 
 /** The issues a problem lists, and how many it leaves out. */
-export function listedIssues(issues: ValidationIssue[]): { errors: ValidationIssue[]; errorsTruncated?: number } {
+function listedIssues(issues: ValidationIssue[]): { errors: ValidationIssue[]; errorsTruncated?: number } {
   let bytes = 0
   let listed = 0
   for (const issue of issues.slice(0, MAX_LISTED_ISSUES)) {
@@ -99,7 +99,7 @@ export const ProblemSchema = z
 
 export type Problem = z.infer<typeof ProblemSchema>
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
+const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
 /** Members a problem carries beyond RFC 9457's and `errors` (declared in ProblemSchema). */
 export type ProblemMembers = Pick<Problem, 'disabledUntil'>

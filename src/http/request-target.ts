@@ -18,7 +18,7 @@ export function routeOnRequestTarget<Rest extends unknown[]>(
 }
 
 /** How long a long poll's connection may stay silent on Bun: the longest wait (30 s) and a margin. */
-export const LONG_POLL_IDLE_SECONDS = 60
+const LONG_POLL_IDLE_SECONDS = 60
 
 /**
  * Bun.serve closes a connection that has sent nothing for 10 s, pending answer or not, and

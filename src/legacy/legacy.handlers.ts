@@ -15,13 +15,13 @@ export type LegacyDeps = {
 }
 
 /** The most users GET /read returns: the seed returned all of them, which does not scale. */
-export const LEGACY_READ_ALL_MAX = 10_000
+const LEGACY_READ_ALL_MAX = 10_000
 
 /** The Flask service called the status `is_active`; its errors say so. */
 const VOCABULARY: Vocabulary = { status: 'is_active', notActive: 'is_active false', adminFields: 'role or is_active' }
 
 /** The seed's user shape (MongoEngine's to_json), without the password. */
-export function toLegacyUser(user: User) {
+function toLegacyUser(user: User) {
   return {
     _id: { $oid: user.id },
     username: user.username,

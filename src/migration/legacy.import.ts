@@ -25,7 +25,7 @@ export type SkipReason =
   | 'username_taken'
   | 'email_taken'
 
-export const SKIP_REASONS: readonly SkipReason[] = [
+const SKIP_REASONS: readonly SkipReason[] = [
   'invalid_document',
   'duplicate_username_in_source',
   'duplicate_email_in_source',

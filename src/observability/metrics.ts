@@ -59,7 +59,7 @@ export type WebhookAttemptSample = {
  * tokens grow the metrics without bound, and would publish the subjects), or the names of the
  * unauthenticated cases. API key names cannot contain `:`.
  */
-export function callerLabel(caller: string): string {
+function callerLabel(caller: string): string {
   return caller.startsWith('jwt:') ? 'jwt' : caller
 }
 

@@ -41,7 +41,7 @@ export type FilterLimits = {
   maxTerms: number
 }
 
-export const DEFAULT_FILTER_LIMITS: FilterLimits = { maxLength: 4096, maxDepth: 32, maxTerms: 100 }
+const DEFAULT_FILTER_LIMITS: FilterLimits = { maxLength: 4096, maxDepth: 32, maxTerms: 100 }
 
 const COMPARE_OPERATORS = new Set<string>(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'lt', 'ge', 'le'])
 const OPERATOR_LIST = 'eq, ne, co, sw, ew, gt, lt, ge, le, pr'

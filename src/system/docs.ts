@@ -12,7 +12,7 @@ const tags = ['operations']
 const ASSETS = { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'text/javascript; charset=utf-8' } as const
 type AssetName = keyof typeof ASSETS
 
-export const openApiDocument = createRoute({
+const openApiDocument = createRoute({
   method: 'get',
   path: '/openapi.json',
   tags,
@@ -27,7 +27,7 @@ export const openApiDocument = createRoute({
   },
 })
 
-export const docsPage = createRoute({
+const docsPage = createRoute({
   method: 'get',
   path: '/docs',
   tags,
@@ -54,7 +54,7 @@ const ServiceIndexSchema = z
   })
   .openapi('ServiceIndex')
 
-export const serviceIndex = createRoute({
+const serviceIndex = createRoute({
   method: 'get',
   path: '/',
   tags,

@@ -5,7 +5,7 @@ import { problem, problemResponses } from '../http/problem'
 import { createRouter } from '../http/router'
 import type { Metrics } from '../observability/metrics'
 
-export const metricsRoute = createRoute({
+const metricsRoute = createRoute({
   method: 'get',
   path: '/metrics',
   tags: ['operations'],

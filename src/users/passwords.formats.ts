@@ -59,7 +59,7 @@ const BCRYPT_DIGIT = '[./A-Za-z0-9]'
 const { argon2SaltBytes, argon2TagBytes, passlibSaltBytes, djangoSaltChars } = HASH_BOUNDS
 
 /** Each accepted format, anchored; the scheme it names is what verification dispatches on. */
-export const HASH_FORMATS = {
+const HASH_FORMATS = {
   // PHC strings as argon2 (the reference C library, argon2-cffi, Bun, @node-rs/argon2) write them: version 19, m,t,p in order, no keyid or data.
   argon2: new RegExp(
     `^\\$argon2(?:id|i)\\$v=19\\$m=${ARGON2_MEMORY},t=${ARGON2_PASSES},p=${ARGON2_LANES}` +

@@ -6,7 +6,7 @@ import type { PasswordHasher } from './passwords'
  * hash (create, password change) can wait: during a flood of creates, verifications still get the
  * next free slot.
  */
-export const HASHING_LANES = ['verify', 'hash'] as const
+const HASHING_LANES = ['verify', 'hash'] as const
 export type HashingLane = (typeof HASHING_LANES)[number]
 
 export type HashingPoolOptions = {

@@ -11,7 +11,7 @@ import type { User } from './users.schemas'
  */
 
 /** Whether a stored disable has run out. */
-export function hasLapsed(doc: Pick<UserDocument, 'status' | 'disabledUntil'>, now: Date): boolean {
+function hasLapsed(doc: Pick<UserDocument, 'status' | 'disabledUntil'>, now: Date): boolean {
   return doc.status === 'disabled' && doc.disabledUntil !== undefined && doc.disabledUntil.getTime() <= now.getTime()
 }
 

@@ -6,7 +6,7 @@ import { nameText, TRIMMED, UNSAFE } from './users.text'
 // v1.1 fields (API.md "User: new fields"). givenName and familyName follow displayName's rules.
 export const GivenNameSchema = nameText(100, 'Alice')
 export const FamilyNameSchema = nameText(100, 'Wong')
-export const DisabledReasonSchema = nameText(200, 'chargeback review')
+const DisabledReasonSchema = nameText(200, 'chargeback review')
 
 // Compared exactly (no trimming or case folding): it is another system's key. So a value that
 // only differs by surrounding whitespace is refused rather than silently made a different key.
@@ -31,14 +31,14 @@ export const ExternalIdSchema = z
 // UTC only, as every time the API returns: an offset could name a time past year 9999, which no
 // ISO string of the document's format can say back.
 const UTC_DATE_TIME = z.iso.datetime({ message: 'must be a UTC date-time such as 2026-12-07T00:00:00Z' })
-export const DisabledUntilSchema = UTC_DATE_TIME.transform((value) => new Date(value).toISOString()).openapi({
+const DisabledUntilSchema = UTC_DATE_TIME.transform((value) => new Date(value).toISOString()).openapi({
   // Stated: the document would otherwise say only `format: date-time`, which allows offsets.
   pattern: z.toJSONSchema(UTC_DATE_TIME).pattern as string,
   description: 'Until when the user is disabled (a future time); only with status "disabled". Needs users:admin.',
   example: '2026-12-07T00:00:00.000Z',
 })
 
-export const PasswordHashSchema = z
+const PasswordHashSchema = z
   .string()
   .max(PASSWORD_HASH_MAX_LENGTH, `must be at most ${PASSWORD_HASH_MAX_LENGTH} characters`)
   .superRefine((value, ctx) => {
