@@ -111,6 +111,17 @@ describe('summarize and targets', () => {
     expect(status('users-service on Node: spawn')).toBe('n/a')
   })
 
+  it('shows beside a ratio its spread round by round, each round against the same round of the other', () => {
+    const verdicts = targets(summarize(runs), {})
+    const text = (prefix: string) => verdicts.find((t) => t.text.startsWith(prefix))?.text
+    // Medians 250 / 200; rounds 240 / 200, 250 / 180 and 260 / 220.
+    expect(text('get-by-id: service CPU/req ≤ 1.20× floor')).toBe(
+      'get-by-id: service CPU/req ≤ 1.20× floor: 1.25× (rounds 1.18–1.39)',
+    )
+    // One round of Express against three of the service: no pairs, no spread.
+    expect(text('get-by-id: express CPU/req ≥ 1.5× service')).toBe('get-by-id: express CPU/req ≥ 1.5× service: 1.60×')
+  })
+
   it('judges no ratio with a contender that answered errors: its CPU per request is not of the work', () => {
     const failing = { ...run(900, 2000), errors: 100 }
     const raced = { ...run(900, 300), errors: 5, preconditionFailed: 5 }

@@ -23,6 +23,8 @@ export type Row = {
   requests: number
   errors: number
   preconditionFailed: number
+  /** CPU µs per request of each round, in the order run (the rounds alternate contenders). */
+  cpuRounds: number[]
   /** To the baseline of the same group (floor, or raw Bun.serve without a database) in the same workload. */
   rpsRatio: number | null
   cpuRatio: number | null
@@ -61,6 +63,7 @@ export function summarize(all: Runs[]): Row[] {
     requests: runs.reduce((sum, r) => sum + r.requests, 0),
     errors: runs.reduce((sum, r) => sum + r.errors, 0),
     preconditionFailed: runs.reduce((sum, r) => sum + r.preconditionFailed, 0),
+    cpuRounds: runs.map((r) => r.cpuUsPerRequest),
   }))
   return rows.map((row) => {
     const group = CONTENDERS[row.contender].group
@@ -139,6 +142,15 @@ export function targets(rows: Row[], startup: Startup): Target[] {
   const times = (v: number) => `${v.toFixed(2)}×`
   const ratio = (a: Row | undefined, b: Row | undefined) => (a && b ? a.cpuUsPerRequest / b.cpuUsPerRequest : undefined)
   /**
+   * The same ratio round by round (round i of one against round i of the other: the same spell of
+   * the machine), so a verdict a few hundredths from its bound can be read against the spread.
+   */
+  const spread = (a: Row | undefined, b: Row | undefined): string => {
+    if (!a || !b || a.cpuRounds.length < 2 || a.cpuRounds.length !== b.cpuRounds.length) return ''
+    const each = a.cpuRounds.map((cpu, i) => cpu / (b.cpuRounds[i] as number))
+    return ` (rounds ${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)})`
+  }
+  /**
    * A CPU ratio judged only when both contenders did the work: CPU per error answer measures
    * something else (the Flask peer answered 500 to every request for a while, and its figures
    * still passed). 412s of a PATCH race are work done, not errors; up to 1 % of requests failing
@@ -146,7 +158,7 @@ export function targets(rows: Row[], startup: Startup): Target[] {
    */
   const compare = (text: string, a: Row | undefined, b: Row | undefined, ok: (v: number) => boolean): Target => {
     const failing = [a, b].find((row) => row && row.errors - row.preconditionFailed > row.requests / 100)
-    if (!failing) return judge(text, ratio(a, b), ok, times)
+    if (!failing) return judge(text, ratio(a, b), ok, (v) => `${times(v)}${spread(a, b)}`)
     const count = failing.errors - failing.preconditionFailed
     return { text: `${text}: not judged, ${failing.contender} answered ${count} requests with errors`, status: 'FAIL' }
   }
