@@ -49,6 +49,26 @@ describe('change events of SCIM writes', () => {
     expect(events[2]?.data).toMatchObject({ user: { status: 'disabled' }, changed: ['status'] })
   })
 
+  it('records a removed password, and the changes after it, with the user as stored (no password)', async () => {
+    const created = await api.post('/Users', { ...scimUser(), password: 'correct horse battery staple' })
+    expect(created.status).toBe(201)
+    const user = (await created.json()) as ScimUserBody
+    expect((await api.patch(`/Users/${user.id}`, [{ op: 'remove', path: 'password' }])).status).toBe(200)
+    expect((await api.patch(`/Users/${user.id}`, [{ op: 'replace', path: 'displayName', value: 'After' }])).status).toBe(200)
+
+    // The replay once set hasPassword on every password change, a removal too: the relay found it
+    // did not reach the stored user and held back this user's events from then on.
+    const events = await eventsOf(user.id as string)
+    expect(events.map((event) => [event.type, event.userVersion])).toEqual([
+      ['user.created', 1],
+      ['user.updated', 2],
+      ['user.updated', 3],
+    ])
+    expect(events[0]?.data).toMatchObject({ user: { hasPassword: true } })
+    expect(events[1]?.data).toMatchObject({ user: { hasPassword: false }, changed: ['hasPassword', 'password'] })
+    expect(events[2]?.data).toMatchObject({ user: { hasPassword: false, displayName: 'After' }, changed: ['displayName'] })
+  })
+
   it('records nothing for a SCIM write that is refused', async () => {
     const first = (await (await api.post('/Users', scimUser())).json()) as ScimUserBody
     const clash = await api.post('/Users', scimUser({ userName: first.userName }))

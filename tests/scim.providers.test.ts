@@ -20,6 +20,8 @@ type Step = {
 type Fixture = { provider: string; replay: { headers: Record<string, string> }; steps: Step[] }
 
 const token = `usk_${randomBytes(32).toString('base64url')}`
+/** A second caller, reading the change events the replays made. */
+const reader = `usk_${randomBytes(32).toString('base64url')}`
 const dbName = `test_scim_providers_${crypto.randomUUID().slice(0, 8)}`
 let server: Awaited<ReturnType<typeof startServer>> | undefined
 let base = ''
@@ -30,6 +32,7 @@ beforeAll(async () => {
     MONGODB_DB: dbName,
     AUTH_API_KEYS: JSON.stringify([
       { name: 'identity-provider', sha256: createHash('sha256').update(token).digest('hex'), scopes: ['scim'] },
+      { name: 'events-reader', sha256: createHash('sha256').update(reader).digest('hex'), scopes: ['events:read'] },
     ]),
   })
   base = `${server.url.replace(/\/$/, '')}/scim/v2`
@@ -156,3 +159,42 @@ function renamed(fixture: Fixture): Fixture {
     .replaceAll('"Eqpj"', `"Eqpj${tag}"`)
   return { ...fixture, steps: JSON.parse(text) as Step[] }
 }
+
+describe('the change events of every replayed write', () => {
+  /** The versions in `userId`'s feed, once its last event is the user's stored version (or after 10 s). */
+  async function feedVersions(userId: string, stored: number): Promise<number[]> {
+    const until = Date.now() + 10_000
+    for (;;) {
+      const res = await fetch(`${server?.url.replace(/\/$/, '')}/v1/events?userId=${userId}&limit=500`, {
+        headers: { authorization: `Bearer ${reader}` },
+      })
+      expect(res.status).toBe(200)
+      const versions = ((await res.json()) as { items: { userVersion: number }[] }).items.map((event) => event.userVersion)
+      if (versions.at(-1) === stored || Date.now() > until) return versions
+      await Bun.sleep(100)
+    }
+  }
+
+  it('reach the feed: each user has one event per version, 1 to the stored one', async () => {
+    // The relay holds back a user whose replayed events do not reach the stored user; an Okta
+    // replay once did that (found by a black-box review), and a removed password did too.
+    const mongo = new MongoClient(globalThis.testMongoUri)
+    try {
+      const users = await mongo
+        .db(dbName)
+        .collection('users')
+        .find({}, { projection: { version: 1 } })
+        .toArray()
+      expect(users.length).toBeGreaterThan(3)
+      for (const user of users) {
+        const stored = user.version as number
+        expect({ id: user._id.toHexString(), versions: await feedVersions(user._id.toHexString(), stored) }).toEqual({
+          id: user._id.toHexString(),
+          versions: Array.from({ length: stored }, (_, i) => i + 1),
+        })
+      }
+    } finally {
+      await mongo.close()
+    }
+  }, 60_000)
+})

@@ -53,7 +53,7 @@ function apply(state: EventBase, event: OutboxEvent): EventBase {
   if (event.type === 'user.erased' || state.user === undefined) return { version }
   const user: Record<string, unknown> = { ...state.user, ...event.set }
   for (const field of event.unset ?? []) delete user[field]
-  if (event.passwordChanged) user.hasPassword = true
+  if (event.passwordChanged) user.hasPassword = event.passwordRemoved !== true
   user.updatedAt = event.occurredAt.toISOString()
   user.version = version
   return { version, user: user as User }

@@ -88,15 +88,21 @@ export function createdOutbox(doc: UserDocument, at: Date): Required<OutboxField
   }
 }
 
-/** A change's event from the changes it writes: set and removed fields by API name, a password as `passwordChanged`. */
+/**
+ * A change's event from the changes it writes: set and removed fields by API name, a password as
+ * `passwordChanged` (and `passwordRemoved` when the change takes it away: SCIM's remove).
+ */
 export function changeEvent(type: ChangeType, at: Date, changes: UserChanges | Record<string, unknown> = {}): OutboxEvent {
   const set: Record<string, unknown> = {}
   const unset: string[] = []
   let passwordChanged = false
+  let passwordRemoved = false
   for (const [field, value] of Object.entries(changes)) {
     if (value === undefined) continue
-    if (field === 'passwordHash') passwordChanged = true
-    else if (value === null) unset.push(field)
+    if (field === 'passwordHash') {
+      passwordChanged = true
+      passwordRemoved = value === null
+    } else if (value === null) unset.push(field)
     else set[field] = value
   }
   return {
@@ -106,6 +112,7 @@ export function changeEvent(type: ChangeType, at: Date, changes: UserChanges | R
     ...(Object.keys(set).length > 0 ? { set } : {}),
     ...(unset.length > 0 ? { unset } : {}),
     ...(passwordChanged ? { passwordChanged: true } : {}),
+    ...(passwordRemoved ? { passwordRemoved: true } : {}),
   }
 }
 

@@ -12,8 +12,8 @@ export type ChangeType = (typeof CHANGE_TYPES)[number]
 /**
  * A change waiting in the outbox, as the write that made it recorded it. `user.created` carries
  * the user as created; the others the fields they set and removed, as the API names them, with
- * their new values (never a hash: `passwordChanged` says a password was set). An erased user's
- * elements keep only id, type and time.
+ * their new values (never a hash: `passwordChanged` says a password was set, or removed when
+ * `passwordRemoved` says so too). An erased user's elements keep only id, type and time.
  */
 export type OutboxEvent = {
   id: string
@@ -23,6 +23,7 @@ export type OutboxEvent = {
   set?: Record<string, unknown>
   unset?: string[]
   passwordChanged?: true
+  passwordRemoved?: true
 }
 
 /** The user before the first pending event: its version, and (not for an erased user) the user then. */
