@@ -41,7 +41,8 @@ const post = (path: string, body: unknown, key: Key = admin, headers: Record<str
     headers: as(key, { 'content-type': 'application/json', ...headers }),
     body: JSON.stringify(body),
   })
-const erase = (id: string, key: Key = admin) => t.raw(`/v1/users/${id}/erase`, { method: 'POST', headers: as(key) })
+const erase = (id: string, key: Key = admin, headers: Record<string, string> = {}) =>
+  t.raw(`/v1/users/${id}/erase`, { method: 'POST', headers: as(key, headers) })
 
 async function create(overrides: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<User> {
   const res = await post('/v1/users', newUser(overrides), admin, headers)
@@ -204,6 +205,24 @@ describe('POST /v1/users/{id}/erase', () => {
     expect(pointers(await expectProblem(malformed, 400, 'validation_failed'))).toEqual(['path:/id'])
     await expectProblem(await erase('0123456789abcdef01234567'), 404, 'user_not_found')
     expect(await (await get(`/v1/users/${user.id}`)).json()).toEqual(user)
+  })
+
+  it('honours If-Match: 412 with the current ETag when stale, 400 when malformed, erasing nothing; 204 when it matches', async () => {
+    // An erase cannot be undone: an If-Match it ignored would turn a guarded request into a blind one.
+    const user = await create()
+    const renamed = await t.raw(`/v1/users/${user.id}`, {
+      method: 'PATCH',
+      headers: as(admin, { 'content-type': 'application/merge-patch+json' }),
+      body: JSON.stringify({ displayName: 'Renamed' }),
+    })
+    expect(renamed.status).toBe(200)
+    const stale = await erase(user.id, admin, { 'If-Match': '"1"' })
+    await expectProblem(stale, 412, 'precondition_failed')
+    expect(stale.headers.get('etag')).toBe('"2"')
+    await expectProblem(await erase(user.id, admin, { 'If-Match': 'garbage' }), 400, 'validation_failed')
+    expect((await get(`/v1/users/${user.id}`)).status).toBe(200)
+    expect((await erase(user.id, admin, { 'If-Match': '"2"' })).status).toBe(204)
+    expect((await get(`/v1/users/${user.id}`)).status).toBe(404)
   })
 
   it('goes through while the user keeps being changed, and the changes after it answer 404', async () => {

@@ -16,7 +16,7 @@ export function createLifecycleHandlers(users: UsersService) {
   }
 
   const erase: Handler<typeof eraseUser, AppEnv> = async (c) => {
-    const outcome = await users.erase(c.req.valid('param').id, { authority: authorityOf(c) })
+    const outcome = await users.erase(c.req.valid('param').id, { authority: authorityOf(c), ifMatch: readIfMatch(c) })
     if (outcome.kind !== 'erased') return refused(c, outcome)
     return c.body(null, 204)
   }

@@ -40,10 +40,11 @@ export const eraseUser = createRoute({
   description:
     'Final: every personal value of the user (live or deleted) is gone at once from every collection the service keeps, ' +
     'Idempotency-Key records and failed-attempt counts included. Afterwards every read, restore or erase of the id is 404; ' +
-    'the id is never reused.',
+    'the id is never reused. With If-Match, only the user at that version is erased (412 otherwise, with its ETag).',
+  parameters: [ifMatch],
   request: { params: IdParams },
   responses: {
     204: { description: 'Erased.' },
-    ...problemResponses(...always, 'payload_too_large', 'user_not_found'),
+    ...problemResponses(...always, 'payload_too_large', 'user_not_found', 'precondition_failed'),
   },
 })

@@ -105,7 +105,7 @@ export function createLifecycle(users: UsersRepository, options: LifecycleOption
   return {
     delete: remove,
     restore,
-    erase: (id: string, { authority }: { authority: Authority }) => eraseUser(users, options, retentionMs, id, authority),
+    erase: (id: string, writeOptions: WriteOptions) => eraseUser({ users, options, rules, retentionMs }, id, writeOptions),
     /** GET /v1/users/{id}?includeDeleted=true: the user even if deleted (not erased or purged); users:admin only. */
     async getIncludingDeleted(id: string, authority: Authority): Promise<User | NotFound | Forbidden> {
       if (!authority.admin) return forbidden('read_deleted')
@@ -121,6 +121,9 @@ export function createLifecycle(users: UsersRepository, options: LifecycleOption
   }
 }
 
+/** What an erase works with. */
+type EraseDeps = { users: UsersRepository; options: LifecycleOptions; rules: ServiceRules; retentionMs: number }
+
 /**
  * POST /v1/users/{id}/erase: every personal value of a live or deleted user gone at once. The
  * other stores forget their copies first, then the user becomes a tombstone in one write at the
@@ -130,16 +133,17 @@ export function createLifecycle(users: UsersRepository, options: LifecycleOption
  * more (docs/events.md, "Erase"), so nothing of the user is visible once this answers.
  */
 async function eraseUser(
-  users: UsersRepository,
-  options: LifecycleOptions,
-  retentionMs: number,
+  { users, options, rules, retentionMs }: EraseDeps,
   id: string,
-  authority: Authority,
-): Promise<{ kind: 'erased' } | NotFound | Forbidden> {
-  if (!authority.admin) return forbidden('lifecycle')
+  writeOptions: WriteOptions,
+): Promise<{ kind: 'erased' } | NotFound | Forbidden | PreconditionFailed> {
+  if (!writeOptions.authority.admin) return forbidden('lifecycle')
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const current = await users.findAnyById(id)
     if (!current) return notFound('id', id)
+    // If-Match is checked against the version the erase writes at: a change in between is a new round.
+    const refused = rules.refusal(current, writeOptions)
+    if (refused) return refused
     const subject = { userId: id, logins: [current.username, current.email] }
     await Promise.all(options.forget.map((forget) => forget(subject)))
     if (!(await users.erase(current, retentionMs))) continue
