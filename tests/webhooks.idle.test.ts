@@ -136,3 +136,38 @@ describe('the delivery workers when idle', () => {
     }
   })
 })
+
+describe('the delivery workers and a manual retry', () => {
+  it('look at once when this instance makes a delivery due by a manual retry, not at their next poll', async () => {
+    const { app, lease } = await useWebhooksTestApp('wh_retry_wakes', leases)
+    const schedule = [0]
+    // One look at start, then nothing for ten minutes unless woken.
+    const workers = createDeliveryWorkers({
+      stores: app.webhooks,
+      send: createWebhookSender({ timeoutMs: 5000, allowPrivateTargets: true, clock: () => new Date() }),
+      schedule,
+      timeoutMs: 5000,
+      random: () => 0,
+      pollMs: 600_000,
+      idlePollMs: 600_000,
+    })
+    const created = await app.api.v1.webhooks.$post({ json: { url: receiver.url('/wh_retry_wakes/a') } as never })
+    expect(created.status).toBe(201)
+    const { id } = (await created.json()) as { id: string }
+    workers.start()
+    try {
+      await publishEvents(app.db, [{ type: 'user.created' }])
+      // Another instance's dispatcher, as it were: these workers are not told about the delivery.
+      const other = createWebhookDispatcher({ stores: app.webhooks, lease, schedule })
+      expect(await other.dispatch()).toBe(1)
+      const delivery = await app.db.collection<{ _id: string }>('webhook_deliveries').findOne({ webhookId: id })
+      const hooks = app.api.v1.webhooks[':id'].deliveries[':deliveryId']
+      const retried = await hooks.retry.$post({ param: { id, deliveryId: delivery?._id as string } })
+      expect(retried.status).toBe(202)
+      // API.md: "pending and due now". Without the wake-up the workers' next look is ten minutes away.
+      await waitUntil(() => receiver.at('/wh_retry_wakes/a').length === 1, 'the retried delivery sent', 5000)
+    } finally {
+      await workers.stop()
+    }
+  })
+})

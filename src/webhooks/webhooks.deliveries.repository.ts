@@ -1,5 +1,6 @@
 import { type Collection, type Filter, MongoBulkWriteError } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
+import { createListeners } from '../listeners'
 import { type DeliveryDocument, type QueueDocument, resolveDelivery, type Store } from './webhooks.deliveries.writes'
 import type { ClaimedDelivery, StoredDelivery, WebhookDeliveries } from './webhooks.model'
 
@@ -27,6 +28,7 @@ export function createWebhookDeliveries(database: DatabaseHandle): WebhookDelive
   const log = database.db.collection<DeliveryDocument>('webhook_deliveries')
   const queue = database.db.collection<QueueDocument>('webhook_queue')
   const store: Store = { database, log, queue }
+  const madeDue = createListeners()
   return {
     async ensureIndexes() {
       // One createIndex call per index (FerretDB panics on several existing specs in one command).
@@ -67,7 +69,13 @@ export function createWebhookDeliveries(database: DatabaseHandle): WebhookDelive
       return document && document.webhookId === webhookId ? toDelivery(document) : null
     },
 
-    retryNow: (webhookId, id, now) => retryDelivery(store, webhookId, id, now),
+    async retryNow(webhookId, id, now) {
+      const retried = await retryDelivery(store, webhookId, id, now)
+      if (retried) madeDue.notify()
+      return retried
+    },
+
+    onDue: madeDue.add,
 
     postpone: (webhookId, until) => postponeDeliveries(store, webhookId, until),
 

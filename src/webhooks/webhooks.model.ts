@@ -125,6 +125,8 @@ export interface WebhookDeliveries {
   get(webhookId: string, id: string): Promise<StoredDelivery | null>
   /** Pending again, due now, any claim dropped; null when there is no such delivery. */
   retryNow(webhookId: string, id: string, now: Date): Promise<StoredDelivery | null>
+  /** Calls `listener` when this process made a delivery due now (a manual retry); returns what removes it. */
+  onDue(listener: () => void): () => void
   /**
    * Moves an endpoint's pending deliveries that are due before `until` (and no attempt holds) to
    * `until`: its circuit breaker paused it, for every instance.

@@ -32,8 +32,9 @@ export type DeliveryWorkersDeps = {
   pollMs?: number
   /**
    * ...doubling after each look that found nothing due, up to this (default 8 s), back at pollMs
-   * after a claim or a wake-up. The instance that dispatches wakes its own workers, and a retry
-   * due wakes those of the instance that scheduled it; the poll is what lets the others help.
+   * after a claim or a wake-up. The instance that dispatches wakes its own workers, a retry due
+   * wakes those of the instance that scheduled it, and a manual retry those of the instance that
+   * took it; the poll is what lets the others help.
    */
   idlePollMs?: number
   /** Jitter for retry delays (Math.random by default; tests pass () => 0). */
@@ -70,6 +71,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkersDeps) {
   let loop: Promise<void> | undefined
   let woken = signal()
   const wake = () => woken.resolve()
+  let unsubscribe: (() => void) | undefined
   const alarm = createAlarm(wake, clock)
   const attempt = { ...deps, clock, random, pacing, wakeAt: alarm.at }
 
@@ -117,11 +119,15 @@ export function createDeliveryWorkers(deps: DeliveryWorkersDeps) {
     start() {
       if (running) return
       running = true
+      // A manual retry on this instance is due now: its workers look at once, not at the idle poll.
+      unsubscribe = deliveries.onDue(wake)
       loop = runLoop()
     },
     /** Stops claiming, then waits for the attempts in flight (each bounded by WEBHOOK_TIMEOUT_MS). */
     async stop() {
       running = false
+      unsubscribe?.()
+      unsubscribe = undefined
       alarm.clear()
       wake()
       await loop
