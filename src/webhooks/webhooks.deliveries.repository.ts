@@ -69,12 +69,7 @@ export function createWebhookDeliveries(database: DatabaseHandle): WebhookDelive
       return document && document.webhookId === webhookId ? toDelivery(document) : null
     },
 
-    async retryNow(webhookId, id, now) {
-      const retried = await retryDelivery(store, webhookId, id, now)
-      if (retried) madeDue.notify()
-      return retried
-    },
-
+    retryNow: (webhookId, id, now) => retryDelivery(store, webhookId, id, now, madeDue.notify),
     onDue: madeDue.add,
 
     postpone: (webhookId, until) => postponeDeliveries(store, webhookId, until),
@@ -206,7 +201,8 @@ async function claimDelivery(
 }
 
 /** Pending and due now: the log first (a crash then leaves it for repair), then the queue entry. */
-async function retryDelivery({ database, log, queue }: Store, webhookId: string, id: string, now: Date) {
+/** `due` is told once the delivery is due now (this process's workers look at once). */
+async function retryDelivery({ database, log, queue }: Store, webhookId: string, id: string, now: Date, due: () => void) {
   const document = await database.call((limit) => log.findOne({ _id: id }, limit))
   if (!document || document.webhookId !== webhookId) return null
   const retried = { ...document, status: 'pending' as const, nextAttemptAt: now, updatedAt: now }
@@ -221,6 +217,7 @@ async function retryDelivery({ database, log, queue }: Store, webhookId: string,
       { ...limit, upsert: true },
     ),
   )
+  due()
   return toDelivery(retried)
 }
 

@@ -71,7 +71,6 @@ export function createDeliveryWorkers(deps: DeliveryWorkersDeps) {
   let loop: Promise<void> | undefined
   let woken = signal()
   const wake = () => woken.resolve()
-  let unsubscribe: (() => void) | undefined
   const alarm = createAlarm(wake, clock)
   const attempt = { ...deps, clock, random, pacing, wakeAt: alarm.at }
 
@@ -98,6 +97,7 @@ export function createDeliveryWorkers(deps: DeliveryWorkersDeps) {
   async function runLoop(): Promise<void> {
     const pollMs = deps.pollMs ?? 1000
     let pause = pollMs
+    const stopListening = deliveries.onDue(wake)
     while (running) {
       woken = signal()
       let claimed = false
@@ -111,23 +111,20 @@ export function createDeliveryWorkers(deps: DeliveryWorkersDeps) {
       pause = claimed || active.size > 0 ? pollMs : Math.min(deps.idlePollMs ?? 8000, pause * 2)
       if (await sleepUnless(woken.promise, pause)) pause = pollMs
     }
+    stopListening()
   }
 
   return {
-    /** Looks for due deliveries now (the local dispatcher calls it after creating some). */
+    /** Looks for due deliveries now (the local dispatcher, and onDue: a manual retry here). */
     wake,
     start() {
       if (running) return
       running = true
-      // A manual retry on this instance is due now: its workers look at once, not at the idle poll.
-      unsubscribe = deliveries.onDue(wake)
       loop = runLoop()
     },
     /** Stops claiming, then waits for the attempts in flight (each bounded by WEBHOOK_TIMEOUT_MS). */
     async stop() {
       running = false
-      unsubscribe?.()
-      unsubscribe = undefined
       alarm.clear()
       wake()
       await loop
