@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { requireScope } from '../auth/middleware'
 import type { Handler } from '../http/handler'
 import { jsonBody } from '../http/json-body'
+import { onlyQuery } from '../http/only-query'
 import { problem, problemResponses } from '../http/problem'
 import { createRouter } from '../http/router'
 import type { Metrics } from '../observability/metrics'
@@ -48,7 +49,7 @@ export const verifyCredentials = createRoute({
     "logins when the body gives the end user's `ip`; otherwise for one login and from one calling client. A refused request " +
     'counts against nothing.',
   security: [{ bearerAuth: ['users:read'] }],
-  middleware: [requireScope('users:read'), jsonBody('application/json')],
+  middleware: [requireScope('users:read'), onlyQuery(), jsonBody('application/json')],
   request: { body: { required: true, content: { 'application/json': { schema: VerifyCredentialsSchema } } } },
   responses: {
     200: {

@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi'
 import { noBody } from '../http/no-body'
+import { onlyQuery } from '../http/only-query'
 import { problemResponses } from '../http/problem'
 import { always, etagHeader, guarded, IdParams, ifMatch, tags } from './users.routes.parts'
 import { UserSchema } from './users.schemas'
@@ -15,7 +16,7 @@ export const restoreUser = createRoute({
   path: '/users/{id}/restore',
   tags,
   operationId: 'restoreUser',
-  ...guarded('users:admin', noBody()),
+  ...guarded('users:admin', onlyQuery(), noBody()),
   summary: 'Restore a deleted user',
   description:
     'Undoes the delete of a user not yet purged: it is live again with the role, status and fields it had, at version + 1. ' +
@@ -35,7 +36,7 @@ export const eraseUser = createRoute({
   path: '/users/{id}/erase',
   tags,
   operationId: 'eraseUser',
-  ...guarded('users:admin', noBody()),
+  ...guarded('users:admin', onlyQuery(), noBody()),
   summary: 'Erase a user (data-protection erasure)',
   description:
     'Final: every personal value of the user (live or deleted) is gone at once from every collection the service keeps, ' +

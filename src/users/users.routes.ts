@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { jsonBody } from '../http/json-body'
+import { onlyQuery } from '../http/only-query'
 import { problemResponses } from '../http/problem'
 import type { IdempotencyStore } from '../idempotency/idempotency'
 import { createdId, idempotent } from '../idempotency/middleware'
@@ -37,7 +38,12 @@ export const createUser = (idempotency: IdempotencyStore) =>
     path: '/users',
     tags,
     operationId: 'createUser',
-    ...guarded('users:write', jsonBody('application/json'), idempotent(idempotency, CreateUserSchema, { userIdOf: createdId })),
+    ...guarded(
+      'users:write',
+      onlyQuery(),
+      jsonBody('application/json'),
+      idempotent(idempotency, CreateUserSchema, { userIdOf: createdId }),
+    ),
     parameters: [idempotencyKey],
     summary: 'Create a user',
     description: 'Username and email must be unused, compared case-insensitively. The password is stored as an argon2id hash.',
@@ -84,7 +90,7 @@ export const getUser = createRoute({
   path: '/users/{id}',
   tags,
   operationId: 'getUser',
-  ...guarded('users:read'),
+  ...guarded('users:read', onlyQuery('includeDeleted')),
   summary: 'Get a user by id',
   description: 'A deleted user is 404, unless `includeDeleted=true` (users:admin): then it comes with `deletedAt` and `purgeAt`.',
   parameters: [ifNoneMatch, includeDeleted],
@@ -101,7 +107,7 @@ export const getUserByUsername = createRoute({
   path: '/users/by-username/{username}',
   tags,
   operationId: 'getUserByUsername',
-  ...guarded('users:read'),
+  ...guarded('users:read', onlyQuery()),
   summary: 'Get a user by username (case-insensitive)',
   request: {
     params: z.object({ username: UsernameSchema.openapi({ param: { name: 'username', in: 'path' } }) }),
@@ -119,7 +125,7 @@ export const getUserByEmail = createRoute({
   path: '/users/by-email/{email}',
   tags,
   operationId: 'getUserByEmail',
-  ...guarded('users:read'),
+  ...guarded('users:read', onlyQuery()),
   summary: 'Get a user by email (case-insensitive)',
   request: {
     params: z.object({ email: EmailSchema.openapi({ param: { name: 'email', in: 'path' } }) }),
@@ -153,7 +159,7 @@ export const updateUser = createRoute({
   path: '/users/{id}',
   tags,
   operationId: 'updateUser',
-  ...guarded('users:write', jsonBody('application/merge-patch+json', 'application/json')),
+  ...guarded('users:write', onlyQuery(), jsonBody('application/merge-patch+json', 'application/json')),
   summary: 'Update a user (JSON merge patch)',
   description:
     'RFC 7396 merge patch. Sending the stored values changes nothing and keeps the version. Concurrent updates never lose a change; pin a version with If-Match to fail instead of applying over a newer one.',
@@ -187,7 +193,7 @@ export const deleteUser = createRoute({
   path: '/users/{id}',
   tags,
   operationId: 'deleteUser',
-  ...guarded('users:write'),
+  ...guarded('users:write', onlyQuery()),
   summary: 'Delete a user',
   description:
     'The user is deleted at once for every read, list and credential check, and its username and email are free; ' +

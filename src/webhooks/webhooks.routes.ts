@@ -1,6 +1,7 @@
 import { createRoute } from '@hono/zod-openapi'
 import { jsonBody } from '../http/json-body'
 import { noBody } from '../http/no-body'
+import { onlyQuery } from '../http/only-query'
 import { problemResponses } from '../http/problem'
 import { always, guarded, withBody } from '../users/users.routes.parts'
 import { MAX_WEBHOOK_ENDPOINTS } from './webhooks.model'
@@ -29,7 +30,7 @@ export const createWebhook = createRoute({
   path: '/webhooks',
   tags,
   operationId: 'createWebhook',
-  ...guarded(scope, jsonBody('application/json')),
+  ...guarded(scope, onlyQuery(), jsonBody('application/json')),
   summary: 'Create a webhook endpoint',
   description:
     'The endpoint receives every event (or the `types` listed) that happens from now on, signed per Standard Webhooks with ' +
@@ -56,7 +57,7 @@ export const listWebhooks = createRoute({
   path: '/webhooks',
   tags,
   operationId: 'listWebhooks',
-  ...guarded(scope),
+  ...guarded(scope, onlyQuery()),
   summary: 'List webhook endpoints',
   description: `Every endpoint, oldest first (at most ${MAX_WEBHOOK_ENDPOINTS}: no paging). Secrets are never shown.`,
   responses: {
@@ -70,7 +71,7 @@ export const getWebhook = createRoute({
   path: '/webhooks/{id}',
   tags,
   operationId: 'getWebhook',
-  ...guarded(scope),
+  ...guarded(scope, onlyQuery()),
   summary: 'Get a webhook endpoint',
   request: { params: WebhookParamsSchema },
   responses: { 200: webhook('The endpoint.'), ...problemResponses(...always, 'webhook_not_found') },
@@ -81,7 +82,7 @@ export const updateWebhook = createRoute({
   path: '/webhooks/{id}',
   tags,
   operationId: 'updateWebhook',
-  ...guarded(scope, jsonBody('application/merge-patch+json', 'application/json')),
+  ...guarded(scope, onlyQuery(), jsonBody('application/merge-patch+json', 'application/json')),
   summary: 'Update a webhook endpoint (JSON merge patch)',
   description:
     '`enabled: false` stops deliveries: pending ones become `failed` (retry them after enabling). `enabled: true` starts it ' +
@@ -104,7 +105,7 @@ export const deleteWebhook = createRoute({
   path: '/webhooks/{id}',
   tags,
   operationId: 'deleteWebhook',
-  ...guarded(scope),
+  ...guarded(scope, onlyQuery()),
   summary: 'Delete a webhook endpoint',
   description: 'Final: its deliveries, pending or past, are deleted with it.',
   request: { params: WebhookParamsSchema },
@@ -116,7 +117,7 @@ export const rotateWebhookSecret = createRoute({
   path: '/webhooks/{id}/rotate-secret',
   tags,
   operationId: 'rotateWebhookSecret',
-  ...guarded(scope, noBody()),
+  ...guarded(scope, onlyQuery(), noBody()),
   summary: "Rotate a webhook endpoint's signing secret",
   description:
     'A new secret signs from now on; the replaced one keeps signing beside it (a second `v1,` signature) for 24 h, so ' +
@@ -150,7 +151,7 @@ export const retryWebhookDelivery = createRoute({
   path: '/webhooks/{id}/deliveries/{deliveryId}/retry',
   tags,
   operationId: 'retryWebhookDelivery',
-  ...guarded(scope, noBody()),
+  ...guarded(scope, onlyQuery(), noBody()),
   summary: 'Send a delivery again now',
   description:
     'Pending, failed or succeeded: it becomes pending and due now, for one more attempt (the count goes on); the same ' +
