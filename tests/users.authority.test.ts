@@ -138,6 +138,10 @@ describe('writes on privileged and disabled users', () => {
           }
           const problem = await expectProblem(res, 403, 'forbidden')
           expect(problem.detail).toContain('users:admin')
+          // RFC 6750 §3.1, as the routes' own scope checks say it: which scope would do.
+          expect(res.headers.get('www-authenticate')).toBe(
+            'Bearer realm="users-service", error="insufficient_scope", scope="users:admin"',
+          )
           // Nothing changed: same version, same everything.
           expect(after.status).toBe(200)
           expect(await after.json()).toEqual(user)

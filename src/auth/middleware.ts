@@ -1,10 +1,9 @@
 import type { MiddlewareHandler } from 'hono'
+import { insufficientScope, REALM } from '../http/challenge'
 import { problem } from '../http/problem'
 import type { AppEnv } from '../http/types'
 import type { Scope } from '../scopes'
 import { AUTH_OFF_CALLER, type Authenticator, type AuthFailure } from './authenticate'
-
-const REALM = 'users-service'
 
 /** Authenticates every request it guards: sets the caller, or answers 401 with a Bearer challenge. */
 export function authenticate(authenticator: Authenticator): MiddlewareHandler<AppEnv> {
@@ -39,11 +38,6 @@ export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
 export function challengeFor(failure: AuthFailure): string {
   if (failure.reason === 'missing') return `Bearer realm="${REALM}"`
   return `Bearer realm="${REALM}", error="invalid_token", error_description="${failure.description.replaceAll('"', "'")}"`
-}
-
-/** The `WWW-Authenticate` of a 403 for a missing scope. */
-export function insufficientScope(scope: Scope): string {
-  return `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`
 }
 
 export function hasScope(scopes: ReadonlySet<string> | undefined, scope: Scope): boolean {

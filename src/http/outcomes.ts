@@ -7,6 +7,7 @@ import {
   type PreconditionFailed,
   UnavailableError,
 } from '../errors'
+import { insufficientScope } from './challenge'
 import { toEtag } from './etag'
 import { type ProblemCode, problem, type ValidationIssue } from './problem'
 import type { AppEnv } from './types'
@@ -74,7 +75,10 @@ function respond(c: Context, outcome: Refusal, vocabulary: Vocabulary) {
         headers: { ETag: toEtag(outcome.currentVersion) },
       })
     case 'forbidden':
-      return problem(c, 'forbidden', forbiddenDetail(outcome, vocabulary))
+      // Every refusal of the service's own is for want of users:admin: RFC 6750's challenge says which scope.
+      return problem(c, 'forbidden', forbiddenDetail(outcome, vocabulary), {
+        headers: { 'WWW-Authenticate': insufficientScope('users:admin') },
+      })
   }
 }
 
