@@ -183,5 +183,5 @@ const BODY_METHODS = ['POST', 'PUT', 'PATCH']
  * otherwise while streaming.
  */
 function limitBodies(maxSize: number): MiddlewareHandler<AppEnv> {
-  return bodyLimit({ maxSize, onError: (c) => payloadTooLarge(c) })
+  return bodyLimit({ maxSize, onError: (c) => payloadTooLarge(c, maxSize) })
 }

@@ -193,7 +193,11 @@ describe('secrets', () => {
 describe('body limit', () => {
   it('follows the configured limit', async () => {
     const small = await useTestApp({ name: 'http_limit', deps: { config: testConfig({ bodyLimitBytes: 2048 }) } })
-    await expectProblem(await small.raw('/v1/users', json(newUser({ displayName: 'x'.repeat(2100) }))), 413, 'payload_too_large')
+    const tooLarge = await small.raw('/v1/users', json(newUser({ displayName: 'x'.repeat(2100) })))
+    // The detail says what would fit.
+    expect((await expectProblem(tooLarge, 413, 'payload_too_large')).detail).toBe(
+      'The request body exceeds the limit of 2048 bytes.',
+    )
     expect((await small.raw('/v1/users', json(newUser({ displayName: 'x'.repeat(90) })))).status).toBe(201)
   })
 

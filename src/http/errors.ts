@@ -86,8 +86,10 @@ function clientClosedRequest(): Response {
   return new Response(null, { status: CLIENT_CLOSED_REQUEST })
 }
 
-export function payloadTooLarge(c: Context<AppEnv>) {
-  return problem(c, 'payload_too_large', 'The request body exceeds the configured limit.', {
+/** 413; `maxBytes` is named in the detail, so a client knows what would fit. */
+export function payloadTooLarge(c: Context<AppEnv>, maxBytes?: number) {
+  const limit = maxBytes === undefined ? 'the configured limit' : `the limit of ${maxBytes} bytes`
+  return problem(c, 'payload_too_large', `The request body exceeds ${limit}.`, {
     // The body was not read; tell well-behaved clients the connection will not be reused for it.
     headers: { Connection: 'close' },
   })
