@@ -16,7 +16,8 @@
 /** The ways a user is named; not-found outcomes say which one found nothing. */
 export type UserKey = 'id' | 'username' | 'email'
 
-export type NotFound = { kind: 'not_found'; by: UserKey; value: string }
+/** `deleted`: the operation looked for a deleted user only (a restore), and found none. */
+export type NotFound = { kind: 'not_found'; by: UserKey; value: string; deleted?: true }
 
 /** A unique field is taken by another user; `value` is the one asked for, as sent. */
 export type Conflict = { kind: 'conflict'; field: 'username' | 'email' | 'externalId'; value: string }
@@ -38,7 +39,8 @@ export type Forbidden = {
 /** Reading deleted users (`read_deleted`), restoring or erasing one (`lifecycle`): administrative only. */
 type LifecycleForbidden = 'read_deleted' | 'lifecycle'
 
-export const notFound = (by: UserKey, value: string): NotFound => ({ kind: 'not_found', by, value })
+export const notFound = (by: UserKey, value: string, deleted?: 'deleted'): NotFound =>
+  deleted ? { kind: 'not_found', by, value, deleted: true } : { kind: 'not_found', by, value }
 export const conflict = (field: Conflict['field'], value: string): Conflict => ({ kind: 'conflict', field, value })
 export const preconditionFailed = (currentVersion: number): PreconditionFailed => ({
   kind: 'precondition_failed',

@@ -247,7 +247,9 @@ describe('POST /v1/users/{id}/restore', () => {
 
   it('answers 404 when no deleted user has the id: live, restored already, or unknown', async () => {
     const live = await create()
-    await expectProblem(await restore(live.id), 404, 'user_not_found')
+    const problem = await expectProblem(await restore(live.id), 404, 'user_not_found')
+    // It exists, live: the detail says what was looked for.
+    expect(problem.detail).toBe(`No deleted user has id '${live.id}'.`)
     const user = await deleted()
     expect((await restore(user.id)).status).toBe(200)
     await expectProblem(await restore(user.id), 404, 'user_not_found')

@@ -61,7 +61,7 @@ export function refused<O extends Refusal>(
 function respond(c: Context, outcome: Refusal, vocabulary: Vocabulary) {
   switch (outcome.kind) {
     case 'not_found':
-      return problem(c, 'user_not_found', `No user has ${outcome.by} '${outcome.value}'.`)
+      return problem(c, 'user_not_found', `No ${outcome.deleted ? 'deleted ' : ''}user has ${outcome.by} '${outcome.value}'.`)
     case 'conflict': {
       const code = CONFLICT_CODES[outcome.field]
       // An externalId is compared exactly; usernames and emails case-insensitively.

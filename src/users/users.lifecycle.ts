@@ -91,7 +91,7 @@ export function createLifecycle(users: UsersRepository, options: LifecycleOption
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const current = await users.findAnyById(id)
       // Live, erased, purged or unknown: there is no deleted user with this id.
-      if (!current?.deletedAt) return notFound('id', id)
+      if (!current?.deletedAt) return notFound('id', id, 'deleted')
       const refused = rules.refusal(current, writeOptions)
       if (refused) return refused
       const written = await users.restore(current)
