@@ -206,3 +206,27 @@ describe('body limit', () => {
     await expectProblem(res, 404, 'user_not_found')
   })
 })
+
+describe('HEAD', () => {
+  it('sends the Content-Length its GET would have, not 0 (RFC 9110 §8.6), and no body', async () => {
+    const user = await t.createUser()
+    // Over a socket: the runtime, not the app, would otherwise write Content-Length: 0.
+    const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: t.app.fetch })
+    try {
+      for (const path of [`/v1/users/${user.id}`, '/healthz', '/openapi.json']) {
+        const got = await fetch(`http://127.0.0.1:${server.port}${path}`)
+        const bytes = (await got.arrayBuffer()).byteLength
+        const head = await fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'HEAD' })
+        expect({ path, status: head.status, length: head.headers.get('content-length') }).toEqual({
+          path,
+          status: 200,
+          length: String(bytes),
+        })
+        expect(bytes).toBeGreaterThan(0)
+        expect((await head.arrayBuffer()).byteLength).toBe(0)
+      }
+    } finally {
+      server.stop(true)
+    }
+  })
+})

@@ -26,6 +26,7 @@ export function observe({ logger, metrics }: { logger: Logger; metrics: Metrics 
     const { headers, status } = c.res
     setSecurityHeaders(headers)
     headers.set('X-Request-Id', requestId)
+    if (method === 'HEAD') await setHeadLength(c)
     const route = routeTemplate(c)
     metrics.observeRequest(method, route, status, seconds)
     const line = {
@@ -40,6 +41,16 @@ export function observe({ logger, metrics }: { logger: Logger; metrics: Metrics 
     else if (status === CLIENT_CLOSED_REQUEST) logger.info(line, 'client closed request')
     else logger.info(line, 'request')
   }
+}
+
+/**
+ * HEAD: Hono answers it with the GET's headers and no body, and the runtime then sends
+ * `Content-Length: 0`, which RFC 9110 §8.6 forbids unless the GET's body is empty. The length the
+ * GET would have sent, measured on the answer before Hono drops its body (HEAD only).
+ */
+async function setHeadLength(c: Context): Promise<void> {
+  if (c.res.body === null || c.res.headers.has('content-length')) return
+  c.res.headers.set('Content-Length', String((await c.res.clone().arrayBuffer()).byteLength))
 }
 
 /** Route templates by Hono path: a handful of routes, so the cache stays as small as the app. */
