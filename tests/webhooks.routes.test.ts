@@ -262,6 +262,49 @@ describe('PATCH /v1/webhooks/{id}', () => {
   })
 })
 
+describe('entity tags on webhook endpoints', () => {
+  const raw = (path: string, init: RequestInit = {}) => t.raw(`/v1/webhooks${path}`, init)
+  const patch = (id: string, body: unknown, headers: Record<string, string> = {}) =>
+    raw(`/${id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json', ...headers },
+      body: JSON.stringify(body),
+    })
+
+  it('gives the version as an ETag on create, read and update; a stale If-Match is 412 and changes nothing', async () => {
+    // Two administrators editing one endpoint: the second, holding an old copy, must not overwrite the first.
+    const created = await hooks.$post({ json: { url: 'https://hooks.example.com/etag' } })
+    expect(created.headers.get('etag')).toBe('"1"')
+    const { id } = (await created.json()) as { id: string }
+    expect((await raw(`/${id}`)).headers.get('etag')).toBe('"1"')
+    const first = await patch(id, { description: 'first' }, { 'If-Match': '"1"' })
+    expect(first.status).toBe(200)
+    expect(first.headers.get('etag')).toBe('"2"')
+    const second = await patch(id, { description: 'second' }, { 'If-Match': '"1"' })
+    await expectProblem(second, 412, 'precondition_failed')
+    expect(second.headers.get('etag')).toBe('"2"')
+    expect(((await (await raw(`/${id}`)).json()) as { description?: string }).description).toBe('first')
+    await expectProblem(await patch(id, { description: 'x' }, { 'If-Match': 'garbage' }), 400, 'validation_failed')
+    expect((await patch(id, { description: 'any' }, { 'If-Match': '*' })).status).toBe(200)
+  })
+
+  it('refuses a stale If-Match on DELETE and rotate-secret, deleting and rotating nothing; a current one goes through', async () => {
+    const { id } = (await createEndpoint()) as { id: string }
+    const before = await storedSecrets(id)
+    await expectProblem(
+      await raw(`/${id}/rotate-secret`, { method: 'POST', headers: { 'If-Match': '"7"' } }),
+      412,
+      'precondition_failed',
+    )
+    expect(await storedSecrets(id)).toEqual(before)
+    await expectProblem(await raw(`/${id}`, { method: 'DELETE', headers: { 'If-Match': '"7"' } }), 412, 'precondition_failed')
+    expect((await raw(`/${id}`)).status).toBe(200)
+    expect((await raw(`/${id}/rotate-secret`, { method: 'POST', headers: { 'If-Match': '"1"' } })).status).toBe(200)
+    expect((await raw(`/${id}`, { method: 'DELETE', headers: { 'If-Match': '"2"' } })).status).toBe(204)
+    await expectProblem(await raw(`/${id}`), 404, 'webhook_not_found')
+  })
+})
+
 describe('DELETE /v1/webhooks/{id}', () => {
   it('returns 204, then the endpoint and its deliveries are gone', async () => {
     const created = await createEndpoint()

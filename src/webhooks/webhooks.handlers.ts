@@ -1,8 +1,15 @@
 import type { Context } from 'hono'
+import { readIfMatch, toEtag } from '../http/etag'
 import type { Handler } from '../http/handler'
 import { problem } from '../http/problem'
 import type * as routes from './webhooks.routes'
-import type { DeliveryNotFound, WebhookDisabled, WebhookNotFound, WebhooksService } from './webhooks.service'
+import type {
+  DeliveryNotFound,
+  WebhookDisabled,
+  WebhookNotFound,
+  WebhookPreconditionFailed,
+  WebhooksService,
+} from './webhooks.service'
 
 /** The webhook routes' handlers: HTTP in, one service call, the outcome back to HTTP. */
 export function createWebhooksHandlers(webhooks: WebhooksService) {
@@ -15,30 +22,32 @@ export function createWebhooksHandlers(webhooks: WebhooksService) {
         `At most ${outcome.max} webhook endpoints may exist; delete one (or give one endpoint several event types) first.`,
       )
     }
-    const { webhook, secret } = outcome
-    return c.json({ ...webhook, secret }, 201, { Location: `/v1/webhooks/${webhook.id}` })
+    const { webhook, secret, version } = outcome
+    return c.json({ ...webhook, secret }, 201, { Location: `/v1/webhooks/${webhook.id}`, ETag: toEtag(version) })
   }
 
   const list: Handler<typeof routes.listWebhooks> = async (c) => c.json({ items: await webhooks.list() }, 200)
 
   const get: Handler<typeof routes.getWebhook> = async (c) => {
     const outcome = await webhooks.get(c.req.valid('param').id)
-    return outcome.kind === 'found' ? c.json(outcome.webhook, 200) : webhookNotFound(c, outcome)
+    if (outcome.kind !== 'found') return webhookNotFound(c, outcome)
+    return c.json(outcome.webhook, 200, { ETag: toEtag(outcome.version) })
   }
 
   const update: Handler<typeof routes.updateWebhook> = async (c) => {
-    const outcome = await webhooks.update(c.req.valid('param').id, c.req.valid('json'))
-    return outcome.kind === 'updated' ? c.json(outcome.webhook, 200) : webhookNotFound(c, outcome)
+    const outcome = await webhooks.update(c.req.valid('param').id, c.req.valid('json'), readIfMatch(c))
+    if (outcome.kind !== 'updated') return refusedWrite(c, outcome)
+    return c.json(outcome.webhook, 200, { ETag: toEtag(outcome.version) })
   }
 
   const remove: Handler<typeof routes.deleteWebhook> = async (c) => {
-    const outcome = await webhooks.remove(c.req.valid('param').id)
-    return outcome.kind === 'deleted' ? c.body(null, 204) : webhookNotFound(c, outcome)
+    const outcome = await webhooks.remove(c.req.valid('param').id, readIfMatch(c))
+    return outcome.kind === 'deleted' ? c.body(null, 204) : refusedWrite(c, outcome)
   }
 
   const rotate: Handler<typeof routes.rotateWebhookSecret> = async (c) => {
-    const outcome = await webhooks.rotateSecret(c.req.valid('param').id)
-    if (outcome.kind !== 'rotated') return webhookNotFound(c, outcome)
+    const outcome = await webhooks.rotateSecret(c.req.valid('param').id, readIfMatch(c))
+    if (outcome.kind !== 'rotated') return refusedWrite(c, outcome)
     return c.json({ secret: outcome.secret, previousSecretExpiresAt: outcome.previousSecretExpiresAt }, 200)
   }
 
@@ -68,6 +77,13 @@ export function createWebhooksHandlers(webhooks: WebhooksService) {
 
 const webhookNotFound = (c: Context, outcome: WebhookNotFound) =>
   problem(c, 'webhook_not_found', `No webhook endpoint has id '${outcome.id}'.`)
+
+/** A write refused before it happened: the endpoint is gone, or If-Match named another version. */
+function refusedWrite(c: Context, outcome: WebhookNotFound | WebhookPreconditionFailed) {
+  if (outcome.kind === 'webhook_not_found') return webhookNotFound(c, outcome)
+  const detail = `The webhook endpoint is at version ${outcome.currentVersion}; If-Match did not name it.`
+  return problem(c, 'precondition_failed', detail, { headers: { ETag: toEtag(outcome.currentVersion) } })
+}
 
 const deliveryNotFound = (c: Context, outcome: DeliveryNotFound) =>
   problem(c, 'delivery_not_found', `This webhook endpoint has no delivery with id '${outcome.id}'.`)

@@ -99,7 +99,8 @@ export interface WebhookEndpoints {
   get(id: string): Promise<StoredEndpoint | null>
   /** Applies `changes` if the endpoint is still at `version`; null when it moved on or is gone. */
   update(id: string, version: number, changes: EndpointChanges, now: Date): Promise<StoredEndpoint | null>
-  delete(id: string): Promise<boolean>
+  /** Deletes it if it is still at `version`; false when it moved on or is gone. */
+  delete(id: string, version: number): Promise<boolean>
   /** Disables an enabled endpoint with a reason (a 410 from its receiver). */
   disable(id: string, reason: 'gone', now: Date): Promise<boolean>
   /** Clears catchUp, unless the endpoint was enabled again since (startAfterSequence moved). */

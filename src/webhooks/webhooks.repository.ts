@@ -68,8 +68,8 @@ export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoin
       return toEndpoint(updated)
     },
 
-    async delete(id) {
-      const { deletedCount } = await database.call((limit) => endpoints.deleteOne({ _id: id }, limit))
+    async delete(id, version) {
+      const { deletedCount } = await database.call((limit) => endpoints.deleteOne({ _id: id, version }, limit))
       return deletedCount === 1
     },
 

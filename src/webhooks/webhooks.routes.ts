@@ -3,7 +3,7 @@ import { jsonBody } from '../http/json-body'
 import { noBody } from '../http/no-body'
 import { onlyQuery } from '../http/only-query'
 import { problemResponses } from '../http/problem'
-import { always, guarded, withBody } from '../users/users.routes.parts'
+import { always, guarded, ifMatch, withBody } from '../users/users.routes.parts'
 import { MAX_WEBHOOK_ENDPOINTS } from './webhooks.model'
 import {
   CreatedWebhookSchema,
@@ -23,7 +23,18 @@ import {
 
 const tags = ['webhooks']
 const scope = 'webhooks:manage'
-const webhook = (description: string) => ({ description, content: { 'application/json': { schema: WebhookSchema } } })
+/** The endpoint's version as an entity tag, for If-Match on its PATCH, DELETE and rotate-secret. */
+const etag = {
+  ETag: {
+    description: 'The endpoint\'s version as an entity tag: `"<version>"`.',
+    schema: { type: 'string' as const, example: '"1"' },
+  },
+}
+const webhook = (description: string) => ({
+  description,
+  headers: etag,
+  content: { 'application/json': { schema: WebhookSchema } },
+})
 
 export const createWebhook = createRoute({
   method: 'post',
@@ -45,6 +56,7 @@ export const createWebhook = createRoute({
           description: "The endpoint's URL.",
           schema: { type: 'string' as const, example: '/v1/webhooks/wh_01JD8Z3N5W7QK2XH9V4T6RBM0C' },
         },
+        ...etag,
       },
       content: { 'application/json': { schema: CreatedWebhookSchema } },
     },
@@ -86,7 +98,9 @@ export const updateWebhook = createRoute({
   summary: 'Update a webhook endpoint (JSON merge patch)',
   description:
     '`enabled: false` stops deliveries: pending ones become `failed` (retry them after enabling). `enabled: true` starts it ' +
-    'again from the events of now on (clearing `disabledReason`). A new `url` is checked as on create.',
+    'again from the events of now on (clearing `disabledReason`). A new `url` is checked as on create. With If-Match, only ' +
+    'at that version (412 otherwise, with the current ETag).',
+  parameters: [ifMatch],
   request: {
     params: WebhookParamsSchema,
     body: {
@@ -97,7 +111,10 @@ export const updateWebhook = createRoute({
       },
     },
   },
-  responses: { 200: webhook('The updated endpoint.'), ...problemResponses(...always, ...withBody, 'webhook_not_found') },
+  responses: {
+    200: webhook('The updated endpoint.'),
+    ...problemResponses(...always, ...withBody, 'webhook_not_found', 'precondition_failed'),
+  },
 })
 
 export const deleteWebhook = createRoute({
@@ -107,9 +124,11 @@ export const deleteWebhook = createRoute({
   operationId: 'deleteWebhook',
   ...guarded(scope, onlyQuery()),
   summary: 'Delete a webhook endpoint',
-  description: 'Final: its deliveries, pending or past, are deleted with it.',
+  description:
+    'Final: its deliveries, pending or past, are deleted with it. With If-Match, only at that version (412 otherwise).',
+  parameters: [ifMatch],
   request: { params: WebhookParamsSchema },
-  responses: { 204: { description: 'Deleted.' }, ...problemResponses(...always, 'webhook_not_found') },
+  responses: { 204: { description: 'Deleted.' }, ...problemResponses(...always, 'webhook_not_found', 'precondition_failed') },
 })
 
 export const rotateWebhookSecret = createRoute({
@@ -121,11 +140,13 @@ export const rotateWebhookSecret = createRoute({
   summary: "Rotate a webhook endpoint's signing secret",
   description:
     'A new secret signs from now on; the replaced one keeps signing beside it (a second `v1,` signature) for 24 h, so ' +
-    'receivers can switch without losing a delivery. A secret replaced earlier stops at once.',
+    'receivers can switch without losing a delivery. A secret replaced earlier stops at once. With If-Match, only at that ' +
+    'version (412 otherwise).',
+  parameters: [ifMatch],
   request: { params: WebhookParamsSchema },
   responses: {
     200: { description: 'The new secret: shown only here.', content: { 'application/json': { schema: RotatedSecretSchema } } },
-    ...problemResponses(...always, 'payload_too_large', 'webhook_not_found'),
+    ...problemResponses(...always, 'payload_too_large', 'webhook_not_found', 'precondition_failed'),
   },
 })
 

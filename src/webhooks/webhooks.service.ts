@@ -24,6 +24,10 @@ export type WebhookNotFound = { kind: 'webhook_not_found'; id: string }
 export type DeliveryNotFound = { kind: 'delivery_not_found'; id: string }
 export type WebhookLimitReached = { kind: 'limit_reached'; max: number }
 export type WebhookDisabled = { kind: 'webhook_disabled'; id: string }
+/** If-Match named another version: the endpoint's current one, for the 412's ETag. */
+export type WebhookPreconditionFailed = { kind: 'precondition_failed'; currentVersion: number }
+/** An If-Match as read from the request (src/http/etag.ts): `any` for `*`, else the versions named. */
+export type IfMatch = 'any' | number[] | undefined
 
 export type WebhooksServiceDeps = {
   endpoints: WebhookEndpoints
@@ -54,31 +58,34 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
 
     async get(id: string) {
       const endpoint = await endpoints.get(id)
-      return endpoint ? { kind: 'found' as const, webhook: toWebhook(endpoint, clock()) } : notFound(id)
+      if (!endpoint) return notFound(id)
+      return { kind: 'found' as const, webhook: toWebhook(endpoint, clock()), version: endpoint.version }
     },
 
-    async update(id: string, patch: UpdateWebhookInput) {
+    async update(id: string, patch: UpdateWebhookInput, ifMatch?: IfMatch) {
       const url = patch.url === undefined ? undefined : targetOf(ctx, patch.url)
-      return change(ctx, id, async (current, now) => {
+      return change(ctx, id, ifMatch, async (current, now) => {
         const changes = await changesOf(ctx, current, { ...patch, url })
-        if (!changes) return { kind: 'updated' as const, webhook: toWebhook(current, now) }
+        if (!changes) return { kind: 'updated' as const, webhook: toWebhook(current, now), version: current.version }
         const updated = await endpoints.update(id, current.version, changes, now)
         if (!updated) return 'raced'
         // Disabled: what was waiting will not be sent (a manual retry after enabling sends it).
         if (current.enabled && !updated.enabled) await deliveries.failPending(id, now)
-        return { kind: 'updated' as const, webhook: toWebhook(updated, now) }
+        return { kind: 'updated' as const, webhook: toWebhook(updated, now), version: updated.version }
       })
     },
 
-    async remove(id: string) {
-      if (!(await endpoints.delete(id))) return notFound(id)
-      await deliveries.deleteFor(id)
-      return { kind: 'deleted' as const }
+    async remove(id: string, ifMatch?: IfMatch) {
+      return change(ctx, id, ifMatch, async (current) => {
+        if (!(await endpoints.delete(id, current.version))) return 'raced'
+        await deliveries.deleteFor(id)
+        return { kind: 'deleted' as const }
+      })
     },
 
-    async rotateSecret(id: string) {
+    async rotateSecret(id: string, ifMatch?: IfMatch) {
       const secret = ctx.newSecret()
-      return change(ctx, id, async (current, now) => {
+      return change(ctx, id, ifMatch, async (current, now) => {
         const secrets = rotateSecrets(current.secrets, secret, now)
         if (!(await endpoints.update(id, current.version, { set: { secrets }, unset: [] }, now))) return 'raced'
         const expiresAt = secrets[1]?.expiresAt ?? now
@@ -110,15 +117,22 @@ function targetOf(ctx: Context, url: string): string {
   ])
 }
 
-/** Reads, changes and writes one endpoint at the version read, again if another write came first. */
+/**
+ * Reads, changes and writes one endpoint at the version read, again if another write came first;
+ * with If-Match, only while the version read is one it names (checked again on each round).
+ */
 async function change<T>(
   ctx: Context,
   id: string,
+  ifMatch: IfMatch,
   write: (current: StoredEndpoint, now: Date) => Promise<T | 'raced'>,
-): Promise<T | WebhookNotFound> {
+): Promise<T | WebhookNotFound | WebhookPreconditionFailed> {
   for (let attempt = 0; attempt < MAX_RACES; attempt++) {
     const current = await ctx.endpoints.get(id)
     if (!current) return notFound(id)
+    if (ifMatch && ifMatch !== 'any' && !ifMatch.includes(current.version)) {
+      return { kind: 'precondition_failed', currentVersion: current.version }
+    }
     const result = await write(current, ctx.clock())
     if (result !== 'raced') return result
   }
@@ -146,7 +160,8 @@ async function create(ctx: Context, input: CreateWebhookInput) {
   if ((await ctx.endpoints.insert(endpoint)) === 'limit_reached') {
     return { kind: 'limit_reached', max: MAX_WEBHOOK_ENDPOINTS } satisfies WebhookLimitReached
   }
-  return { kind: 'created' as const, webhook: toWebhook(endpoint, now), secret }
+  // The repository stores a new endpoint at version 1 (webhooks.repository.ts).
+  return { kind: 'created' as const, webhook: toWebhook(endpoint, now), secret, version: 1 }
 }
 
 type DeliveriesQuery = { status?: DeliveryStatus; limit: number; cursor?: string }
