@@ -23,8 +23,19 @@ function toValidationIssues(error: ZodError, location: ValidationIssue['location
         message: 'is not a recognised field',
       }))
     }
-    return [{ location, pointer: toJsonPointer(issue.path), code: issue.code, message: issue.message }]
+    return [{ location, pointer: toJsonPointer(issue.path), code: issue.code, message: messageOf(issue) }]
   })
+}
+
+/**
+ * zod's own words for the two commonest mistakes read as a type system's ("Invalid input: expected
+ * string, received undefined"); said as the rest of the messages say things. The code stays.
+ */
+function messageOf(issue: ZodError['issues'][number]): string {
+  if (issue.code !== 'invalid_type') return issue.message
+  if (issue.message.endsWith('received undefined')) return 'is required'
+  if (issue.message.endsWith('received NaN')) return `must be a ${issue.expected}`
+  return issue.message
 }
 
 /**
