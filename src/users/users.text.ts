@@ -12,6 +12,7 @@ export const NOT_BLANK_PATTERN = `[^${TRIMMED}]`
 // Control characters (\p{Cc}) and bidirectional overrides make names that render as something else.
 export const UNSAFE = '\\x00-\\x1F\\x7F-\\x9F\\u202A-\\u202E\\u2066-\\u2069'
 const UNSAFE_DISPLAY_CHARACTERS = new RegExp(`[${UNSAFE}]`)
+const UNSAFE_MESSAGE = 'must not contain control characters or bidirectional overrides (U+202A-U+202E, U+2066-U+2069)'
 // For the document: no unsafe character, and something left once trimmed.
 const DISPLAY_NAME_PATTERN = `^[^${UNSAFE}]*[^${UNSAFE}${TRIMMED}][^${UNSAFE}]*$`
 
@@ -24,7 +25,7 @@ export function nameText(max: number, example: string) {
       .max(max, `must be at most ${max} characters`)
       .trim()
       .min(1, 'must not be empty')
-      .refine((value) => !UNSAFE_DISPLAY_CHARACTERS.test(value), 'must not contain control characters')
+      .refine((value) => !UNSAFE_DISPLAY_CHARACTERS.test(value), UNSAFE_MESSAGE)
       .refine(isWellFormed, WELL_FORMED_MESSAGE)
       .openapi({ pattern: DISPLAY_NAME_PATTERN, example })
   )
