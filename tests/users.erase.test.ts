@@ -375,3 +375,84 @@ describe('an erase that lands while the create it follows is still keeping its I
     }
   })
 })
+
+describe('an erase with If-Match and a change landing while it runs', () => {
+  /** An app whose idempotency store runs `during` (once) when an erase tells it to forget a user. */
+  async function appChangingDuringForget(
+    name: string,
+    during: (app: Awaited<ReturnType<typeof useTestApp>>, id: string) => Promise<void>,
+  ) {
+    const client = new MongoClient(globalThis.testMongoUri)
+    const records = client.db(`${name}_${randomBytes(4).toString('hex')}`)
+    const real = createIdempotencyStore(attachDatabase(records))
+    await real.ensureIndexes()
+    let app: Awaited<ReturnType<typeof useTestApp>> | undefined
+    let pending = true
+    const idempotency: IdempotencyStore = {
+      ...real,
+      async forgetUser(userId) {
+        if (pending && app) {
+          pending = false
+          await during(app, userId)
+        }
+        return real.forgetUser(userId)
+      },
+    }
+    app = await useTestApp({
+      name,
+      deps: { idempotency, authenticator: createAuthenticator({ apiKeys: [admin.entry], jwt: undefined }) },
+    })
+    return { app, done: () => records.dropDatabase().then(() => client.close()) }
+  }
+
+  it('never erases a version If-Match did not name, and a refused erase scrubs nothing', async () => {
+    // A change racing the erase: before the fix, one landing while the other stores forgot was
+    // erased over (If-Match "1" erased the user at version 2), and a 412 after the race had
+    // already blanked its events' data.
+    let changed = 0
+    let refusal = ''
+    const { app, done } = await appChangingDuringForget('erase_if_match_race', async (inner, id) => {
+      const res = await inner.raw(`/v1/users/${id}`, {
+        method: 'PATCH',
+        headers: as(admin, { 'content-type': 'application/merge-patch+json' }),
+        body: JSON.stringify({ displayName: 'Changed meanwhile' }),
+      })
+      changed = res.status
+      if (res.status !== 200) refusal = ((await res.json()) as { detail: string }).detail
+    })
+    try {
+      const relay = await startRelay(app, { loop: false })
+      const res = await app.raw('/v1/users', {
+        method: 'POST',
+        headers: as(admin, { 'content-type': 'application/json' }),
+        body: JSON.stringify(newUser({ displayName: 'Before' })),
+      })
+      const user = (await res.json()) as User
+      await relay.drain()
+      const answer = await app.raw(`/v1/users/${user.id}/erase`, { method: 'POST', headers: as(admin, { 'If-Match': '"1"' }) })
+      // The change either waited for the erase's hold (and was refused: 503, erased after) or came first (412).
+      if (changed === 200) {
+        await expectProblem(answer, 412, 'precondition_failed')
+        expect(answer.headers.get('etag')).toBe('"2"')
+        const stored = (await (await app.raw(`/v1/users/${user.id}`, { headers: as(admin) })).json()) as User
+        expect(stored).toMatchObject({ version: 2, displayName: 'Changed meanwhile' })
+        await relay.drain()
+        const events = await app.db.collection('events').find({ userId: user.id }).sort({ sequence: 1 }).toArray()
+        expect(events.map((event) => (event.data as { user?: { displayName?: string } }).user?.displayName)).toEqual([
+          'Before',
+          'Changed meanwhile',
+        ])
+      } else {
+        // Held off by the erase: refused at once, saying why (not 50 rounds of a busy user).
+        expect({ changed, refusal }).toEqual({
+          changed: 503,
+          refusal: 'This user is being erased; retry shortly (it will then be gone).',
+        })
+        expect(answer.status).toBe(204)
+        expect((await app.raw(`/v1/users/${user.id}`, { headers: as(admin) })).status).toBe(404)
+      }
+    } finally {
+      await done()
+    }
+  })
+})

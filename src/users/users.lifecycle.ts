@@ -126,11 +126,12 @@ type EraseDeps = { users: UsersRepository; options: LifecycleOptions; rules: Ser
 
 /**
  * POST /v1/users/{id}/erase: every personal value of a live or deleted user gone at once. The
- * other stores forget their copies first, then the user becomes a tombstone in one write at the
- * version read: a failure on the way leaves the user as it was, so the erase can be repeated;
- * if the user changed meanwhile (a new username), the next round forgets that too. Then the
- * stores that a relay batch or a webhook attempt could have filled again meanwhile forget once
- * more (docs/events.md, "Erase"), so nothing of the user is visible once this answers.
+ * user is held at the version read (and If-Match checked on it: a change in between is a new
+ * round, which checks again), then the other stores forget their copies, then the user becomes a
+ * tombstone: a failure on the way leaves the user as it was (the hold released), so the erase can
+ * be repeated, and a refused one has scrubbed nothing. Then the stores that a relay batch or a
+ * webhook attempt could have filled again meanwhile forget once more (docs/events.md, "Erase"),
+ * so nothing of the user is visible once this answers.
  */
 async function eraseUser(
   { users, options, rules, retentionMs }: EraseDeps,
@@ -141,12 +142,17 @@ async function eraseUser(
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const current = await users.findAnyById(id)
     if (!current) return notFound('id', id)
-    // If-Match is checked against the version the erase writes at: a change in between is a new round.
-    const refused = rules.refusal(current, writeOptions)
-    if (refused) return refused
+    // If-Match is checked on the user as held, whose version nothing can move any more; the other
+    // stores forget only once it passed, so a refused erase has scrubbed nothing.
+    let refused: PreconditionFailed | Forbidden | null = null
     const subject = { userId: id, logins: [current.username, current.email] }
-    await Promise.all(options.forget.map((forget) => forget(subject)))
-    if (!(await users.erase(current, retentionMs))) continue
+    const erased = await users.erase(current, retentionMs, async (held) => {
+      refused = rules.refusal(held, writeOptions)
+      if (!refused) await Promise.all(options.forget.map((store) => store(subject)))
+      return refused === null
+    })
+    if (refused) return refused
+    if (!erased) continue
     await Promise.all((options.forgetAgain ?? []).map((forget) => forget(subject)))
     return { kind: 'erased' }
   }

@@ -50,7 +50,7 @@ export function createLifecycleStorage(
       }
     },
 
-    erase: (user, retentionMs) => erase(store, user, retentionMs),
+    erase: (user, retentionMs, whileHeld) => erase(store, user, retentionMs, whileHeld),
 
     async purge() {
       // Never a user whose events are still pending: they are relayed first.
@@ -66,21 +66,47 @@ const MAX_ERASE_ROUNDS = 20
 
 /**
  * Erase: the document replaced by its tombstone, its outbox kept with ids only, plus user.erased.
- * First one write holds changes off (`erasingAt`, in every change's filter), guarded by the
- * logins the caller had the other stores forget; then the document is read (for its pending
- * events) and replaced as read: same version, same outbox. A change in flight or the relay
- * taking an event off in between makes it read again. False when the user is gone, erased, or no
- * longer has those logins: the caller goes round again from a fresh read.
+ * First one write holds changes off (`erasingAt`, in every change's filter), guarded by the logins
+ * of `user` (a change of other fields since the read does not stop it, so a busy user is still
+ * erased); then the user is read as held, and `whileHeld` decides on that frozen user (If-Match,
+ * the other stores forgetting it): false releases the hold and erases nothing. Then the document
+ * is replaced as read: same version, same outbox (the relay taking an event off in between makes
+ * it read again). False when the user is gone, erased, no longer has those logins, or `whileHeld`
+ * said no: the caller tells which.
  */
-async function erase(store: Store, user: User, retentionMs: number): Promise<boolean> {
+async function erase(
+  store: Store,
+  user: User,
+  retentionMs: number,
+  whileHeld: (held: User) => Promise<boolean> = async () => true,
+): Promise<boolean> {
   const _id = new ObjectId(user.id)
   const live = { _id, erasedAt: { $exists: false } }
   const hold = { ...live, username: user.username, email: user.email }
-  if (
-    (await store.call((limit) => store.users.updateOne(hold, { $set: { erasingAt: store.now() } }, limit))).matchedCount !== 1
-  ) {
+  const held = await store.call((limit) =>
+    store.users.findOneAndUpdate(hold, { $set: { erasingAt: store.now() } }, { ...limit, returnDocument: 'after' }),
+  )
+  if (!held) return false
+  const release = () => store.call((limit) => store.users.updateOne(live, { $unset: { erasingAt: '' } }, limit))
+  let proceed: boolean
+  try {
+    proceed = await whileHeld(toUser(held, store.now()))
+  } catch (error) {
+    // Nothing erased: changes may go on at once rather than when the hold lapses.
+    await release().catch(() => {})
+    throw error
+  }
+  if (!proceed) {
+    await release()
     return false
   }
+  return replaceByTombstone(store, user.id, retentionMs)
+}
+
+/** The erase's second half, under its hold: the document replaced as read (see erase). */
+async function replaceByTombstone(store: Store, id: string, retentionMs: number): Promise<boolean> {
+  const _id = new ObjectId(id)
+  const live = { _id, erasedAt: { $exists: false } }
   // An erased user is a tombstone, not a UserDocument: the one place that writes one says so.
   const tombstones = store.users as unknown as Collection<ErasedDocument>
   for (let round = 1; round <= MAX_ERASE_ROUNDS; round++) {
@@ -103,7 +129,7 @@ async function erase(store: Store, user: User, retentionMs: number): Promise<boo
     // Not refused when the outbox is full: an erasure must happen, and what it adds holds ids only.
     const asRead = { ...live, version: doc.version, ...outboxAsRead(doc.pendingEvents ?? []) } as Filter<ErasedDocument>
     if ((await store.call((limit) => tombstones.replaceOne(asRead, erased, limit))).matchedCount === 1) {
-      store.changed(user.id)
+      store.changed(id)
       return true
     }
   }

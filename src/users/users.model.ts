@@ -83,10 +83,11 @@ export interface UsersRepository {
   /**
    * Replaces the user (live or deleted) by a tombstone without any personal value, keeping its
    * pending events with ids only and adding user.erased; purged after `retentionMs` (or, deleted,
-   * when it was due; with 0 at once, once its events are relayed). Changes landing meanwhile are
-   * erased too; false when its username or email is no longer the one `user` has (or it is gone).
+   * when it was due; with 0 at once, once its events are relayed). Changes are held off from its
+   * first write; `whileHeld` then sees the user as held (frozen) and may say no (nothing erased).
+   * False when it said no, or the user's username or email is no longer `user`'s (or it is gone).
    */
-  erase(user: User, retentionMs: number): Promise<boolean>
+  erase(user: User, retentionMs: number, whileHeld?: (held: User) => Promise<boolean>): Promise<boolean>
   /** Deletes deleted and erased users whose `purgeAt` has passed; returns how many. */
   purge(): Promise<number>
   /** Whether a user with this id exists (a point read on `_id`). */

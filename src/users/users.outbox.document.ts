@@ -41,7 +41,7 @@ export const newEventId = (at: Date): string => `evt_${ulid(at.getTime())}`
  * document at the version it read, which changes landing in between would otherwise keep moving.
  * A hold left by an erase that stopped half way lapses after this.
  */
-const ERASE_HOLD_MS = 60_000
+export const ERASE_HOLD_MS = 60_000
 
 /** What every change's filter adds: a base to replay from, room in the outbox, and no erase in progress. */
 export function outboxOpen(now: Date) {

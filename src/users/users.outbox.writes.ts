@@ -1,7 +1,7 @@
 import { ObjectId } from '../db/driver'
 import { UnavailableError } from '../errors'
 import type { UserDocument } from './users.document'
-import { OUTBOX_CAP, snapshotOf } from './users.outbox.document'
+import { ERASE_HOLD_MS, OUTBOX_CAP, snapshotOf } from './users.outbox.document'
 import type { Store } from './users.writes'
 
 /**
@@ -11,19 +11,23 @@ import type { Store } from './users.writes'
  * success path: one point read, and for such an old user one write that records its base.
  */
 
+/** 503: an erase holds the user's changes off (a retry finds it gone); every round would miss until then. */
+const beingErased = () => new UnavailableError('This user is being erased; retry shortly (it will then be gone).', 1)
+
 /** 503: the relay is far behind for this user (OUTBOX_CAP events wait); retrying later succeeds. */
 export const outboxFull = () =>
   new UnavailableError('Too many changes to this user are waiting to be published as events; retry shortly.', 2)
 
 /**
  * Why the change's write on `id` matched nothing, as far as the outbox goes: throws 503 when the
- * outbox is full; `adopted` when the user had no base and now has one (write again); otherwise
+ * outbox is full or an erase holds the user; `adopted` when the user had no base and now has one (write again); otherwise
  * `other` (missing, changed meanwhile, refused by the write's other guards: the caller decides).
  */
 export async function outboxMiss(store: Store, id: string): Promise<'adopted' | 'other'> {
   const _id = new ObjectId(id)
   const doc = await store.call((limit) => store.users.findOne({ _id }, limit))
   if (!doc || doc.erasedAt !== undefined) return 'other'
+  if (doc.erasingAt && doc.erasingAt.getTime() > store.now().getTime() - ERASE_HOLD_MS) throw beingErased()
   if ((doc.pendingEvents?.length ?? 0) >= OUTBOX_CAP) throw outboxFull()
   if (doc.eventBase !== undefined) return 'other'
   // Stored before events existed: its base is the user as it is, at its version. Not a change (no
