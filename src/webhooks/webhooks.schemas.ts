@@ -51,7 +51,10 @@ const DescriptionSchema = z
   .max(200, 'must be at most 200 characters')
   .trim()
   .min(1, 'must not be empty')
-  .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters')
+  .refine(
+    (value) => !CONTROL_CHARACTERS.test(value),
+    'must not contain control characters or bidirectional overrides (U+202A-U+202E, U+2066-U+2069)',
+  )
   .openapi({ example: 'billing service' })
 
 export const WebhookSecretSchema = z.string().openapi({
