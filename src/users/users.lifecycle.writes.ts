@@ -1,5 +1,5 @@
 import { type Collection, type Filter, ObjectId } from '../db/driver'
-import { type StoredUser, toUser, WITHOUT_OUTBOX } from './users.document'
+import { type StoredUser, toUser, type UserDocument, WITHOUT_OUTBOX } from './users.document'
 import { deletedFilter, type ErasedDocument, erasedDocument, isRestorable, releasedKey } from './users.lifecycle.document'
 import type { UsersRepository, WriteGuard } from './users.model'
 import { changeEvent, erasedOutbox, outboxAsRead, outboxOpen, withEvent } from './users.outbox.document'
@@ -100,17 +100,21 @@ async function erase(
     await release()
     return false
   }
-  return replaceByTombstone(store, user.id, retentionMs)
+  return replaceByTombstone(store, held, retentionMs)
 }
 
-/** The erase's second half, under its hold: the document replaced as read (see erase). */
-async function replaceByTombstone(store: Store, id: string, retentionMs: number): Promise<boolean> {
-  const _id = new ObjectId(id)
+/**
+ * The erase's second half, under its hold: the document replaced as read (see erase), first as
+ * the hold returned it, then as read again when the relay took an event off meanwhile.
+ */
+async function replaceByTombstone(store: Store, held: UserDocument, retentionMs: number): Promise<boolean> {
+  const { _id } = held
   const live = { _id, erasedAt: { $exists: false } }
   // An erased user is a tombstone, not a UserDocument: the one place that writes one says so.
   const tombstones = store.users as unknown as Collection<ErasedDocument>
+  let doc: UserDocument | null = held
   for (let round = 1; round <= MAX_ERASE_ROUNDS; round++) {
-    const doc = await store.call((limit) => store.users.findOne({ _id }, limit))
+    if (round > 1) doc = await store.call((limit) => store.users.findOne({ _id }, limit))
     if (!doc || doc.erasedAt !== undefined) return false
     const at = store.now()
     const tombstone = erasedDocument(
@@ -129,7 +133,7 @@ async function replaceByTombstone(store: Store, id: string, retentionMs: number)
     // Not refused when the outbox is full: an erasure must happen, and what it adds holds ids only.
     const asRead = { ...live, version: doc.version, ...outboxAsRead(doc.pendingEvents ?? []) } as Filter<ErasedDocument>
     if ((await store.call((limit) => tombstones.replaceOne(asRead, erased, limit))).matchedCount === 1) {
-      store.changed(id)
+      store.changed(_id.toHexString())
       return true
     }
   }
