@@ -48,6 +48,14 @@ export const preconditionFailed = (currentVersion: number): PreconditionFailed =
 })
 export const forbidden = (reason: Forbidden['reason']): Forbidden => ({ kind: 'forbidden', reason })
 
+/** An If-Match as the services take it (src/http/etag.ts reads it): `any` for `*`, else the versions it names. */
+export type VersionMatch = 'any' | readonly number[]
+
+/** The refusal of a write whose If-Match does not name `version` (strong comparison); null when it may go on. */
+export function unmatched(ifMatch: VersionMatch | undefined, version: number): PreconditionFailed | null {
+  return ifMatch && ifMatch !== 'any' && !ifMatch.includes(version) ? preconditionFailed(version) : null
+}
+
 /** Base of the thrown outcomes; `message` is safe to show a caller (never a secret or a driver internal). */
 export abstract class DomainError extends Error {}
 

@@ -2,9 +2,7 @@ import { afterAll, describe, expect, it } from 'bun:test'
 import type { Lease } from '../src/db/lease'
 import { createWebhookDispatcher } from '../src/webhooks/webhooks.dispatcher'
 import { RECENT_ATTEMPTS } from '../src/webhooks/webhooks.model'
-import { createWebhookSender } from '../src/webhooks/webhooks.sender'
-import { createDeliveryWorkers } from '../src/webhooks/webhooks.workers'
-import { publishEvents, startReceiver, useWebhooksTestApp, waitUntil } from './helpers/webhooks'
+import { loopbackWorkers, publishEvents, startReceiver, useWebhooksTestApp, waitUntil } from './helpers/webhooks'
 
 /**
  * The deliveries log and an erase (docs/events.md, "Erase"): what receivers answered about an
@@ -22,14 +20,7 @@ afterAll(async () => {
 async function world(name: string, schedule: number[], clock?: () => Date) {
   const { app, lease } = await useWebhooksTestApp(name, leases)
   const dispatcher = createWebhookDispatcher({ stores: app.webhooks, lease, schedule })
-  const workers = createDeliveryWorkers({
-    stores: app.webhooks,
-    send: createWebhookSender({ timeoutMs: 5000, allowPrivateTargets: true, clock: () => new Date() }),
-    schedule,
-    timeoutMs: 5000,
-    random: () => 0,
-    ...(clock ? { clock } : {}),
-  })
+  const workers = loopbackWorkers(app.webhooks, schedule, clock ? { clock } : {})
   const path = `/${name}/echo`
   const res = await app.api.v1.webhooks.$post({ json: { url: receiver.url(path) } as never })
   expect(res.status).toBe(201)

@@ -2,9 +2,7 @@ import { afterAll, describe, expect, it } from 'bun:test'
 import type { Lease } from '../src/db/lease'
 import { createWebhookDispatcher } from '../src/webhooks/webhooks.dispatcher'
 import type { WebhookStores } from '../src/webhooks/webhooks.model'
-import { createWebhookSender } from '../src/webhooks/webhooks.sender'
-import { createDeliveryWorkers } from '../src/webhooks/webhooks.workers'
-import { publishEvents, startReceiver, useWebhooksTestApp, waitUntil } from './helpers/webhooks'
+import { loopbackWorkers, publishEvents, startReceiver, useWebhooksTestApp, waitUntil } from './helpers/webhooks'
 
 /**
  * An idle instance makes few database calls (issue 18: the bench charges idle CPU to the requests
@@ -110,15 +108,7 @@ describe('the delivery workers when idle', () => {
         return app.webhooks.deliveries.claim(...args)
       },
     }
-    const workers = createDeliveryWorkers({
-      stores: { ...app.webhooks, deliveries },
-      send: createWebhookSender({ timeoutMs: 5000, allowPrivateTargets: true, clock: () => new Date() }),
-      schedule,
-      timeoutMs: 5000,
-      random: () => 0,
-      pollMs: 10,
-      idlePollMs: 80,
-    })
+    const workers = loopbackWorkers({ ...app.webhooks, deliveries }, schedule, { pollMs: 10, idlePollMs: 80 })
     workers.start()
     try {
       await Bun.sleep(300) // long enough for the pause to reach idlePollMs
@@ -142,15 +132,7 @@ describe('the delivery workers and a manual retry', () => {
     const { app, lease } = await useWebhooksTestApp('wh_retry_wakes', leases)
     const schedule = [0]
     // One look at start, then nothing for ten minutes unless woken.
-    const workers = createDeliveryWorkers({
-      stores: app.webhooks,
-      send: createWebhookSender({ timeoutMs: 5000, allowPrivateTargets: true, clock: () => new Date() }),
-      schedule,
-      timeoutMs: 5000,
-      random: () => 0,
-      pollMs: 600_000,
-      idlePollMs: 600_000,
-    })
+    const workers = loopbackWorkers(app.webhooks, schedule, { pollMs: 600_000, idlePollMs: 600_000 })
     const created = await app.api.v1.webhooks.$post({ json: { url: receiver.url('/wh_retry_wakes/a') } as never })
     expect(created.status).toBe(201)
     const { id } = (await created.json()) as { id: string }

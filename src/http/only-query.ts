@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono'
+import { toJsonPointer } from './errors'
 import { problem } from './problem'
 import type { AppEnv } from './types'
 
@@ -19,7 +20,7 @@ export function onlyQuery(...declared: string[]): MiddlewareHandler<AppEnv> {
     return problem(c, 'validation_failed', 'The request query parameter is invalid: see errors.', {
       errors: unknown.map((name) => ({
         location: 'query' as const,
-        pointer: `/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`,
+        pointer: toJsonPointer([name]),
         code: 'unknown_field',
         message,
       })),

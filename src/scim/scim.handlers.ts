@@ -1,5 +1,13 @@
 import type { Context } from 'hono'
-import { type Conflict, type Forbidden, type NotFound, type PreconditionFailed, UnavailableError } from '../errors'
+import {
+  type Conflict,
+  type Forbidden,
+  type NotFound,
+  type PreconditionFailed,
+  UnavailableError,
+  unmatched,
+  type VersionMatch,
+} from '../errors'
 import type { Handler } from '../http/handler'
 import type { AppEnv } from '../http/types'
 import type { StoredQuery, StoredQueryTerms } from '../users/users.model'
@@ -108,15 +116,14 @@ async function patch(
   users: UsersService,
   id: string,
   operations: PatchOperation[],
-  ifMatch: 'any' | number[] | undefined,
+  ifMatch: VersionMatch | undefined,
 ): Promise<User | NotFound | Conflict | PreconditionFailed | Forbidden> {
   const ref = { by: 'id', value: id } as const
   for (let attempt = 1; attempt <= MAX_PATCH_ATTEMPTS; attempt++) {
     const current = await users.get(ref)
     if ('kind' in current) return current
-    if (ifMatch && ifMatch !== 'any' && !ifMatch.includes(current.version)) {
-      return { kind: 'precondition_failed', currentVersion: current.version }
-    }
+    const refused = unmatched(ifMatch, current.version)
+    if (refused) return refused
     const input = patchInput(applyUserPatch(stateOf(current), operations))
     if (Object.keys(input).length === 0) return current
     const outcome = await users.update(ref, input, { authority: AUTHORITY, ifMatch: [current.version] })

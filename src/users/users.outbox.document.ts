@@ -41,14 +41,20 @@ export const newEventId = (at: Date): string => `evt_${ulid(at.getTime())}`
  * document at the version it read, which changes landing in between would otherwise keep moving.
  * A hold left by an erase that stopped half way lapses after this.
  */
-export const ERASE_HOLD_MS = 60_000
+const ERASE_HOLD_MS = 60_000
+
+/** Since when an erase's hold still holds: one set before this has lapsed. */
+const holdsSince = (now: Date) => new Date(now.getTime() - ERASE_HOLD_MS)
+
+/** Whether an erase holds this stored user's changes off now (what outboxOpen's filter refuses). */
+export const heldForErase = (doc: EraseHold, now: Date): boolean => doc.erasingAt !== undefined && doc.erasingAt > holdsSince(now)
 
 /** What every change's filter adds: a base to replay from, room in the outbox, and no erase in progress. */
 export function outboxOpen(now: Date) {
   return {
     eventBase: { $exists: true },
     [`pendingEvents.${OUTBOX_CAP - 1}`]: { $exists: false },
-    $nor: [{ erasingAt: { $gt: new Date(now.getTime() - ERASE_HOLD_MS) } }],
+    $nor: [{ erasingAt: { $gt: holdsSince(now) } }],
   } satisfies Filter<UserDocument>
 }
 

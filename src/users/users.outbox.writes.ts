@@ -1,7 +1,7 @@
 import { ObjectId } from '../db/driver'
 import { UnavailableError } from '../errors'
 import type { UserDocument } from './users.document'
-import { ERASE_HOLD_MS, OUTBOX_CAP, snapshotOf } from './users.outbox.document'
+import { heldForErase, OUTBOX_CAP, snapshotOf } from './users.outbox.document'
 import type { Store } from './users.writes'
 
 /**
@@ -27,7 +27,7 @@ export async function outboxMiss(store: Store, id: string): Promise<'adopted' | 
   const _id = new ObjectId(id)
   const doc = await store.call((limit) => store.users.findOne({ _id }, limit))
   if (!doc || doc.erasedAt !== undefined) return 'other'
-  if (doc.erasingAt && doc.erasingAt.getTime() > store.now().getTime() - ERASE_HOLD_MS) throw beingErased()
+  if (heldForErase(doc, store.now())) throw beingErased()
   if ((doc.pendingEvents?.length ?? 0) >= OUTBOX_CAP) throw outboxFull()
   if (doc.eventBase !== undefined) return 'other'
   // Stored before events existed: its base is the user as it is, at its version. Not a change (no

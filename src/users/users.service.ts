@@ -5,9 +5,10 @@ import {
   type NotFound,
   notFound,
   type PreconditionFailed,
-  preconditionFailed,
   UnavailableError,
   type UserKey,
+  unmatched,
+  type VersionMatch,
 } from '../errors'
 import type { PasswordHasher } from './passwords'
 import { changesFor, refuseDetailsUnlessDisabled, refusePastDisabledUntil } from './users.changes'
@@ -42,7 +43,6 @@ export type Authority = { admin: boolean }
 export type UserRef = { by: Extract<UserKey, 'id' | 'username'>; value: string }
 
 /** If-Match: the user must exist (`any`) or be at one of these versions. */
-export type VersionMatch = 'any' | readonly number[]
 
 /** `passwordHash`: another system's hash (passwords.formats.ts), stored as is instead of hashing `password`. */
 export type CreateInput = {
@@ -164,8 +164,7 @@ const guardOf = ({ authority, ifMatch }: WriteOptions): WriteGuard => ({
 /** Why a write on `current` may not happen, in the order callers are told: authority, then If-Match. */
 function refusal(current: User, { authority, ifMatch }: WriteOptions): Forbidden | PreconditionFailed | null {
   if (!authority.admin && !isOrdinary(current)) return forbidden('privileged_target')
-  if (ifMatch && ifMatch !== 'any' && !ifMatch.includes(current.version)) return preconditionFailed(current.version)
-  return null
+  return unmatched(ifMatch, current.version)
 }
 
 async function create(

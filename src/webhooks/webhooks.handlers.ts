@@ -1,15 +1,10 @@
 import type { Context } from 'hono'
+import type { PreconditionFailed } from '../errors'
 import { readIfMatch, toEtag } from '../http/etag'
 import type { Handler } from '../http/handler'
 import { problem } from '../http/problem'
 import type * as routes from './webhooks.routes'
-import type {
-  DeliveryNotFound,
-  WebhookDisabled,
-  WebhookNotFound,
-  WebhookPreconditionFailed,
-  WebhooksService,
-} from './webhooks.service'
+import type { DeliveryNotFound, WebhookDisabled, WebhookNotFound, WebhooksService } from './webhooks.service'
 
 /** The webhook routes' handlers: HTTP in, one service call, the outcome back to HTTP. */
 export function createWebhooksHandlers(webhooks: WebhooksService) {
@@ -79,7 +74,7 @@ const webhookNotFound = (c: Context, outcome: WebhookNotFound) =>
   problem(c, 'webhook_not_found', `No webhook endpoint has id '${outcome.id}'.`)
 
 /** A write refused before it happened: the endpoint is gone, or If-Match named another version. */
-function refusedWrite(c: Context, outcome: WebhookNotFound | WebhookPreconditionFailed) {
+function refusedWrite(c: Context, outcome: WebhookNotFound | PreconditionFailed) {
   if (outcome.kind === 'webhook_not_found') return webhookNotFound(c, outcome)
   const detail = `The webhook endpoint is at version ${outcome.currentVersion}; If-Match did not name it.`
   return problem(c, 'precondition_failed', detail, { headers: { ETag: toEtag(outcome.currentVersion) } })

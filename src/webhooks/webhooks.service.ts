@@ -1,4 +1,4 @@
-import { InvalidInputError, UnavailableError } from '../errors'
+import { InvalidInputError, type PreconditionFailed, UnavailableError, unmatched, type VersionMatch } from '../errors'
 import { DELIVERY_ID_PATTERN, newWebhookId } from '../events/events.ids'
 import type {
   DeliveryStatus,
@@ -24,10 +24,6 @@ export type WebhookNotFound = { kind: 'webhook_not_found'; id: string }
 export type DeliveryNotFound = { kind: 'delivery_not_found'; id: string }
 export type WebhookLimitReached = { kind: 'limit_reached'; max: number }
 export type WebhookDisabled = { kind: 'webhook_disabled'; id: string }
-/** If-Match named another version: the endpoint's current one, for the 412's ETag. */
-export type WebhookPreconditionFailed = { kind: 'precondition_failed'; currentVersion: number }
-/** An If-Match as read from the request (src/http/etag.ts): `any` for `*`, else the versions named. */
-export type IfMatch = 'any' | number[] | undefined
 
 export type WebhooksServiceDeps = {
   endpoints: WebhookEndpoints
@@ -62,7 +58,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       return { kind: 'found' as const, webhook: toWebhook(endpoint, clock()), version: endpoint.version }
     },
 
-    async update(id: string, patch: UpdateWebhookInput, ifMatch?: IfMatch) {
+    async update(id: string, patch: UpdateWebhookInput, ifMatch?: VersionMatch) {
       const url = patch.url === undefined ? undefined : targetOf(ctx, patch.url)
       return change(ctx, id, ifMatch, async (current, now) => {
         const changes = await changesOf(ctx, current, { ...patch, url })
@@ -75,7 +71,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       })
     },
 
-    async remove(id: string, ifMatch?: IfMatch) {
+    async remove(id: string, ifMatch?: VersionMatch) {
       return change(ctx, id, ifMatch, async (current) => {
         if (!(await endpoints.delete(id, current.version))) return 'raced'
         await deliveries.deleteFor(id)
@@ -83,7 +79,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       })
     },
 
-    async rotateSecret(id: string, ifMatch?: IfMatch) {
+    async rotateSecret(id: string, ifMatch?: VersionMatch) {
       const secret = ctx.newSecret()
       return change(ctx, id, ifMatch, async (current, now) => {
         const secrets = rotateSecrets(current.secrets, secret, now)
@@ -124,15 +120,14 @@ function targetOf(ctx: Context, url: string): string {
 async function change<T>(
   ctx: Context,
   id: string,
-  ifMatch: IfMatch,
+  ifMatch: VersionMatch | undefined,
   write: (current: StoredEndpoint, now: Date) => Promise<T | 'raced'>,
-): Promise<T | WebhookNotFound | WebhookPreconditionFailed> {
+): Promise<T | WebhookNotFound | PreconditionFailed> {
   for (let attempt = 0; attempt < MAX_RACES; attempt++) {
     const current = await ctx.endpoints.get(id)
     if (!current) return notFound(id)
-    if (ifMatch && ifMatch !== 'any' && !ifMatch.includes(current.version)) {
-      return { kind: 'precondition_failed', currentVersion: current.version }
-    }
+    const refused = unmatched(ifMatch, current.version)
+    if (refused) return refused
     const result = await write(current, ctx.clock())
     if (result !== 'raced') return result
   }

@@ -5,6 +5,9 @@ import { createLease, type Lease } from '../../src/db/lease'
 import { newEventId } from '../../src/events/events.ids'
 import type { ChangeEvent, EventType } from '../../src/events/events.schemas'
 import { verifyWebhook } from '../../src/events/events.verify'
+import type { WebhookStores } from '../../src/webhooks/webhooks.model'
+import { createWebhookSender } from '../../src/webhooks/webhooks.sender'
+import { createDeliveryWorkers, type DeliveryWorkersDeps } from '../../src/webhooks/webhooks.workers'
 import { useTestApp } from './context'
 
 /**
@@ -154,4 +157,19 @@ export async function useWebhooksTestApp(name: string, leases: Lease[], clock?: 
   lease.start()
   await waitUntil(() => lease.held(), 'the dispatcher lease is held')
   return { app, lease }
+}
+
+/**
+ * Delivery workers as the tests run them: sending for real to loopback receivers (5 s timeout),
+ * no retry jitter; `options` set the rest (clock, polls, bounds).
+ */
+export function loopbackWorkers(stores: WebhookStores, schedule: number[], options: Partial<DeliveryWorkersDeps> = {}) {
+  return createDeliveryWorkers({
+    stores,
+    send: createWebhookSender({ timeoutMs: 5000, allowPrivateTargets: true, clock: () => new Date() }),
+    schedule,
+    timeoutMs: 5000,
+    random: () => 0,
+    ...options,
+  })
 }
