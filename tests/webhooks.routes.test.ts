@@ -299,7 +299,11 @@ describe('entity tags on webhook endpoints', () => {
     expect(await storedSecrets(id)).toEqual(before)
     await expectProblem(await raw(`/${id}`, { method: 'DELETE', headers: { 'If-Match': '"7"' } }), 412, 'precondition_failed')
     expect((await raw(`/${id}`)).status).toBe(200)
-    expect((await raw(`/${id}/rotate-secret`, { method: 'POST', headers: { 'If-Match': '"1"' } })).status).toBe(200)
+    const rotated = await raw(`/${id}/rotate-secret`, { method: 'POST', headers: { 'If-Match': '"1"' } })
+    expect(rotated.status).toBe(200)
+    // The new version, for the next If-Match, without a read in between.
+    expect(rotated.headers.get('etag')).toBe('"2"')
+    expect((await raw(`/${id}`)).headers.get('etag')).toBe('"2"')
     expect((await raw(`/${id}`, { method: 'DELETE', headers: { 'If-Match': '"2"' } })).status).toBe(204)
     await expectProblem(await raw(`/${id}`), 404, 'webhook_not_found')
   })

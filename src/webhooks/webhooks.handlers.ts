@@ -43,7 +43,8 @@ export function createWebhooksHandlers(webhooks: WebhooksService) {
   const rotate: Handler<typeof routes.rotateWebhookSecret> = async (c) => {
     const outcome = await webhooks.rotateSecret(c.req.valid('param').id, readIfMatch(c))
     if (outcome.kind !== 'rotated') return refusedWrite(c, outcome)
-    return c.json({ secret: outcome.secret, previousSecretExpiresAt: outcome.previousSecretExpiresAt }, 200)
+    const { secret, previousSecretExpiresAt, version } = outcome
+    return c.json({ secret, previousSecretExpiresAt }, 200, { ETag: toEtag(version) })
   }
 
   const deliveries: Handler<typeof routes.listWebhookDeliveries> = async (c) => {

@@ -145,7 +145,11 @@ export const rotateWebhookSecret = createRoute({
   parameters: [ifMatch],
   request: { params: WebhookParamsSchema },
   responses: {
-    200: { description: 'The new secret: shown only here.', content: { 'application/json': { schema: RotatedSecretSchema } } },
+    200: {
+      description: "The new secret: shown only here; `ETag`, the endpoint's new version.",
+      headers: etag,
+      content: { 'application/json': { schema: RotatedSecretSchema } },
+    },
     ...problemResponses(...always, 'payload_too_large', 'webhook_not_found', 'precondition_failed'),
   },
 })

@@ -83,9 +83,10 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
       const secret = ctx.newSecret()
       return change(ctx, id, ifMatch, async (current, now) => {
         const secrets = rotateSecrets(current.secrets, secret, now)
-        if (!(await endpoints.update(id, current.version, { set: { secrets }, unset: [] }, now))) return 'raced'
+        const updated = await endpoints.update(id, current.version, { set: { secrets }, unset: [] }, now)
+        if (!updated) return 'raced'
         const expiresAt = secrets[1]?.expiresAt ?? now
-        return { kind: 'rotated' as const, secret, previousSecretExpiresAt: expiresAt.toISOString() }
+        return { kind: 'rotated' as const, secret, previousSecretExpiresAt: expiresAt.toISOString(), version: updated.version }
       })
     },
 
