@@ -112,6 +112,51 @@ describe("the relay's pop", () => {
     expect(kept.outboxSince).toBeInstanceOf(Date)
   })
 
+  it('takes one event of users changed since the read in a second write, with no reads, leaving the newer events', async () => {
+    // Each user with one pending event as read (its creation; the rename comes after the read).
+    const created = [await world.createUser(), await world.createUser(), await world.createUser()]
+    const read = await outbox.read(created.map((user) => user.id))
+    expect(read.map((user) => user.pending.length)).toEqual([1, 1, 1])
+    const [first, changed, last] = read
+    if (!first || !changed || !last) throw new Error('three users expected')
+    await rename(changed.id, 'renamed after the read')
+    await rename(last.id, 'renamed after the read')
+    let erased: boolean[] = []
+    const commands = await commandsOf(async () => (erased = await outbox.pop(allOf(read))))
+    expect(erased).toEqual([false, false, false])
+    // The chunk's write (one user matches), then the head pops of all three (two match): 1 + 2 = 3.
+    expect(commands).toEqual(['update users', 'update users'])
+    expect(sent[1]?.command.updates).toHaveLength(3)
+    expect((await stored(first.id)).pendingEvents).toEqual([])
+    for (const user of [changed, last]) {
+      const kept = await stored(user.id)
+      // The creation is taken; the rename stays, on the base the creation left.
+      expect(kept.pendingEvents).toHaveLength(1)
+      expect(kept.pendingEvents?.[0]?.id).not.toBe(user.pending[0]?.id)
+      expect(kept.eventBase?.version).toBe(1)
+      expect(kept.outboxSince).toBeInstanceOf(Date)
+    }
+    // A rerun (a relay finishing the batch again) takes nothing more: the renames stay pending.
+    expect(await outbox.pop(allOf(read))).toEqual([false, false, false])
+    for (const user of [changed, last]) expect((await stored(user.id)).pendingEvents).toHaveLength(1)
+  })
+
+  it('does not take the head of a user erased since the read: the reads tell, and its base keeps the version only', async () => {
+    const created = [await world.createUser(), await world.createUser()]
+    const read = await outbox.read(created.map((user) => user.id))
+    const [busy, erasedUser] = read
+    if (!busy || !erasedUser) throw new Error('two users expected')
+    await rename(busy.id, 'renamed after the read')
+    expect((await world.raw(`/v1/users/${erasedUser.id}/erase`, { method: 'POST' })).status).toBe(204)
+    const commands = await commandsOf(async () => expect(await outbox.pop(allOf(read))).toEqual([false, true]))
+    // The chunk's write matches neither, the head pops only the busy one: 1 of 2, so reads follow.
+    expect(commands.slice(0, 4)).toEqual(['update users', 'update users', 'find users', 'find users'])
+    expect((await stored(busy.id)).pendingEvents).toHaveLength(1)
+    const tombstone = await stored(erasedUser.id)
+    expect(tombstone.pendingEvents).toHaveLength(1)
+    expect(tombstone.eventBase).toEqual({ version: 1 })
+  })
+
   it('says a user read erased is erased, in the one write and when another user sends the chunk on its own way', async () => {
     const [tombstone, other] = await pendingUsers(2)
     if (!tombstone || !other) throw new Error('two users expected')

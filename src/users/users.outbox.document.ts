@@ -20,7 +20,10 @@ export type OutboxFields = {
   pendingEvents?: OutboxEvent[]
   /** Absent only on a user stored before events existed (adopted on its first change). */
   eventBase?: EventBase
-  /** When the oldest pending event was written; absent when none is pending. */
+  /**
+   * When the oldest pending event was written, or earlier (a pop of a user changed since the relay
+   * read it leaves it as it was); absent when none is pending.
+   */
   outboxSince?: Date
 }
 
