@@ -133,6 +133,23 @@ describe('POST /v1/users/{id}/erase', () => {
     expect(await (await get(`/v1/users/${other.id}`)).json()).toEqual(other)
   }, 30_000)
 
+  it("leaves no record of another caller's keyed create that collided with the user's username or email", async () => {
+    const user = await create()
+    // A writer's keyed creates refused for the erased-to-be user's values (security review: the
+    // 409's detail, kept for replays, named them for 24 hours after the erase).
+    for (const [field, value] of [
+      ['email', user.email.toUpperCase()],
+      ['username', user.username],
+    ] as const) {
+      const collided = await post('/v1/users', newUser({ [field]: value }), writer, { 'idempotency-key': `collide-${value}` })
+      expect(collided.status).toBe(409)
+    }
+    expect((await erase(user.id)).status).toBe(204)
+    const after = await everyDocument()
+    for (const value of [user.username, user.email])
+      expect({ value, holding: holding(after, value) }).toEqual({ value, holding: [] })
+  })
+
   it('answers 404 to every later read, restore and erase of the id', async () => {
     const user = await create({ password: 'correct horse battery' })
     expect((await erase(user.id)).status).toBe(204)

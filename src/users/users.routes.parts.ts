@@ -70,7 +70,8 @@ export const idempotencyKey = {
   required: false,
   description:
     'Makes the create safe to retry for 24 h: the same key and body replay the first answer (with `Idempotent-Replayed: true`); ' +
-    'another body gets 422, and a retry while the first request still runs gets 409. Keys are per caller; 1-255 visible ASCII characters.',
+    'another body gets 422, and a retry while the first request still runs gets 409. A 5xx or a conflict (409 `username_taken`, ' +
+    '`email_taken`, `external_id_taken`) is not kept: a retry runs again. Keys are per caller; 1-255 visible ASCII characters.',
   schema: {
     type: 'string' as const,
     minLength: 1,
