@@ -1,5 +1,5 @@
 import { withDeadline } from './deadline'
-import { allowLongPolls, routeOnRequestTarget } from './http/request-target'
+import { routeOnRequestTarget } from './http/request-target'
 import { startService, stopOnSignals } from './service'
 import { exitOnStartupFailure } from './startup'
 import { createMetricsApp } from './system/metrics'
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   /** Listens on `port`, or exits with one line (a port taken since the check in startService). */
   function serve(fetch: (request: Request) => Response | Promise<Response>, port: number) {
     try {
-      return Bun.serve({ fetch: allowLongPolls(routeOnRequestTarget(fetch)), hostname: config.host, port })
+      return Bun.serve({ fetch: routeOnRequestTarget(fetch), hostname: config.host, port })
     } catch (error) {
       return exitOnStartupFailure(error)
     }

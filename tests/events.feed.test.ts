@@ -6,7 +6,7 @@ import type { User } from '../src/client'
 import { testConfig } from '../src/config'
 import { createEventsFeed } from '../src/events/events.feed'
 import type { ChangeEvent, EventList, ListEventsQuery } from '../src/events/events.schemas'
-import { allowLongPolls, routeOnRequestTarget } from '../src/http/request-target'
+import { routeOnRequestTarget } from '../src/http/request-target'
 import { useTestApp } from './helpers/context'
 import { allEvents, startRelay } from './helpers/events'
 import { expectProblem, pointers } from './helpers/problem'
@@ -263,7 +263,7 @@ describe('GET /v1/events?waitSeconds on Bun.serve', () => {
   it("holds a long poll past Bun's 10 s idle timeout and answers it", async () => {
     await relay.drain()
     const { nextCursor } = await feed()
-    const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: allowLongPolls(routeOnRequestTarget(t.app.fetch)) })
+    const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: routeOnRequestTarget(t.app.fetch) })
     try {
       // Without its own idle time, Bun closed this connection after about 10 s (ECONNRESET).
       const res = await fetch(`${server.url}v1/events?after=${nextCursor}&waitSeconds=12`)
@@ -382,5 +382,31 @@ describe('GET /v1/events: authorization', () => {
       headers: { authorization: `Bearer ${consumer.secret}` },
     })
     expect(users.status).toBe(403)
+  })
+
+  it("lengthens the connection's idle time only for an authorized, valid long poll", async () => {
+    const secured = await useTestApp({
+      name: 'events_auth_idle',
+      deps: { authenticator: createAuthenticator({ apiKeys: [reader.entry, consumer.entry], jwt: undefined }) },
+    })
+    // Bun's server as Hono's env: what the handler asks of it.
+    const asked: number[] = []
+    const server = { timeout: (_request: Request, seconds: number) => void asked.push(seconds) }
+    const idleOf = async (target: string, secret?: string) => {
+      asked.length = 0
+      const headers: Record<string, string> = secret ? { authorization: `Bearer ${secret}` } : {}
+      const res = await secured.app.fetch(new Request(`http://localhost${target}`, { headers }), server)
+      return { status: res.status, asked: [...asked] }
+    }
+    const { nextCursor } = (await (
+      await secured.raw('/v1/events', { headers: { authorization: `Bearer ${consumer.secret}` } })
+    ).json()) as EventList
+    expect(await idleOf(`/v1/events?after=${nextCursor}&waitSeconds=1`, consumer.secret)).toEqual({ status: 200, asked: [60] })
+    // Unauthenticated, unauthorized, invalid, no wait, or merely naming the feed: the default stays.
+    expect(await idleOf('/v1/events?waitSeconds=5')).toEqual({ status: 401, asked: [] })
+    expect(await idleOf('/v1/events?waitSeconds=5', reader.secret)).toEqual({ status: 403, asked: [] })
+    expect(await idleOf('/v1/events?waitSeconds=99', consumer.secret)).toEqual({ status: 400, asked: [] })
+    expect(await idleOf('/v1/events', consumer.secret)).toEqual({ status: 200, asked: [] })
+    expect(await idleOf('/nope?/v1/events&waitSeconds=5')).toEqual({ status: 404, asked: [] })
   })
 })

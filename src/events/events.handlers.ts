@@ -1,12 +1,15 @@
 import type { Handler } from '../http/handler'
 import { problem } from '../http/problem'
+import { holdingAnswer } from '../http/request-target'
 import type { EventsFeed } from './events.feed'
 import type { listEvents } from './events.routes'
 
 /** GET /v1/events: the query to the feed, its outcome back to HTTP. */
 export function createEventsHandlers(feed: EventsFeed) {
   const listEventsHandler: Handler<typeof listEvents> = async (c) => {
-    const outcome = await feed.list(c.req.valid('query'), c.req.raw.signal)
+    const query = c.req.valid('query')
+    if (query.waitSeconds > 0) holdingAnswer(c)
+    const outcome = await feed.list(query, c.req.raw.signal)
     switch (outcome.kind) {
       case 'page':
         return c.json(outcome.page, 200)

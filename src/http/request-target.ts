@@ -1,3 +1,5 @@
+import type { Context } from 'hono'
+
 /**
  * Bun hands `fetch` a relative URL (`/static/v1/users/...`) for a request without a usable Host:
  * HTTP/1.0 with none, or HTTP/1.1 with `Host:` empty. Hono reads the path of a URL after its scheme
@@ -22,16 +24,14 @@ const LONG_POLL_IDLE_SECONDS = 60
 
 /**
  * Bun.serve closes a connection that has sent nothing for 10 s, pending answer or not, and
- * GET /v1/events?waitSeconds= may hold its answer 30 s. Such a request gets a longer idle time of
- * its own (Bun's `server.timeout`), every other keeps the default. Node's server has no such limit
- * on a pending answer.
+ * GET /v1/events?waitSeconds= may hold its answer 30 s. The feed's handler calls this for such a
+ * request, once the caller is authenticated and authorized and the query valid: its connection gets
+ * a longer idle time of its own (Bun's `server.timeout`; on Bun, Hono's `c.env` is the server),
+ * every other keeps the default. It used to be granted on the URL's text before routing, so any
+ * request naming `/v1/events` and `waitSeconds=`, unauthenticated too, held its connection six
+ * times as long (a security review). Nothing on Node, whose server has no such limit on a pending answer.
  */
-export function allowLongPolls<Server extends { timeout(request: Request, seconds: number): void }>(
-  fetch: (request: Request, server: Server) => Response | Promise<Response>,
-): (request: Request, server: Server) => Response | Promise<Response> {
-  return (request, server) => {
-    if (request.url.includes('/v1/events') && request.url.includes('waitSeconds='))
-      server.timeout(request, LONG_POLL_IDLE_SECONDS)
-    return fetch(request, server)
-  }
+export function holdingAnswer(c: Context): void {
+  const server = c.env as { timeout?: (request: Request, seconds: number) => void } | undefined
+  if (typeof server?.timeout === 'function') server.timeout(c.req.raw, LONG_POLL_IDLE_SECONDS)
 }
