@@ -274,6 +274,29 @@ describe('webhook delivery', () => {
     }
   })
 
+  it('delivers to a healthy endpoint in full while four others hang, with the default bounds', async () => {
+    const w = await world('wh_isolation_many', { timeoutMs: 60_000 })
+    const hanging = await Promise.all([1, 2, 3, 4].map((n) => w.endpoint(`hanging${n}`)))
+    const healthy = await w.endpoint('healthy')
+    const release = Promise.withResolvers<void>()
+    for (const endpoint of hanging) receiver.on(endpoint.path, () => release.promise.then(() => new Response('late')))
+    await publishEvents(
+      w.db,
+      Array.from({ length: 8 }, () => ({})),
+    )
+    await w.dispatcher.dispatch()
+    w.workers.start()
+    try {
+      const succeeded = async () => (await w.deliveries(healthy.id)).filter((delivery) => delivery.status === 'succeeded').length
+      // With 16 slots in all, the four hanging endpoints' 4 each took every one (security review).
+      await waitUntil(async () => (await succeeded()) === 8, 'every healthy delivery succeeded')
+      for (const endpoint of hanging) expect(receiver.maxOpen(endpoint.path)).toBe(4)
+    } finally {
+      release.resolve()
+      await w.workers.stop()
+    }
+  })
+
   it('signs with the replaced secret beside the new one for 24 hours after a rotation, then with the new one only', async () => {
     let offset = 0
     const w = await world('wh_rotation', { clock: () => new Date(Date.now() + offset) })

@@ -1,5 +1,11 @@
 import type { RetrySchedule } from '../retry-schedule'
-import type { ClaimedDelivery, StoredAttempt, StoredDelivery, WebhookStores } from './webhooks.model'
+import {
+  type ClaimedDelivery,
+  MAX_WEBHOOK_ENDPOINTS,
+  type StoredAttempt,
+  type StoredDelivery,
+  type WebhookStores,
+} from './webhooks.model'
 import { createPacing, type Pacing } from './webhooks.pacing'
 import { nextAttemptAt } from './webhooks.schedule'
 import type { DeliveryOutcome, WebhookSender } from './webhooks.sender'
@@ -7,11 +13,13 @@ import { signingSecrets } from './webhooks.signing'
 
 /**
  * The delivery workers, on every instance: claim due deliveries (a lease on each), send them, and
- * record what happened. Bounded: at most `concurrency` attempts in flight per instance and
- * `perEndpoint` per endpoint; the claim skips endpoints at their limit or paused by their circuit
- * breaker (webhooks.pacing.ts), so a slow or dead endpoint holds at most `perEndpoint` slots (each
- * for at most WEBHOOK_TIMEOUT_MS) while every other endpoint's deliveries go on. Nothing here is
- * on a request's path.
+ * record what happened. Bounded: at most `perEndpoint` attempts in flight per endpoint on this
+ * instance; the claim skips endpoints at their limit or paused by their circuit breaker
+ * (webhooks.pacing.ts), so a slow or dead endpoint holds at most `perEndpoint` slots (each for at
+ * most WEBHOOK_TIMEOUT_MS) while every other endpoint's deliveries go on. The instance's own bound,
+ * `concurrency`, is by default every endpoint's share at once (MAX_WEBHOOK_ENDPOINTS of them), so
+ * no number of slow endpoints can take the slots of the others: with 16, four slow endpoints
+ * starved every other one (a security review). Nothing here is on a request's path.
  *
  * At least once: a worker that dies mid-attempt leaves its claim to run out; the delivery is then
  * sent again with the same `webhook-id`, which receivers deduplicate on.
@@ -24,7 +32,7 @@ export type DeliveryWorkersDeps = {
   /** WEBHOOK_TIMEOUT_MS: a claim lasts this much longer than an attempt can. */
   timeoutMs: number
   clock?: () => Date
-  /** Attempts in flight on this instance (default 16). */
+  /** Attempts in flight on this instance (default perEndpoint × MAX_WEBHOOK_ENDPOINTS, 80). */
   concurrency?: number
   /** Attempts in flight per endpoint on this instance (default 4). */
   perEndpoint?: number
@@ -63,9 +71,10 @@ const LEASE_MARGIN_MS = 30_000
 export function createDeliveryWorkers(deps: DeliveryWorkersDeps) {
   const { deliveries } = deps.stores
   const clock = deps.clock ?? (() => new Date())
-  const concurrency = deps.concurrency ?? 16
+  const perEndpoint = deps.perEndpoint ?? 4
+  const concurrency = deps.concurrency ?? perEndpoint * MAX_WEBHOOK_ENDPOINTS
   const random = deps.random ?? Math.random
-  const pacing = createPacing({ perEndpoint: deps.perEndpoint ?? 4, clock })
+  const pacing = createPacing({ perEndpoint, clock })
   const active = new Set<Promise<void>>()
   let running = false
   let loop: Promise<void> | undefined
