@@ -57,7 +57,7 @@ export type AppDeps = {
   /** The time the users service judges expiry by (a disable's end); tests pass the stores' clock. */
   clock?: () => Date
   /** The feed's long polls: how often the watermark is read while someone waits, and how many may wait. */
-  eventsFeed?: Pick<FeedOptions, 'pollEveryMs' | 'maxWaiters'>
+  eventsFeed?: Pick<FeedOptions, 'pollEveryMs' | 'maxWaiters' | 'maxWaitersPerCaller'>
 }
 
 /** Builds the HTTP app. No I/O happens here: connecting and listening belong to the entry points. */

@@ -7,8 +7,9 @@ import { testConfig } from '../src/config'
 import { createEventsFeed } from '../src/events/events.feed'
 import type { ChangeEvent, EventList, ListEventsQuery } from '../src/events/events.schemas'
 import { routeOnRequestTarget } from '../src/http/request-target'
-import { useTestApp } from './helpers/context'
+import { newUser, useTestApp } from './helpers/context'
 import { allEvents, startRelay } from './helpers/events'
+import { apiKey } from './helpers/keys'
 import { expectProblem, pointers } from './helpers/problem'
 import { publishEvents } from './helpers/webhooks'
 
@@ -382,6 +383,56 @@ describe('GET /v1/events: authorization', () => {
       headers: { authorization: `Bearer ${consumer.secret}` },
     })
     expect(users.status).toBe(403)
+  })
+
+  it("answers 429 with Retry-After above one caller's share of the long polls, while another caller still waits", async () => {
+    // Another caller with the same scope (a name of its own: shares are per caller).
+    const other = key(['events:read'])
+    other.entry.name = 'another_consumer'
+    const writer = apiKey('writer', ['users:write'])
+    const shared = await useTestApp({
+      name: 'events_share',
+      deps: {
+        authenticator: createAuthenticator({ apiKeys: [consumer.entry, other.entry, writer.entry], jwt: undefined }),
+        eventsFeed: { maxWaitersPerCaller: 2 },
+      },
+    })
+    const change = async () => {
+      const res = await shared.raw('/v1/users', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${writer.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(newUser()),
+      })
+      expect(res.status).toBe(201)
+    }
+    const sharedRelay = await startRelay(shared)
+    await sharedRelay.drain()
+    const poll = (secret: string, after = '') =>
+      shared.raw(`/v1/events?waitSeconds=30${after && `&after=${after}`}`, { headers: { authorization: `Bearer ${secret}` } })
+    const waitingNow = async (count: number) =>
+      (await shared.deps.metrics.render()).includes(`events_feed_waiting_requests ${count}`)
+    const held = [poll(consumer.secret), poll(consumer.secret)]
+    for (let attempt = 0; attempt < 200 && !(await waitingNow(2)); attempt++) await Bun.sleep(10)
+    expect(await waitingNow(2)).toBe(true)
+    const refused = await poll(consumer.secret)
+    const problem = await expectProblem(refused, 429, 'rate_limited')
+    expect(refused.headers.get('retry-after')).toBe('1')
+    expect(problem.detail).toContain('2 long polls')
+    // Another key still gets a place.
+    const third = poll(other.secret)
+    for (let attempt = 0; attempt < 200 && !(await waitingNow(3)); attempt++) await Bun.sleep(10)
+    expect(await waitingNow(3)).toBe(true)
+    await change()
+    const answered = await Promise.all([...held, third])
+    expect(answered.map((res) => res.status)).toEqual([200, 200, 200])
+    const { nextCursor } = (await (answered[0] as Response).json()) as EventList
+    // Answered, the places are the caller's again.
+    const again = poll(consumer.secret, nextCursor)
+    for (let attempt = 0; attempt < 200 && !(await waitingNow(1)); attempt++) await Bun.sleep(10)
+    expect(await waitingNow(1)).toBe(true)
+    await change()
+    expect((await again).status).toBe(200)
+    await sharedRelay.stop()
   })
 
   it("lengthens the connection's idle time only for an authorized, valid long poll", async () => {

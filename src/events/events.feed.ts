@@ -15,9 +15,12 @@ export type FeedOutcome =
   | { kind: 'cursor_expired'; after: number; prunedThrough: number }
   /** `after` names a sequence the feed never handed out. */
   | { kind: 'ahead'; after: number; lastSequence: number }
+  /** The caller already holds its share of this instance's long polls. */
+  | { kind: 'too_many_waiting'; max: number }
 
 export type EventsFeed = {
-  list(query: ListEventsQuery, signal?: AbortSignal): Promise<FeedOutcome>
+  /** `caller` (the authenticated caller's name) bounds its share of the long polls. */
+  list(query: ListEventsQuery, signal?: AbortSignal, caller?: string): Promise<FeedOutcome>
   /** Long polls waiting now (for tests and metrics). */
   waiting(): number
 }
@@ -27,6 +30,11 @@ export type FeedOptions = {
   pollEveryMs?: number
   /** Long polls one instance holds at most; above it, 503 with Retry-After (1000). */
   maxWaiters?: number
+  /**
+   * Long polls one caller holds at most on one instance (100); above it, 429 (too_many_waiting),
+   * so that no one caller takes every slot (a security review held all 1000 with one key).
+   */
+  maxWaitersPerCaller?: number
   /** True once the process is draining: waiting requests are answered at once. */
   shuttingDown?: () => boolean
   /** Told how many long polls wait, each time it changes (a metric). */
@@ -38,7 +46,7 @@ export function createEventsFeed(events: EventsStore, options: FeedOptions = {})
   const clock = options.clock ?? (() => new Date())
   const watcher = createWatcher(events, options)
 
-  async function answer(query: ListEventsQuery, signal?: AbortSignal): Promise<FeedOutcome> {
+  async function answer(query: ListEventsQuery, signal?: AbortSignal, caller?: string): Promise<FeedOutcome> {
     const state = await events.state()
     const after = query.after === undefined ? state.prunedThrough : Number(query.after)
     if (after < state.prunedThrough) return { kind: 'cursor_expired', after, prunedThrough: state.prunedThrough }
@@ -62,7 +70,8 @@ export function createEventsFeed(events: EventsStore, options: FeedOptions = {})
       const page = { kind: 'page' as const, page: { items, nextCursor: String(cursor) } }
       const remaining = deadline - clock().getTime()
       if (items.length > 0 || remaining <= 0 || signal?.aborted) return holeFree(query, page, after, cursor)
-      const next = await watcher.wait(through, remaining, signal)
+      const next = await watcher.wait(through, remaining, signal, caller)
+      if (next === 'too_many') return { kind: 'too_many_waiting', max: watcher.perCaller }
       if (next === undefined) return holeFree(query, page, after, cursor)
       through = next
     }
@@ -94,7 +103,15 @@ type Waiter = { above: number; done: (watermark: number | undefined) => void }
 function createWatcher(events: EventsStore, options: FeedOptions) {
   const pollEveryMs = options.pollEveryMs ?? 250
   const maxWaiters = options.maxWaiters ?? 1000
+  const perCaller = options.maxWaitersPerCaller ?? 100
   const waiters = new Set<Waiter>()
+  /** Long polls held per caller, for those that hold any. */
+  const held = new Map<string, number>()
+  const hold = (caller: string, change: 1 | -1) => {
+    const count = (held.get(caller) ?? 0) + change
+    if (count > 0) held.set(caller, count)
+    else held.delete(caller)
+  }
   let polling = false
 
   const release = (watermark: number | undefined) => {
@@ -119,19 +136,26 @@ function createWatcher(events: EventsStore, options: FeedOptions) {
 
   return {
     size: () => waiters.size,
-    /** The watermark once it is above `above`, or undefined when `ms` pass first, the caller goes away, or the process drains. */
-    wait(above: number, ms: number, signal?: AbortSignal): Promise<number | undefined> {
+    perCaller,
+    /**
+     * The watermark once it is above `above`, or undefined when `ms` pass first, the caller goes
+     * away, or the process drains; 'too_many' when `caller` already holds its share.
+     */
+    wait(above: number, ms: number, signal?: AbortSignal, caller?: string): Promise<number | undefined | 'too_many'> {
       if (waiters.size >= maxWaiters) {
         throw new UnavailableError(
           'Too many long polls are waiting on this instance; retry shortly or poll without waitSeconds.',
           1,
         )
       }
+      if (caller !== undefined && (held.get(caller) ?? 0) >= perCaller) return Promise.resolve('too_many')
       if (options.shuttingDown?.()) return Promise.resolve(undefined)
+      if (caller !== undefined) hold(caller, 1)
       return new Promise((resolve) => {
         const waiter: Waiter = {
           above,
           done: (watermark) => {
+            if (caller !== undefined) hold(caller, -1)
             waiters.delete(waiter)
             options.onWaiting?.(waiters.size)
             clearTimeout(timer)

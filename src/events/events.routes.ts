@@ -17,7 +17,8 @@ export const listEvents = createRoute({
     'event exactly once, never a lower sequence after a higher one, across restarts and instances; per user in ' +
     '`userVersion` order. With `waitSeconds`, a request that finds nothing newer waits until something is or the time is up. ' +
     'Events are kept EVENTS_RETENTION_DAYS (default 30): an older cursor gets 410 `cursor_expired` (start again without ' +
-    '`after`, after re-reading the users you keep).',
+    '`after`, after re-reading the users you keep). A caller holds at most 100 long polls per instance (429 `rate_limited` ' +
+    'with `Retry-After` beyond), and an instance 1000 (503).',
   request: { query: ListEventsQuerySchema },
   responses: {
     200: { description: 'A page of events.', content: { 'application/json': { schema: EventListSchema } } },
@@ -26,6 +27,7 @@ export const listEvents = createRoute({
       'unauthorized',
       'forbidden',
       'cursor_expired',
+      'rate_limited',
       'internal_error',
       'service_unavailable',
     ),
