@@ -145,6 +145,13 @@ describe('verifyWebhook', () => {
     expect((await failure(late)).reason).toBe('timestamp_out_of_range')
   })
 
+  it('refuses an invalid time as a programming error, rather than accept any timestamp', async () => {
+    const yearOld = referenceHeaders({ at: new Date(now.getTime() - 365 * 86_400_000) })
+    for (const invalid of [Number.NaN, new Date('x'), Number.POSITIVE_INFINITY]) {
+      await expect(verifyWebhook(secret, yearOld, body, { now: invalid })).rejects.toThrow(TypeError)
+    }
+  })
+
   it('uses the system clock by default', async () => {
     const fresh = referenceHeaders({ at: new Date() })
     expect((await verifyWebhook(secret, fresh, body)).id).toBe(id)

@@ -106,6 +106,8 @@ function checkTimestamp(seconds: number, options: VerifyWebhookOptions): void {
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS
   if (!Number.isFinite(tolerance) || tolerance < 0) throw new TypeError('toleranceSeconds must be 0 or more')
   const nowMs = options.now === undefined ? Date.now() : typeof options.now === 'number' ? options.now : options.now.getTime()
+  // An invalid Date (`new Date(undefined)`) or NaN would pass any timestamp: a programming error.
+  if (!Number.isFinite(nowMs)) throw new TypeError('now must be a valid Date or epoch milliseconds')
   const offset = seconds - Math.floor(nowMs / 1000)
   if (offset < -tolerance) {
     throw new WebhookVerificationError('timestamp_out_of_range', `webhook-timestamp is more than ${tolerance} seconds old`)
