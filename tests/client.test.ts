@@ -247,6 +247,30 @@ export const undocumented: [Exclude<ClientOperations, InDocument>] extends [neve
   })
 })
 
+describe('README.md', () => {
+  it('has a change-feed loop that compiles against the installed package (the bundler setup)', async () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    const loop = [...readme.matchAll(/```ts\n([\s\S]*?)\n```/g)]
+      .map((m) => m[1] ?? '')
+      .find((code) => code.includes('v1.events.$get'))
+    expect(loop).toBeDefined()
+    const dir = join(work, 'readme-loop')
+    mkdirSync(join(dir, 'src'), { recursive: true })
+    symlinkSync(join(project('bundler'), 'node_modules'), join(dir, 'node_modules'))
+    cpSync(join(consumerDir, 'setups/bundler/tsconfig.json'), join(dir, 'tsconfig.json'))
+    // What the README leaves to its reader, declared.
+    const prelude = `declare const process: { env: Record<string, string | undefined> }
+declare function loadCursor(): Promise<string | undefined>
+declare function saveCursor(cursor: string): Promise<void>
+declare function resyncAllUsers(): Promise<void>
+declare function apply(event: { id: string }): Promise<void>
+export {}
+`
+    writeFileSync(join(dir, 'src/loop.ts'), `${prelude}${loop}\n`)
+    expect(await tsc(dir)).toEqual({ code: 0, out: '', err: '' })
+  })
+})
+
 describe('docs/client.md', () => {
   it('shows, as its complete example, tests/consumer/src/example.ts, which every setup compiles', () => {
     const example = readFileSync(join(consumerDir, 'src/example.ts'), 'utf8').trimEnd()
