@@ -232,13 +232,13 @@ describe('HEAD', () => {
 })
 
 describe('validation messages', () => {
-  it('says a missing field is required and a query value that is not a number must be one, keeping the codes', async () => {
+  it('says a missing field is required and a number in a query must be written in digits', async () => {
     const { email: _missing, ...noEmail } = newUser()
     const missing = await expectProblem(await t.raw('/v1/users', json(noEmail)), 400, 'validation_failed')
     expect(missing.errors).toEqual([{ location: 'body', pointer: '/email', code: 'invalid_type', message: 'is required' }])
     const notANumber = await expectProblem(await t.raw('/v1/users?limit=abc'), 400, 'validation_failed')
     expect(notANumber.errors).toEqual([
-      { location: 'query', pointer: '/limit', code: 'invalid_type', message: 'must be a number' },
+      { location: 'query', pointer: '/limit', code: 'invalid_format', message: 'must be a whole number, in digits' },
     ])
   })
 })

@@ -137,6 +137,13 @@ describe('GET /v1/users', () => {
       ['limit=101', '/limit'],
       ['limit=abc', '/limit'],
       ['limit=2.5', '/limit'],
+      // Digits only: Number() would read these (a consumer's review).
+      ['limit=0x10', '/limit'],
+      ['limit=1e1', '/limit'],
+      ['limit=%2B2', '/limit'],
+      ['limit=2.0', '/limit'],
+      ['limit=%2010', '/limit'],
+      ['limit=', '/limit'],
       ['sort=email', '/sort'],
       ['role=root', '/role'],
       ['status=gone', '/status'],

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { wholeNumberParameter } from '../http/query-number'
 import { UserIdSchema, UserSchema } from '../users/users.schemas'
 import { EVENT_ID_PATTERN } from './events.ids'
 
@@ -101,21 +102,14 @@ export const ListEventsQuerySchema = z.strictObject({
     .optional()
     .openapi({ description: 'Only these types; repeat the parameter for several.', example: ['user.created'] }),
   userId: UserIdSchema.optional().openapi({ description: "Only this user's events." }),
-  limit: z.coerce.number<string>().int().min(1).max(500).default(100),
-  // Digits only: coercing would read an empty or blank value as 0 and accept it.
-  waitSeconds: z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number of seconds')
-    .pipe(z.coerce.number<string>().int().min(0).max(30))
-    .default(0)
-    // Spelled out: the generator otherwise documents this one as nullable (seen with zod-openapi 1.6.3).
-    .openapi({
-      type: 'integer',
-      minimum: 0,
-      maximum: 30,
-      default: 0,
-      description: 'When nothing is newer than `after`, hold the request until something is or the time is up.',
-    }),
+  limit: wholeNumberParameter({ min: 1, max: 500, default: 100 }),
+  waitSeconds: wholeNumberParameter({
+    min: 0,
+    max: 30,
+    default: 0,
+    message: 'must be a whole number of seconds',
+    description: 'When nothing is newer than `after`, hold the request until something is or the time is up.',
+  }),
 })
 
 export type ListEventsQuery = z.output<typeof ListEventsQuerySchema>

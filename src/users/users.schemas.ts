@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { wholeNumberParameter } from '../http/query-number'
 import {
   CREATE_COMBINATIONS_DOCUMENTED,
   CREATE_V1_1_FIELDS,
@@ -198,7 +199,7 @@ export const ListUsersQuerySchema = z.strictObject({
     .optional()
     .openapi({ description: 'Case-insensitive prefix of the username or the email.', example: 'ali' }),
   sort: z.enum(SORTS).default('-createdAt').openapi({ description: '`_id` breaks ties.' }),
-  limit: z.coerce.number<string>().int().min(1).max(100).default(20),
+  limit: wholeNumberParameter({ min: 1, max: 100, default: 20 }),
   cursor: z.string().min(1).max(1024).optional().openapi({ description: 'Opaque; from a previous nextCursor.' }),
   includeTotal: z
     .enum(['true', 'false'])

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { DELIVERY_ID_PATTERN, WEBHOOK_ID_PATTERN } from '../events/events.ids'
 import { EVENT_TYPES, EventIdSchema, EventTypeSchema } from '../events/events.schemas'
+import { wholeNumberParameter } from '../http/query-number'
 import { DELIVERY_ERROR_CLASSES } from './webhooks.sender'
 import { checkWebhookTarget, MAX_TARGET_URL_LENGTH } from './webhooks.target'
 
@@ -163,7 +164,7 @@ export const DeliveryListSchema = z
 
 export const ListDeliveriesQuerySchema = z.strictObject({
   status: DeliveryStatusSchema.optional(),
-  limit: z.coerce.number<string>().int().min(1).max(100).default(20),
+  limit: wholeNumberParameter({ min: 1, max: 100, default: 20 }),
   cursor: z.string().min(1).max(1024).optional().openapi({ description: 'Opaque; from a previous nextCursor.' }),
 })
 

@@ -71,9 +71,8 @@ const LEASE_MARGIN_MS = 30_000
 export function createDeliveryWorkers(deps: DeliveryWorkersDeps) {
   const { deliveries } = deps.stores
   const clock = deps.clock ?? (() => new Date())
-  const perEndpoint = deps.perEndpoint ?? 4
+  const { perEndpoint = 4, random = Math.random } = deps
   const concurrency = deps.concurrency ?? perEndpoint * MAX_WEBHOOK_ENDPOINTS
-  const random = deps.random ?? Math.random
   const pacing = createPacing({ perEndpoint, clock })
   const active = new Set<Promise<void>>()
   let running = false
