@@ -106,6 +106,10 @@ describe('checkWebhookTarget (create time, the literal host)', () => {
       reason: 'private_address',
       message: 'must not point to a private, loopback or link-local address (169.254.169.254 is linkLocal)',
     })
+    // ipaddr.js calls an IPv4-compatible address unicast: the message says why it is refused.
+    expect(checkWebhookTarget('https://[::127.0.0.1]/', production)).toMatchObject({
+      message: 'must not point to a private, loopback or link-local address (::7f00:1 is IPv4-compatible (deprecated))',
+    })
   })
 
   it('allows http:// and private hosts when private targets are allowed, and nothing else more', () => {

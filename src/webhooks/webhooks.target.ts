@@ -67,9 +67,14 @@ export function isPublicAddress(address: string): boolean {
   return parsed.range() === 'unicast'
 }
 
-/** The range ipaddr.js gives an address (after unwrapping IPv4-mapped IPv6), for refusal messages. */
+/**
+ * The range ipaddr.js gives an address (after unwrapping IPv4-mapped IPv6), for refusal messages;
+ * an IPv4-compatible one (refused whatever it embeds) is named as such, not by the range ipaddr.js
+ * gives it ("::7f00:1 is unicast", a security review found).
+ */
 function rangeOf(address: string): string {
   const parsed = ipaddr.process(address)
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).match(IPV4_COMPATIBLE)) return 'IPv4-compatible (deprecated)'
   return parsed.range()
 }
 
