@@ -97,9 +97,21 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
       void background.stopWebhooks()
     },
     close: async () => {
-      await background.stop()
-      stores.close()
-      await database.close()
+      // Bounded as a whole: with the database gone by now, the relay's last call and its lease's
+      // release would each wait out their call deadline (11 s by default), past any orchestrator's
+      // patience. What is cut short is safe to leave: the next lease holder finishes a batch left
+      // half done, and takes the lease when it lapses.
+      const closing = (async () => {
+        await background.stop()
+        stores.close()
+        await database.close()
+      })()
+      if ((await withDeadline(closing, config.shutdownTimeoutMs)) === 'timed out') {
+        logger.warn(
+          { deadlineMs: config.shutdownTimeoutMs },
+          'background work and the database client still closing at the deadline: exiting',
+        )
+      }
       await embedded?.stop()
     },
   }

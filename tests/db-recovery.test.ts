@@ -9,6 +9,7 @@ import { UnavailableError } from '../src/errors'
 import { createUsersRepository } from '../src/users/users.repository'
 import { useTestApp } from './helpers/context'
 import { expectProblem } from './helpers/problem'
+import { startServer } from './helpers/process'
 
 /**
  * A TCP relay in front of the test database that can turn into a black hole: it then accepts
@@ -151,6 +152,34 @@ describe('closing during a reset', () => {
       relay.close()
     }
   }, 4_000)
+})
+
+describe('shutting down with the database gone', () => {
+  // A consumer's review: a SIGTERM with the database gone took 17-45 s (dev: the embedded
+  // database dies first), as the relay's lease release and last call each waited out their call
+  // deadline (11 s by default) after the drain. Closing is now bounded by SHUTDOWN_TIMEOUT_MS too.
+  it('exits within twice SHUTDOWN_TIMEOUT_MS, not after the database calls give up', async () => {
+    const target = new URL(globalThis.testMongoUri)
+    const relay = await startRelay({ host: target.hostname, port: Number(target.port || 27017) })
+    const { proc } = await startServer(['bun', 'src/index.ts'], {
+      MONGODB_URI: relay.uri,
+      MONGODB_DB: `test_shutdown_${crypto.randomUUID().slice(0, 8)}`,
+      SHUTDOWN_TIMEOUT_MS: '1000',
+    })
+    try {
+      // The relay holds its lease (taken at start), then the database stops answering on the
+      // connections it has (the embedded one, signalled with the service, did that in dev).
+      await Bun.sleep(500)
+      relay.stall()
+      const started = performance.now()
+      proc.kill('SIGTERM')
+      const code = await Promise.race([proc.exited, Bun.sleep(8000).then(() => 'still running')])
+      expect({ code, withinMs: performance.now() - started < 3000 }).toEqual({ code: 0, withinMs: true })
+    } finally {
+      proc.kill('SIGKILL')
+      relay.close()
+    }
+  }, 15_000)
 })
 
 /** One driver call on a handle whose deadline is `deadlineMs`. */
