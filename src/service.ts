@@ -27,7 +27,10 @@ export type Service = {
   metrics: Metrics
   /** From now on /readyz answers 503, so load balancers stop sending new work. */
   beginShutdown(): void
-  /** Stops webhook delivery, closes the MongoDB client, then stops the embedded database if one was started. */
+  /**
+   * Stops the background work and closes the MongoDB client (SHUTDOWN_TIMEOUT_MS at most), then
+   * stops the embedded database if one was started.
+   */
   close(): Promise<void>
 }
 
@@ -97,23 +100,25 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
       void background.stopWebhooks()
     },
     close: async () => {
-      // Bounded as a whole: with the database gone by now, the relay's last call and its lease's
-      // release would each wait out their call deadline (11 s by default), past any orchestrator's
-      // patience. What is cut short is safe to leave: the next lease holder finishes a batch left
-      // half done, and takes the lease when it lapses.
-      const closing = (async () => {
+      await closeWithin(config.shutdownTimeoutMs, logger, async () => {
         await background.stop()
         stores.close()
         await database.close()
-      })()
-      if ((await withDeadline(closing, config.shutdownTimeoutMs)) === 'timed out') {
-        logger.warn(
-          { deadlineMs: config.shutdownTimeoutMs },
-          'background work and the database client still closing at the deadline: exiting',
-        )
-      }
+      })
       await embedded?.stop()
     },
+  }
+}
+
+/**
+ * Runs `close`, for `ms` at most: with the database gone by then, the relay's last call and its
+ * lease's release would each wait out their call deadline (11 s by default), past an orchestrator's
+ * patience. What is cut short is safe to leave: the next lease holder finishes a batch left half
+ * done, and takes the lease when it lapses.
+ */
+async function closeWithin(ms: number, logger: Logger, close: () => Promise<void>): Promise<void> {
+  if ((await withDeadline(close(), ms)) === 'timed out') {
+    logger.warn({ deadlineMs: ms }, 'background work and the database client still closing at the deadline: exiting')
   }
 }
 
