@@ -390,9 +390,35 @@ describe('GET /v1/webhooks/{id}/deliveries', () => {
 
   it('returns 400 at the cursor for one it did not issue, and 404 for an unknown endpoint', async () => {
     const created = await createEndpoint()
-    const bad = await hooks[':id'].deliveries.$get({ param: { id: created.id }, query: { cursor: 'dlv_nope' } })
-    expect(pointers(await expectProblem(bad, 400, 'validation_failed'))).toEqual(['query:/cursor'])
+    const [delivery] = await deliveriesFor(created.id, 1)
+    // A bare delivery id, even a real one, is not a cursor (a consumer's review: it was taken as one).
+    for (const cursor of ['dlv_nope', delivery as string, 'dlv_00000000000000000000000000']) {
+      const bad = await hooks[':id'].deliveries.$get({ param: { id: created.id }, query: { cursor } })
+      expect(pointers(await expectProblem(bad, 400, 'validation_failed'))).toEqual(['query:/cursor'])
+    }
     await expectProblem(await hooks[':id'].deliveries.$get({ param: { id: MISSING }, query: {} }), 404, 'webhook_not_found')
+  })
+
+  it("refuses a cursor from another endpoint's list or another status filter (cursor_mismatch)", async () => {
+    const created = await createEndpoint()
+    await deliveriesFor(created.id, 3, 'failed')
+    const first = await hooks[':id'].deliveries.$get({ param: { id: created.id }, query: { limit: '1' } })
+    const cursor = first.status === 200 ? (await first.json()).nextCursor : null
+    expect(cursor).toEqual(expect.any(String))
+    const elsewhere = [
+      // Another endpoint's list (the cursor is checked first: this test adds no endpoint, there are at most 20).
+      { id: MISSING, query: { cursor: cursor as string } },
+      { id: created.id, query: { cursor: cursor as string, status: 'failed' as const } },
+    ]
+    for (const { id, query } of elsewhere) {
+      const refused = await expectProblem(await hooks[':id'].deliveries.$get({ param: { id }, query }), 400, 'validation_failed')
+      expect(refused.errors).toEqual([expect.objectContaining({ pointer: '/cursor', code: 'cursor_mismatch' })])
+    }
+    const next = await hooks[':id'].deliveries.$get({
+      param: { id: created.id },
+      query: { limit: '1', cursor: cursor as string },
+    })
+    expect(next.status).toBe(200)
   })
 })
 

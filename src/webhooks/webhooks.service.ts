@@ -1,5 +1,6 @@
 import { InvalidInputError, type PreconditionFailed, UnavailableError, unmatched, type VersionMatch } from '../errors'
-import { DELIVERY_ID_PATTERN, newWebhookId } from '../events/events.ids'
+import { newWebhookId } from '../events/events.ids'
+import { decodeDeliveriesCursor, encodeDeliveriesCursor } from './webhooks.cursor'
 import type {
   DeliveryStatus,
   EndpointChanges,
@@ -163,19 +164,18 @@ async function create(ctx: Context, input: CreateWebhookInput) {
 type DeliveriesQuery = { status?: DeliveryStatus; limit: number; cursor?: string }
 
 async function listDeliveries(ctx: Context, id: string, query: DeliveriesQuery) {
-  if (query.cursor !== undefined && !DELIVERY_ID_PATTERN.test(query.cursor)) {
-    const message = 'is not a cursor this service issued'
-    throw new InvalidInputError(`The cursor ${message}.`, [{ field: 'cursor', code: 'invalid_cursor', message }])
-  }
+  const list = { webhookId: id, status: query.status }
+  const before = query.cursor === undefined ? undefined : decodeDeliveriesCursor(list, query.cursor)
   if (!(await ctx.endpoints.get(id))) return notFound(id)
   const page = await ctx.deliveries.page(id, {
     ...(query.status ? { status: query.status } : {}),
     limit: query.limit + 1,
-    ...(query.cursor ? { before: query.cursor } : {}),
+    ...(before ? { before } : {}),
   })
   const items: Delivery[] = page.slice(0, query.limit).map(toDelivery)
-  const more = page.length > query.limit
-  return { kind: 'page' as const, items, nextCursor: more ? (items.at(-1)?.id ?? null) : null }
+  const last = items.at(-1)
+  const nextCursor = page.length > query.limit && last ? encodeDeliveriesCursor(list, last.id) : null
+  return { kind: 'page' as const, items, nextCursor }
 }
 
 /** The write a merge patch needs, or null when it changes nothing. */
