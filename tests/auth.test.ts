@@ -326,6 +326,13 @@ describe('JWT bearer tokens (HS256 secret)', () => {
       expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"')
     })
 
+    it('refuses a token issued in the future, beyond the clock tolerance', async () => {
+      const res = await get(sign({ scope: 'users:read' }, { iat: now() + 3600, exp: now() + 7200 }))
+      expect((await expectProblem(res, 401, 'unauthorized')).detail).toBe("The token's iat is in the future.")
+      // Within the tolerance, a clock a little ahead is fine.
+      expect((await get(sign({ scope: 'users:read' }, { iat: now() + 3, exp: now() + 3600 }))).status).toBe(200)
+    })
+
     it('refuses an absurd exp (1e308)', async () => {
       const token = sign({ scope: 'users:read', exp: 1e308 }, { exp: null })
       const problem = await expectProblem(await get(token), 401, 'unauthorized')

@@ -125,7 +125,7 @@ function typeProblem(typ: unknown): string | undefined {
 /**
  * A token living longer than `maxAgeSeconds` is refused: by `exp − iat` when the token says when it
  * was issued, and always by `exp − now`, so neither a long-lived token nor an absurd `exp`
- * (1e308) passes, whatever `iat` claims.
+ * (1e308) passes, whatever `iat` claims; so is one issued in the future (beyond the clock tolerance).
  */
 function lifetimeProblem(payload: JWTPayload, maxAgeSeconds: number): string | undefined {
   const exp = payload.exp as number // required and checked by jwtVerify
@@ -133,6 +133,8 @@ function lifetimeProblem(payload: JWTPayload, maxAgeSeconds: number): string | u
   const tooLong = `The token's exp is more than ${maxAgeSeconds} s after`
   if (typeof payload.iat === 'number' && exp - payload.iat > maxAgeSeconds) return `${tooLong} its iat.`
   if (exp - now > maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) return `${tooLong} now.`
+  // Issued later than now: a clock far off or a forged claim (a security review found it accepted).
+  if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_TOLERANCE_SECONDS) return "The token's iat is in the future."
   return undefined
 }
 
