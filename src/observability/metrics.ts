@@ -79,8 +79,9 @@ export function createMetrics(
   const registry = new Registry()
   // The event-loop lag monitor samples every 100 ms, not prom-client's default 10 ms: on Bun the
   // default cost 5.4 ms of CPU per second of an idle process (1.6 ms at 100 ms), which at low
-  // request rates was most of the service's CPU per request (issue #6). A stall still shows: it
-  // delays the next sample whatever the interval.
+  // request rates was most of the service's CPU per request (issue #6); measured again on
+  // 2026-12-01, about 3 ms a second at 100 ms, most of an idle service's CPU (docs/performance.md).
+  // Kept for the lag percentiles: a stall longer than the interval delays the next sample.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 })
   registerBuildInfo(registry)
   const requests = registerRequestMetrics(registry, REQUEST_DURATION_BUCKETS)
