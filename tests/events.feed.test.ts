@@ -11,6 +11,7 @@ import { newUser, useTestApp } from './helpers/context'
 import { allEvents, startRelay } from './helpers/events'
 import { apiKey } from './helpers/keys'
 import { expectProblem, pointers } from './helpers/problem'
+import { rawRequest } from './helpers/raw-http'
 import { publishEvents } from './helpers/webhooks'
 
 /**
@@ -261,15 +262,23 @@ describe('GET /v1/events?waitSeconds: the long poll', () => {
 })
 
 describe('GET /v1/events?waitSeconds on Bun.serve', () => {
-  it("holds a long poll past Bun's 10 s idle timeout and answers it", async () => {
+  it("holds a long poll past Bun's 10 s idle timeout and answers it, with a Host and without (HTTP/1.0)", async () => {
     await relay.drain()
     const { nextCursor } = await feed()
     const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: routeOnRequestTarget(t.app.fetch) })
     try {
-      // Without its own idle time, Bun closed this connection after about 10 s (ECONNRESET).
-      const res = await fetch(`${server.url}v1/events?after=${nextCursor}&waitSeconds=12`)
-      expect(res.status).toBe(200)
-      expect(await res.json()).toEqual({ items: [], nextCursor })
+      // Without its own idle time, Bun closed this connection after about 10 s (ECONNRESET). Without
+      // a Host the request is rebuilt (routeOnRequestTarget), and the idle time must still reach
+      // the request Bun made (a review: it silently did not, and the poll was cut at 10 s).
+      const target = `/v1/events?after=${nextCursor}&waitSeconds=12`
+      const [withHost, withoutHost] = await Promise.all([
+        fetch(`${server.url}${target.slice(1)}`),
+        rawRequest(server.url.href, `GET ${target} HTTP/1.0\r\n\r\n`, 20_000),
+      ])
+      expect(withHost.status).toBe(200)
+      expect(await withHost.json()).toEqual({ items: [], nextCursor })
+      expect(withoutHost.status).toBe(200)
+      expect(JSON.parse(withoutHost.body)).toEqual({ items: [], nextCursor })
     } finally {
       server.stop(true)
     }
@@ -296,6 +305,39 @@ describe('GET /v1/events: retention', () => {
     expect(fresh.items.map((event) => event.sequence)).toEqual([3])
     expect(fresh.items.map((event) => event.userId)).not.toContain(users[0].id)
     expect((await old.raw('/v1/events?after=2')).status).toBe(200)
+  })
+})
+
+describe("GET /v1/events: a caller's share of the long polls", () => {
+  it("keeps a filtered long poll's place across its waits: once waiting, it is never refused", async () => {
+    const world = await useTestApp({ name: 'events_place' })
+    await publishEvents(world.db, [{}])
+    // The page query of the woken poll is held until another poll of the same caller has asked.
+    let gate: PromiseWithResolvers<void> | undefined
+    const feed = createEventsFeed(
+      {
+        ...world.stores.events,
+        page: async (query) => {
+          await gate?.promise
+          return world.stores.events.page(query)
+        },
+      },
+      { maxWaitersPerCaller: 1, pollEveryMs: 20 },
+    )
+    const list = (query: Partial<ListEventsQuery>) =>
+      feed.list({ limit: 100, waitSeconds: 0, ...query } as ListEventsQuery, undefined, 'one_caller')
+    const waiting = list({ after: '1', type: ['user.deleted'], waitSeconds: 2 })
+    for (let attempt = 0; attempt < 100 && feed.waiting() === 0; attempt++) await Bun.sleep(10)
+    expect(feed.waiting()).toBe(1)
+    // An update wakes it; its page (held) will have nothing of its type, and it waits again.
+    gate = Promise.withResolvers<void>()
+    await publishEvents(world.db, [{ type: 'user.updated' }])
+    for (let attempt = 0; attempt < 100 && feed.waiting() === 1; attempt++) await Bun.sleep(10)
+    expect(feed.waiting()).toBe(0)
+    // Meanwhile another poll of the caller: the place is still the first one's.
+    expect(await list({ after: '2', waitSeconds: 2 })).toEqual({ kind: 'too_many_waiting', max: 1 })
+    gate.resolve()
+    expect(await waiting).toEqual({ kind: 'page', page: { items: [], nextCursor: '2' } })
   })
 })
 

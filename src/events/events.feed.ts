@@ -51,8 +51,20 @@ export function createEventsFeed(events: EventsStore, options: FeedOptions = {})
     const after = query.after === undefined ? state.prunedThrough : Number(query.after)
     if (after < state.prunedThrough) return { kind: 'cursor_expired', after, prunedThrough: state.prunedThrough }
     if (after > state.lastSequence) return { kind: 'ahead', after, lastSequence: state.lastSequence }
+    // The caller's place among the long polls: taken at the first wait, kept until the answer (a
+    // filtered poll may wait several times), so a poll that has waited is never refused later.
+    const place: Place = { caller, held: false }
+    try {
+      return await follow(query, after, state.visibleThrough, place, signal)
+    } finally {
+      if (place.held && caller !== undefined) watcher.leave(caller)
+    }
+  }
+
+  /** Pages after `after` up to the watermark, waiting (up to waitSeconds) while there is none. */
+  async function follow(query: ListEventsQuery, after: number, visible: number, place: Place, signal?: AbortSignal) {
     const deadline = clock().getTime() + query.waitSeconds * 1000
-    let through = state.visibleThrough
+    let through = visible
     for (;;) {
       const items =
         through > after
@@ -70,8 +82,11 @@ export function createEventsFeed(events: EventsStore, options: FeedOptions = {})
       const page = { kind: 'page' as const, page: { items, nextCursor: String(cursor) } }
       const remaining = deadline - clock().getTime()
       if (items.length > 0 || remaining <= 0 || signal?.aborted) return holeFree(query, page, after, cursor)
-      const next = await watcher.wait(through, remaining, signal, caller)
-      if (next === 'too_many') return { kind: 'too_many_waiting', max: watcher.perCaller }
+      if (!place.held && place.caller !== undefined) {
+        if (!watcher.enter(place.caller)) return { kind: 'too_many_waiting' as const, max: watcher.perCaller }
+        place.held = true
+      }
+      const next = await watcher.wait(through, remaining, signal)
       if (next === undefined) return holeFree(query, page, after, cursor)
       through = next
     }
@@ -99,6 +114,9 @@ export function createEventsFeed(events: EventsStore, options: FeedOptions = {})
 
 type Waiter = { above: number; done: (watermark: number | undefined) => void }
 
+/** A request's place among its caller's long polls (anonymous callers have no share). */
+type Place = { caller: string | undefined; held: boolean }
+
 /** The long polls' one watcher: wakes each waiter once the watermark passes what it has seen. */
 function createWatcher(events: EventsStore, options: FeedOptions) {
   const pollEveryMs = options.pollEveryMs ?? 250
@@ -107,11 +125,6 @@ function createWatcher(events: EventsStore, options: FeedOptions) {
   const waiters = new Set<Waiter>()
   /** Long polls held per caller, for those that hold any. */
   const held = new Map<string, number>()
-  const hold = (caller: string, change: 1 | -1) => {
-    const count = (held.get(caller) ?? 0) + change
-    if (count > 0) held.set(caller, count)
-    else held.delete(caller)
-  }
   let polling = false
 
   const release = (watermark: number | undefined) => {
@@ -137,25 +150,31 @@ function createWatcher(events: EventsStore, options: FeedOptions) {
   return {
     size: () => waiters.size,
     perCaller,
-    /**
-     * The watermark once it is above `above`, or undefined when `ms` pass first, the caller goes
-     * away, or the process drains; 'too_many' when `caller` already holds its share.
-     */
-    wait(above: number, ms: number, signal?: AbortSignal, caller?: string): Promise<number | undefined | 'too_many'> {
+    /** Takes one of `caller`'s places among the long polls; false when it holds its share already. */
+    enter(caller: string): boolean {
+      const count = held.get(caller) ?? 0
+      if (count >= perCaller) return false
+      held.set(caller, count + 1)
+      return true
+    },
+    leave(caller: string): void {
+      const count = (held.get(caller) ?? 0) - 1
+      if (count > 0) held.set(caller, count)
+      else held.delete(caller)
+    },
+    /** The watermark once it is above `above`, or undefined when `ms` pass first, the caller goes away, or the process drains. */
+    wait(above: number, ms: number, signal?: AbortSignal): Promise<number | undefined> {
       if (waiters.size >= maxWaiters) {
         throw new UnavailableError(
           'Too many long polls are waiting on this instance; retry shortly or poll without waitSeconds.',
           1,
         )
       }
-      if (caller !== undefined && (held.get(caller) ?? 0) >= perCaller) return Promise.resolve('too_many')
       if (options.shuttingDown?.()) return Promise.resolve(undefined)
-      if (caller !== undefined) hold(caller, 1)
       return new Promise((resolve) => {
         const waiter: Waiter = {
           above,
           done: (watermark) => {
-            if (caller !== undefined) hold(caller, -1)
             waiters.delete(waiter)
             options.onWaiting?.(waiters.size)
             clearTimeout(timer)

@@ -14,10 +14,18 @@ export function routeOnRequestTarget<Rest extends unknown[]>(
   fetch: (request: Request, ...rest: Rest) => Response | Promise<Response>,
 ): (request: Request, ...rest: Rest) => Response | Promise<Response> {
   return (request, ...rest) => {
-    if (request.url.startsWith('/')) request = new Request(new URL(`http://localhost${request.url}`), request)
-    return fetch(request, ...rest)
+    if (!request.url.startsWith('/')) return fetch(request, ...rest)
+    const routed = new Request(new URL(`http://localhost${request.url}`), request)
+    receivedAs.set(routed, request)
+    return fetch(routed, ...rest)
   }
 }
+
+/**
+ * The request Bun handed over, for one routeOnRequestTarget rebuilt: Bun's per-request calls
+ * (`server.timeout`) take only its own object, and do nothing, silently, for another.
+ */
+const receivedAs = new WeakMap<Request, Request>()
 
 /** How long a long poll's connection may stay silent on Bun: the longest wait (30 s) and a margin. */
 const LONG_POLL_IDLE_SECONDS = 60
@@ -33,5 +41,5 @@ const LONG_POLL_IDLE_SECONDS = 60
  */
 export function holdingAnswer(c: Context): void {
   const server = c.env as { timeout?: (request: Request, seconds: number) => void } | undefined
-  if (typeof server?.timeout === 'function') server.timeout(c.req.raw, LONG_POLL_IDLE_SECONDS)
+  if (typeof server?.timeout === 'function') server.timeout(receivedAs.get(c.req.raw) ?? c.req.raw, LONG_POLL_IDLE_SECONDS)
 }
