@@ -110,6 +110,13 @@ describe('checkWebhookTarget (create time, the literal host)', () => {
     expect(checkWebhookTarget('https://[::127.0.0.1]/', production)).toMatchObject({
       message: 'must not point to a private, loopback or link-local address (::7f00:1 is IPv4-compatible (deprecated))',
     })
+    // ::1 and :: are in ::/96 too, and keep their own names.
+    expect(checkWebhookTarget('https://[::1]/', production)).toMatchObject({
+      message: expect.stringContaining('(::1 is loopback)'),
+    })
+    expect(checkWebhookTarget('https://[::]/', production)).toMatchObject({
+      message: expect.stringContaining('(:: is unspecified)'),
+    })
   })
 
   it('allows http:// and private hosts when private targets are allowed, and nothing else more', () => {

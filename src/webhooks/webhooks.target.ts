@@ -74,8 +74,12 @@ export function isPublicAddress(address: string): boolean {
  */
 function rangeOf(address: string): string {
   const parsed = ipaddr.process(address)
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).match(IPV4_COMPATIBLE)) return 'IPv4-compatible (deprecated)'
-  return parsed.range()
+  const range = parsed.range()
+  // ::/96 holds ::1 and :: too, which keep their own names (loopback, unspecified).
+  if (range === 'unicast' && parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).match(IPV4_COMPATIBLE)) {
+    return 'IPv4-compatible (deprecated)'
+  }
+  return range
 }
 
 /** `[::1]` → `::1`: WHATWG keeps the brackets of an IPv6 host, the resolver and `net` want none. */
