@@ -100,7 +100,7 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
       void background.stopWebhooks()
     },
     close: async () => {
-      await closeWithin(config.shutdownTimeoutMs, logger, async () => {
+      await closeWithin(Math.max(config.shutdownTimeoutMs, MIN_CLOSING_MS), logger, async () => {
         await background.stop()
         stores.close()
         await database.close()
@@ -109,6 +109,9 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     },
   }
 }
+
+/** Closing's time at least, whatever SHUTDOWN_TIMEOUT_MS says (0 is valid): a lease release on a database that answers. */
+const MIN_CLOSING_MS = 2000
 
 /**
  * Runs `close`, for `ms` at most: with the database gone by then, the relay's last call and its
@@ -166,9 +169,9 @@ function startBackgroundWork(deps: {
   return {
     stopWebhooks,
     async stop() {
-      await withDeadline(stopWebhooks(), config.shutdownTimeoutMs)
-      // The lease is released on the way out, so another instance takes over at once.
-      await relay.stop()
+      // Side by side: the relay's stop (which releases its lease, so another instance takes over
+      // at once) must not wait behind webhook attempts, which may use all of closing's time (a review).
+      await Promise.all([withDeadline(stopWebhooks(), config.shutdownTimeoutMs), relay.stop()])
     },
   }
 }
