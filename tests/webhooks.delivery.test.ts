@@ -250,51 +250,42 @@ describe('webhook delivery', () => {
     expect(ids.sort()).toEqual(events.map((event) => event.id).sort())
   })
 
-  it('lets a hanging endpoint hold at most its share of workers while another is delivered in full', async () => {
-    const w = await world('wh_isolation', { timeoutMs: 60_000, concurrency: 4, perEndpoint: 2 })
-    const hanging = await w.endpoint('hanging')
-    const healthy = await w.endpoint('healthy')
-    const release = Promise.withResolvers<void>()
-    receiver.on(hanging.path, () => release.promise.then(() => new Response('late')))
-    await publishEvents(
-      w.db,
-      Array.from({ length: 12 }, () => ({})),
-    )
-    await w.dispatcher.dispatch()
-    w.workers.start()
-    try {
-      const succeeded = async () => (await w.deliveries(healthy.id)).filter((delivery) => delivery.status === 'succeeded').length
-      await waitUntil(async () => (await succeeded()) === 12, 'every healthy delivery succeeded')
-      expect(receiver.at(healthy.path)).toHaveLength(12)
-      expect(receiver.at(hanging.path)).toHaveLength(2)
-      expect(receiver.maxOpen(hanging.path)).toBe(2)
-    } finally {
-      release.resolve()
-      await w.workers.stop()
-    }
-  })
-
-  it('delivers to a healthy endpoint in full while four others hang, with the default bounds', async () => {
-    const w = await world('wh_isolation_many', { timeoutMs: 60_000 })
-    const hanging = await Promise.all([1, 2, 3, 4].map((n) => w.endpoint(`hanging${n}`)))
+  /**
+   * `hangingCount` endpoints whose receiver never answers (until the end) and a healthy one, with
+   * `events` events: resolves once every healthy delivery succeeded, with the hanging endpoints'
+   * most open requests each. The workers' bounds come from `options`.
+   */
+  async function beside(name: string, options: WorldOptions, hangingCount: number, events: number) {
+    const w = await world(name, { timeoutMs: 60_000, ...options })
+    const hanging = await Promise.all(Array.from({ length: hangingCount }, (_, n) => w.endpoint(`hanging${n}`)))
     const healthy = await w.endpoint('healthy')
     const release = Promise.withResolvers<void>()
     for (const endpoint of hanging) receiver.on(endpoint.path, () => release.promise.then(() => new Response('late')))
     await publishEvents(
       w.db,
-      Array.from({ length: 8 }, () => ({})),
+      Array.from({ length: events }, () => ({})),
     )
     await w.dispatcher.dispatch()
     w.workers.start()
     try {
       const succeeded = async () => (await w.deliveries(healthy.id)).filter((delivery) => delivery.status === 'succeeded').length
-      // With 16 slots in all, the four hanging endpoints' 4 each took every one (security review).
-      await waitUntil(async () => (await succeeded()) === 8, 'every healthy delivery succeeded')
-      for (const endpoint of hanging) expect(receiver.maxOpen(endpoint.path)).toBe(4)
+      await waitUntil(async () => (await succeeded()) === events, 'every healthy delivery succeeded')
+      expect(receiver.at(healthy.path)).toHaveLength(events)
+      return hanging.map((endpoint) => ({ requests: receiver.at(endpoint.path).length, open: receiver.maxOpen(endpoint.path) }))
     } finally {
       release.resolve()
       await w.workers.stop()
     }
+  }
+
+  it('lets a hanging endpoint hold at most its share of workers while another is delivered in full', async () => {
+    expect(await beside('wh_isolation', { concurrency: 4, perEndpoint: 2 }, 1, 12)).toEqual([{ requests: 2, open: 2 }])
+  })
+
+  it('delivers to a healthy endpoint in full while four others hang, with the default bounds', async () => {
+    // With 16 slots in all, the four hanging endpoints' 4 each took every one (security review).
+    const hanging = await beside('wh_isolation_many', {}, 4, 8)
+    expect(hanging.map((endpoint) => endpoint.open)).toEqual([4, 4, 4, 4])
   })
 
   it('signs with the replaced secret beside the new one for 24 hours after a rotation, then with the new one only', async () => {
