@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { z } from '@hono/zod-openapi'
 import { InvalidInputError } from '../errors'
 import { DELIVERY_ID_PATTERN } from '../events/events.ids'
 import type { DeliveryStatus } from './webhooks.model'
@@ -31,14 +32,13 @@ export function decodeDeliveriesCursor(list: DeliveriesList, cursor: string): st
   return payload.b
 }
 
+const CursorSchema = z.strictObject({ v: z.literal(1), f: z.string(), b: z.string().regex(DELIVERY_ID_PATTERN) })
+
 function parse(cursor: string): { f: string; b: string } | null {
   if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return null
   try {
-    const payload: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-    if (typeof payload !== 'object' || payload === null) return null
-    const { v, f, b } = payload as Record<string, unknown>
-    const valid = v === 1 && typeof f === 'string' && typeof b === 'string' && DELIVERY_ID_PATTERN.test(b)
-    return valid && Object.keys(payload).length === 3 ? { f, b } : null
+    const result = CursorSchema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')))
+    return result.success ? result.data : null
   } catch {
     return null
   }
