@@ -56,6 +56,9 @@ async function expectMetricsOnTheirOwnListener({ url, metricsUrl }: { url: strin
   // The metrics port: /metrics and nothing else.
   const scraped = await fetch(metricsUrl)
   expect(scraped.status).toBe(200)
+  // HEAD gives the length its GET would have (it sent 0 on this listener).
+  const head = await fetch(metricsUrl, { method: 'HEAD' })
+  expect([head.status, Number(head.headers.get('content-length')) > 1000]).toEqual([200, true])
   expect(await scraped.text()).toContain('http_requests_total{method="GET",route="/v1/users",status="200"} 1')
   const base = metricsUrl.replace(/metrics$/, '')
   expect((await fetch(`${base}healthz`)).status).toBe(404)

@@ -48,7 +48,7 @@ export function observe({ logger, metrics }: { logger: Logger; metrics: Metrics 
  * `Content-Length: 0`, which RFC 9110 §8.6 forbids unless the GET's body is empty. The length the
  * GET would have sent, measured on the answer before Hono drops its body (HEAD only).
  */
-async function setHeadLength(c: Context): Promise<void> {
+export async function setHeadLength(c: Context): Promise<void> {
   if (c.res.body === null || c.res.headers.has('content-length')) return
   c.res.headers.set('Content-Length', String((await c.res.clone().arrayBuffer()).byteLength))
 }

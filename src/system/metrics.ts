@@ -4,6 +4,7 @@ import { notFound } from '../http/errors'
 import { problem, problemResponses } from '../http/problem'
 import { createRouter } from '../http/router'
 import type { Metrics } from '../observability/metrics'
+import { setHeadLength } from '../observability/observe'
 
 const metricsRoute = createRoute({
   method: 'get',
@@ -55,7 +56,13 @@ function digest(value: string): Buffer {
  * opened to the cluster's scraper only while the service port faces callers.
  */
 export function createMetricsApp(deps: Omit<MetricsRouterDeps, 'elsewhere'>) {
-  const app = createRouter().route('/', createMetricsRouter(deps))
+  const app = createRouter()
+  // The service's edge middleware is not on this listener: HEAD's length, as it gives it (RFC 9110 §8.6).
+  app.use(async (c, next) => {
+    await next()
+    if (c.req.method === 'HEAD') await setHeadLength(c)
+  })
+  app.route('/', createMetricsRouter(deps))
   app.notFound(notFound)
   return app
 }
