@@ -17,7 +17,7 @@ export const SRC = join(import.meta.dir, '..', 'src')
  */
 export const LAYERS: string[][] = [
   ['errors', 'scopes', 'deadline', 'openapi', 'version', 'retry-schedule', 'listeners', 'redaction'],
-  ['config', 'db/', 'startup'],
+  ['config', 'db/', 'startup', 'cursor'],
   ['logger', 'http/'],
   ['observability/', 'auth/', 'idempotency/'],
   ['users/'],

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto'
 import { z } from '@hono/zod-openapi'
+import { decodeCursorPayload, encodeCursorPayload, invalidCursor, listFingerprint } from '../cursor'
 import { type Filter, ObjectId, type Sort } from '../db/driver'
-import { InvalidInputError } from '../errors'
 import { hasStatus } from './users.disabled.document'
 import { type StoredUser, toUser, type UserDocument } from './users.document'
 import { DELETED_USERNAME_KEY, deletedFilter, deletedPrefixFilter, NOT_DELETED } from './users.lifecycle.document'
@@ -108,18 +107,16 @@ const CursorSchema = z.strictObject({
 
 function fingerprint({ role, status, q, sort, deleted }: ListShape): string {
   // `deleted` only when true: cursors issued before it existed stay valid for the same lists.
-  const canonical = JSON.stringify([sort, role ?? null, status ?? null, q?.toLowerCase() ?? null, ...(deleted ? [true] : [])])
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 16)
+  return listFingerprint([sort, role ?? null, status ?? null, q?.toLowerCase() ?? null, ...(deleted ? [true] : [])])
 }
 
 export function encodeCursor(query: ListShape, position: CursorPosition): string {
-  const payload = { v: 1, f: fingerprint(query), k: position.key, i: position.id }
-  return Buffer.from(JSON.stringify(payload)).toString('base64url')
+  return encodeCursorPayload({ v: 1, f: fingerprint(query), k: position.key, i: position.id })
 }
 
 /** Decodes a cursor issued for the same filters and sort, or throws InvalidInputError naming `cursor`. */
 export function decodeCursor(query: ListShape, cursor: string): CursorPosition {
-  const payload = parsePayload(cursor)
+  const payload = decodeCursorPayload(CursorSchema, cursor)
   if (!payload) throw invalidCursor('invalid_cursor', 'is not a cursor this service issued')
   if (payload.f !== fingerprint(query)) {
     throw invalidCursor('cursor_mismatch', 'was issued for different filters or sort; start again without a cursor')
@@ -128,20 +125,6 @@ export function decodeCursor(query: ListShape, cursor: string): CursorPosition {
     throw invalidCursor('invalid_cursor', 'is not a cursor this service issued')
   }
   return { key: payload.k, id: payload.i }
-}
-
-function parsePayload(cursor: string) {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return null
-  try {
-    const result = CursorSchema.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')))
-    return result.success ? result.data : null
-  } catch {
-    return null
-  }
-}
-
-function invalidCursor(code: string, message: string): InvalidInputError {
-  return new InvalidInputError(`The cursor ${message}.`, [{ field: 'cursor', code, message }])
 }
 
 function escapeRegExp(text: string): string {
