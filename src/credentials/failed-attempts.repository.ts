@@ -2,6 +2,7 @@ import type { Collection } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
 import { isDuplicateKeyError } from '../db/errors'
 import { ensureExpiry, sweepExpired } from '../db/expiry'
+import { ensureIndexes } from '../db/indexes'
 import { UnavailableError } from '../errors'
 import type { Counter, FailedAttempts, LimitKind } from './failed-attempts'
 import { type CounterDigests, counterDigests } from './failed-attempts.digests'
@@ -35,9 +36,8 @@ export function createFailedAttempts(
 
   return {
     async ensureIndexes() {
-      // Index builds pass no maxTimeMS (startup work); one createIndex per call (FerretDB, see testdb/README).
       const mode = await ensureExpiry(attempts)
-      await attempts.createIndex({ subject: 1 }, { name: 'subject' })
+      await ensureIndexes(attempts, [{ key: { subject: 1 }, name: 'subject' }])
       return mode
     },
     async take(counters) {

@@ -1,5 +1,9 @@
 import type { Collection, Document } from 'mongodb'
 import type { TimeLimit } from './calls'
+import { listIndexes, sameIndex } from './indexes'
+
+const TTL_INDEX = { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 } as const
+const SWEPT_INDEX = { key: { expiresAt: 1 }, name: 'expiresAt' } as const
 
 /**
  * Documents that expire at `expiresAt`. MongoDB deletes them itself through a TTL index; FerretDB
@@ -10,8 +14,15 @@ import type { TimeLimit } from './calls'
 export async function ensureExpiry<T extends Document & { expiresAt: Date }>(
   collection: Collection<T>,
 ): Promise<'ttl-index' | 'sweep'> {
+  // Listed first (src/db/indexes.ts): a restart sends one read instead of one or two writes.
+  const listed = await listIndexes(collection)
+  if (listed.some((index) => sameIndex(index, TTL_INDEX))) return 'ttl-index'
+  // What the fallback below leaves: this server refused the TTL index before, or another index
+  // on expiresAt stood in its way (85/86); either way it is swept.
+  if (listed.some((index) => sameIndex(index, SWEPT_INDEX))) return 'sweep'
   try {
-    await collection.createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 })
+    const { key, ...options } = TTL_INDEX
+    await collection.createIndex(key, options)
     return 'ttl-index'
   } catch (error) {
     const code = (error as { code?: number }).code
@@ -19,7 +30,7 @@ export async function ensureExpiry<T extends Document & { expiresAt: Date }>(
     // already exists (say, from a database first used by FerretDB); leave it and sweep instead.
     if (code === 85 || code === 86) return 'sweep'
     if (code !== 238) throw error
-    await collection.createIndex({ expiresAt: 1 }, { name: 'expiresAt' })
+    await collection.createIndex(SWEPT_INDEX.key, { name: SWEPT_INDEX.name })
     return 'sweep'
   }
 }

@@ -1,6 +1,7 @@
 import { type Collection, type Filter, MongoBulkWriteError } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
 import { isDuplicateKeyError } from '../db/errors'
+import { ensureIndexes } from '../db/indexes'
 import type { EventsStore, RelayState } from './events.model'
 import type { ChangeEvent, EventType } from './events.schemas'
 
@@ -46,7 +47,7 @@ export function createEventsRepository(database: DatabaseHandle): EventsStore {
   }
 
   return {
-    ensureIndexes: () => ensureIndexes(events, states),
+    ensureIndexes: () => ensureStorage(events, states),
 
     state: readState,
 
@@ -99,11 +100,21 @@ export function createEventsRepository(database: DatabaseHandle): EventsStore {
 }
 
 /** The events' indexes and the relay's state document (its relay fields; the lease may have inserted it first). */
-async function ensureIndexes(events: Collection<EventDocument>, states: Collection<StateDocument>): Promise<void> {
-  // One createIndex per call (FerretDB panics on several existing specs in one command).
-  await events.createIndex({ sequence: 1 }, { name: 'sequence_unique', unique: true })
-  await events.createIndex({ userId: 1, sequence: 1 }, { name: 'userId_sequence' })
-  await events.createIndex({ type: 1, sequence: 1 }, { name: 'type_sequence' })
+async function ensureStorage(events: Collection<EventDocument>, states: Collection<StateDocument>): Promise<void> {
+  await Promise.all([
+    ensureIndexes(events, [
+      { key: { sequence: 1 }, name: 'sequence_unique', unique: true },
+      { key: { userId: 1, sequence: 1 }, name: 'userId_sequence' },
+      { key: { type: 1, sequence: 1 }, name: 'type_sequence' },
+    ]),
+    ensureRelayState(states),
+  ])
+}
+
+/** The relay's fields on its state document, unless there already: a read at a restart, not a write. */
+async function ensureRelayState(states: Collection<StateDocument>): Promise<void> {
+  const relayState = { _id: RELAY_STATE_ID, lastSequence: { $exists: true } }
+  if (await states.findOne(relayState, { projection: { _id: 1 } })) return
   try {
     await states.updateOne(
       { _id: RELAY_STATE_ID, lastSequence: { $exists: false } },

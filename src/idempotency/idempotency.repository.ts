@@ -1,6 +1,7 @@
 import type { DatabaseHandle } from '../db/calls'
 import { isDuplicateKeyError } from '../db/errors'
 import { ensureExpiry, sweepExpired } from '../db/expiry'
+import { ensureIndexes } from '../db/indexes'
 import type { Claim, IdempotencyStore, StoredResponse } from './idempotency'
 
 const TTL_MS = 24 * 60 * 60 * 1000
@@ -70,7 +71,7 @@ export function createIdempotencyStore(
   return {
     async ensureIndexes() {
       // Erase finds the records of a user's create by it (forgetUser).
-      await keys.createIndex({ userId: 1 }, { name: 'userId' })
+      await ensureIndexes(keys, [{ key: { userId: 1 }, name: 'userId' }])
       return ensureExpiry(keys)
     },
     claim,

@@ -1,5 +1,6 @@
 import { type Collection, type Filter, ObjectId } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
+import { ensureIndexes, type IndexSpec } from '../db/indexes'
 import { type Conflict, conflict } from '../errors'
 import { hasStatus } from './users.disabled.document'
 import { type StoredUser, toUser, USERS_COLLECTION, type UserDocument, WITHOUT_OUTBOX } from './users.document'
@@ -41,24 +42,7 @@ export function createUsersRepository(
   }
 
   return {
-    async ensureIndexes() {
-      // One createIndex call per index: FerretDB panics on a createIndexes command with several
-      // specs that already exist, which is what every restart would send. No maxTimeMS: index
-      // builds are startup work, bounded by the operator, not by a request's budget.
-      await users.createIndex({ usernameKey: 1 }, { name: 'usernameKey_unique', unique: true })
-      await users.createIndex({ emailKey: 1 }, { name: 'emailKey_unique', unique: true })
-      // Sparse: users without an externalId (most) have no key, and MongoDB would otherwise index
-      // each as null and let only one exist. FerretDB v1 accepts the option (and never indexes a
-      // missing field anyway); partial indexes, the other way, it refuses.
-      await users.createIndex({ externalIdKey: 1 }, { name: 'externalIdKey_unique', unique: true, sparse: true })
-      // Serves the default sort (and createdAt ascending, read backwards) with _id as tie-breaker.
-      await users.createIndex({ createdAt: -1, _id: -1 }, { name: 'createdAt_id' })
-      // The purge sweeper's deleteMany on { purgeAt: { $lte: now } }.
-      await users.createIndex({ purgeAt: 1 }, { name: 'purgeAt' })
-      // The events relay's look for users with pending events, oldest first. Sparse: only those
-      // users have the field (it is removed once their outbox is empty).
-      await users.createIndex({ outboxSince: 1 }, { name: 'outboxSince', sparse: true })
-    },
+    ensureIndexes: () => ensureIndexes(users, USER_INDEXES),
     findById: (id) => findOne({ _id: new ObjectId(id) }),
     findByUsername: (username) => findOne({ usernameKey: username.toLowerCase() }),
     findByEmail: (email) => findOne({ emailKey: email.trim().toLowerCase() }),
@@ -205,3 +189,21 @@ async function previewImported(
     return { kind: 'imported' }
   })
 }
+
+/** The users' indexes (src/db/indexes.ts creates those missing at startup). */
+const USER_INDEXES: readonly IndexSpec[] = [
+  { key: { usernameKey: 1 }, name: 'usernameKey_unique', unique: true },
+  { key: { emailKey: 1 }, name: 'emailKey_unique', unique: true },
+  // Sparse: users without an externalId (most) have no key, and MongoDB would otherwise index
+  // each as null and let only one exist. FerretDB v1 accepts the option (and never indexes a
+  // missing field anyway; it does not list the option either, so this one is sent at every start);
+  // partial indexes, the other way, it refuses.
+  { key: { externalIdKey: 1 }, name: 'externalIdKey_unique', unique: true, sparse: true },
+  // Serves the default sort (and createdAt ascending, read backwards) with _id as tie-breaker.
+  { key: { createdAt: -1, _id: -1 }, name: 'createdAt_id' },
+  // The purge sweeper's deleteMany on { purgeAt: { $lte: now } }.
+  { key: { purgeAt: 1 }, name: 'purgeAt' },
+  // The events relay's look for users with pending events, oldest first. Sparse: only those
+  // users have the field (it is removed once their outbox is empty).
+  { key: { outboxSince: 1 }, name: 'outboxSince', sparse: true },
+]

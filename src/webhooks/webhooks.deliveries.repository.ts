@@ -1,5 +1,6 @@
 import { type Collection, type Filter, MongoBulkWriteError } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
+import { ensureIndexes, type IndexSpec } from '../db/indexes'
 import { createListeners } from '../listeners'
 import { type DeliveryDocument, type QueueDocument, resolveDelivery, type Store } from './webhooks.deliveries.writes'
 import type { ClaimedDelivery, StoredDelivery, WebhookDeliveries } from './webhooks.model'
@@ -31,18 +32,7 @@ export function createWebhookDeliveries(database: DatabaseHandle): WebhookDelive
   const madeDue = createListeners()
   return {
     async ensureIndexes() {
-      // One createIndex call per index (FerretDB panics on several existing specs in one command).
-      await log.createIndex({ webhookId: 1, eventId: 1 }, { name: 'webhookId_eventId_unique', unique: true })
-      // The deliveries list, newest first, with and without a status; deleteFor and failPending.
-      await log.createIndex({ webhookId: 1, _id: -1 }, { name: 'webhookId_id' })
-      await log.createIndex({ webhookId: 1, status: 1, _id: -1 }, { name: 'webhookId_status_id' })
-      // The prune of finished deliveries and the repair of pending ones.
-      await log.createIndex({ status: 1, updatedAt: 1 }, { name: 'status_updatedAt' })
-      // An erase's forgetUser.
-      await log.createIndex({ userId: 1 }, { name: 'userId' })
-      // The workers' claim, and an endpoint's entries (failPending, deleteFor).
-      await queue.createIndex({ nextAttemptAt: 1 }, { name: 'nextAttemptAt' })
-      await queue.createIndex({ webhookId: 1 }, { name: 'webhookId' })
+      await Promise.all([ensureIndexes(log, LOG_INDEXES), ensureIndexes(queue, QUEUE_INDEXES)])
     },
 
     insertMany: (batch) => insertDeliveries(store, batch),
@@ -246,3 +236,21 @@ async function repairQueue({ database, log, queue }: Store, before: Date): Promi
   }
   return repaired
 }
+
+/** The deliveries log's indexes (src/db/indexes.ts creates those missing at startup). */
+const LOG_INDEXES: readonly IndexSpec[] = [
+  { key: { webhookId: 1, eventId: 1 }, name: 'webhookId_eventId_unique', unique: true },
+  // The deliveries list, newest first, with and without a status; deleteFor and failPending.
+  { key: { webhookId: 1, _id: -1 }, name: 'webhookId_id' },
+  { key: { webhookId: 1, status: 1, _id: -1 }, name: 'webhookId_status_id' },
+  // The prune of finished deliveries and the repair of pending ones.
+  { key: { status: 1, updatedAt: 1 }, name: 'status_updatedAt' },
+  // An erase's forgetUser.
+  { key: { userId: 1 }, name: 'userId' },
+]
+
+/** The delivery queue's: the workers' claim, and an endpoint's entries (failPending, deleteFor). */
+const QUEUE_INDEXES: readonly IndexSpec[] = [
+  { key: { nextAttemptAt: 1 }, name: 'nextAttemptAt' },
+  { key: { webhookId: 1 }, name: 'webhookId' },
+]

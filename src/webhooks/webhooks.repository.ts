@@ -1,6 +1,7 @@
 import type { Collection } from 'mongodb'
 import type { DatabaseHandle } from '../db/calls'
 import { isDuplicateKeyError } from '../db/errors'
+import { ensureIndexes } from '../db/indexes'
 import { createListeners } from '../listeners'
 import type { EndpointChanges, StoredEndpoint, WebhookEndpoints } from './webhooks.model'
 import { MAX_WEBHOOK_ENDPOINTS } from './webhooks.model'
@@ -20,10 +21,7 @@ export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoin
   const written = createListeners()
   const toEndpoint = ({ _id, slot: _slot, ...rest }: EndpointDocument): StoredEndpoint => ({ id: _id, ...rest })
   return {
-    async ensureIndexes() {
-      // One createIndex call per index (FerretDB panics on several existing specs in one command).
-      await endpoints.createIndex({ slot: 1 }, { name: 'slot_unique', unique: true })
-    },
+    ensureIndexes: () => ensureIndexes(endpoints, [{ key: { slot: 1 }, name: 'slot_unique', unique: true }]),
 
     async insert({ id, ...endpoint }) {
       // A slot taken meanwhile by a concurrent create is 11000: look again, at most once per slot.

@@ -1,0 +1,110 @@
+import { afterAll, describe, expect, it } from 'bun:test'
+import { type CommandStartedEvent, MongoClient } from 'mongodb'
+import { attachDatabase } from '../src/db/calls'
+import { ensureExpiry } from '../src/db/expiry'
+import { ensureIndexes, type IndexSpec, sameIndex } from '../src/db/indexes'
+import { createStores } from '../src/stores'
+
+/**
+ * Indexes at startup (src/db/indexes.ts): created when missing, and on a restart only listed,
+ * not sent again one write each. Counted with the driver's command monitoring.
+ */
+const client = new MongoClient(globalThis.testMongoUri, { monitorCommands: true })
+await client.connect()
+const db = client.db(`test_indexes_${crypto.randomUUID().slice(0, 8)}`)
+const sent: CommandStartedEvent[] = []
+client.on('commandStarted', (event) => sent.push(event))
+
+afterAll(async () => {
+  await db.dropDatabase()
+  await client.close()
+})
+
+/** The commands `run` sends, by name. */
+async function commandsOf(run: () => Promise<unknown>): Promise<string[]> {
+  const from = sent.length
+  await run()
+  return sent.slice(from).map((event) => event.commandName)
+}
+
+const SPECS: IndexSpec[] = [
+  { key: { name: 1 }, name: 'name_unique', unique: true },
+  { key: { createdAt: -1, _id: -1 }, name: 'createdAt_id' },
+]
+
+describe('ensureIndexes', () => {
+  it('creates the indexes of a collection that does not exist yet', async () => {
+    const collection = db.collection('fresh')
+    const commands = await commandsOf(() => ensureIndexes(collection, SPECS))
+    expect(commands.filter((name) => name === 'createIndexes')).toHaveLength(2)
+    const listed = await collection.listIndexes().toArray()
+    expect(listed.find((index) => index.name === 'name_unique')).toMatchObject({ key: { name: 1 }, unique: true })
+    expect(listed.find((index) => index.name === 'createdAt_id')).toMatchObject({ key: { createdAt: -1, _id: -1 } })
+    // The unique index holds.
+    await collection.insertOne({ name: 'a' })
+    await expect(collection.insertOne({ name: 'a' })).rejects.toMatchObject({ code: 11000 })
+  })
+
+  it('sends no write for indexes already there, as on every restart', async () => {
+    const collection = db.collection('fresh')
+    expect(await commandsOf(() => ensureIndexes(collection, SPECS))).toEqual(['listIndexes'])
+  })
+
+  it('creates only the one missing', async () => {
+    const collection = db.collection('fresh')
+    const more: IndexSpec[] = [...SPECS, { key: { email: 1 }, name: 'email' }]
+    expect(await commandsOf(() => ensureIndexes(collection, more))).toEqual(['listIndexes', 'createIndexes'])
+    expect((await collection.listIndexes().toArray()).map((index) => index.name)).toContain('email')
+  })
+
+  it('still sends a spec listed with other keys, so the server refuses it as before', async () => {
+    const collection = db.collection('fresh')
+    const reversed = [{ key: { name: -1 }, name: 'name_unique', unique: true }] satisfies IndexSpec[]
+    // 86 IndexKeySpecsConflict on MongoDB and FerretDB alike.
+    await expect(ensureIndexes(collection, reversed)).rejects.toMatchObject({ code: 86 })
+  })
+})
+
+describe('sameIndex', () => {
+  const listed = { v: 2, key: { a: 1, b: -1 }, name: 'a_b', unique: true }
+  it('is the same name, the same keys in the same order and the same options', () => {
+    expect(sameIndex(listed, { key: { a: 1, b: -1 }, name: 'a_b', unique: true })).toBe(true)
+    expect(sameIndex(listed, { key: { b: -1, a: 1 }, name: 'a_b', unique: true })).toBe(false)
+    expect(sameIndex(listed, { key: { a: 1, b: 1 }, name: 'a_b', unique: true })).toBe(false)
+    expect(sameIndex(listed, { key: { a: 1 }, name: 'a_b', unique: true })).toBe(false)
+    expect(sameIndex(listed, { key: { a: 1, b: -1 }, name: 'other', unique: true })).toBe(false)
+    expect(sameIndex(listed, { key: { a: 1, b: -1 }, name: 'a_b' })).toBe(false)
+    expect(sameIndex(listed, { key: { a: 1, b: -1 }, name: 'a_b', unique: true, sparse: true })).toBe(false)
+    expect(sameIndex({ ...listed, expireAfterSeconds: 0 }, { key: { a: 1, b: -1 }, name: 'a_b', unique: true })).toBe(false)
+    expect(
+      sameIndex({ ...listed, expireAfterSeconds: 0 }, { key: { a: 1, b: -1 }, name: 'a_b', unique: true, expireAfterSeconds: 0 }),
+    ).toBe(true)
+  })
+})
+
+describe('the service restarting on its own database', () => {
+  it('lists its indexes instead of sending each one again', async () => {
+    const open = async () => {
+      const stores = createStores(attachDatabase(db), { failureWindowSeconds: 900 })
+      await stores.open()
+      stores.close()
+    }
+    const first = await commandsOf(open)
+    expect(first.filter((name) => name === 'createIndexes').length).toBeGreaterThan(15)
+    const again = await commandsOf(open)
+    // FerretDB accepts `sparse` but does not list it, so its two sparse indexes are sent again
+    // there (answered as before: the index exists); MongoDB lists it, and gets none.
+    const creates = sent.slice(-again.length).filter((event) => event.commandName === 'createIndexes')
+    const names = creates.map((event) => (event.command.indexes as { name: string }[])[0]?.name)
+    expect(names.every((name) => name === 'externalIdKey_unique' || name === 'outboxSince')).toBe(true)
+    expect(again.filter((name) => !['listIndexes', 'createIndexes', 'find'].includes(name))).toEqual([])
+  })
+
+  it('knows an expiring collection is swept or TTL-indexed without asking the server to build again', async () => {
+    const collection = db.collection<{ expiresAt: Date }>('expiring')
+    const mode = await ensureExpiry(collection)
+    let again: Awaited<ReturnType<typeof ensureExpiry>> | undefined
+    expect(await commandsOf(async () => (again = await ensureExpiry(collection)))).toEqual(['listIndexes'])
+    expect(again).toBe(mode)
+  })
+})
