@@ -58,6 +58,7 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
   const database = await connectDatabase(mongodbUri, config.mongodbDb, {
     timeoutMs: config.dbTimeoutMs,
     onReset: (reason) => logger.warn({}, reason),
+    onIndexBuild: (build) => logIndexBuild(logger, build),
   })
   const stores = createStores(database, {
     failureWindowSeconds: config.auth.failures.windowSeconds,
@@ -65,6 +66,7 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     onSweepError: (error) => logger.warn({ err: error }, 'sweep failed'),
   })
   await stores.open()
+  await database.indexBuildsDone()
   let shuttingDown = false
   const metrics = createMetrics({
     poolStats: database.poolStats,
@@ -108,6 +110,15 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
       await embedded?.stop()
     },
   }
+}
+
+/**
+ * An index a start builds (the first start, or a release that adds one) can take minutes on
+ * MongoDB over a large collection, before the service listens: said, so the wait is explained.
+ */
+function logIndexBuild(logger: Logger, { durationMs, ...build }: { collection: string; index: string; durationMs?: number }) {
+  if (durationMs === undefined) logger.info(build, 'building an index: the service listens once it is built')
+  else logger.info({ ...build, durationMs }, 'index built')
 }
 
 /** Closing's time at least, whatever SHUTDOWN_TIMEOUT_MS says (0 is valid): a lease release on a database that answers. */

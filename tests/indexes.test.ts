@@ -1,8 +1,10 @@
 import { afterAll, describe, expect, it } from 'bun:test'
+import net from 'node:net'
 import { type CommandStartedEvent, MongoClient } from 'mongodb'
 import { attachDatabase } from '../src/db/calls'
 import { ensureExpiry } from '../src/db/expiry'
 import { ensureIndexes, type IndexSpec, sameIndex } from '../src/db/indexes'
+import { connectDatabase } from '../src/db/mongo'
 import { createStores } from '../src/stores'
 
 /**
@@ -12,6 +14,7 @@ import { createStores } from '../src/stores'
 const client = new MongoClient(globalThis.testMongoUri, { monitorCommands: true })
 await client.connect()
 const db = client.db(`test_indexes_${crypto.randomUUID().slice(0, 8)}`)
+const handle = attachDatabase(db)
 const sent: CommandStartedEvent[] = []
 client.on('commandStarted', (event) => sent.push(event))
 
@@ -35,7 +38,7 @@ const SPECS: IndexSpec[] = [
 describe('ensureIndexes', () => {
   it('creates the indexes of a collection that does not exist yet', async () => {
     const collection = db.collection('fresh')
-    const commands = await commandsOf(() => ensureIndexes(collection, SPECS))
+    const commands = await commandsOf(() => ensureIndexes(handle, collection, SPECS))
     expect(commands.filter((name) => name === 'createIndexes')).toHaveLength(2)
     const listed = await collection.listIndexes().toArray()
     expect(listed.find((index) => index.name === 'name_unique')).toMatchObject({ key: { name: 1 }, unique: true })
@@ -47,13 +50,13 @@ describe('ensureIndexes', () => {
 
   it('sends no write for indexes already there, as on every restart', async () => {
     const collection = db.collection('fresh')
-    expect(await commandsOf(() => ensureIndexes(collection, SPECS))).toEqual(['listIndexes'])
+    expect(await commandsOf(() => ensureIndexes(handle, collection, SPECS))).toEqual(['listIndexes'])
   })
 
   it('creates only the one missing', async () => {
     const collection = db.collection('fresh')
     const more: IndexSpec[] = [...SPECS, { key: { email: 1 }, name: 'email' }]
-    expect(await commandsOf(() => ensureIndexes(collection, more))).toEqual(['listIndexes', 'createIndexes'])
+    expect(await commandsOf(() => ensureIndexes(handle, collection, more))).toEqual(['listIndexes', 'createIndexes'])
     expect((await collection.listIndexes().toArray()).map((index) => index.name)).toContain('email')
   })
 
@@ -61,7 +64,7 @@ describe('ensureIndexes', () => {
     const collection = db.collection('fresh')
     const reversed = [{ key: { name: -1 }, name: 'name_unique', unique: true }] satisfies IndexSpec[]
     // 86 IndexKeySpecsConflict on MongoDB and FerretDB alike.
-    await expect(ensureIndexes(collection, reversed)).rejects.toMatchObject({ code: 86 })
+    await expect(ensureIndexes(handle, collection, reversed)).rejects.toMatchObject({ code: 86 })
   })
 })
 
@@ -85,7 +88,7 @@ describe('sameIndex', () => {
 describe('the service restarting on its own database', () => {
   it('lists its indexes instead of sending each one again', async () => {
     const open = async () => {
-      const stores = createStores(attachDatabase(db), { failureWindowSeconds: 900 })
+      const stores = createStores(handle, { failureWindowSeconds: 900 })
       await stores.open()
       stores.close()
     }
@@ -102,9 +105,76 @@ describe('the service restarting on its own database', () => {
 
   it('knows an expiring collection is swept or TTL-indexed without asking the server to build again', async () => {
     const collection = db.collection<{ expiresAt: Date }>('expiring')
-    const mode = await ensureExpiry(collection)
+    const mode = await ensureExpiry(handle, collection)
     let again: Awaited<ReturnType<typeof ensureExpiry>> | undefined
-    expect(await commandsOf(async () => (again = await ensureExpiry(collection)))).toEqual(['listIndexes'])
+    expect(await commandsOf(async () => (again = await ensureExpiry(handle, collection)))).toEqual(['listIndexes'])
     expect(again).toBe(mode)
   })
+})
+
+/**
+ * A TCP relay in front of the test database that holds back the answer to every createIndexes for
+ * `delayMs`: an index build that takes longer than the service's socket timeout, as one over a
+ * large collection does on MongoDB.
+ */
+async function slowIndexBuilds(delayMs: number) {
+  const target = new URL(globalThis.testMongoUri)
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname)
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+      socket.on('error', () => socket.destroy())
+    }
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+    let holdNext = false
+    let answers = Promise.resolve()
+    client.on('data', (chunk) => {
+      if (chunk.includes('createIndexes')) holdNext = true
+      upstream.write(chunk)
+    })
+    upstream.on('data', (chunk) => {
+      const hold = holdNext
+      holdNext = false
+      answers = answers.then(() => (hold ? Bun.sleep(delayMs) : undefined)).then(() => void client.write(chunk))
+    })
+  })
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening))
+  return {
+    uri: `mongodb://127.0.0.1:${(server.address() as net.AddressInfo).port}/`,
+    close() {
+      for (const socket of sockets) socket.destroy()
+      server.close()
+    },
+  }
+}
+
+describe('an index build longer than the socket timeout', () => {
+  it('runs on a client without one, and is said before and after; a start that lists it builds nothing', async () => {
+    const relay = await slowIndexBuilds(1500)
+    const name = `test_slow_index_${crypto.randomUUID().slice(0, 8)}`
+    const reports: { collection: string; index: string; durationMs?: number }[] = []
+    const database = await connectDatabase(relay.uri, name, { timeoutMs: 500, onIndexBuild: (build) => reports.push(build) })
+    try {
+      const collection = database.db.collection('slow')
+      // The service's own client gives up on it at its socket timeout (what startup did before).
+      await expect(collection.createIndex({ a: 1 }, { name: 'a' })).rejects.toThrow(/timed out/)
+      await ensureIndexes(database, collection, [{ key: { b: 1 }, name: 'b' }])
+      expect((await collection.listIndexes().toArray()).map((index) => index.name)).toContain('b')
+      expect(reports[0]).toEqual({ collection: 'slow', index: 'b' })
+      expect(reports[1]).toMatchObject({ collection: 'slow', index: 'b' })
+      expect(reports[1]?.durationMs).toBeGreaterThanOrEqual(1400)
+      // Listed on the next start: nothing is built, and no client is made for it.
+      reports.length = 0
+      await database.indexBuildsDone()
+      await ensureIndexes(database, collection, [{ key: { b: 1 }, name: 'b' }])
+      expect(reports).toEqual([])
+    } finally {
+      await database.db.dropDatabase().catch(() => {})
+      await database.close()
+      relay.close()
+    }
+  }, 20_000)
 })

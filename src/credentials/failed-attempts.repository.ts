@@ -36,8 +36,8 @@ export function createFailedAttempts(
 
   return {
     async ensureIndexes() {
-      const mode = await ensureExpiry(attempts)
-      await ensureIndexes(attempts, [{ key: { subject: 1 }, name: 'subject' }])
+      const mode = await ensureExpiry(database, attempts)
+      await ensureIndexes(database, attempts, [{ key: { subject: 1 }, name: 'subject' }])
       return mode
     },
     async take(counters) {

@@ -19,6 +19,19 @@ export type DatabaseHandle = {
    * UnavailableError (it may yet complete: a 503 promises nothing either way).
    */
   call<T>(operation: (limit: TimeLimit) => Promise<T>): Promise<T>
+  /** Where startup's index builds run (src/db/indexes.ts); without it, on `db` itself. */
+  indexBuilds?: IndexBuilds
+}
+
+/**
+ * Index builds at startup: a build over a large collection may take minutes, far past a call's
+ * socket timeout, so they run on a client without one, made only when an index is missing.
+ */
+export type IndexBuilds = {
+  /** The same database on that client (connected on first use). */
+  db(): Promise<Db>
+  /** Told before each build, and after it with its duration: startup is waiting for it. */
+  report?(build: { collection: string; index: string; durationMs?: number }): void
 }
 
 /**

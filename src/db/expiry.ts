@@ -1,6 +1,6 @@
 import type { Collection, Document } from 'mongodb'
-import type { TimeLimit } from './calls'
-import { listIndexes, sameIndex } from './indexes'
+import type { DatabaseHandle, TimeLimit } from './calls'
+import { buildIndex, listIndexes, sameIndex } from './indexes'
 
 const TTL_INDEX = { key: { expiresAt: 1 }, name: 'expiresAt_ttl', expireAfterSeconds: 0 } as const
 const SWEPT_INDEX = { key: { expiresAt: 1 }, name: 'expiresAt' } as const
@@ -10,8 +10,9 @@ const SWEPT_INDEX = { key: { expiresAt: 1 }, name: 'expiresAt' } as const
  * has no TTL indexes (it answers 238 NotImplemented), so there a sweep deletes them instead. Either
  * way readers must filter on `expiresAt`: TTL deletion is lazy (up to a minute late).
  */
-// Index builds pass no maxTimeMS: they are startup work, bounded by the operator, not a request's budget.
+// Index builds as src/db/indexes.ts sends them: startup work, bounded by the operator.
 export async function ensureExpiry<T extends Document & { expiresAt: Date }>(
+  database: DatabaseHandle,
   collection: Collection<T>,
 ): Promise<'ttl-index' | 'sweep'> {
   // Listed first (src/db/indexes.ts): a restart sends one read instead of one or two writes.
@@ -21,8 +22,7 @@ export async function ensureExpiry<T extends Document & { expiresAt: Date }>(
   // on expiresAt stood in its way (85/86); either way it is swept.
   if (listed.some((index) => sameIndex(index, SWEPT_INDEX))) return 'sweep'
   try {
-    const { key, ...options } = TTL_INDEX
-    await collection.createIndex(key, options)
+    await buildIndex(database, collection, TTL_INDEX)
     return 'ttl-index'
   } catch (error) {
     const code = (error as { code?: number }).code
@@ -30,7 +30,7 @@ export async function ensureExpiry<T extends Document & { expiresAt: Date }>(
     // already exists (say, from a database first used by FerretDB); leave it and sweep instead.
     if (code === 85 || code === 86) return 'sweep'
     if (code !== 238) throw error
-    await collection.createIndex(SWEPT_INDEX.key, { name: SWEPT_INDEX.name })
+    await buildIndex(database, collection, SWEPT_INDEX)
     return 'sweep'
   }
 }

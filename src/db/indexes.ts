@@ -1,4 +1,5 @@
 import type { Collection, CreateIndexesOptions, Document } from 'mongodb'
+import type { DatabaseHandle } from './calls'
 
 /** One index a store needs: its keys in order and its options. */
 export type IndexSpec = {
@@ -22,16 +23,37 @@ type ListedIndex = Document & { name: string; key: Record<string, unknown> }
  * Two instances starting together may both create one: createIndex of the same spec is idempotent.
  *
  * One spec per call: FerretDB panics on a createIndexes command with several specs that exist
- * already. No maxTimeMS: index builds are startup work, bounded by the operator, not a request's
- * budget.
+ * already. No maxTimeMS and no socket timeout (buildIndex): index builds are startup work, bounded
+ * by the operator (a startup probe's patience), not by a request's budget.
  */
-export async function ensureIndexes<T extends Document>(collection: Collection<T>, specs: readonly IndexSpec[]): Promise<void> {
+export async function ensureIndexes<T extends Document>(
+  database: DatabaseHandle,
+  collection: Collection<T>,
+  specs: readonly IndexSpec[],
+): Promise<void> {
   const listed = await listIndexes(collection)
   for (const spec of specs) {
-    if (listed.some((index) => sameIndex(index, spec))) continue
-    const { key, ...options } = spec
-    await collection.createIndex(key, options satisfies CreateIndexesOptions)
+    if (!listed.some((index) => sameIndex(index, spec))) await buildIndex(database, collection, spec)
   }
+}
+
+/**
+ * Sends one createIndex, on the handle's client for index builds when it has one (no socket
+ * timeout: on MongoDB the call returns when the build is done, minutes later on a large
+ * collection), reporting it before and after.
+ */
+export async function buildIndex<T extends Document>(
+  database: DatabaseHandle,
+  collection: Collection<T>,
+  { key, ...options }: IndexSpec,
+): Promise<void> {
+  const builds = database.indexBuilds
+  const target = builds ? (await builds.db()).collection(collection.collectionName) : collection
+  const report = { collection: collection.collectionName, index: options.name }
+  builds?.report?.(report)
+  const started = performance.now()
+  await target.createIndex(key, options satisfies CreateIndexesOptions)
+  builds?.report?.({ ...report, durationMs: Math.round(performance.now() - started) })
 }
 
 /** The collection's indexes as listed, none when it does not exist yet. */

@@ -1,6 +1,6 @@
 import { MongoClient } from 'mongodb'
 import { withDeadline } from '../deadline'
-import { boundCalls, callLimits, type DatabaseHandle } from './calls'
+import { boundCalls, callLimits, type DatabaseHandle, type IndexBuilds } from './calls'
 import type { PoolStats } from './pool'
 import { watchHeartbeats } from './watchdog'
 
@@ -19,10 +19,17 @@ export type Database = DatabaseHandle & {
    * operations meanwhile fail as unavailable (503).
    */
   reset(): Promise<void>
+  /** Closes the client of startup's index builds, if one was made (close() does too). */
+  indexBuildsDone(): Promise<void>
   close(): Promise<void>
 }
 
-type DatabaseOptions = { timeoutMs?: number; appName?: string; onReset?: (reason: string) => void }
+type DatabaseOptions = {
+  timeoutMs?: number
+  appName?: string
+  onReset?: (reason: string) => void
+  onIndexBuild?: IndexBuilds['report']
+}
 
 /** Opens the MongoDB client and connects (see createDatabase). */
 export async function connectDatabase(uri: string, dbName: string, options: DatabaseOptions = {}): Promise<Database> {
@@ -55,6 +62,7 @@ export function createDatabase(
   })
   const stats = trackPool(client)
   const db = client.db(dbName)
+  const builds = indexBuildsClient(uri, dbName, options)
 
   let closed = false
   let resetting: Promise<void> | undefined
@@ -98,6 +106,7 @@ export function createDatabase(
   return {
     db,
     call: boundCalls(limits),
+    ...builds,
     connect: async () => void (await client.connect()),
     ping: async () => {
       if ((await withDeadline(db.command({ ping: 1 }), PING_TIMEOUT_MS)) === 'timed out') {
@@ -109,6 +118,7 @@ export function createDatabase(
     close: async () => {
       closed = true
       stopWatching()
+      await builds.indexBuildsDone()
       // Interrupts a reset's reconnect (a pending connect fails once the client closes) and its
       // pause, so shutdown does not wait up to two timeouts on a database that is down.
       if (resetting) {
@@ -117,6 +127,38 @@ export function createDatabase(
         await resetting
       }
       await client.close()
+    },
+  }
+}
+
+/**
+ * The client of startup's index builds (src/db/indexes.ts), made when the first build is sent: a
+ * restart on a database that has every index makes none. No socket timeout: on MongoDB a
+ * createIndex answers when its build is done, minutes later over a large collection, and cut at
+ * the service's socket timeout the start would fail, and every restart after it, until the build
+ * finished. Other timeouts as the URI or the driver's defaults say; a small pool.
+ */
+function indexBuildsClient(
+  uri: string,
+  dbName: string,
+  options: DatabaseOptions,
+): { indexBuilds: IndexBuilds; indexBuildsDone(): Promise<void> } {
+  let client: MongoClient | undefined
+  const db = async () => {
+    client ??= new MongoClient(uri, {
+      appName: `${options.appName ?? 'users-service'} index builds`,
+      socketTimeoutMS: 0,
+      maxPoolSize: 4,
+    })
+    await client.connect()
+    return client.db(dbName)
+  }
+  return {
+    indexBuilds: { db, ...(options.onIndexBuild ? { report: options.onIndexBuild } : {}) },
+    indexBuildsDone: async () => {
+      const closing = client
+      client = undefined
+      await closing?.close()
     },
   }
 }

@@ -47,7 +47,7 @@ export function createEventsRepository(database: DatabaseHandle): EventsStore {
   }
 
   return {
-    ensureIndexes: () => ensureStorage(events, states),
+    ensureIndexes: () => ensureStorage(database, events, states),
 
     state: readState,
 
@@ -100,9 +100,13 @@ export function createEventsRepository(database: DatabaseHandle): EventsStore {
 }
 
 /** The events' indexes and the relay's state document (its relay fields; the lease may have inserted it first). */
-async function ensureStorage(events: Collection<EventDocument>, states: Collection<StateDocument>): Promise<void> {
+async function ensureStorage(
+  database: DatabaseHandle,
+  events: Collection<EventDocument>,
+  states: Collection<StateDocument>,
+): Promise<void> {
   await Promise.all([
-    ensureIndexes(events, [
+    ensureIndexes(database, events, [
       { key: { sequence: 1 }, name: 'sequence_unique', unique: true },
       { key: { userId: 1, sequence: 1 }, name: 'userId_sequence' },
       { key: { type: 1, sequence: 1 }, name: 'type_sequence' },

@@ -71,8 +71,8 @@ export function createIdempotencyStore(
   return {
     async ensureIndexes() {
       // Erase finds the records of a user's create by it (forgetUser).
-      await ensureIndexes(keys, [{ key: { userId: 1 }, name: 'userId' }])
-      return ensureExpiry(keys)
+      await ensureIndexes(database, keys, [{ key: { userId: 1 }, name: 'userId' }])
+      return ensureExpiry(database, keys)
     },
     claim,
     async complete(scope, key, owner, response, userId) {

@@ -42,7 +42,7 @@ export function createUsersRepository(
   }
 
   return {
-    ensureIndexes: () => ensureIndexes(users, USER_INDEXES),
+    ensureIndexes: () => ensureIndexes(database, users, USER_INDEXES),
     findById: (id) => findOne({ _id: new ObjectId(id) }),
     findByUsername: (username) => findOne({ usernameKey: username.toLowerCase() }),
     findByEmail: (email) => findOne({ emailKey: email.trim().toLowerCase() }),

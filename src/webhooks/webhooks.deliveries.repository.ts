@@ -32,7 +32,7 @@ export function createWebhookDeliveries(database: DatabaseHandle): WebhookDelive
   const madeDue = createListeners()
   return {
     async ensureIndexes() {
-      await Promise.all([ensureIndexes(log, LOG_INDEXES), ensureIndexes(queue, QUEUE_INDEXES)])
+      await Promise.all([ensureIndexes(database, log, LOG_INDEXES), ensureIndexes(database, queue, QUEUE_INDEXES)])
     },
 
     insertMany: (batch) => insertDeliveries(store, batch),

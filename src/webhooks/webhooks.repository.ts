@@ -21,7 +21,7 @@ export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoin
   const written = createListeners()
   const toEndpoint = ({ _id, slot: _slot, ...rest }: EndpointDocument): StoredEndpoint => ({ id: _id, ...rest })
   return {
-    ensureIndexes: () => ensureIndexes(endpoints, [{ key: { slot: 1 }, name: 'slot_unique', unique: true }]),
+    ensureIndexes: () => ensureIndexes(database, endpoints, [{ key: { slot: 1 }, name: 'slot_unique', unique: true }]),
 
     async insert({ id, ...endpoint }) {
       // A slot taken meanwhile by a concurrent create is 11000: look again, at most once per slot.
