@@ -3,7 +3,9 @@
 # users-service container image.
 #
 #   docker build -t users-service .
-#   docker run --rm -p 3000:3000 -e MONGODB_URI=mongodb://db:27017 users-service
+#   docker run --rm -p 3000:3000 --stop-timeout 25 -e MONGODB_URI=mongodb://db:27017 -e AUTH_API_KEYS -e METRICS_TOKEN users-service
+#
+# (production refuses to start without a token source and without METRICS_TOKEN or METRICS_PORT).
 #
 # MONGODB_URI has no default on purpose: the embedded database is for development and tests only,
 # so without it the service exits at once and says so. tests/dockerfile.test.ts checks this file
