@@ -276,6 +276,16 @@ describe('GET /metrics', () => {
     expect(text).not.toContain('nodejs_version_info')
   })
 
+  it('exports the counters alerts watch from zero at 0 before their first increment', async () => {
+    const text = await createMetrics({}).render()
+    for (const limit of ['login', 'ip', 'client']) {
+      expect(text).toMatch(new RegExp(`^auth_verify_rate_limited_total\\{limit="${limit}"\\} 0$`, 'm'))
+    }
+    for (const reason of ['exhausted', 'gone', 'skipped']) {
+      expect(text).toMatch(new RegExp(`^webhook_deliveries_failed_total\\{reason="${reason}"\\} 0$`, 'm'))
+    }
+  })
+
   it('exposes the password-hashing pool when given one', async () => {
     const metrics = createMetrics({
       hashingStats: () => ({ running: 2, queued: { verify: 1, hash: 7 }, rejected: { verify: 0, hash: 5 } }),

@@ -13,13 +13,20 @@ export const REQUEST_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 /** The argon2 pool's figures (src/users/passwords.pool.ts): running now; waiting now and refused so far, by lane. */
 export type HashingStats = { running: number; queued: Record<string, number>; rejected: Record<string, number> }
 
+/**
+ * The label values of counters an alert watches from zero (`increase(...) > 0`): each series is
+ * exported at 0 from the start, so the first increment after a restart is an increase too.
+ */
+const RATE_LIMITS = ['login', 'ip', 'client'] as const
+const GAVE_UP_REASONS = ['exhausted', 'gone', 'skipped'] as const
+
 export type Metrics = {
   /** Records one finished request; `route` is the route template, never the raw path. */
   observeRequest(method: string, route: string, status: number, seconds: number): void
   /** Counts one call of a Flask-compatibility route (`/read/{username}`) by the caller's name. */
   countLegacyRequest(route: string, caller: string): void
   /** Counts one credential check refused with 429, by the limit that refused it (three values). */
-  countRateLimited(limit: 'login' | 'ip' | 'client'): void
+  countRateLimited(limit: (typeof RATE_LIMITS)[number]): void
   /** Counts events the relay committed, with each one's lag (relay time minus occurredAt, seconds). */
   countEventsRelayed(count: number, lagsSeconds: readonly number[]): void
   /** Counts a user whose replayed outbox did not match what is stored (its events held back: a bug). */
@@ -46,7 +53,7 @@ export type WebhookAttemptSample = {
   /** The attempt's duration, DNS to the last byte read. */
   seconds?: number
   /** Deliveries this attempt ended as failed for good, and why. */
-  gaveUp?: { reason: 'exhausted' | 'gone' | 'skipped'; count: number }
+  gaveUp?: { reason: (typeof GAVE_UP_REASONS)[number]; count: number }
   /** The attempt's 410 disabled its endpoint. */
   endpointDisabled?: boolean
   /** The attempt opened its endpoint's circuit breaker on this instance. */
@@ -101,6 +108,7 @@ export function createMetrics(
     labelNames: ['limit'] as const,
     registers: [registry],
   })
+  for (const limit of RATE_LIMITS) rateLimited.inc({ limit }, 0)
   const events = registerEventMetrics(registry)
   const countWebhookAttempt = registerWebhookMetrics(registry)
   const { poolStats } = options
@@ -213,6 +221,7 @@ function registerWebhookMetrics(registry: Registry): Metrics['countWebhookAttemp
     labelNames: ['reason'] as const,
     registers: [registry],
   })
+  for (const reason of GAVE_UP_REASONS) gaveUp.inc({ reason }, 0)
   const disabled = new Counter({
     name: 'webhook_endpoints_disabled_total',
     help: 'Webhook endpoints disabled because they answered 410 Gone.',
