@@ -1,4 +1,4 @@
-import { MongoClient } from 'mongodb'
+import { MongoClient, type MongoClientOptions } from 'mongodb'
 import { withDeadline } from '../deadline'
 import { boundCalls, callLimits, type DatabaseHandle, type IndexBuilds } from './calls'
 import type { PoolStats } from './pool'
@@ -43,7 +43,8 @@ export async function connectDatabase(uri: string, dbName: string, options: Data
  * Each stage of an operation is bounded by `timeoutMs`: finding a server, waiting for a pooled
  * connection, and waiting on the socket. So no request waits on an unreachable or hung database
  * much longer than that; the handle's `call` turns the resulting errors into UnavailableError.
- * (Not the driver's `timeoutMS`: since driver 7.8 it is deprecated and does nothing.)
+ * (Not the driver's `timeoutMS`: since driver 7.8 it is deprecated and does nothing.) An option the
+ * URI gives wins over these (clientOptions).
  * Compression stays off: nothing to gain on loopback or in a VPC, and FerretDB does not offer it.
  */
 export function createDatabase(
@@ -52,14 +53,7 @@ export function createDatabase(
   options: DatabaseOptions = {},
 ): Database & { connect(): Promise<void> } {
   const timeoutMs = options.timeoutMs ?? 5000
-  const client = new MongoClient(uri, {
-    appName: options.appName ?? 'users-service',
-    serverSelectionTimeoutMS: timeoutMs,
-    waitQueueTimeoutMS: timeoutMs,
-    connectTimeoutMS: timeoutMs,
-    socketTimeoutMS: timeoutMs,
-    maxPoolSize: 50,
-  })
+  const client = new MongoClient(uri, clientOptions(uri, options.appName ?? 'users-service', timeoutMs))
   const stats = trackPool(client)
   const db = client.db(dbName)
   const builds = indexBuildsClient(uri, dbName, options)
@@ -161,6 +155,26 @@ function indexBuildsClient(
       await closing?.close()
     },
   }
+}
+
+/**
+ * The client's options: ours, less those the URI gives (`?maxPoolSize=200`), so that the operator's
+ * win. The driver lets options passed to `new MongoClient` override the URI's; its option names are
+ * case-insensitive in a URI, and so is this comparison. The query string is read as text: a URI
+ * with several hosts is no URL (`new URL` refuses it).
+ */
+export function clientOptions(uri: string, appName: string, timeoutMs: number): MongoClientOptions {
+  const ours: MongoClientOptions = {
+    appName,
+    serverSelectionTimeoutMS: timeoutMs,
+    waitQueueTimeoutMS: timeoutMs,
+    connectTimeoutMS: timeoutMs,
+    socketTimeoutMS: timeoutMs,
+    maxPoolSize: 50,
+  }
+  const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : ''
+  const given = new Set(query.split('&').map((pair) => (pair.split('=')[0] ?? '').toLowerCase()))
+  return Object.fromEntries(Object.entries(ours).filter(([name]) => !given.has(name.toLowerCase())))
 }
 
 /** Live connection-pool figures, kept from the driver's monitoring events. */
