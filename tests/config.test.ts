@@ -44,7 +44,7 @@ describe('configuration', () => {
         MONGODB_DB: 'accounts',
         BODY_LIMIT_BYTES: '131072',
         LOG_LEVEL: 'warn',
-        LOG_FORMAT: 'pretty',
+        LOG_FORMAT: 'json',
         DB_TIMEOUT_MS: '2500',
         SHUTDOWN_TIMEOUT_MS: '30000',
         METRICS_TOKEN: 'a-long-enough-metrics-token',
@@ -58,7 +58,7 @@ describe('configuration', () => {
       mongodbDb: 'accounts',
       bodyLimitBytes: 131072,
       logLevel: 'warn',
-      logFormat: 'pretty',
+      logFormat: 'json',
       dbTimeoutMs: 2500,
       shutdownTimeoutMs: 30000,
       metricsToken: 'a-long-enough-metrics-token',
@@ -223,5 +223,58 @@ describe('configuration: limits on credential checks', () => {
     const problems = problemsOf(env)
     expect(problems).toHaveLength(1)
     expect(problems[0]).toStartWith(`${variable}: `)
+  })
+})
+
+describe('configuration: what an operator review found accepted silently', () => {
+  const production = { NODE_ENV: 'production', MONGODB_URI: 'mongodb://db:27017', AUTH_API_KEYS: KEYS, METRICS_PORT: '9464' }
+
+  it('refuses JWT settings without AUTH_JWT_SECRET or AUTH_JWKS_URL, naming each and the two that make them count', () => {
+    const problems = problemsOf({ AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a' })
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['AUTH_JWT_AUDIENCE', 'AUTH_JWT_ISSUER'])
+    for (const problem of problems) {
+      expect(problem).toContain('AUTH_JWT_SECRET')
+      expect(problem).toContain('AUTH_JWKS_URL')
+    }
+    expect(problems[0]).toContain('also set: AUTH_JWT_ISSUER')
+  })
+
+  it.each([
+    [{ AUTH_JWKS_URI: 'https://idp.example.com/jwks', AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a' }, 'AUTH_JWKS_URI'],
+    [{ AUTH_JWT_MAX_AGE_SECONDS: '3600' }, 'AUTH_JWT_MAX_AGE_SECONDS'],
+    [{ AUTH_JWT_ALGORITHMS: 'RS256' }, 'AUTH_JWT_ALGORITHMS'],
+    [{ AUTH_JWT_SECRETT: SECRET }, 'AUTH_JWT_SECRETT'],
+  ])('refuses the orphan JWT setting in %o', (env, variable) => {
+    expect(problemsOf(env).map((p) => p.split(':')[0])).toContain(variable)
+  })
+
+  it('accepts the same JWT settings with a key source, and an empty one as unset', () => {
+    expect(loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a' }).auth.jwt?.issuer).toBe('i')
+    expect(loadConfig({ AUTH_JWT_ISSUER: '' }).auth.jwt).toBeUndefined()
+  })
+
+  it.each([
+    [{ PORT: ' ' }, 'PORT'],
+    [{ METRICS_PORT: '  ' }, 'METRICS_PORT'],
+    [{ PORT: '0x50' }, 'PORT'],
+    [{ PORT: '8080.5' }, 'PORT'],
+  ])('refuses %o: not a port number', (env, variable) => {
+    expect(problemsOf(env)).toEqual([`${variable}: must be a port number (0-65535)`])
+  })
+
+  it('refuses port 0 (a random port) in production, for PORT and METRICS_PORT, and allows it elsewhere', () => {
+    expect(problemsOf({ ...production, PORT: '0' })).toEqual(['PORT: must not be 0 (a random port) in production'])
+    expect(problemsOf({ ...production, METRICS_PORT: '0' })).toEqual([
+      'METRICS_PORT: must not be 0 (a random port) in production',
+    ])
+    expect(loadConfig({ NODE_ENV: 'test', PORT: '0', METRICS_PORT: '0' })).toMatchObject({ port: 0, metricsPort: 0 })
+    expect(loadConfig({ ...production, PORT: '8080' }).port).toBe(8080)
+  })
+
+  it('refuses LOG_FORMAT=pretty in production (the image has no pino-pretty), not elsewhere', () => {
+    const problems = problemsOf({ ...production, LOG_FORMAT: 'pretty' })
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toStartWith('LOG_FORMAT: pretty logs are for development')
+    expect(loadConfig({ NODE_ENV: 'test', LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty')
   })
 })

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import { MongoClient } from 'mongodb'
-import { startServer } from './helpers/process'
+import { freePort, startServer } from './helpers/process'
 
 /**
  * Issue 13, finding 7: /metrics names callers and runtime versions. In production it is served only
@@ -19,7 +19,6 @@ const env = {
   AUTH_API_KEYS: JSON.stringify([
     { name: 'reader', sha256: createHash('sha256').update(key).digest('hex'), scopes: ['users:read'] },
   ]),
-  METRICS_PORT: '0',
 }
 const started: { proc: { kill(signal?: NodeJS.Signals): void; exited: Promise<number> } }[] = []
 
@@ -33,9 +32,13 @@ afterAll(async () => {
   await client.close()
 })
 
-/** Starts an entry point in production with METRICS_PORT=0 and returns its two URLs. */
+/** Starts an entry point in production with METRICS_PORT (production refuses port 0) and returns its two URLs. */
 async function start(command: string[]) {
-  const server = await startServer(command, env)
+  const server = await startServer(command, {
+    ...env,
+    PORT: String(await freePort()),
+    METRICS_PORT: String(await freePort()),
+  })
   started.push(server)
   const metricsUrl = server.listening.metricsUrl
   if (!metricsUrl) throw new Error(`no metricsUrl in the listening line: ${JSON.stringify(server.listening)}`)
@@ -77,10 +80,9 @@ describe('METRICS_PORT in production', () => {
   }, 60_000)
 
   it('refuses to start in production with public /metrics, naming the three ways out', async () => {
-    const { METRICS_PORT: _, ...publicMetrics } = env
     const proc = Bun.spawn(['bun', 'src/index.ts'], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_FORMAT: 'json', ...publicMetrics },
+      env: { PATH: process.env.PATH ?? '', PORT: String(await freePort()), LOG_FORMAT: 'json', ...env },
       stdout: 'pipe',
       stderr: 'pipe',
     })

@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startEmbeddedDatabase } from '../../src/db/embedded'
-import { startServer } from '../../tests/helpers/process'
+import { freePort, startServer } from '../../tests/helpers/process'
 
 const VERSION = '4.32.5'
 const root = new URL('../..', import.meta.url).pathname
@@ -80,6 +80,8 @@ try {
   const server = await startServer(['bun', 'src/index.ts'], {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
+    // Production refuses port 0 (a random port).
+    PORT: String(await freePort()),
     MONGODB_URI: db.uri,
     MONGODB_DB: 'schemathesis',
     // Every documented operation is live, the compatibility routes included.

@@ -1,8 +1,23 @@
+import { createServer } from 'node:net'
+
 /**
  * Starts the service as a real process (`bun src/index.ts` or `node dist/node/node.js`) on a free
  * port and resolves once it logs where it listens.
  */
 const root = new URL('../..', import.meta.url).pathname
+
+/**
+ * A free TCP port on loopback, for a process in production, which refuses port 0 (a random port).
+ * Free when asked: another process could take it before the service does (rare on loopback).
+ */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  const address = server.address()
+  await new Promise((done) => server.close(done))
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
 
 export async function startServer(command: string[], env: Record<string, string>) {
   const proc = Bun.spawn(command, {
