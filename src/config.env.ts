@@ -4,7 +4,8 @@ import { z } from '@hono/zod-openapi'
 /**
  * The environment's formats and names, for config.ts (the only reader of the environment):
  * the value formats several variables share, the hashing pool's default, what can be said about
- * variable names alone (a JWT setting without a key source). Nothing here reads the environment.
+ * variable names alone (a JWT setting without a key source, a name that looks like the service's
+ * and is not one). Nothing here reads the environment.
  */
 
 /**
@@ -88,4 +89,84 @@ export function orphanJwtProblems(names: string[]): { variable: string; message:
       message: `ignored without AUTH_JWT_SECRET or AUTH_JWKS_URL (neither is set${others}): set one of them, or unset it`,
     }
   })
+}
+
+/**
+ * Prefixes of variables read by the runtimes themselves or by what runs beside the service, never
+ * the service's own even when it has a variable starting the same way: `NODE_ENV` is the service's,
+ * `NODE_OPTIONS` Node's; `HTTP_PROXY` is Bun's fetch's.
+ */
+const FOREIGN_PREFIXES = ['NODE_', 'BUN_']
+const FOREIGN_NAMES = new Set(['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'])
+/** Kubernetes' service links (`DB_SERVICE_HOST`, `DB_PORT_27017_TCP`...) for a Service named like a prefix. */
+const SERVICE_LINK = /_SERVICE_(HOST|PORT)(_[A-Z0-9_]+)?$|_PORT_\d+_(TCP|UDP|SCTP)(_[A-Z]+)?$/
+
+/** The service's prefixes: the first word of each variable it reads (`AUTH_`, `DB_`...), the runtimes' left out. */
+export function servicePrefixes(known: readonly string[]): string[] {
+  const prefixes = known.filter((name) => name.includes('_')).map((name) => `${name.split('_')[0]}_`)
+  return [...new Set(prefixes)].filter((prefix) => !FOREIGN_PREFIXES.includes(prefix)).sort()
+}
+
+/** A variable that looks like the service's and is not one it reads, with the known name it is closest to. */
+export type UnknownVariable = { name: string; closest?: string }
+
+/**
+ * The names among `names` that start with one of the service's prefixes but are not variables it
+ * reads (a typo, or a setting of another program that shares the prefix: hence a warning only).
+ */
+export function unknownVariables(names: string[], known: readonly string[]): UnknownVariable[] {
+  const prefixes = servicePrefixes(known)
+  return names
+    .filter((name) => prefixes.some((prefix) => name.startsWith(prefix)))
+    .filter((name) => !known.includes(name) && !FOREIGN_NAMES.has(name) && !SERVICE_LINK.test(name))
+    .sort()
+    .map((name) => {
+      const closest = closestName(name, known)
+      return closest ? { name, closest } : { name }
+    })
+}
+
+/**
+ * The known name nearest to `name`: one a unit suffix longer (`SHUTDOWN_TIMEOUT` for
+ * `SHUTDOWN_TIMEOUT_MS`), or within 2 edits (3 for names of 10 characters or more).
+ */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  const limit = name.length >= 10 ? 3 : 2
+  let best: { name: string; distance: number } | undefined
+  for (const candidate of known) {
+    const distance = candidate.startsWith(`${name}_`) ? 1 : editDistance(name, candidate)
+    if (distance <= limit && (!best || distance < best.distance)) best = { name: candidate, distance }
+  }
+  return best?.name
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) turning `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i])
+  for (let j = 1; j <= b.length; j++) (rows[0] as number[])[j] = j
+  const at = (i: number, j: number) => rows[i]?.[j] ?? Number.POSITIVE_INFINITY
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let value = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, at(i - 2, j - 2) + 1)
+      ;(rows[i] as number[])[j] = value
+    }
+  }
+  return at(a.length, b.length)
+}
+
+/** A line for the log at startup: what it says, and its fields (names of variables, never their values). */
+export type ConfigWarning = { fields: Record<string, unknown>; message: string }
+
+/** The one warning about unknown variables: their names, and the known name each may have meant. */
+export function unknownVariablesWarning(unknown: UnknownVariable[]): ConfigWarning {
+  const names = unknown.map((v) => (v.closest ? `${v.name} (did you mean ${v.closest}?)` : v.name))
+  return {
+    fields: {
+      variables: unknown.map((v) => v.name),
+      suggestions: Object.fromEntries(unknown.flatMap((v) => (v.closest ? [[v.name, v.closest]] : []))),
+    },
+    message: `environment variables this service does not read, though named like its own (ignored): ${names.join(', ')}`,
+  }
 }

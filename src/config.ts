@@ -2,14 +2,23 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseEnv } from 'node:util'
 import { z } from '@hono/zod-openapi'
-import { apiKeysSchema, commaList, orphanJwtProblems, PortSchema, passwordHashing } from './config.env'
+import {
+  apiKeysSchema,
+  type ConfigWarning,
+  commaList,
+  orphanJwtProblems,
+  PortSchema,
+  passwordHashing,
+  unknownVariables,
+  unknownVariablesWarning,
+} from './config.env'
 import { DEFAULT_RETRY_SCHEDULE, RetryScheduleSchema, retentionShortfall } from './retry-schedule'
 import { ASYMMETRIC_ALGORITHMS, SCOPES, SYMMETRIC_ALGORITHMS } from './scopes'
 
 /** The longest a JWT may live (exp − iat, or exp − now without iat) unless configured: a day. */
 export const DEFAULT_JWT_MAX_AGE_SECONDS = 86_400
 
-/** The variables the service reads, each with its format. */
+/** The variables the service reads, each with its format: every name here is a known one (see unknownVariables). */
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).optional(),
@@ -67,7 +76,7 @@ const EnvSchema = z.object({
   LEGACY_ROUTES: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
 })
 
-/** Every variable the service reads: derived from the schema, so a variable added there is listed here. */
+/** Every variable the service reads: derived from the schema, so a variable added there is known here. */
 export const KNOWN_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape)
 
 /**
@@ -235,6 +244,25 @@ function presentVariables(env: Record<string, string | undefined>): Record<strin
   return Object.fromEntries(
     Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
   )
+}
+
+/**
+ * What the configuration accepts but an operator should hear of, once at startup: variables that
+ * look like the service's and are not (a typo: `SHUTDOWN_TIMEOUT`), and a built-in digest key in production.
+ */
+export function configWarnings(config: Config, env: Record<string, string | undefined> = process.env): ConfigWarning[] {
+  const warnings: ConfigWarning[] = []
+  const unknown = unknownVariables(Object.keys(presentVariables(env)), KNOWN_VARIABLES)
+  if (unknown.length > 0) warnings.push(unknownVariablesWarning(unknown))
+  // Production's risky settings it accepts; WEBHOOK_ALLOW_PRIVATE_TARGETS=true has its own line (service.ts).
+  if (config.env === 'production' && !config.auth.failures.keySecret) {
+    warnings.push({
+      fields: {},
+      message:
+        'AUTH_FAILURE_KEY_SECRET is not set: the failed-attempt counters are keyed with a built-in key, so whoever reads the database can confirm a guessed login or address: set it (32+ random characters, the same on every replica)',
+    })
+  }
+  return warnings
 }
 
 /**

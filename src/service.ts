@@ -1,6 +1,6 @@
 import { createApp } from './app'
 import { createAuthenticator } from './auth/authenticate'
-import { type Config, ConfigError, loadConfig } from './config'
+import { type Config, ConfigError, configWarnings, loadConfig } from './config'
 import type { DatabaseHandle } from './db/calls'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
@@ -39,6 +39,8 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
   // Every argon2 job of the app goes through one bounded pool, verifications first (issue 13).
   const passwords = createHashingPool(hasher, config.passwordHashing)
   const logger = createLogger(config)
+  // Mistyped variables and production's accepted risks: one line each, names only, never values.
+  for (const warning of configWarnings(config)) logger.warn(warning.fields, warning.message)
   // Before the embedded database: a second instance must not start a second database on the same data.
   await assertPortFree(config.host, config.port)
   if (config.metricsPort) await assertPortFree(config.host, config.metricsPort, 'METRICS_PORT')

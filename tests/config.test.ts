@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { availableParallelism } from 'node:os'
-import { ConfigError, loadConfig } from '../src/config'
+import { ConfigError, configWarnings, KNOWN_VARIABLES, loadConfig } from '../src/config'
+import { servicePrefixes } from '../src/config.env'
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -276,5 +277,73 @@ describe('configuration: what an operator review found accepted silently', () =>
     expect(problems).toHaveLength(1)
     expect(problems[0]).toStartWith('LOG_FORMAT: pretty logs are for development')
     expect(loadConfig({ NODE_ENV: 'test', LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty')
+  })
+
+  it('warns in production, and only there, when the failed-attempt digests use the built-in key', () => {
+    const messages = (env: Record<string, string>) => configWarnings(loadConfig(env), env).map((w) => w.message)
+    const warned = messages(production)
+    expect(warned).toHaveLength(1)
+    expect(warned[0]).toStartWith('AUTH_FAILURE_KEY_SECRET is not set')
+    expect(messages({ ...production, AUTH_FAILURE_KEY_SECRET: SECRET })).toEqual([])
+    expect(messages({ NODE_ENV: 'test' })).toEqual([])
+  })
+})
+
+describe("configuration: variables named like the service's that it does not read", () => {
+  const warningsOf = (env: Record<string, string>) => configWarnings(loadConfig({}), env)
+
+  it('warns once, with the names and the nearest known name, never the values', () => {
+    const env = {
+      SHUTDOWN_TIMEOUT: 'value-1',
+      PASSWORD_HASH_CONCURENCY: 'value-2',
+      AUTH_JWKS_URI: 'value-3',
+      DB_HOST: 'value-4',
+      USER_RETENTION: 'value-5',
+      PORT: '3000',
+      LOG_LEVEL: 'info',
+    }
+    const warnings = warningsOf(env)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]?.fields).toEqual({
+      variables: ['AUTH_JWKS_URI', 'DB_HOST', 'PASSWORD_HASH_CONCURENCY', 'SHUTDOWN_TIMEOUT', 'USER_RETENTION'],
+      suggestions: {
+        AUTH_JWKS_URI: 'AUTH_JWKS_URL',
+        PASSWORD_HASH_CONCURENCY: 'PASSWORD_HASH_CONCURRENCY',
+        SHUTDOWN_TIMEOUT: 'SHUTDOWN_TIMEOUT_MS',
+        // A unit suffix left out: further than 3 edits, still the name meant.
+        USER_RETENTION: 'USER_RETENTION_DAYS',
+      },
+    })
+    expect(warnings[0]?.message).toContain('SHUTDOWN_TIMEOUT (did you mean SHUTDOWN_TIMEOUT_MS?)')
+    expect(JSON.stringify(warnings)).not.toContain('value-')
+  })
+
+  it("leaves the runtimes' variables, other prefixes and Kubernetes' service links alone", () => {
+    expect(
+      warningsOf({
+        NODE_OPTIONS: '--max-old-space-size=256',
+        NODE_EXTRA_CA_CERTS: '/ca.pem',
+        BUN_JSC_forceRAMSize: '268435456',
+        HTTP_PROXY: 'http://proxy:3128',
+        HOME: '/home/x',
+        BENCH_API_KEY: 'k',
+        SCIM_TOKEN: 't',
+        USERS_SERVICE_URL: 'http://x',
+        DB_SERVICE_HOST: '10.0.0.1',
+        DB_PORT_27017_TCP_ADDR: '10.0.0.1',
+        SHUTDOWN_TIMEOUT_MS: '',
+        LOG_SOMETHING: '',
+      }),
+    ).toEqual([])
+  })
+
+  it("derives the prefixes from the variables it reads, without the runtimes' own", () => {
+    const prefixes = servicePrefixes(KNOWN_VARIABLES)
+    for (const prefix of ['AUTH_', 'METRICS_', 'WEBHOOK_', 'EVENTS_', 'DB_', 'SHUTDOWN_', 'PASSWORD_', 'MONGODB_', 'LOG_']) {
+      expect(prefixes).toContain(prefix)
+    }
+    expect(prefixes).not.toContain('NODE_')
+    // A variable added to the schema (another branch adds HTTP_IDLE_TIMEOUT_SECONDS) brings its prefix.
+    expect(servicePrefixes([...KNOWN_VARIABLES, 'HTTP_IDLE_TIMEOUT_SECONDS'])).toContain('HTTP_')
   })
 })
