@@ -61,13 +61,18 @@ export const PortSchema = z
 
 /** Waiting jobs allowed per lane and per hashing slot by default: about 1.6 s of work at 100 ms a hash. */
 const HASH_QUEUE_PER_SLOT = 16
+/**
+ * The most hashing slots by default. The cores seen are the node's, not a pod's CPU quota, and each
+ * argon2 job holds 64 MiB: 4 slots are 256 MiB at most, and about 40 hashes a second.
+ */
+const DEFAULT_HASH_SLOTS_MAX = 4
 
 /**
- * argon2 runs on as many slots as the machine has cores unless configured (each hash is ~100 ms of
- * one core and 64 MiB); each lane (verify, hash) queues 16 jobs per slot unless configured.
+ * argon2 runs on as many slots as the machine has cores, 4 at most, unless configured (each hash is
+ * ~100 ms of one core and 64 MiB); each lane (verify, hash) queues 16 jobs per slot unless configured.
  */
-export function passwordHashing(concurrency: number | undefined, queueLimit: number | undefined) {
-  const slots = concurrency ?? availableParallelism()
+export function passwordHashing(concurrency: number | undefined, queueLimit: number | undefined, cores = availableParallelism()) {
+  const slots = concurrency ?? Math.min(cores, DEFAULT_HASH_SLOTS_MAX)
   return { concurrency: slots, queueLimit: queueLimit ?? HASH_QUEUE_PER_SLOT * slots }
 }
 

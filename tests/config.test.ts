@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { availableParallelism } from 'node:os'
 import { ConfigError, configWarnings, KNOWN_VARIABLES, loadConfig } from '../src/config'
-import { servicePrefixes } from '../src/config.env'
+import { passwordHashing, servicePrefixes } from '../src/config.env'
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -103,9 +103,9 @@ describe('configuration', () => {
     expect(loadConfig({ ...jwt, AUTH_JWT_MAX_AGE_SECONDS: '3600' }).auth.jwt?.maxAgeSeconds).toBe(3600)
   })
 
-  it('hashes on as many slots as there are cores, 16 waiting per slot and lane, unless configured', () => {
-    const cores = availableParallelism()
-    expect(loadConfig({}).passwordHashing).toEqual({ concurrency: cores, queueLimit: 16 * cores })
+  it('hashes on as many slots as there are cores (4 at most), 16 waiting per slot and lane, unless configured', () => {
+    const slots = Math.min(availableParallelism(), 4)
+    expect(loadConfig({}).passwordHashing).toEqual({ concurrency: slots, queueLimit: 16 * slots })
     expect(loadConfig({ PASSWORD_HASH_CONCURRENCY: '3' }).passwordHashing).toEqual({ concurrency: 3, queueLimit: 48 })
     expect(loadConfig({ PASSWORD_HASH_CONCURRENCY: '3', PASSWORD_HASH_QUEUE: '0' }).passwordHashing).toEqual({
       concurrency: 3,
@@ -277,6 +277,13 @@ describe('configuration: what an operator review found accepted silently', () =>
     expect(problems).toHaveLength(1)
     expect(problems[0]).toStartWith('LOG_FORMAT: pretty logs are for development')
     expect(loadConfig({ NODE_ENV: 'test', LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty')
+  })
+
+  it('caps the default hashing slots at 4 whatever the cores, and keeps an explicit setting', () => {
+    expect(passwordHashing(undefined, undefined, 64)).toEqual({ concurrency: 4, queueLimit: 64 })
+    expect(passwordHashing(undefined, undefined, 2)).toEqual({ concurrency: 2, queueLimit: 32 })
+    expect(passwordHashing(32, undefined, 2)).toEqual({ concurrency: 32, queueLimit: 512 })
+    expect(loadConfig({ PASSWORD_HASH_CONCURRENCY: '256' }).passwordHashing.concurrency).toBe(256)
   })
 
   it('warns in production, and only there, when the failed-attempt digests use the built-in key', () => {

@@ -10,7 +10,7 @@ const HASHING_LANES = ['verify', 'hash'] as const
 export type HashingLane = (typeof HASHING_LANES)[number]
 
 export type HashingPoolOptions = {
-  /** How many argon2 computations run at once (PASSWORD_HASH_CONCURRENCY; default: the cores). */
+  /** How many argon2 computations run at once (PASSWORD_HASH_CONCURRENCY; default: the cores, 4 at most). */
   concurrency: number
   /** How many may wait in each lane (PASSWORD_HASH_QUEUE); one more is refused at once. */
   queueLimit: number
