@@ -2,10 +2,10 @@ import { availableParallelism } from 'node:os'
 import { z } from '@hono/zod-openapi'
 
 /**
- * The environment's formats and names, for config.ts (the only reader of the environment):
+ * The environment's formats, names and summary, for config.ts (the only reader of the environment):
  * the value formats several variables share, the hashing pool's default, what can be said about
  * variable names alone (a JWT setting without a key source, a name that looks like the service's
- * and is not one). Nothing here reads the environment.
+ * and is not one), and the startup line's summary. Nothing here reads the environment.
  */
 
 /**
@@ -161,6 +161,17 @@ function editDistance(a: string, b: string): number {
   return at(a.length, b.length)
 }
 
+/**
+ * The hosts of a connection string, without credentials, database or options: `mongodb://u:p@a:1,b/db?x`
+ * gives `a:1,b`. Not `new URL`: a URI may list several hosts. The driver refuses a URI whose
+ * credentials hold an unescaped `@`, `/` or `?`, so what precedes the first `/` or `?` is the
+ * credentials and the hosts.
+ */
+export function uriHosts(uri: string): string {
+  const authority = uri.replace(/^[a-z+]+:\/\//i, '').split(/[/?]/)[0] ?? ''
+  return authority.slice(authority.lastIndexOf('@') + 1)
+}
+
 /** A line for the log at startup: what it says, and its fields (names of variables, never their values). */
 export type ConfigWarning = { fields: Record<string, unknown>; message: string }
 
@@ -173,5 +184,33 @@ export function unknownVariablesWarning(unknown: UnknownVariable[]): ConfigWarni
       suggestions: Object.fromEntries(unknown.flatMap((v) => (v.closest ? [[v.name, v.closest]] : []))),
     },
     message: `environment variables this service does not read, though named like its own (ignored): ${names.join(', ')}`,
+  }
+}
+
+/** The parts of a `Config` the startup line describes (config.ts's type, which this module cannot import). */
+type DescribedConfig = {
+  auth: { apiKeys: unknown[]; jwt?: { jwksUrl?: string } }
+  metricsPort?: number
+  metricsToken?: string
+  mongodbDb: string
+  mongodbUri?: string
+}
+
+/**
+ * What is in effect, for the startup line: auth sources (how many API keys; a JWT secret, or the
+ * JWKS's host), where /metrics is served, the database's name and hosts. Never a secret, a key's
+ * hash, credentials or a whole connection string.
+ */
+export function describeConfig(config: DescribedConfig) {
+  const { apiKeys, jwt } = config.auth
+  const jwks = jwt?.jwksUrl ? `jwks ${new URL(jwt.jwksUrl).host}` : undefined
+  const metrics = [
+    ...(config.metricsPort === undefined ? [] : [`port ${config.metricsPort}`]),
+    ...(config.metricsToken ? ['token'] : []),
+  ]
+  return {
+    auth: { apiKeys: apiKeys.length, jwt: jwt ? (jwks ?? 'secret') : 'none' },
+    metrics: metrics.length > 0 ? metrics.join(', ') : 'public',
+    database: { name: config.mongodbDb, hosts: config.mongodbUri ? uriHosts(config.mongodbUri) : 'embedded' },
   }
 }

@@ -1,3 +1,4 @@
+import { describeConfig } from './config.env'
 import { withDeadline } from './deadline'
 import { routeOnRequestTarget } from './http/request-target'
 import { startService, stopOnSignals } from './service'
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
       ...(metricsServer ? { metricsUrl: `${metricsServer.url.href}metrics` } : {}),
       version: VERSION,
       env: config.env,
+      // What is in effect, for the operator to check: auth sources, /metrics, the database (no secrets).
+      ...describeConfig(config),
       runtime: `${RUNTIME.name} ${RUNTIME.version}`,
     },
     'users-service listening',

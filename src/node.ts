@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { loadDotEnvFiles } from './config'
+import { describeConfig } from './config.env'
 import { withDeadline } from './deadline'
 import { startService, stopOnSignals } from './service'
 import { exitOnStartupFailure } from './startup'
@@ -43,6 +44,8 @@ logger.info(
     ...(metricsListener ? { metricsUrl: `${metricsListener.url}metrics` } : {}),
     version: VERSION,
     env: config.env,
+    // What is in effect, for the operator to check: auth sources, /metrics, the database (no secrets).
+    ...describeConfig(config),
     runtime: `${RUNTIME.name} ${RUNTIME.version}`,
   },
   'users-service listening',

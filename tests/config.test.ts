@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { availableParallelism } from 'node:os'
 import { ConfigError, configWarnings, KNOWN_VARIABLES, loadConfig } from '../src/config'
-import { passwordHashing, servicePrefixes } from '../src/config.env'
+import { describeConfig, passwordHashing, servicePrefixes, uriHosts } from '../src/config.env'
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -352,5 +352,44 @@ describe("configuration: variables named like the service's that it does not rea
     expect(prefixes).not.toContain('NODE_')
     // A variable added to the schema (another branch adds HTTP_IDLE_TIMEOUT_SECONDS) brings its prefix.
     expect(servicePrefixes([...KNOWN_VARIABLES, 'HTTP_IDLE_TIMEOUT_SECONDS'])).toContain('HTTP_')
+  })
+})
+
+describe('configuration: the startup summary', () => {
+  it('names auth sources, /metrics and the database hosts, and no credential, option or secret', () => {
+    const config = loadConfig({
+      MONGODB_URI: 'mongodb://alice:s3cret-pw@db1.internal:27017,db2.internal:27018/admin?replicaSet=rs0&tls=true',
+      MONGODB_DB: 'accounts',
+      AUTH_API_KEYS: KEYS,
+      AUTH_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+      AUTH_JWT_ISSUER: 'i',
+      AUTH_JWT_AUDIENCE: 'a',
+      METRICS_PORT: '9464',
+      METRICS_TOKEN: 'a-long-enough-metrics-token',
+    })
+    const summary = describeConfig(config)
+    expect(summary).toEqual({
+      auth: { apiKeys: 1, jwt: 'jwks idp.example.com' },
+      metrics: 'port 9464, token',
+      database: { name: 'accounts', hosts: 'db1.internal:27017,db2.internal:27018' },
+    })
+    expect(JSON.stringify(summary)).not.toMatch(/alice|s3cret|replicaSet|admin|metrics-token|bbbb|jwks\.json/)
+  })
+
+  it('says secret, none, public and embedded', () => {
+    expect(describeConfig(loadConfig({ AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: 'i', AUTH_JWT_AUDIENCE: 'a' }))).toEqual({
+      auth: { apiKeys: 0, jwt: 'secret' },
+      metrics: 'public',
+      database: { name: 'users', hosts: 'embedded' },
+    })
+    expect(describeConfig(loadConfig({})).auth).toEqual({ apiKeys: 0, jwt: 'none' })
+  })
+
+  it.each([
+    ['mongodb+srv://u:p@cluster0.example.net/?retryWrites=true', 'cluster0.example.net'],
+    ['mongodb://db:27017', 'db:27017'],
+    ['mongodb://u%40x:p%2Fw@h1,h2:27018/?authSource=admin', 'h1,h2:27018'],
+  ])('reads the hosts of %s', (uri, hosts) => {
+    expect(uriHosts(uri)).toBe(hosts)
   })
 })

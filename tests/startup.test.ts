@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MongoClient, MongoServerError } from 'mongodb'
 import pkg from '../package.json' with { type: 'json' }
+import { uriHosts } from '../src/config.env'
 import { startupFailureLine } from '../src/startup'
 import { startServer } from './helpers/process'
 
@@ -39,6 +40,18 @@ function tempDir(): string {
   return dir
 }
 
+/**
+ * The test database's URI with credentials and an option in it: the embedded FerretDB accepts any
+ * user with PLAIN. On a real MongoDB (MONGODB_URI set) its own URI, whatever it holds.
+ */
+const URI_WITH_CREDENTIALS =
+  process.env.MONGODB_URI ?? `${globalThis.testMongoUri.replace('mongodb://', 'mongodb://alice:s3cret-pw@')}?authMechanism=PLAIN`
+/** What of the URI must never reach a log: the user, the password, the query string. */
+const CREDENTIALS_AND_OPTIONS = [
+  ...(/^[a-z+]+:\/\/([^@/?]*)@/.exec(URI_WITH_CREDENTIALS)?.[1]?.split(':') ?? []),
+  URI_WITH_CREDENTIALS.split('?')[1],
+].filter((part): part is string => Boolean(part))
+
 const ENTRIES = [
   ['Bun', ['bun', join(root, 'src/index.ts')]],
   ['Node', ['node', join(root, 'dist/node/node.js')]],
@@ -65,6 +78,27 @@ describe.each(ENTRIES)('starting on %s', (_, command) => {
     procs.push(server.proc)
     expect(server.listening).toMatchObject({ version: pkg.version, runtime: expect.stringMatching(/^(bun|node) \d+\.\d+\.\d+$/) })
   })
+
+  it('says what is in effect in its listening line, never the credentials or options of MONGODB_URI', async () => {
+    const server = await startServer([...command], {
+      MONGODB_URI: URI_WITH_CREDENTIALS,
+      MONGODB_DB: dbName,
+      SHUTDOWN_TIMEOUT: 'typo-value',
+    })
+    procs.push(server.proc)
+    expect(server.listening).toMatchObject({
+      env: 'test',
+      auth: { apiKeys: 0, jwt: 'none' },
+      metrics: 'public',
+      database: { name: dbName, hosts: uriHosts(URI_WITH_CREDENTIALS) },
+    })
+    const output = server.logs.join('')
+    for (const secret of CREDENTIALS_AND_OPTIONS) expect(output).not.toContain(secret)
+    // A mistyped variable: one warning, by name, with the name meant, without its value.
+    const warnings = output.split('\n').filter((line) => line.includes('SHUTDOWN_TIMEOUT (did you mean SHUTDOWN_TIMEOUT_MS?)'))
+    expect(warnings).toHaveLength(1)
+    expect(output).not.toContain('typo-value')
+  }, 30_000)
 
   it('refuses a busy port with one line, before starting an embedded database', async () => {
     const first = await startServer([...command], { MONGODB_URI: globalThis.testMongoUri, MONGODB_DB: dbName })
