@@ -2,7 +2,7 @@ import { describeConfig } from './config.env'
 import { withDeadline } from './deadline'
 import { routeOnRequestTarget } from './http/request-target'
 import { startService, stopOnSignals } from './service'
-import { exitOnStartupFailure } from './startup'
+import { exitOnSignalsWhileStarting, exitOnStartupFailure } from './startup'
 import { createMetricsApp } from './system/metrics'
 import { createBunPasswordHasher } from './users/passwords.bun'
 import { RUNTIME, VERSION } from './version'
@@ -13,6 +13,8 @@ import { RUNTIME, VERSION } from './version'
  * time of the sources (docs/performance.md, "Startup").
  */
 async function main(): Promise<void> {
+  // First: a signal while starting exits at once (143/130) instead of being dropped as PID 1.
+  const started = exitOnSignalsWhileStarting()
   const { config, logger, app, metrics, beginShutdown, close } = await startService(createBunPasswordHasher()).catch((error) =>
     exitOnStartupFailure(error),
   )
@@ -53,6 +55,8 @@ async function main(): Promise<void> {
     await metricsServer?.stop(true)
     await close()
   })
+  // The orderly shutdown is in place: the startup's handlers go.
+  started()
 }
 
 void main()

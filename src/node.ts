@@ -4,7 +4,7 @@ import { loadDotEnvFiles } from './config'
 import { describeConfig } from './config.env'
 import { withDeadline } from './deadline'
 import { startService, stopOnSignals } from './service'
-import { exitOnStartupFailure } from './startup'
+import { exitOnSignalsWhileStarting, exitOnStartupFailure } from './startup'
 import { createMetricsApp } from './system/metrics'
 import { createNodePasswordHasher } from './users/passwords.node'
 import { RUNTIME, VERSION } from './version'
@@ -12,6 +12,8 @@ import { RUNTIME, VERSION } from './version'
 type NodeServer = ReturnType<typeof serve>
 
 /** Node entry point: `bun run build:node`, then `node dist/node/node.js`. Same app, same config. */
+// First: a signal while starting exits at once (143/130) instead of being dropped as PID 1.
+const started = exitOnSignalsWhileStarting()
 // Before anything reads the configuration: .env files, as Bun reads them by itself.
 loadDotEnvFiles()
 const { config, logger, app, metrics, beginShutdown, close } = await startService(createNodePasswordHasher()).catch((error) =>
@@ -69,3 +71,5 @@ stopOnSignals(logger, async () => {
   if (metricsListener) await stop(metricsListener.server, 0)
   await close()
 })
+// The orderly shutdown is in place: the startup's handlers go.
+started()

@@ -36,3 +36,27 @@ export async function assertPortFree(host: string, port: number, variable = 'POR
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()))
   })
 }
+
+/** What a shell reports for a process a signal ended: 128 + the signal's number. */
+const EXIT_STATUS_ON = { SIGTERM: 143, SIGINT: 130 } as const
+
+/**
+ * Until the service listens, SIGTERM or SIGINT ends the process at once: one line on stderr and
+ * 128 + the signal's number. Without a handler, PID 1 in a container drops SIGTERM, so `docker
+ * stop` during a slow start (a database that does not answer) waited out the grace period for a
+ * SIGKILL. Each entry point calls this first; the function returned removes these handlers, once
+ * `stopOnSignals` has put the orderly shutdown in their place.
+ */
+export function exitOnSignalsWhileStarting(): () => void {
+  const removers = Object.entries(EXIT_STATUS_ON).map(([signal, status]) => {
+    const exit = () => {
+      console.error(`users-service: ${signal} while starting: exiting`)
+      process.exit(status)
+    }
+    process.on(signal, exit)
+    return () => process.off(signal, exit)
+  })
+  return () => {
+    for (const remove of removers) remove()
+  }
+}

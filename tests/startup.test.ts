@@ -127,6 +127,40 @@ describe.each(ENTRIES)('starting on %s', (_, command) => {
     expect(failed.stderr).not.toMatch(/\s+at\s|\^/)
   }, 30_000)
 
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)(
+    'exits at once with 128 + the signal on %s while still starting (a database that does not answer)',
+    async (signal, status) => {
+      const proc = Bun.spawn([...command], {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH ?? '',
+          NODE_ENV: 'test',
+          LOG_FORMAT: 'json',
+          PORT: '0',
+          // Nothing listens on port 1: the driver keeps looking for a server for DB_TIMEOUT_MS (a minute).
+          MONGODB_URI: 'mongodb://127.0.0.1:1/?directConnection=true',
+          DB_TIMEOUT_MS: '60000',
+        },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
+      procs.push(proc)
+      // Past the modules' loading (about 0.3 s from the sources), well inside the minute of waiting.
+      await Bun.sleep(1000)
+      const signalled = performance.now()
+      proc.kill(signal)
+      await proc.exited
+      expect(performance.now() - signalled).toBeLessThan(1000)
+      // Exited by itself with the status, not ended by the signal (which PID 1 in a container would drop).
+      expect({ exitCode: proc.exitCode, signalCode: proc.signalCode }).toEqual({ exitCode: status, signalCode: null })
+      expect((await new Response(proc.stderr).text()).trim()).toBe(`users-service: ${signal} while starting: exiting`)
+    },
+    10_000,
+  )
+
   it('reads .env files from its working directory, as Bun does, the environment first', async () => {
     const cwd = tempDir()
     // .env says PORT=1 (privileged: startup would fail) but the environment's PORT=0 wins;
