@@ -42,6 +42,7 @@ const EnvSchema = z.object({
   DEVDB_DATA_DIR: z.string().min(1).default('.data/devdb'),
   DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   METRICS_PORT: PortSchema.optional(),
   METRICS_PUBLIC: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
@@ -98,6 +99,8 @@ const ParsedSchema = EnvSchema.transform((env) => ({
   devDbDataDir: env.DEVDB_DATA_DIR,
   dbTimeoutMs: env.DB_TIMEOUT_MS,
   shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  /** From the signal, how long /readyz answers 503 while all else is served: a load balancer's time to stop routing here. */
+  shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
   metricsToken: env.METRICS_TOKEN,
   /** Serve /metrics on this port only (a listener of its own), not on PORT. */
   metricsPort: env.METRICS_PORT,

@@ -15,8 +15,8 @@ import { RUNTIME, VERSION } from './version'
 async function main(): Promise<void> {
   // First: a signal while starting exits at once (143/130) instead of being dropped as PID 1.
   const started = exitOnSignalsWhileStarting()
-  const { config, logger, app, metrics, beginShutdown, close } = await startService(createBunPasswordHasher()).catch((error) =>
-    exitOnStartupFailure(error),
+  const { config, logger, app, metrics, unready, beginShutdown, close } = await startService(createBunPasswordHasher()).catch(
+    (error) => exitOnStartupFailure(error),
   )
   /** Listens on `port`, or exits with one line (a port taken since the check in startService). */
   function serve(fetch: (request: Request) => Response | Promise<Response>, port: number) {
@@ -45,15 +45,19 @@ async function main(): Promise<void> {
     'users-service listening',
   )
 
-  stopOnSignals(logger, async () => {
-    // Unready, stop accepting, let in-flight requests finish (up to the deadline), release the database.
-    beginShutdown()
-    if ((await withDeadline(server.stop(), config.shutdownTimeoutMs)) === 'timed out') {
-      logger.warn({ deadlineMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown deadline: closing them')
-      await server.stop(true)
-    }
-    await metricsServer?.stop(true)
-    await close()
+  stopOnSignals(logger, {
+    delayMs: config.shutdownDelayMs,
+    unready,
+    // After the delay: stop accepting, let in-flight requests finish (up to the deadline), release the database.
+    stop: async () => {
+      beginShutdown()
+      if ((await withDeadline(server.stop(), config.shutdownTimeoutMs)) === 'timed out') {
+        logger.warn({ deadlineMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown deadline: closing them')
+        await server.stop(true)
+      }
+      await metricsServer?.stop(true)
+      await close()
+    },
   })
   // The orderly shutdown is in place: the startup's handlers go.
   started()

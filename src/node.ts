@@ -16,8 +16,8 @@ type NodeServer = ReturnType<typeof serve>
 const started = exitOnSignalsWhileStarting()
 // Before anything reads the configuration: .env files, as Bun reads them by itself.
 loadDotEnvFiles()
-const { config, logger, app, metrics, beginShutdown, close } = await startService(createNodePasswordHasher()).catch((error) =>
-  exitOnStartupFailure(error),
+const { config, logger, app, metrics, unready, beginShutdown, close } = await startService(createNodePasswordHasher()).catch(
+  (error) => exitOnStartupFailure(error),
 )
 
 /** Listens with @hono/node-server; resolves with the server and its URL once it listens. */
@@ -64,12 +64,16 @@ async function stop(target: NodeServer, deadlineMs: number): Promise<void> {
   }
 }
 
-stopOnSignals(logger, async () => {
-  // Unready, stop accepting, let in-flight requests finish (up to the deadline), release the database.
-  beginShutdown()
-  await stop(server, config.shutdownTimeoutMs)
-  if (metricsListener) await stop(metricsListener.server, 0)
-  await close()
+stopOnSignals(logger, {
+  delayMs: config.shutdownDelayMs,
+  unready,
+  // After the delay: stop accepting, let in-flight requests finish (up to the deadline), release the database.
+  stop: async () => {
+    beginShutdown()
+    await stop(server, config.shutdownTimeoutMs)
+    if (metricsListener) await stop(metricsListener.server, 0)
+    await close()
+  },
 })
 // The orderly shutdown is in place: the startup's handlers go.
 started()

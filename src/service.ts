@@ -25,7 +25,9 @@ export type Service = {
   app: ReturnType<typeof createApp>
   /** The app's metrics, for the metrics listener when METRICS_PORT is set. */
   metrics: Metrics
-  /** From now on /readyz answers 503, so load balancers stop sending new work. */
+  /** From now on /readyz answers 503, so load balancers stop sending new work; all else is still served. */
+  unready(): void
+  /** Unready, and the webhook workers start no new attempt: the drain begins. */
   beginShutdown(): void
   /**
    * Stops the background work and closes the MongoDB client (SHUTDOWN_TIMEOUT_MS at most), then
@@ -99,6 +101,9 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     logger,
     app,
     metrics,
+    unready: () => {
+      shuttingDown = true
+    },
     beginShutdown: () => {
       shuttingDown = true
       void background.stopWebhooks()
@@ -200,20 +205,51 @@ function loadConfigOrExit(): Config {
   }
 }
 
-/** Runs `stop` once on SIGTERM or SIGINT, then exits 0. */
-export function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
-  let stopping = false
+/** What stopOnSignals runs: `unready` at the first signal, `stop` once `delayMs` has passed. */
+export type Shutdown = { delayMs: number; unready(): void; stop(): Promise<void> }
+
+/**
+ * On SIGTERM or SIGINT: unready at once, everything else still served for SHUTDOWN_DELAY_MS (the
+ * time a load balancer takes to stop routing here: requests it routes meanwhile, on new or kept-alive
+ * connections, are answered), then `stop`, then exit 0. A second signal during the delay ends it
+ * there; later ones change nothing. The entry points install it once they listen, in place of
+ * exitOnSignalsWhileStarting's handlers.
+ */
+export function stopOnSignals(logger: Logger, shutdown: Shutdown): void {
+  let signalled = false
+  let endDelay: (() => void) | undefined
   const handle = (signal: NodeJS.Signals) => {
-    if (stopping) return
-    stopping = true
-    logger.info({ signal }, 'shutting down')
-    stop().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, 'shutdown failed')
-        process.exit(1)
-      },
-    )
+    if (signalled) {
+      if (endDelay) logger.info({ signal }, 'second signal: shutdown delay cut short')
+      endDelay?.()
+      return
+    }
+    signalled = true
+    shutdown.unready()
+    if (shutdown.delayMs > 0) {
+      logger.info({ signal, delayMs: shutdown.delayMs }, 'shutting down: unready now, serving on for the delay, then draining')
+    } else {
+      logger.info({ signal }, 'shutting down')
+    }
+    const delay = new Promise<void>((done) => {
+      const timer = setTimeout(done, shutdown.delayMs)
+      endDelay = () => {
+        clearTimeout(timer)
+        done()
+      }
+    })
+    delay
+      .then(() => {
+        endDelay = undefined
+        return shutdown.stop()
+      })
+      .then(
+        () => process.exit(0),
+        (error) => {
+          logger.error({ err: error }, 'shutdown failed')
+          process.exit(1)
+        },
+      )
   }
   process.on('SIGTERM', handle)
   process.on('SIGINT', handle)

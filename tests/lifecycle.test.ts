@@ -8,6 +8,7 @@ import { createUsersRepository } from '../src/users/users.repository'
 import { newUser, useTestApp } from './helpers/context'
 import { expectProblem } from './helpers/problem'
 import { startServer } from './helpers/process'
+import { keptAliveConnection } from './helpers/raw-http'
 
 const root = new URL('..', import.meta.url).pathname
 
@@ -115,6 +116,53 @@ describe('graceful shutdown', () => {
       expect(res.status).toBe(201)
       expect(await proc.exited).toBe(0)
       expect(logs.join('')).toContain('shutting down')
+    }, 20_000)
+
+    it(`on ${runtime}: with SHUTDOWN_DELAY_MS, /readyz answers 503 at once and all else is served for the delay, kept-alive connections too`, async () => {
+      const { proc, url, logs } = await startServer([...command], {
+        MONGODB_URI: globalThis.testMongoUri,
+        MONGODB_DB: dbName,
+        SHUTDOWN_DELAY_MS: '1500',
+      })
+      // A load balancer's connection, opened before the signal and reused after it.
+      const connection = await keptAliveConnection(url)
+      expect((await connection.get('/readyz')).status).toBe(200)
+      const signalled = performance.now()
+      proc.kill('SIGTERM')
+      await Bun.sleep(200)
+      expect((await connection.get('/readyz')).status).toBe(503)
+      expect((await connection.get('/healthz')).status).toBe(200)
+      const created = await fetch(`${url}v1/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(newUser()),
+      })
+      expect(created.status).toBe(201)
+      expect(await proc.exited).toBe(0)
+      expect(performance.now() - signalled).toBeGreaterThanOrEqual(1500)
+      // The connection was closed by the drain, after the delay.
+      expect((await connection.closed) - signalled).toBeGreaterThanOrEqual(1400)
+      const delayLine = logs
+        .join('')
+        .split('\n')
+        .find((line) => line.includes('"delayMs":1500'))
+      expect(delayLine).toContain('"signal":"SIGTERM"')
+    }, 20_000)
+
+    it(`on ${runtime}: a second signal during SHUTDOWN_DELAY_MS ends the delay there`, async () => {
+      const { proc, url, logs } = await startServer([...command], {
+        MONGODB_URI: globalThis.testMongoUri,
+        MONGODB_DB: dbName,
+        SHUTDOWN_DELAY_MS: '60000',
+      })
+      proc.kill('SIGTERM')
+      await Bun.sleep(300)
+      expect((await fetch(`${url}readyz`)).status).toBe(503)
+      const again = performance.now()
+      proc.kill('SIGINT')
+      expect(await proc.exited).toBe(0)
+      expect(performance.now() - again).toBeLessThan(5000)
+      expect(logs.join('')).toContain('shutdown delay cut short')
     }, 20_000)
   }
 })

@@ -30,6 +30,62 @@ export function rawRequest(url: string, request: string | Uint8Array, timeoutMs 
   })
 }
 
+/**
+ * One connection kept open across requests (HTTP/1.1 keep-alive), as a load balancer keeps its
+ * connections to a backend. `get` sends a request and resolves with its answer, or rejects when the
+ * server has closed the connection; `closed` resolves with the time (performance.now()) it did.
+ */
+export async function keptAliveConnection(url: string) {
+  const { hostname, port } = new URL(url)
+  const socket = connect({ host: hostname, port: Number(port) })
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  let buffered = Buffer.alloc(0)
+  let pending: { resolve: (response: RawResponse) => void; reject: (error: Error) => void } | undefined
+  let closedAt: number | undefined
+  const closed = new Promise<number>((resolve) =>
+    socket.once('close', () => {
+      closedAt = performance.now()
+      pending?.reject(new Error('the server closed the connection'))
+      resolve(closedAt)
+    }),
+  )
+  socket.on('error', () => {})
+  socket.on('data', (chunk) => {
+    buffered = Buffer.concat([buffered, Buffer.from(chunk)])
+    const length = completeResponseLength(buffered.toString('latin1'))
+    if (!pending || length === undefined) return
+    const answer = parseResponse(buffered.subarray(0, length).toString('latin1'))
+    buffered = buffered.subarray(length)
+    const { resolve } = pending
+    pending = undefined
+    resolve(answer)
+  })
+  return {
+    get(path: string): Promise<RawResponse> {
+      if (closedAt !== undefined) return Promise.reject(new Error('the server closed the connection'))
+      return new Promise((resolve, reject) => {
+        pending = { resolve, reject }
+        socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`)
+      })
+    },
+    closed,
+    close: () => socket.destroy(),
+  }
+}
+
+/** The length of the first whole response in `text` (by Content-Length, or to a chunked body's end), if it is all there. */
+function completeResponseLength(text: string): number | undefined {
+  const end = text.indexOf('\r\n\r\n')
+  if (end === -1) return undefined
+  const head = text.slice(0, end)
+  if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+    const last = text.indexOf('\r\n0\r\n\r\n', end)
+    return last === -1 ? undefined : last + 7
+  }
+  const length = end + 4 + Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0)
+  return text.length >= length ? length : undefined
+}
+
 function parseResponse(raw: string): RawResponse {
   const end = raw.indexOf('\r\n\r\n')
   const [statusLine = '', ...lines] = raw.slice(0, end === -1 ? raw.length : end).split('\r\n')
