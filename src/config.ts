@@ -43,6 +43,7 @@ const EnvSchema = z.object({
   DB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  HTTP_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(250).default(75),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   METRICS_PORT: PortSchema.optional(),
   METRICS_PUBLIC: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
@@ -101,6 +102,8 @@ const ParsedSchema = EnvSchema.transform((env) => ({
   shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   /** From the signal, how long /readyz answers 503 while all else is served: a load balancer's time to stop routing here. */
   shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
+  /** How long a kept-alive connection may sit idle before it is closed, at least: longer than a load balancer's. */
+  httpIdleTimeoutSeconds: env.HTTP_IDLE_TIMEOUT_SECONDS,
   metricsToken: env.METRICS_TOKEN,
   /** Serve /metrics on this port only (a listener of its own), not on PORT. */
   metricsPort: env.METRICS_PORT,

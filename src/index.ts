@@ -1,6 +1,6 @@
 import { describeConfig } from './config.env'
 import { withDeadline } from './deadline'
-import { routeOnRequestTarget } from './http/request-target'
+import { bunIdleTimeout, type IdleTimer, servedOnBun } from './http/request-target'
 import { startService, stopOnSignals } from './service'
 import { exitOnSignalsWhileStarting, exitOnStartupFailure } from './startup'
 import { createMetricsApp } from './system/metrics'
@@ -18,10 +18,12 @@ async function main(): Promise<void> {
   const { config, logger, app, metrics, unready, beginShutdown, close } = await startService(createBunPasswordHasher()).catch(
     (error) => exitOnStartupFailure(error),
   )
+  // Idle kept-alive connections stay open HTTP_IDLE_TIMEOUT_SECONDS at least, past a load balancer's idle timeout.
+  const idleTimeout = bunIdleTimeout(config.httpIdleTimeoutSeconds)
   /** Listens on `port`, or exits with one line (a port taken since the check in startService). */
-  function serve(fetch: (request: Request) => Response | Promise<Response>, port: number) {
+  function serve(fetch: (request: Request, env: IdleTimer) => Response | Promise<Response>, port: number) {
     try {
-      return Bun.serve({ fetch: routeOnRequestTarget(fetch), hostname: config.host, port })
+      return Bun.serve({ fetch: servedOnBun(fetch, idleTimeout), hostname: config.host, port, idleTimeout })
     } catch (error) {
       return exitOnStartupFailure(error)
     }

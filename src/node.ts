@@ -20,13 +20,21 @@ const { config, logger, app, metrics, unready, beginShutdown, close } = await st
   (error) => exitOnStartupFailure(error),
 )
 
-/** Listens with @hono/node-server; resolves with the server and its URL once it listens. */
+/**
+ * Listens with @hono/node-server; resolves with the server and its URL once it listens. Idle
+ * kept-alive connections stay open HTTP_IDLE_TIMEOUT_SECONDS (Node closes them 1 s after the time
+ * it advertises in `Keep-Alive: timeout=`), past a load balancer's idle timeout; Node's default is
+ * 5 s. It does not touch a request being answered. `headersTimeout` keeps Node's default (60 s):
+ * since Node 18 it runs per request from its first byte, not across a kept-alive connection's idle
+ * time, so the old advice to set it above `keepAliveTimeout` no longer applies (checked on Node 20).
+ */
 function listen(fetch: (request: Request) => Response | Promise<Response>, port: number) {
   return new Promise<{ server: NodeServer; url: string }>((resolve, reject) => {
     const server = serve({ fetch, hostname: config.host, port }, (info: AddressInfo) => {
       const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
       resolve({ server, url: `http://${host}:${info.port}/` })
     })
+    if ('keepAliveTimeout' in server) server.keepAliveTimeout = config.httpIdleTimeoutSeconds * 1000
     server.once('error', reject)
   })
 }
@@ -53,14 +61,21 @@ logger.info(
   'users-service listening',
 )
 
-/** Closes a server: idle keep-alive connections at once, busy ones after the deadline. */
+/** Closes a server: idle keep-alive connections at once, busy ones once answered, or after the deadline. */
 async function stop(target: NodeServer, deadlineMs: number): Promise<void> {
   const closed = new Promise<void>((done, fail) => target.close((error) => (error ? fail(error) : done())))
-  // Idle keep-alive connections would hold close() open until their clients hang up.
-  if ('closeIdleConnections' in target) target.closeIdleConnections()
-  if ((await withDeadline(closed, deadlineMs)) === 'timed out') {
-    logger.warn({ deadlineMs }, 'requests still running at the shutdown deadline: closing them')
-    if ('closeAllConnections' in target) target.closeAllConnections()
+  // Idle keep-alive connections would hold close() open until their clients hang up, or for
+  // HTTP_IDLE_TIMEOUT_SECONDS; a busy one too, once its answer is sent: Node leaves it open.
+  const closeIdle = () => 'closeIdleConnections' in target && target.closeIdleConnections()
+  closeIdle()
+  const sweep = setInterval(closeIdle, 100)
+  try {
+    if ((await withDeadline(closed, deadlineMs)) === 'timed out') {
+      logger.warn({ deadlineMs }, 'requests still running at the shutdown deadline: closing them')
+      if ('closeAllConnections' in target) target.closeAllConnections()
+    }
+  } finally {
+    clearInterval(sweep)
   }
 }
 

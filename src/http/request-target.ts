@@ -31,15 +31,51 @@ const receivedAs = new WeakMap<Request, Request>()
 const LONG_POLL_IDLE_SECONDS = 60
 
 /**
- * Bun.serve closes a connection that has sent nothing for 10 s, pending answer or not, and
- * GET /v1/events?waitSeconds= may hold its answer 30 s. The feed's handler calls this for such a
- * request, once the caller is authenticated and authorized and the query valid: its connection gets
- * a longer idle time of its own (Bun's `server.timeout`; on Bun, Hono's `c.env` is the server),
- * every other keeps the default. It used to be granted on the URL's text before routing, so any
- * request naming `/v1/events` and `waitSeconds=`, unauthenticated too, held its connection six
- * times as long (a security review). Nothing on Node, whose server has no such limit on a pending answer.
+ * Bun.serve closes a connection that has sent nothing for its idle time (bunIdleTimeout), pending
+ * answer or not, and GET /v1/events?waitSeconds= may hold its answer 30 s. The feed's handler calls
+ * this for such a request, once the caller is authenticated and authorized and the query valid: its
+ * connection gets an idle time of its own, at least 60 s (Bun's `server.timeout`; on Bun, Hono's
+ * `c.env` is the server, through servedOnBun), every other keeps the listener's. It used to be
+ * granted on the URL's text before routing, so any request naming `/v1/events` and `waitSeconds=`,
+ * unauthenticated too, held its connection six times as long (a security review). Nothing on Node,
+ * whose server has no such limit on a pending answer.
  */
 export function holdingAnswer(c: Context): void {
   const server = c.env as { timeout?: (request: Request, seconds: number) => void } | undefined
   if (typeof server?.timeout === 'function') server.timeout(receivedAs.get(c.req.raw) ?? c.req.raw, LONG_POLL_IDLE_SECONDS)
+}
+
+/** What Bun's server is to the app (Hono's `c.env`): the per-request idle time holdingAnswer sets. */
+export type IdleTimer = { timeout(request: Request, seconds: number): void }
+
+/** Bun's idle timer moves in steps of this many seconds (uSockets' timer). */
+const BUN_IDLE_STEP_SECONDS = 4
+
+/**
+ * The `idleTimeout` to give Bun.serve for connections to stay open at least `seconds` while idle.
+ * Bun's timer moves in 4 s steps: given n, it closes a silent connection after between
+ * 4 × (⌈n/4⌉ − 1) and 4 × ⌈n/4⌉ seconds (measured on Bun 1.4.5), up to 4 s short of n, which behind
+ * a load balancer with the same idle timeout means 502s. One step more: never before `seconds`, at
+ * most 7 s after. Bun counts a request still being answered as idle too, so `seconds` also bounds a
+ * silent pending answer (HTTP_IDLE_TIMEOUT_SECONDS is at least 5: cut after 8 s at the earliest, as
+ * with Bun's default of 10 before it was configurable).
+ */
+export function bunIdleTimeout(seconds: number): number {
+  return seconds + BUN_IDLE_STEP_SECONDS
+}
+
+/**
+ * Bun.serve's `fetch` for an app: routed on the request target (routeOnRequestTarget), with Bun's
+ * server as the app's env, its per-request idle time never set below the listener's `idleTimeout`.
+ * Bun keeps a request's own idle time on the connection after the answer, until the next request
+ * arrives, so a long poll's 60 s would close a kept-alive connection sooner than the listener's 79 s
+ * (HTTP_IDLE_TIMEOUT_SECONDS's 75, one step more), before a load balancer's 60 s had passed.
+ */
+export function servedOnBun(
+  fetch: (request: Request, env: IdleTimer) => Response | Promise<Response>,
+  idleTimeout: number,
+): (request: Request, server: IdleTimer) => Response | Promise<Response> {
+  return routeOnRequestTarget((request: Request, server: IdleTimer) =>
+    fetch(request, { timeout: (received, seconds) => server.timeout(received, Math.max(seconds, idleTimeout)) }),
+  )
 }
