@@ -214,3 +214,18 @@ export function describeConfig(config: DescribedConfig) {
     database: { name: config.mongodbDb, hosts: config.mongodbUri ? uriHosts(config.mongodbUri) : 'embedded' },
   }
 }
+
+/** Thrown when the environment does not describe a valid configuration; lists every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Empty strings count as unset, as with most twelve-factor tooling (`FOO= bun run dev`). */
+export function presentVariables(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  )
+}

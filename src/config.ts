@@ -4,14 +4,19 @@ import { parseEnv } from 'node:util'
 import { z } from '@hono/zod-openapi'
 import {
   apiKeysSchema,
+  ConfigError,
   type ConfigWarning,
   commaList,
   orphanJwtProblems,
   PortSchema,
   passwordHashing,
+  presentVariables,
   unknownVariables,
   unknownVariablesWarning,
 } from './config.env'
+
+export { ConfigError }
+
 import { DEFAULT_RETRY_SCHEDULE, RetryScheduleSchema, retentionShortfall } from './retry-schedule'
 import { ASYMMETRIC_ALGORITHMS, SCOPES, SYMMETRIC_ALGORITHMS } from './scopes'
 
@@ -222,14 +227,6 @@ function checkProduction(config: Parsed, ctx: Issues): void {
 
 export type Config = z.output<typeof ConfigSchema>
 
-/** Thrown when the environment does not describe a valid configuration; lists every bad variable. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
-    this.name = 'ConfigError'
-  }
-}
-
 /** Parses the environment (or any record of strings, for tests) into a `Config`, or throws `ConfigError`. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const present = presentVariables(env)
@@ -243,13 +240,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...problems.map((p) => `${p.variable}: ${p.issue.message}`),
     ...orphans.map((o) => `${o.variable}: ${o.message}`),
   ])
-}
-
-/** Empty strings count as unset, as with most twelve-factor tooling (`FOO= bun run dev`). */
-function presentVariables(env: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
-  )
 }
 
 /**

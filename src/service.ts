@@ -46,19 +46,7 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
   // Before the embedded database: a second instance must not start a second database on the same data.
   await assertPortFree(config.host, config.port)
   if (config.metricsPort) await assertPortFree(config.host, config.metricsPort, 'METRICS_PORT')
-  let embedded: EmbeddedDatabase | undefined
-  let mongodbUri = config.mongodbUri
-  if (!mongodbUri) {
-    embedded = await startEmbeddedDatabase({
-      dataDir: config.devDbDataDir,
-      onProgress: (message) => logger.info({}, message),
-    })
-    mongodbUri = embedded.uri
-    logger.warn(
-      { uri: mongodbUri, dataDir: config.devDbDataDir },
-      'MONGODB_URI is not set: using the embedded FerretDB database (development only)',
-    )
-  }
+  const { embedded, mongodbUri } = await databaseUri(config, logger)
   const database = await connectDatabase(mongodbUri, config.mongodbDb, {
     timeoutMs: config.dbTimeoutMs,
     onReset: (reason) => logger.warn({}, reason),
@@ -126,6 +114,20 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
 function logIndexBuild(logger: Logger, { durationMs, ...build }: { collection: string; index: string; durationMs?: number }) {
   if (durationMs === undefined) logger.info(build, 'building an index: the service listens once it is built')
   else logger.info({ ...build, durationMs }, 'index built')
+}
+
+/** MONGODB_URI, or (development) the embedded database's, started here. */
+async function databaseUri(config: Config, logger: Logger): Promise<{ embedded?: EmbeddedDatabase; mongodbUri: string }> {
+  if (config.mongodbUri) return { mongodbUri: config.mongodbUri }
+  const embedded = await startEmbeddedDatabase({
+    dataDir: config.devDbDataDir,
+    onProgress: (message) => logger.info({}, message),
+  })
+  logger.warn(
+    { uri: embedded.uri, dataDir: config.devDbDataDir },
+    'MONGODB_URI is not set: using the embedded FerretDB database (development only)',
+  )
+  return { embedded, mongodbUri: embedded.uri }
 }
 
 /** Closing's time at least, whatever SHUTDOWN_TIMEOUT_MS says (0 is valid): a lease release on a database that answers. */

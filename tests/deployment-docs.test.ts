@@ -78,7 +78,7 @@ describe('the documented container setups', () => {
     const config = loadConfig({ ...imageEnv(), ...env })
     expect(config.env).toBe('production')
     const graceSeconds = Number.parseInt(users.stop_grace_period ?? '10', 10)
-    // Docker's default is 10 s; the shutdown may take twice SHUTDOWN_TIMEOUT_MS.
-    expect(graceSeconds * 1000).toBeGreaterThan(2 * config.shutdownTimeoutMs)
+    // Docker's default is 10 s; the shutdown may take SHUTDOWN_DELAY_MS and twice SHUTDOWN_TIMEOUT_MS.
+    expect(graceSeconds * 1000).toBeGreaterThan(config.shutdownDelayMs + 2 * config.shutdownTimeoutMs)
   })
 })
