@@ -265,6 +265,9 @@ describe('GET /metrics', () => {
     expect(open).toBeGreaterThan(0)
     expect(text).toMatch(/^mongodb_pool_checked_out_connections \d+$/m)
     expect(text).toMatch(/^mongodb_pool_wait_queue_size \d+$/m)
+    // A count that only grows is a counter, so rate() and increase() read it right.
+    expect(text).toMatch(/^# TYPE mongodb_pool_checkout_failures_total counter$/m)
+    expect(text).toMatch(/^mongodb_pool_checkout_failures_total \d+$/m)
     expect(text).toMatch(/^process_cpu_seconds_total /m)
     expect(text).toMatch(/^process_resident_memory_bytes /m)
   })

@@ -125,7 +125,16 @@ export function createMetrics(
     gauge('mongodb_pool_connections', 'Open connections in the MongoDB driver pool.', (s) => s.open)
     gauge('mongodb_pool_checked_out_connections', 'Connections in use by an operation.', (s) => s.checkedOut)
     gauge('mongodb_pool_wait_queue_size', 'Operations waiting for a connection.', (s) => s.waiting)
-    gauge('mongodb_pool_checkout_failures', 'Failed connection checkouts since start.', (s) => s.checkoutFailures)
+    // A count that only grows: a counter (rate() and increase() handle a restart's reset), set at each scrape.
+    new Counter({
+      name: 'mongodb_pool_checkout_failures_total',
+      help: 'Failed connection checkouts since start.',
+      registers: [registry],
+      collect() {
+        this.reset()
+        this.inc(poolStats().checkoutFailures)
+      },
+    })
   }
   if (options.hashingStats) registerHashingMetrics(registry, options.hashingStats)
   const { webhooksWaiting } = options
