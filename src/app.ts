@@ -17,6 +17,7 @@ import { notFoundOrNotAllowed } from './http/unrouted'
 import { forgettingGoneUsers, type IdempotencyStore } from './idempotency/idempotency'
 import { createLegacyGate, createLegacyRoutes } from './legacy'
 import type { Logger } from './logger'
+import type { InFlight } from './observability/in-flight'
 import type { Metrics } from './observability/metrics'
 import { observe, routeTemplate } from './observability/observe'
 import { generateOpenApi } from './openapi'
@@ -58,6 +59,8 @@ export type AppDeps = {
   clock?: () => Date
   /** The feed's long polls: how often the watermark is read while someone waits, and how many may wait. */
   eventsFeed?: Pick<FeedOptions, 'pollEveryMs' | 'maxWaiters' | 'maxWaitersPerCaller'>
+  /** The requests being answered, for the shutdown's log of those it cuts (src/service.ts). */
+  inFlight?: InFlight
 }
 
 /** Builds the HTTP app. No I/O happens here: connecting and listening belong to the entry points. */

@@ -15,9 +15,9 @@ import { RUNTIME, VERSION } from './version'
 async function main(): Promise<void> {
   // First: a signal while starting exits at once (143/130) instead of being dropped as PID 1.
   const started = exitOnSignalsWhileStarting()
-  const { config, logger, app, metrics, unready, beginShutdown, close } = await startService(createBunPasswordHasher()).catch(
-    (error) => exitOnStartupFailure(error),
-  )
+  const { config, logger, app, metrics, unready, beginShutdown, close, logUnanswered } = await startService(
+    createBunPasswordHasher(),
+  ).catch((error) => exitOnStartupFailure(error))
   // Idle kept-alive connections stay open HTTP_IDLE_TIMEOUT_SECONDS at least, past a load balancer's idle timeout.
   const idleTimeout = bunIdleTimeout(config.httpIdleTimeoutSeconds)
   /** Listens on `port`, or exits with one line (a port taken since the check in startService). */
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
       beginShutdown()
       if ((await withDeadline(server.stop(), config.shutdownTimeoutMs)) === 'timed out') {
         logger.warn({ deadlineMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown deadline: closing them')
+        logUnanswered()
         await server.stop(true)
       }
       await metricsServer?.stop(true)

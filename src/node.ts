@@ -16,9 +16,9 @@ type NodeServer = ReturnType<typeof serve>
 const started = exitOnSignalsWhileStarting()
 // Before anything reads the configuration: .env files, as Bun reads them by itself.
 loadDotEnvFiles()
-const { config, logger, app, metrics, unready, beginShutdown, close } = await startService(createNodePasswordHasher()).catch(
-  (error) => exitOnStartupFailure(error),
-)
+const { config, logger, app, metrics, unready, beginShutdown, close, logUnanswered } = await startService(
+  createNodePasswordHasher(),
+).catch((error) => exitOnStartupFailure(error))
 
 /**
  * Listens with @hono/node-server; resolves with the server and its URL once it listens. Idle
@@ -72,6 +72,7 @@ async function stop(target: NodeServer, deadlineMs: number): Promise<void> {
   try {
     if ((await withDeadline(closed, deadlineMs)) === 'timed out') {
       logger.warn({ deadlineMs }, 'requests still running at the shutdown deadline: closing them')
+      logUnanswered()
       if ('closeAllConnections' in target) target.closeAllConnections()
     }
   } finally {

@@ -7,7 +7,9 @@ import { connectDatabase } from './db/mongo'
 import { withDeadline } from './deadline'
 import { createRelay } from './events/events.relay'
 import { createLogger, type Logger } from './logger'
+import { createInFlight } from './observability/in-flight'
 import { createMetrics, type Metrics } from './observability/metrics'
+import { describeUnanswered } from './observability/observe'
 import { assertPortFree } from './startup'
 import { createStores, type Stores } from './stores'
 import type { PasswordHasher } from './users/passwords'
@@ -25,6 +27,8 @@ export type Service = {
   app: ReturnType<typeof createApp>
   /** The app's metrics, for the metrics listener when METRICS_PORT is set. */
   metrics: Metrics
+  /** Logs each request still running, just before the shutdown's deadline closes its connection. */
+  logUnanswered(): void
   /** From now on /readyz answers 503, so load balancers stop sending new work; all else is still served. */
   unready(): void
   /** Unready, and the webhook workers start no new attempt: the drain begins. */
@@ -66,13 +70,8 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     webhooksWaiting: () => stores.webhooks.deliveries.waiting(),
   })
   const authenticator = createAuthenticator(config.auth)
-  if (!authenticator.enabled) {
-    // Only reachable outside production: config refuses production without auth.
-    logger.warn(
-      { env: config.env },
-      '!!! AUTH IS OFF: every caller may do everything. Set AUTH_API_KEYS or AUTH_JWT_SECRET/AUTH_JWKS_URL before exposing this service. !!!',
-    )
-  }
+  if (!authenticator.enabled) warnAuthOff(logger, config)
+  const inFlight = createInFlight()
   const app = createApp({
     ...stores,
     config,
@@ -82,6 +81,7 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     metrics,
     authenticator,
     shuttingDown: () => shuttingDown,
+    inFlight,
   })
   const background = startBackgroundWork({ config, database, stores, logger, metrics })
   return {
@@ -89,6 +89,10 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     logger,
     app,
     metrics,
+    logUnanswered: () => {
+      for (const line of inFlight.running(describeUnanswered))
+        logger.warn(line, 'request cut at the shutdown deadline: no answer')
+    },
     unready: () => {
       shuttingDown = true
     },
@@ -114,6 +118,14 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
 function logIndexBuild(logger: Logger, { durationMs, ...build }: { collection: string; index: string; durationMs?: number }) {
   if (durationMs === undefined) logger.info(build, 'building an index: the service listens once it is built')
   else logger.info({ ...build, durationMs }, 'index built')
+}
+
+/** Only reachable outside production: config refuses production without auth. */
+function warnAuthOff(logger: Logger, config: Config): void {
+  logger.warn(
+    { env: config.env },
+    '!!! AUTH IS OFF: every caller may do everything. Set AUTH_API_KEYS or AUTH_JWT_SECRET/AUTH_JWKS_URL before exposing this service. !!!',
+  )
 }
 
 /** MONGODB_URI, or (development) the embedded database's, started here. */

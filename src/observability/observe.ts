@@ -6,6 +6,7 @@ import { isEndpoint } from '../http/router'
 import { setSecurityHeaders } from '../http/security-headers'
 import type { AppEnv } from '../http/types'
 import type { Logger } from '../logger'
+import type { InFlight } from './in-flight'
 import type { Metrics } from './metrics'
 
 /**
@@ -15,12 +16,25 @@ import type { Metrics } from './metrics'
  * middleware rather than three, because each step of Hono's chain costs an async call on every
  * request (issue 18).
  */
-export function observe({ logger, metrics }: { logger: Logger; metrics: Metrics }): MiddlewareHandler<AppEnv> {
+export function observe({
+  logger,
+  metrics,
+  inFlight,
+}: {
+  logger: Logger
+  metrics: Metrics
+  inFlight?: InFlight | undefined
+}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now()
     const requestId = acceptRequestId(c.req.header('x-request-id'))
     c.set('requestId', requestId)
-    await next()
+    const running = inFlight?.begin(c, started)
+    try {
+      await next()
+    } finally {
+      if (running) inFlight?.end(running)
+    }
     const seconds = (performance.now() - started) / 1000
     const { method } = c.req
     const { headers, status } = c.res
@@ -40,6 +54,19 @@ export function observe({ logger, metrics }: { logger: Logger; metrics: Metrics 
     if (status >= 500) logger.error(line, 'request failed')
     else if (status === CLIENT_CLOSED_REQUEST) logger.info(line, 'client closed request')
     else logger.info(line, 'request')
+  }
+}
+
+/**
+ * The log line of a request still running when the shutdown's deadline closes its connection: it
+ * gets no answer, and would otherwise leave no line (observe's is written once it is answered).
+ */
+export function describeUnanswered(c: Context): { requestId: string; method: string; route: string; caller: string } {
+  return {
+    requestId: String(c.get('requestId') ?? 'unknown'),
+    method: c.req.method,
+    route: routeTemplate(c),
+    caller: (c.get('caller') as { name?: string } | undefined)?.name ?? 'anonymous',
   }
 }
 
