@@ -4,7 +4,9 @@ import { clientOptions, createDatabase, type Database } from '../src/db/mongo'
 /**
  * Options an operator puts in MONGODB_URI win over the client's defaults (`?maxPoolSize=200`):
  * the driver lets options passed to `new MongoClient` override the URI's, so the handle passes
- * only those the URI does not give.
+ * only those the URI does not give. Timeouts excepted: the call deadline and the heartbeat watchdog
+ * are derived from DB_TIMEOUT_MS (config refuses timeouts in the URI; a review found a URI's
+ * connectTimeoutMS made the watchdog reset a healthy client).
  */
 const opened: Database[] = []
 
@@ -29,17 +31,23 @@ describe('MONGODB_URI options', () => {
     expect((await openWith('')).maxPoolSize).toBe(50)
   })
 
-  it('compares option names without case, as the driver does, and keeps the defaults the URI leaves', async () => {
-    const options = await openWith('MAXPOOLSIZE=7&serverselectiontimeoutms=1234')
+  it('compares option names without case, as the driver does, and keeps its own timeouts whatever the URI says', async () => {
+    const options = await openWith('MAXPOOLSIZE=7&serverselectiontimeoutms=1234&connectTimeoutMS=30000')
     expect(options.maxPoolSize).toBe(7)
-    expect(options.serverSelectionTimeoutMS).toBe(1234)
+    expect(options.serverSelectionTimeoutMS).toBe(2000)
+    expect(options.connectTimeoutMS).toBe(2000)
     expect(options.waitQueueTimeoutMS).toBe(2000)
     expect(options.socketTimeoutMS).toBe(2000)
   })
 
   it('reads the options of a URI with several hosts, and gives every default to a URI without any', () => {
-    const several = clientOptions('mongodb://u:p@a:27017,b:27018/db?replicaSet=rs0&connectTimeoutMS=900&appName=ops', 'x', 5000)
-    expect(several).toEqual({ serverSelectionTimeoutMS: 5000, waitQueueTimeoutMS: 5000, socketTimeoutMS: 5000, maxPoolSize: 50 })
+    const several = clientOptions('mongodb://u:p@a:27017,b:27018/db?replicaSet=rs0&maxPoolSize=9&appName=ops', 'x', 5000)
+    expect(several).toEqual({
+      serverSelectionTimeoutMS: 5000,
+      waitQueueTimeoutMS: 5000,
+      connectTimeoutMS: 5000,
+      socketTimeoutMS: 5000,
+    })
     expect(Object.keys(clientOptions('mongodb+srv://cluster0.example.net', 'x', 5000))).toHaveLength(6)
   })
 })

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'bun:test'
 import net from 'node:net'
-import { type CommandStartedEvent, MongoClient } from 'mongodb'
+import { type Collection, type CommandStartedEvent, MongoClient } from 'mongodb'
 import { attachDatabase } from '../src/db/calls'
 import { ensureExpiry } from '../src/db/expiry'
 import { ensureIndexes, type IndexSpec, sameIndex } from '../src/db/indexes'
@@ -83,6 +83,27 @@ describe('sameIndex', () => {
       sameIndex({ ...listed, expireAfterSeconds: 0 }, { key: { a: 1, b: -1 }, name: 'a_b', unique: true, expireAfterSeconds: 0 }),
     ).toBe(true)
   })
+
+  it('takes an index with an option it does not compare for another one, so the server decides (a review)', () => {
+    const spec: IndexSpec = { key: { a: 1, b: -1 }, name: 'a_b', unique: true }
+    // A partial unique index would enforce uniqueness on part of the collection only.
+    expect(sameIndex({ ...listed, partialFilterExpression: { a: { $exists: true } } }, spec)).toBe(false)
+    expect(sameIndex({ ...listed, collation: { locale: 'en', strength: 2 } }, spec)).toBe(false)
+    expect(sameIndex({ ...listed, hidden: true }, spec)).toBe(false)
+    // What servers list of any index: no difference.
+    expect(sameIndex({ ...listed, ns: 'users.users', background: true }, spec)).toBe(true)
+  })
+
+  it('sends every spec when the database user may not list indexes (13 Unauthorized), as before listing', async () => {
+    const created: string[] = []
+    const unlisted = {
+      collectionName: 'locked',
+      listIndexes: () => ({ toArray: () => Promise.reject(Object.assign(new Error('not authorized'), { code: 13 })) }),
+      createIndex: async (_key: unknown, options: { name: string }) => void created.push(options.name),
+    } as unknown as Collection
+    await ensureIndexes(handle, unlisted, SPECS)
+    expect(created).toEqual(['name_unique', 'createdAt_id'])
+  })
 })
 
 describe('the service restarting on its own database', () => {
@@ -120,7 +141,9 @@ describe('the service restarting on its own database', () => {
 async function slowIndexBuilds(delayMs: number) {
   const target = new URL(globalThis.testMongoUri)
   const sockets = new Set<net.Socket>()
+  let connections = 0
   const server = net.createServer((client) => {
+    connections++
     const upstream = net.connect(Number(target.port), target.hostname)
     for (const socket of [client, upstream]) {
       sockets.add(socket)
@@ -144,6 +167,7 @@ async function slowIndexBuilds(delayMs: number) {
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening))
   return {
     uri: `mongodb://127.0.0.1:${(server.address() as net.AddressInfo).port}/`,
+    connections: () => connections,
     close() {
       for (const socket of sockets) socket.destroy()
       server.close()
@@ -166,15 +190,34 @@ describe('an index build longer than the socket timeout', () => {
       expect(reports[0]).toEqual({ collection: 'slow', index: 'b' })
       expect(reports[1]).toMatchObject({ collection: 'slow', index: 'b' })
       expect(reports[1]?.durationMs).toBeGreaterThanOrEqual(1400)
-      // Listed on the next start: nothing is built, and no client is made for it.
+      // Listed on the next start: nothing is built, and no client (no connection) is made for it.
       reports.length = 0
       await database.indexBuildsDone()
+      await collection.listIndexes().toArray()
+      const connections = relay.connections()
       await ensureIndexes(database, collection, [{ key: { b: 1 }, name: 'b' }])
       expect(reports).toEqual([])
+      expect(relay.connections()).toBe(connections)
     } finally {
       await database.db.dropDatabase().catch(() => {})
       await database.close()
       relay.close()
     }
   }, 20_000)
+})
+
+describe('minPoolSize in MONGODB_URI', () => {
+  it('does not stop an index build: the build client keeps no minimum (a review: above 4 it refused to start)', async () => {
+    const base = globalThis.testMongoUri
+    const uri = `${base}${base.includes('?') ? '&' : base.endsWith('/') ? '?' : '/?'}minPoolSize=5`
+    const database = await connectDatabase(uri, `test_min_pool_${crypto.randomUUID().slice(0, 8)}`)
+    try {
+      const collection = database.db.collection('pooled')
+      await ensureIndexes(database, collection, [{ key: { c: 1 }, name: 'c' }])
+      expect((await collection.listIndexes().toArray()).map((index) => index.name)).toContain('c')
+    } finally {
+      await database.db.dropDatabase().catch(() => {})
+      await database.close()
+    }
+  })
 })

@@ -56,21 +56,34 @@ export async function buildIndex<T extends Document>(
   builds?.report?.({ ...report, durationMs: Math.round(performance.now() - started) })
 }
 
-/** The collection's indexes as listed, none when it does not exist yet. */
+/**
+ * The collection's indexes as listed, none when it does not exist yet, and none either when the
+ * database user may not list them (13 Unauthorized: a role with createIndex but not listIndexes),
+ * so that every spec is sent, as before listing.
+ */
 export async function listIndexes<T extends Document>(collection: Collection<T>): Promise<ListedIndex[]> {
   try {
     return (await collection.listIndexes().toArray()) as ListedIndex[]
   } catch (error) {
-    if ((error as { code?: number }).code === 26) return [] // NamespaceNotFound: created by its first index
+    const code = (error as { code?: number }).code
+    if (code === 26 || code === 13) return [] // NamespaceNotFound (created by its first index); Unauthorized
     throw error
   }
 }
+
+/**
+ * What a listed index may hold besides what sameIndex compares: the index version, the namespace
+ * (older servers), and the build option modern servers ignore. Anything else (a partial filter, a
+ * collation, `hidden`...) makes it another index than the spec, which then goes to the server.
+ */
+const NEUTRAL_FIELDS = new Set(['v', 'key', 'name', 'ns', 'background', 'unique', 'sparse', 'expireAfterSeconds'])
 
 /** Whether `index` is `spec` exactly: name, keys in order, and every option the spec decides. */
 export function sameIndex(index: ListedIndex, spec: IndexSpec): boolean {
   const keys = Object.entries(index.key)
   const wanted = Object.entries(spec.key)
   return (
+    Object.keys(index).every((field) => NEUTRAL_FIELDS.has(field)) &&
     index.name === spec.name &&
     keys.length === wanted.length &&
     wanted.every(([field, order], at) => keys[at]?.[0] === field && keys[at]?.[1] === order) &&

@@ -143,6 +143,8 @@ function indexBuildsClient(
       appName: `${options.appName ?? 'users-service'} index builds`,
       socketTimeoutMS: 0,
       maxPoolSize: 4,
+      // The URI's minPoolSize is the service's client's: above 4 this one would refuse to start.
+      minPoolSize: 0,
     })
     await client.connect()
     return client.db(dbName)
@@ -159,9 +161,10 @@ function indexBuildsClient(
 
 /**
  * The client's options: ours, less those the URI gives (`?maxPoolSize=200`), so that the operator's
- * win. The driver lets options passed to `new MongoClient` override the URI's; its option names are
- * case-insensitive in a URI, and so is this comparison. The query string is read as text: a URI
- * with several hosts is no URL (`new URL` refuses it).
+ * win; but the timeouts are always ours (config refuses them in MONGODB_URI): each call's deadline
+ * and the heartbeat watchdog are derived from `timeoutMs`. The driver lets options passed to `new
+ * MongoClient` override the URI's; its option names are case-insensitive in a URI, and so is this
+ * comparison. The query string is read as text: a URI with several hosts is no URL.
  */
 export function clientOptions(uri: string, appName: string, timeoutMs: number): MongoClientOptions {
   const ours: MongoClientOptions = {
@@ -174,7 +177,8 @@ export function clientOptions(uri: string, appName: string, timeoutMs: number): 
   }
   const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : ''
   const given = new Set(query.split('&').map((pair) => (pair.split('=')[0] ?? '').toLowerCase()))
-  return Object.fromEntries(Object.entries(ours).filter(([name]) => !given.has(name.toLowerCase())))
+  const timeouts = ['serverSelectionTimeoutMS', 'waitQueueTimeoutMS', 'connectTimeoutMS', 'socketTimeoutMS']
+  return Object.fromEntries(Object.entries(ours).filter(([name]) => timeouts.includes(name) || !given.has(name.toLowerCase())))
 }
 
 /** Live connection-pool figures, kept from the driver's monitoring events. */
