@@ -105,6 +105,20 @@ const FOREIGN_PREFIXES = ['NODE_', 'BUN_']
 const FOREIGN_NAMES = new Set(['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'])
 /** Kubernetes' service links (`DB_SERVICE_HOST`, `DB_PORT_27017_TCP`...) for a Service named like a prefix. */
 const SERVICE_LINK = /_SERVICE_(HOST|PORT)(_[A-Z0-9_]+)?$|_PORT_\d+_(TCP|UDP|SCTP)(_[A-Z]+)?$/
+/** The bare one, `<SERVICE>_PORT=tcp://10.0.0.11:27017`: known by its value (never logged). */
+const SERVICE_LINK_PORT = /_PORT$/
+const SERVICE_LINK_VALUE = /^(tcp|udp|sctp):\/\//
+
+/**
+ * The names of `env` that are not Kubernetes service links (a Service named `mongodb` or `auth-jwt`
+ * in the namespace injects `MONGODB_SERVICE_HOST`, `AUTH_JWT_PORT=tcp://...` and more): those are
+ * not the operator's settings, and neither a warning nor a refusal should name them.
+ */
+export function settingNames(env: Record<string, string>): string[] {
+  return Object.entries(env)
+    .filter(([name, value]) => !SERVICE_LINK.test(name) && !(SERVICE_LINK_PORT.test(name) && SERVICE_LINK_VALUE.test(value)))
+    .map(([name]) => name)
+}
 
 /** The service's prefixes: the first word of each variable it reads (`AUTH_`, `DB_`...), the runtimes' left out. */
 export function servicePrefixes(known: readonly string[]): string[] {
@@ -123,7 +137,7 @@ export function unknownVariables(names: string[], known: readonly string[]): Unk
   const prefixes = servicePrefixes(known)
   return names
     .filter((name) => prefixes.some((prefix) => name.startsWith(prefix)))
-    .filter((name) => !known.includes(name) && !FOREIGN_NAMES.has(name) && !SERVICE_LINK.test(name))
+    .filter((name) => !known.includes(name) && !FOREIGN_NAMES.has(name))
     .sort()
     .map((name) => {
       const closest = closestName(name, known)
@@ -228,4 +242,40 @@ export function presentVariables(env: Record<string, string | undefined>): Recor
   return Object.fromEntries(
     Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
   )
+}
+
+/**
+ * The driver's timeout options a connection string may carry, lower-cased (the driver compares
+ * them without case). The service sets them all from DB_TIMEOUT_MS and derives from it what
+ * depends on them: a call's deadline (2 × DB_TIMEOUT_MS + 1 s) and the heartbeat watchdog's bound.
+ */
+const URI_TIMEOUTS = ['connecttimeoutms', 'sockettimeoutms', 'serverselectiontimeoutms', 'waitqueuetimeoutms', 'timeoutms']
+
+/** The timeout options of a connection string's query, as written. */
+export function uriTimeouts(uri: string): string[] {
+  const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : ''
+  return query
+    .split('&')
+    .map((pair) => pair.split('=')[0] ?? '')
+    .filter((name) => URI_TIMEOUTS.includes(name.toLowerCase()))
+}
+
+function uriTimeoutsRefusal(uri: string): string {
+  return `${uriTimeouts(uri).join(', ')}: set the database's timeouts with DB_TIMEOUT_MS, not in the URI (the service derives each call's deadline and its heartbeat watchdog from it; the URI's would break them)`
+}
+
+/** MONGODB_URI: a connection string, without timeout options (DB_TIMEOUT_MS sets those). */
+export const MongoUriSchema = z
+  .string()
+  .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string')
+  .refine((uri) => uriTimeouts(uri).length === 0, { error: (issue) => uriTimeoutsRefusal(String(issue.input)) })
+
+/**
+ * Bun counts a request still being answered as idle, so one waiting on the database must get its
+ * 503 (at a call's deadline, 2 × DB_TIMEOUT_MS + 1 s) before the idle timeout cuts it.
+ */
+export function idleShortfall(idleSeconds: number, dbTimeoutMs: number): string | undefined {
+  const deadlineSeconds = Math.ceil((2 * dbTimeoutMs + 1000) / 1000)
+  if (idleSeconds >= deadlineSeconds) return undefined
+  return `must be at least a database call's deadline, 2 × DB_TIMEOUT_MS + 1 s (${deadlineSeconds} s): Bun counts a request still waiting as idle and would cut it before its 503`
 }

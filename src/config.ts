@@ -7,10 +7,13 @@ import {
   ConfigError,
   type ConfigWarning,
   commaList,
+  idleShortfall,
+  MongoUriSchema,
   orphanJwtProblems,
   PortSchema,
   passwordHashing,
   presentVariables,
+  settingNames,
   unknownVariables,
   unknownVariablesWarning,
 } from './config.env'
@@ -28,10 +31,7 @@ const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).optional(),
   PORT: PortSchema.default(3000),
-  MONGODB_URI: z
-    .string()
-    .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string')
-    .optional(),
+  MONGODB_URI: MongoUriSchema.optional(),
   MONGODB_DB: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be 1-63 characters of [A-Za-z0-9_-]')
@@ -166,6 +166,8 @@ const ConfigSchema = ParsedSchema.superRefine((config, ctx) => {
   if (config.metricsPort !== undefined && config.metricsPort !== 0 && config.metricsPort === config.port) {
     ctx.addIssue({ code: 'custom', path: ['METRICS_PORT'], message: 'must differ from PORT' })
   }
+  const idle = idleShortfall(config.httpIdleTimeoutSeconds, config.dbTimeoutMs)
+  if (idle) ctx.addIssue({ code: 'custom', path: ['HTTP_IDLE_TIMEOUT_SECONDS'], message: idle })
 })
 
 function checkAuth(config: Parsed, ctx: Issues): void {
@@ -234,7 +236,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // The variable is the first path element (CORS_ORIGINS.1 is still CORS_ORIGINS's problem).
   const problems = (result.error?.issues ?? []).map((issue) => ({ variable: String(issue.path[0] ?? '(environment)'), issue }))
   // A JWT setting with a bad value is reported for its value: one line per variable.
-  const orphans = orphanJwtProblems(Object.keys(present)).filter((o) => !problems.some((p) => p.variable === o.variable))
+  const orphans = orphanJwtProblems(settingNames(present)).filter((o) => !problems.some((p) => p.variable === o.variable))
   if (result.success && orphans.length === 0) return result.data
   throw new ConfigError([
     ...problems.map((p) => `${p.variable}: ${p.issue.message}`),
@@ -248,7 +250,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  */
 export function configWarnings(config: Config, env: Record<string, string | undefined> = process.env): ConfigWarning[] {
   const warnings: ConfigWarning[] = []
-  const unknown = unknownVariables(Object.keys(presentVariables(env)), KNOWN_VARIABLES)
+  const unknown = unknownVariables(settingNames(presentVariables(env)), KNOWN_VARIABLES)
   if (unknown.length > 0) warnings.push(unknownVariablesWarning(unknown))
   // Production's risky settings it accepts; WEBHOOK_ALLOW_PRIVATE_TARGETS=true has its own line (service.ts).
   if (config.env === 'production' && !config.auth.failures.keySecret) {

@@ -348,6 +348,8 @@ describe("configuration: variables named like the service's that it does not rea
         USERS_SERVICE_URL: 'http://x',
         DB_SERVICE_HOST: '10.0.0.1',
         DB_PORT_27017_TCP_ADDR: '10.0.0.1',
+        // The bare service link of a Service named mongodb, told by its value.
+        MONGODB_PORT: 'tcp://10.0.0.11:27017',
         SHUTDOWN_TIMEOUT_MS: '',
         LOG_SOMETHING: '',
       }),
@@ -360,8 +362,41 @@ describe("configuration: variables named like the service's that it does not rea
       expect(prefixes).toContain(prefix)
     }
     expect(prefixes).not.toContain('NODE_')
-    // A variable added to the schema (another branch adds HTTP_IDLE_TIMEOUT_SECONDS) brings its prefix.
-    expect(servicePrefixes([...KNOWN_VARIABLES, 'HTTP_IDLE_TIMEOUT_SECONDS'])).toContain('HTTP_')
+    // A variable added to the schema brings its prefix.
+    expect(servicePrefixes([...KNOWN_VARIABLES, 'TRACING_SAMPLE_RATE'])).toContain('TRACING_')
+  })
+
+  it('still warns of a bare *_PORT whose value is no service link', () => {
+    expect(warningsOf({ MONGODB_PORT: '27017' })[0]?.message).toContain('MONGODB_PORT')
+  })
+
+  it("does not refuse a Service named like a JWT setting: Kubernetes' links are not settings", () => {
+    const links = {
+      AUTH_JWT_SERVICE_HOST: '10.0.0.12',
+      AUTH_JWT_PORT: 'tcp://10.0.0.12:443',
+      AUTH_JWT_PORT_443_TCP: 'tcp://10.0.0.12:443',
+    }
+    expect(() => loadConfig(links)).not.toThrow()
+  })
+})
+
+describe('configuration: timeouts belong to DB_TIMEOUT_MS', () => {
+  it('refuses timeout options in MONGODB_URI, whatever their case, naming them', () => {
+    const problems = problemsOf({ MONGODB_URI: 'mongodb://db:27017/?replicaSet=rs0&connectTimeoutMS=30000&SOCKETTIMEOUTMS=0' })
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toContain('MONGODB_URI: connectTimeoutMS, SOCKETTIMEOUTMS: set the database')
+    expect(problems[0]).toContain('DB_TIMEOUT_MS')
+    expect(() => loadConfig({ MONGODB_URI: 'mongodb://db:27017/?replicaSet=rs0&maxPoolSize=200' })).not.toThrow()
+  })
+})
+
+describe('configuration: the idle timeout and the database deadline', () => {
+  it('refuses an idle timeout shorter than a database call may wait, which Bun would cut before its 503', () => {
+    expect(problemsOf({ HTTP_IDLE_TIMEOUT_SECONDS: '10', DB_TIMEOUT_MS: '5000' })).toEqual([
+      expect.stringContaining('HTTP_IDLE_TIMEOUT_SECONDS: must be at least a database call'),
+    ])
+    expect(problemsOf({ DB_TIMEOUT_MS: '40000' })[0]).toContain('(81 s)')
+    expect(() => loadConfig({ HTTP_IDLE_TIMEOUT_SECONDS: '11', DB_TIMEOUT_MS: '5000' })).not.toThrow()
   })
 })
 

@@ -143,13 +143,17 @@ describe.each(ENTRIES)('starting on %s', (_, command) => {
           // Nothing listens on port 1: the driver keeps looking for a server for DB_TIMEOUT_MS (a minute).
           MONGODB_URI: 'mongodb://127.0.0.1:1/?directConnection=true',
           DB_TIMEOUT_MS: '60000',
+          // At least a call's deadline (2 × DB_TIMEOUT_MS + 1 s), as config requires.
+          HTTP_IDLE_TIMEOUT_SECONDS: '121',
+          // Named in the warning logged after the signal handlers are in place: the moment to signal.
+          LOG_STARTUP_MARKER: '1',
         },
         stdout: 'pipe',
         stderr: 'pipe',
       })
       procs.push(proc)
-      // Past the modules' loading (about 0.3 s from the sources), well inside the minute of waiting.
-      await Bun.sleep(1000)
+      // Past the modules' loading and into the minute of waiting: the startup's warning is out.
+      await untilOutputHas(proc.stdout, 'LOG_STARTUP_MARKER', 10_000)
       const signalled = performance.now()
       proc.kill(signal)
       await proc.exited
@@ -216,3 +220,21 @@ describe('the startup failure line', () => {
     expect(line).not.toContain('twice@example.com')
   })
 })
+
+/** Reads `stream` until `text` appears in it (throws after `timeoutMs`); the rest is left unread. */
+async function untilOutputHas(stream: ReadableStream<Uint8Array>, text: string, timeoutMs: number): Promise<void> {
+  const reader = stream.getReader()
+  const decoder = new TextDecoder()
+  const deadline = performance.now() + timeoutMs
+  let seen = ''
+  try {
+    while (!seen.includes(text)) {
+      const left = deadline - performance.now()
+      const next = await Promise.race([reader.read(), Bun.sleep(Math.max(0, left)).then(() => 'timeout' as const)])
+      if (next === 'timeout' || next.done) throw new Error(`no "${text}" in the output: ${seen}`)
+      seen += decoder.decode(next.value, { stream: true })
+    }
+  } finally {
+    reader.releaseLock()
+  }
+}
