@@ -53,8 +53,10 @@ export type AppDeps = {
   logger: Logger
   metrics: Metrics
   authenticator: Authenticator
-  /** True once the process is draining for shutdown: readiness then answers 503. */
+  /** True once the process is shutting down: readiness then answers 503. */
   shuttingDown?: () => boolean
+  /** True once the drain has begun (after SHUTDOWN_DELAY_MS): answers say `Connection: close`. */
+  draining?: () => boolean
   /** The time the users service judges expiry by (a disable's end); tests pass the stores' clock. */
   clock?: () => Date
   /** The feed's long polls: how often the watermark is read while someone waits, and how many may wait. */

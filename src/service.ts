@@ -64,6 +64,7 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
   await stores.open()
   await database.indexBuildsDone()
   let shuttingDown = false
+  let draining = false
   const metrics = createMetrics({
     poolStats: database.poolStats,
     hashingStats: passwords.stats,
@@ -81,6 +82,7 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     metrics,
     authenticator,
     shuttingDown: () => shuttingDown,
+    draining: () => draining,
     inFlight,
   })
   const background = startBackgroundWork({ config, database, stores, logger, metrics })
@@ -98,6 +100,7 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     },
     beginShutdown: () => {
       shuttingDown = true
+      draining = true
       void background.stopWebhooks()
     },
     close: async () => {

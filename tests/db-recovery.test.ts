@@ -211,7 +211,13 @@ describe('a request still running at the shutdown deadline', () => {
         .filter((line) => line.includes(requestId))
         .map((line) => JSON.parse(line))
       expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatchObject({ level: 40, requestId, method: 'GET', route: '/v1/users/{id}', caller: 'anonymous (auth off)' })
+      expect(lines[0]).toMatchObject({
+        level: 40,
+        requestId,
+        method: 'GET',
+        route: '/v1/users/{id}',
+        caller: 'anonymous (auth off)',
+      })
       expect(lines[0].msg).toContain('request cut at the shutdown deadline')
       expect(lines[0].durationMs).toBeGreaterThanOrEqual(900)
     } finally {

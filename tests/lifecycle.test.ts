@@ -120,6 +120,24 @@ describe('graceful shutdown', () => {
       expect(logs.join('')).not.toContain('requests still running at the shutdown deadline')
     }, 20_000)
 
+    it(`on ${runtime}: answers sent while draining say Connection: close, so no client sends another request on them`, async () => {
+      // A review: the drain closed kept-alive connections right after their answers, which still said
+      // keep-alive, so a client's next request on one was lost.
+      const { proc, url } = await startServer([...command], { MONGODB_URI: globalThis.testMongoUri, MONGODB_DB: dbName })
+      const connection = await keptAliveConnection(url)
+      const before = await connection.get('/v1/events')
+      expect(before.headers.get('connection')?.[0]?.toLowerCase()).not.toBe('close')
+      const { nextCursor } = JSON.parse(before.body) as { nextCursor: string }
+      // A long poll in flight when the drain begins: released then, and answered during the drain.
+      const polled = connection.get(`/v1/events?after=${nextCursor}&waitSeconds=20`)
+      await Bun.sleep(300)
+      proc.kill('SIGTERM')
+      const released = await polled
+      expect(released.status).toBe(200)
+      expect(released.headers.get('connection')?.[0]?.toLowerCase()).toBe('close')
+      expect(await proc.exited).toBe(0)
+    }, 20_000)
+
     it(`on ${runtime}: with SHUTDOWN_DELAY_MS, /readyz answers 503 at once and all else is served for the delay, kept-alive connections too`, async () => {
       const { proc, url, logs } = await startServer([...command], {
         MONGODB_URI: globalThis.testMongoUri,

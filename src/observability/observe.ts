@@ -20,10 +20,12 @@ export function observe({
   logger,
   metrics,
   inFlight,
+  draining,
 }: {
   logger: Logger
   metrics: Metrics
   inFlight?: InFlight | undefined
+  draining?: (() => boolean) | undefined
 }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now()
@@ -40,6 +42,9 @@ export function observe({
     const { headers, status } = c.res
     setSecurityHeaders(headers)
     headers.set('X-Request-Id', requestId)
+    // Draining for shutdown: the client must not send another request on this connection, which
+    // closes after this answer (Bun and Node both honour the header), instead of losing it.
+    if (draining?.()) headers.set('Connection', 'close')
     if (method === 'HEAD') await setHeadLength(c)
     const route = routeTemplate(c)
     metrics.observeRequest(method, route, status, seconds)
