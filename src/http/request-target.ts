@@ -75,7 +75,15 @@ export function servedOnBun(
   fetch: (request: Request, env: IdleTimer) => Response | Promise<Response>,
   idleTimeout: number,
 ): (request: Request, server: IdleTimer) => Response | Promise<Response> {
-  return routeOnRequestTarget((request: Request, server: IdleTimer) =>
-    fetch(request, { timeout: (received, seconds) => server.timeout(received, Math.max(seconds, idleTimeout)) }),
-  )
+  // One env per server (a listener has one), not one per request: the hot path allocates nothing more.
+  const envs = new WeakMap<IdleTimer, IdleTimer>()
+  const envOf = (server: IdleTimer) => {
+    let env = envs.get(server)
+    if (!env) {
+      env = { timeout: (received, seconds) => server.timeout(received, Math.max(seconds, idleTimeout)) }
+      envs.set(server, env)
+    }
+    return env
+  }
+  return routeOnRequestTarget((request: Request, server: IdleTimer) => fetch(request, envOf(server)))
 }
