@@ -81,6 +81,34 @@ describe('bun run import:seed (the command)', () => {
   )
 
   it(
+    'hashes as many passwords at once as the service would: PASSWORD_HASH_CONCURRENCY, else the cores seen, 4 at most',
+    async () => {
+      // An operator review: the default was every core, which in a pod is the node's (64 MiB a hash).
+      const configured = await importSeedWith(
+        { PASSWORD_HASH_CONCURRENCY: '3' },
+        '--from',
+        from,
+        '--dry-run',
+        '--report',
+        join(dir, 'c3.jsonl'),
+      )
+      expect(configured.stdout).toContain('hash concurrency: 3')
+      const given = await importSeedWith(
+        { PASSWORD_HASH_CONCURRENCY: '3' },
+        '--from',
+        from,
+        '--dry-run',
+        '--hash-concurrency',
+        '1',
+        '--report',
+        join(dir, 'c1.jsonl'),
+      )
+      expect(given.stdout).toContain('hash concurrency: 1')
+    },
+    SPAWNS,
+  )
+
+  it(
     '--dry-run reports, writes nothing, and exits 1 because something would be skipped',
     async () => {
       const report = join(dir, 'dry.jsonl')

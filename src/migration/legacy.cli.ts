@@ -7,7 +7,6 @@
  * the import runs best where both databases are reachable, which is where the service runs.
  */
 import { appendFile } from 'node:fs/promises'
-import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { type Config, ConfigError, loadToolConfig } from '../config'
 import { connectDatabase } from '../db/mongo'
@@ -25,7 +24,8 @@ const USAGE = `usage: bun run --silent import:seed --from mongodb://host:27017/<
   --allow-skips            exit 0 even when documents were skipped
   --restart                ignore the checkpoint and read the source from the start
   --batch-size <n>         documents per batch (default 500)
-  --hash-concurrency <n>   passwords hashed at once (default: the number of cores)
+  --hash-concurrency <n>   passwords hashed at once (default: PASSWORD_HASH_CONCURRENCY, or the
+                           cores seen, 4 at most: each hash holds 64 MiB)
 The target is MONGODB_URI / MONGODB_DB, as for the service.`
 
 function fail(message: string): never {
@@ -45,7 +45,7 @@ function parseCommandLine() {
         'allow-skips': { type: 'boolean', default: false },
         restart: { type: 'boolean', default: false },
         'batch-size': { type: 'string', default: '500' },
-        'hash-concurrency': { type: 'string', default: String(availableParallelism()) },
+        'hash-concurrency': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -79,8 +79,10 @@ async function main() {
   }
   if (!args.from) fail('--from is required')
   const batchSize = positive('batch-size', args['batch-size'], 10_000)
-  const hashConcurrency = positive('hash-concurrency', args['hash-concurrency'], 64)
   const config = toolConfig()
+  // The service's own default (config.ts): a pod sees the node's cores, and each hash holds 64 MiB.
+  const given = args['hash-concurrency']
+  const hashConcurrency = given === undefined ? config.passwordHashing.concurrency : positive('hash-concurrency', given, 64)
   // The embedded database belongs to one running service: importing into a second copy of it would
   // be lost. Point MONGODB_URI at the database the service uses (`bun run db` prints the embedded one's).
   if (!config.mongodbUri) fail('MONGODB_URI must name the target database')
@@ -137,6 +139,7 @@ async function run(
     console.log(formatSummary(summary))
     const skipped = skippedCount(summary)
     console.log(`report: ${reportPath} (${skipped} line${skipped === 1 ? '' : 's'} added)`)
+    console.log(`hash concurrency: ${plan.hashConcurrency}`)
     if (skipped > 0 && !args['allow-skips']) {
       console.error(
         `${skipped} document(s) ${summary.dryRun ? 'would be' : 'were'} skipped: see ${reportPath}. Pass --allow-skips to accept that.`,
