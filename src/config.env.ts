@@ -251,13 +251,18 @@ export function presentVariables(env: Record<string, string | undefined>): Recor
  */
 const URI_TIMEOUTS = ['connecttimeoutms', 'sockettimeoutms', 'serverselectiontimeoutms', 'waitqueuetimeoutms', 'timeoutms']
 
+/**
+ * The option names of a connection string's query, as written. Read as text: a URI with several
+ * hosts is no URL (`new URL` refuses it).
+ */
+export function uriOptionNames(uri: string): string[] {
+  const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : ''
+  return query.split('&').map((pair) => pair.split('=')[0] ?? '')
+}
+
 /** The timeout options of a connection string's query, as written. */
 export function uriTimeouts(uri: string): string[] {
-  const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : ''
-  return query
-    .split('&')
-    .map((pair) => pair.split('=')[0] ?? '')
-    .filter((name) => URI_TIMEOUTS.includes(name.toLowerCase()))
+  return uriOptionNames(uri).filter((name) => URI_TIMEOUTS.includes(name.toLowerCase()))
 }
 
 function uriTimeoutsRefusal(uri: string): string {

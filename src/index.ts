@@ -1,11 +1,9 @@
-import { describeConfig } from './config.env'
 import { withDeadline } from './deadline'
 import { bunIdleTimeout, type IdleTimer, servedOnBun } from './http/request-target'
 import { startService, stopOnSignals } from './service'
 import { exitOnSignalsWhileStarting, exitOnStartupFailure } from './startup'
 import { createMetricsApp } from './system/metrics'
 import { createBunPasswordHasher } from './users/passwords.bun'
-import { RUNTIME, VERSION } from './version'
 
 /**
  * Bun entry point (`bun src/index.ts`; the container runs its bundle, `bun run build:bun`). No
@@ -15,7 +13,7 @@ import { RUNTIME, VERSION } from './version'
 async function main(): Promise<void> {
   // First: a signal while starting exits at once (143/130) instead of being dropped as PID 1.
   const started = exitOnSignalsWhileStarting()
-  const { config, logger, app, metrics, unready, beginShutdown, close, logUnanswered } = await startService(
+  const { config, logger, app, metrics, unready, beginShutdown, close, listening, cutAtDeadline } = await startService(
     createBunPasswordHasher(),
   ).catch((error) => exitOnStartupFailure(error))
   // Idle kept-alive connections stay open HTTP_IDLE_TIMEOUT_SECONDS at least, past a load balancer's idle timeout.
@@ -34,18 +32,10 @@ async function main(): Promise<void> {
     config.metricsPort === undefined
       ? undefined
       : serve(createMetricsApp({ metrics, token: config.metricsToken }).fetch, config.metricsPort)
-  logger.info(
-    {
-      url: server.url.href,
-      ...(metricsServer ? { metricsUrl: `${metricsServer.url.href}metrics` } : {}),
-      version: VERSION,
-      env: config.env,
-      // What is in effect, for the operator to check: auth sources, /metrics, the database (no secrets).
-      ...describeConfig(config),
-      runtime: `${RUNTIME.name} ${RUNTIME.version}`,
-    },
-    'users-service listening',
-  )
+  listening({
+    url: server.url.href,
+    ...(metricsServer ? { metricsUrl: `${metricsServer.url.href}metrics` } : {}),
+  })
 
   stopOnSignals(logger, {
     delayMs: config.shutdownDelayMs,
@@ -54,8 +44,7 @@ async function main(): Promise<void> {
     stop: async () => {
       beginShutdown()
       if ((await withDeadline(server.stop(), config.shutdownTimeoutMs)) === 'timed out') {
-        logger.warn({ deadlineMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown deadline: closing them')
-        logUnanswered()
+        cutAtDeadline()
         await server.stop(true)
       }
       await metricsServer?.stop(true)

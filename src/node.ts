@@ -1,13 +1,11 @@
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { loadDotEnvFiles } from './config'
-import { describeConfig } from './config.env'
 import { withDeadline } from './deadline'
 import { startService, stopOnSignals } from './service'
 import { exitOnSignalsWhileStarting, exitOnStartupFailure } from './startup'
 import { createMetricsApp } from './system/metrics'
 import { createNodePasswordHasher } from './users/passwords.node'
-import { RUNTIME, VERSION } from './version'
 
 type NodeServer = ReturnType<typeof serve>
 
@@ -16,7 +14,7 @@ type NodeServer = ReturnType<typeof serve>
 const started = exitOnSignalsWhileStarting()
 // Before anything reads the configuration: .env files, as Bun reads them by itself.
 loadDotEnvFiles()
-const { config, logger, app, metrics, unready, beginShutdown, close, logUnanswered } = await startService(
+const { config, logger, app, metrics, unready, beginShutdown, close, listening, cutAtDeadline } = await startService(
   createNodePasswordHasher(),
 ).catch((error) => exitOnStartupFailure(error))
 
@@ -48,21 +46,10 @@ const metricsListener =
     : await listen(createMetricsApp({ metrics, token: config.metricsToken }).fetch, config.metricsPort).catch((error) =>
         exitOnStartupFailure(error),
       )
-logger.info(
-  {
-    url,
-    ...(metricsListener ? { metricsUrl: `${metricsListener.url}metrics` } : {}),
-    version: VERSION,
-    env: config.env,
-    // What is in effect, for the operator to check: auth sources, /metrics, the database (no secrets).
-    ...describeConfig(config),
-    runtime: `${RUNTIME.name} ${RUNTIME.version}`,
-  },
-  'users-service listening',
-)
+listening({ url, ...(metricsListener ? { metricsUrl: `${metricsListener.url}metrics` } : {}) })
 
 /** Closes a server: idle keep-alive connections at once, busy ones once answered, or after the deadline. */
-async function stop(target: NodeServer, deadlineMs: number): Promise<void> {
+async function stop(target: NodeServer, deadlineMs: number, atDeadline: () => void): Promise<void> {
   const closed = new Promise<void>((done, fail) => target.close((error) => (error ? fail(error) : done())))
   // Idle keep-alive connections would hold close() open until their clients hang up, or for
   // HTTP_IDLE_TIMEOUT_SECONDS; a busy one too, once its answer is sent: Node leaves it open.
@@ -71,8 +58,7 @@ async function stop(target: NodeServer, deadlineMs: number): Promise<void> {
   const sweep = setInterval(closeIdle, 100)
   try {
     if ((await withDeadline(closed, deadlineMs)) === 'timed out') {
-      logger.warn({ deadlineMs }, 'requests still running at the shutdown deadline: closing them')
-      logUnanswered()
+      atDeadline()
       if ('closeAllConnections' in target) target.closeAllConnections()
     }
   } finally {
@@ -86,8 +72,12 @@ stopOnSignals(logger, {
   // After the delay: stop accepting, let in-flight requests finish (up to the deadline), release the database.
   stop: async () => {
     beginShutdown()
-    await stop(server, config.shutdownTimeoutMs)
-    if (metricsListener) await stop(metricsListener.server, 0)
+    await stop(server, config.shutdownTimeoutMs, cutAtDeadline)
+    if (metricsListener) {
+      await stop(metricsListener.server, 0, () =>
+        logger.warn({ deadlineMs: 0 }, 'requests still running at the shutdown deadline: closing them'),
+      )
+    }
     await close()
   },
 })

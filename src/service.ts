@@ -1,19 +1,21 @@
 import { createApp } from './app'
 import { createAuthenticator } from './auth/authenticate'
 import { type Config, ConfigError, configWarnings, loadConfig } from './config'
+import { describeConfig } from './config.env'
 import type { DatabaseHandle } from './db/calls'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
 import { withDeadline } from './deadline'
 import { createRelay } from './events/events.relay'
 import { createLogger, type Logger } from './logger'
-import { createInFlight } from './observability/in-flight'
+import { createInFlight, type InFlight } from './observability/in-flight'
 import { createMetrics, type Metrics } from './observability/metrics'
 import { describeUnanswered } from './observability/observe'
 import { assertPortFree } from './startup'
 import { createStores, type Stores } from './stores'
 import type { PasswordHasher } from './users/passwords'
 import { createHashingPool } from './users/passwords.pool'
+import { RUNTIME, VERSION } from './version'
 import { startWebhookDelivery } from './webhooks/webhooks.runner'
 
 /**
@@ -27,8 +29,10 @@ export type Service = {
   app: ReturnType<typeof createApp>
   /** The app's metrics, for the metrics listener when METRICS_PORT is set. */
   metrics: Metrics
-  /** Logs each request still running, just before the shutdown's deadline closes its connection. */
-  logUnanswered(): void
+  /** The startup line, once the entry point listens: where, what runs, and what is in effect. */
+  listening(urls: { url: string; metricsUrl?: string }): void
+  /** At the shutdown's deadline, before the connections close: one line, and one per request cut. */
+  cutAtDeadline(): void
   /** From now on /readyz answers 503, so load balancers stop sending new work; all else is still served. */
   unready(): void
   /** Unready, and the webhook workers start no new attempt: the drain begins. */
@@ -91,10 +95,7 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     logger,
     app,
     metrics,
-    logUnanswered: () => {
-      for (const line of inFlight.running(describeUnanswered))
-        logger.warn(line, 'request cut at the shutdown deadline: no answer')
-    },
+    ...entryLogs(config, logger, inFlight),
     unready: () => {
       shuttingDown = true
     },
@@ -121,6 +122,29 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
 function logIndexBuild(logger: Logger, { durationMs, ...build }: { collection: string; index: string; durationMs?: number }) {
   if (durationMs === undefined) logger.info(build, 'building an index: the service listens once it is built')
   else logger.info({ ...build, durationMs }, 'index built')
+}
+
+/** What both entry points log of the service's life: its startup line, and the requests a deadline cuts. */
+function entryLogs(config: Config, logger: Logger, inFlight: InFlight): Pick<Service, 'listening' | 'cutAtDeadline'> {
+  return {
+    listening: (urls) =>
+      logger.info(
+        {
+          ...urls,
+          version: VERSION,
+          env: config.env,
+          // What is in effect, for the operator to check: auth sources, /metrics, the database (no secrets).
+          ...describeConfig(config),
+          runtime: `${RUNTIME.name} ${RUNTIME.version}`,
+        },
+        'users-service listening',
+      ),
+    cutAtDeadline: () => {
+      logger.warn({ deadlineMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown deadline: closing them')
+      for (const line of inFlight.running(describeUnanswered))
+        logger.warn(line, 'request cut at the shutdown deadline: no answer')
+    },
+  }
 }
 
 /** Only reachable outside production: config refuses production without auth. */

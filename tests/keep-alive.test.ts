@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { MongoClient } from 'mongodb'
 import { bunIdleTimeout, servedOnBun } from '../src/http/request-target'
-import { startServer } from './helpers/process'
+import { buildNodeBundle, startServer } from './helpers/process'
 import { keptAliveConnection } from './helpers/raw-http'
 
 /**
@@ -11,13 +11,11 @@ import { keptAliveConnection } from './helpers/raw-http'
  * low enough to keep the tests short, high enough to tell the old times apart: Bun's timer moves in
  * 4 s steps, so it closes between the value and 7 s later; Node 1 s after it.
  */
-const root = new URL('..', import.meta.url).pathname
 const dbName = `test_keep_alive_${crypto.randomUUID().slice(0, 8)}`
 const procs: { kill(signal?: NodeJS.Signals): void; exited: Promise<number> }[] = []
 
 beforeAll(() => {
-  const build = Bun.spawnSync(['bun', 'run', 'build:node'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
-  if (build.exitCode !== 0) throw new Error(`build:node failed: ${build.stderr.toString()}`)
+  buildNodeBundle()
 }, 60_000)
 
 afterAll(async () => {

@@ -7,10 +7,8 @@ import { connectDatabase } from '../src/db/mongo'
 import { createUsersRepository } from '../src/users/users.repository'
 import { newUser, useTestApp } from './helpers/context'
 import { expectProblem } from './helpers/problem'
-import { startServer } from './helpers/process'
+import { buildNodeBundle, startServer } from './helpers/process'
 import { keptAliveConnection } from './helpers/raw-http'
-
-const root = new URL('..', import.meta.url).pathname
 
 describe('readiness', () => {
   it('answers 503 while shutting down', async () => {
@@ -72,8 +70,7 @@ describe('readiness', () => {
 
 describe('graceful shutdown', () => {
   beforeAll(() => {
-    const build = Bun.spawnSync(['bun', 'run', 'build:node'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
-    if (build.exitCode !== 0) throw new Error(`build:node failed: ${build.stderr.toString()}`)
+    buildNodeBundle()
   }, 60_000)
   const dbName = `test_lifecycle_${crypto.randomUUID().slice(0, 8)}`
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import { MongoClient } from 'mongodb'
-import { freePort, startServer } from './helpers/process'
+import { buildNodeBundle, freePort, startServer } from './helpers/process'
 
 /**
  * Issue 13, finding 7: /metrics names callers and runtime versions. In production it is served only
@@ -74,8 +74,7 @@ describe('METRICS_PORT in production', () => {
   })
 
   it('serves /metrics on its own listener only (Node)', async () => {
-    const build = Bun.spawnSync(['bun', 'run', 'build:node'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
-    if (build.exitCode !== 0) throw new Error(`build:node failed: ${build.stderr.toString()}`)
+    buildNodeBundle()
     await expectMetricsOnTheirOwnListener(await start(['node', 'dist/node/node.js']))
   }, 60_000)
 

@@ -5,7 +5,7 @@ import { createBunPasswordHasher } from '../src/users/passwords.bun'
 import reference from './fixtures/reference-hashes.json'
 import { ABANDONED_UPLOADS, abandonRequest, eventually } from './helpers/abort'
 import { newUser } from './helpers/context'
-import { startServer } from './helpers/process'
+import { buildNodeBundle, startServer } from './helpers/process'
 import { rawRequest } from './helpers/raw-http'
 
 /**
@@ -20,8 +20,7 @@ let baseUrl = ''
 let logs: string[] = []
 
 beforeAll(async () => {
-  const build = Bun.spawnSync(['bun', 'run', 'build:node'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
-  if (build.exitCode !== 0) throw new Error(`build:node failed: ${build.stderr.toString()}`)
+  buildNodeBundle()
   ;({ proc: server, url: baseUrl, logs } = await startNode())
 }, 60_000)
 

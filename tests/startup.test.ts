@@ -6,7 +6,7 @@ import { MongoClient, MongoServerError } from 'mongodb'
 import pkg from '../package.json' with { type: 'json' }
 import { uriHosts } from '../src/config.env'
 import { startupFailureLine } from '../src/startup'
-import { startServer } from './helpers/process'
+import { buildNodeBundle, startServer } from './helpers/process'
 
 /**
  * Issue 14's runtime paper cuts, on the real processes (`bun src/index.ts`, `node dist/node/node.js`):
@@ -19,8 +19,7 @@ const dirs: string[] = []
 const procs: { kill(signal?: NodeJS.Signals): void; exited: Promise<number> }[] = []
 
 beforeAll(() => {
-  const build = Bun.spawnSync(['bun', 'run', 'build:node'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
-  if (build.exitCode !== 0) throw new Error(`build:node failed: ${build.stderr.toString()}`)
+  buildNodeBundle()
 }, 60_000)
 
 afterAll(async () => {

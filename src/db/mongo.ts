@@ -1,4 +1,5 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb'
+import { uriOptionNames } from '../config.env'
 import { withDeadline } from '../deadline'
 import { boundCalls, callLimits, type DatabaseHandle, type IndexBuilds } from './calls'
 import type { PoolStats } from './pool'
@@ -164,21 +165,18 @@ function indexBuildsClient(
  * win; but the timeouts are always ours (config refuses them in MONGODB_URI): each call's deadline
  * and the heartbeat watchdog are derived from `timeoutMs`. The driver lets options passed to `new
  * MongoClient` override the URI's; its option names are case-insensitive in a URI, and so is this
- * comparison. The query string is read as text: a URI with several hosts is no URL.
+ * comparison.
  */
 export function clientOptions(uri: string, appName: string, timeoutMs: number): MongoClientOptions {
-  const ours: MongoClientOptions = {
-    appName,
+  const given = new Set(uriOptionNames(uri).map((name) => name.toLowerCase()))
+  const defaults = Object.entries({ appName, maxPoolSize: 50 }).filter(([name]) => !given.has(name.toLowerCase()))
+  return {
+    ...Object.fromEntries(defaults),
     serverSelectionTimeoutMS: timeoutMs,
     waitQueueTimeoutMS: timeoutMs,
     connectTimeoutMS: timeoutMs,
     socketTimeoutMS: timeoutMs,
-    maxPoolSize: 50,
   }
-  const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : ''
-  const given = new Set(query.split('&').map((pair) => (pair.split('=')[0] ?? '').toLowerCase()))
-  const timeouts = ['serverSelectionTimeoutMS', 'waitQueueTimeoutMS', 'connectTimeoutMS', 'socketTimeoutMS']
-  return Object.fromEntries(Object.entries(ours).filter(([name]) => timeouts.includes(name) || !given.has(name.toLowerCase())))
 }
 
 /** Live connection-pool figures, kept from the driver's monitoring events. */

@@ -19,6 +19,12 @@ export async function freePort(): Promise<number> {
   return address.port
 }
 
+/** Builds the Node entry's bundle (`bun run build:node`), which the Node tests start with plain `node`. */
+export function buildNodeBundle(): void {
+  const build = Bun.spawnSync(['bun', 'run', 'build:node'], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+  if (build.exitCode !== 0) throw new Error(`build:node failed: ${build.stderr.toString()}`)
+}
+
 export async function startServer(command: string[], env: Record<string, string>) {
   const proc = Bun.spawn(command, {
     cwd: root,
