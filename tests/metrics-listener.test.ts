@@ -34,6 +34,11 @@ afterAll(async () => {
 
 /** Starts an entry point in production with METRICS_PORT (production refuses port 0) and returns its two URLs. */
 async function start(command: string[]) {
+  const { url, metricsUrl } = await startWithLogs(command)
+  return { url, metricsUrl }
+}
+
+async function startWithLogs(command: string[]) {
   const server = await startServer(command, {
     ...env,
     PORT: String(await freePort()),
@@ -42,7 +47,23 @@ async function start(command: string[]) {
   started.push(server)
   const metricsUrl = server.listening.metricsUrl
   if (!metricsUrl) throw new Error(`no metricsUrl in the listening line: ${JSON.stringify(server.listening)}`)
-  return { url: server.url, metricsUrl }
+  return { ...server, metricsUrl }
+}
+
+/**
+ * A clean stop with nothing in flight on either listener: the shutdown's lines, and no warning of
+ * requests cut at a deadline (Node's closed the metrics listener with a deadline of 0 and logged one
+ * at most stops, for no request at all).
+ */
+async function expectQuietStop(command: string[]) {
+  const server = await startWithLogs(command)
+  expect((await fetch(server.metricsUrl)).status).toBe(200)
+  server.proc.kill('SIGTERM')
+  expect(await server.proc.exited).toBe(0)
+  await Bun.sleep(50) // the log reader's last chunk
+  const lines = server.logs.join('').split('\n').filter(Boolean)
+  expect(lines.some((line) => line.includes('"shutting down"'))).toBe(true)
+  expect(lines.filter((line) => line.includes('shutdown deadline'))).toEqual([])
 }
 
 async function expectMetricsOnTheirOwnListener({ url, metricsUrl }: { url: string; metricsUrl: string }) {
@@ -76,6 +97,12 @@ describe('METRICS_PORT in production', () => {
   it('serves /metrics on its own listener only (Node)', async () => {
     buildNodeBundle()
     await expectMetricsOnTheirOwnListener(await start(['node', 'dist/node/node.js']))
+  }, 60_000)
+
+  it('stops without a deadline warning when nothing is running (Bun and Node)', async () => {
+    await expectQuietStop(['bun', 'src/index.ts'])
+    buildNodeBundle()
+    await expectQuietStop(['node', 'dist/node/node.js'])
   }, 60_000)
 
   it('refuses to start in production with public /metrics, naming the three ways out', async () => {
