@@ -41,19 +41,33 @@ describe('compatibility writes racing a rename', () => {
     expect(raced).toBeGreaterThan(0)
   })
 
-  it('PUT /update/{username} never changes the user a rename took the name from', async () => {
-    for (let round = 0; round < ROUNDS; round++) {
-      const user = await t.createUser()
-      const address = newUser().email
-      const [renamed, updated] = await Promise.all([
-        rename(user.id, `${user.username}-renamed`),
-        send(`/update/${user.username}`, 'PUT', { email: address }),
-      ])
-      expect(renamed.status).toBe(200)
-      if (updated.status === 404) continue
-      // Updated first: the answer shows the user under the name the request gave.
-      expect(updated.status).toBe(200)
-      expect(`round ${round}: ${(await updated.json()).username}`).toBe(`round ${round}: ${user.username}`)
-    }
-  })
+  // A new address is written from a read of the user; a role alone in one guarded write.
+  for (const [path, change] of [
+    ['read then written', () => ({ email: newUser().email })],
+    ['one guarded write', () => ({ role: 'admin' })],
+  ] as const) {
+    it(`PUT /update/{username} never changes the user a rename took the name from (${path})`, async () => {
+      await neverChangesRenamed(change)
+    })
+  }
 })
+
+async function neverChangesRenamed(change: () => Record<string, unknown>) {
+  for (let round = 0; round < ROUNDS; round++) {
+    const user = await t.createUser()
+    const [renamed, updated] = await Promise.all([
+      rename(user.id, `${user.username}-renamed`),
+      send(`/update/${user.username}`, 'PUT', change()),
+    ])
+    expect(renamed.status).toBe(200)
+    if (updated.status === 404) {
+      // The name named nobody: the renamed user is as the rename left it.
+      const stored = (await (await send(`/v1/users/${user.id}`, 'GET')).json()) as Record<string, unknown>
+      expect({ round, email: stored.email, role: stored.role }).toEqual({ round, email: user.email, role: user.role })
+      continue
+    }
+    // Updated first: the answer shows the user under the name the request gave.
+    expect(updated.status).toBe(200)
+    expect(`round ${round}: ${(await updated.json()).username}`).toBe(`round ${round}: ${user.username}`)
+  }
+}
