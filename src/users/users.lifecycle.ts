@@ -145,7 +145,11 @@ async function eraseUser(
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const current = await users.findAnyById(id)
     if (!current) return notFound('id', id)
-    // If-Match is checked on the user as held, whose version nothing can move any more; the other
+    // Refused as read: no hold is taken, so no change waits (503 "being erased") on an erase that
+    // will not happen. A version can only move on, so this answer holds at the read.
+    const early = rules.refusal(current, writeOptions)
+    if (early) return early
+    // If-Match is checked again on the user as held, whose version nothing can move any more; the other
     // stores forget only once it passed, so a refused erase has scrubbed nothing.
     let refused: PreconditionFailed | Forbidden | null = null
     const subject = { userId: id, logins: [current.username, current.email] }
