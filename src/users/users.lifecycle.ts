@@ -46,8 +46,8 @@ export const DEFAULT_LIFECYCLE: LifecycleOptions = { retentionDays: 30, forget: 
 export type ServiceRules = {
   /** The id a ref names now (a username is looked up; deleted users are not found). */
   idOf(ref: UserRef): Promise<string | NotFound>
-  /** The filter guard of a write: If-Match's versions, and ordinary users only without authority. */
-  guardOf(options: WriteOptions): WriteGuard
+  /** The filter guard of a write: If-Match's versions, ordinary users only without authority, a username still held. */
+  guardOf(options: WriteOptions, ref: UserRef): WriteGuard
   /** Why a write on `current` may not happen: authority, then If-Match. */
   refusal(current: User, options: WriteOptions): Forbidden | PreconditionFailed | null
 }
@@ -65,16 +65,19 @@ export function createLifecycle(users: UsersRepository, options: LifecycleOption
     ref: UserRef,
     writeOptions: WriteOptions,
   ): Promise<{ kind: 'deleted'; id: string } | NotFound | Forbidden | PreconditionFailed> {
-    const id = await rules.idOf(ref)
-    if (typeof id !== 'string') return id
-    const guard = rules.guardOf(writeOptions)
+    const guard = rules.guardOf(writeOptions, ref)
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      // A username is looked up again each round: the user that has it now.
+      const id = await rules.idOf(ref)
+      if (typeof id !== 'string') return id
       const done = retentionMs === 0 ? await users.delete(id, guard) : await users.softDelete(id, guard, retentionMs)
       if (done) return { kind: 'deleted', id }
       // Nothing guarded the delete but "not deleted already", so no live user is there: no read needed to say so.
       if (Object.keys(guard).length === 0) return notFound(ref.by, ref.value)
       const current = await users.findById(id)
       if (!current) return notFound(ref.by, ref.value)
+      // Renamed since the look-up: the next round looks the name up again.
+      if (ref.by === 'username' && current.username.toLowerCase() !== ref.value.toLowerCase()) continue
       const refused = rules.refusal(current, writeOptions)
       if (refused) return refused
       // It meets the guard now: it changed between the delete and the read. Again.
@@ -142,7 +145,11 @@ async function eraseUser(
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const current = await users.findAnyById(id)
     if (!current) return notFound('id', id)
-    // If-Match is checked on the user as held, whose version nothing can move any more; the other
+    // Refused as read: no hold is taken, so no change waits (503 "being erased") on an erase that
+    // will not happen. A version can only move on, so this answer holds at the read.
+    const early = rules.refusal(current, writeOptions)
+    if (early) return early
+    // If-Match is checked again on the user as held, whose version nothing can move any more; the other
     // stores forget only once it passed, so a refused erase has scrubbed nothing.
     let refused: PreconditionFailed | Forbidden | null = null
     const subject = { userId: id, logins: [current.username, current.email] }

@@ -164,8 +164,11 @@ export type ProfileChanges = {
 /** The fields an in-place write may set: no metadata (its merge needs the stored value) and no hash. */
 export type PlainChanges = Omit<UserChanges, 'metadata' | 'passwordHash'>
 
-/** Conditions the stored user must meet for a write to happen: one of `versions`, and this role and status. */
-export type WriteGuard = { versions?: readonly number[]; role?: User['role']; status?: User['status'] }
+/**
+ * Conditions the stored user must meet for a write to happen: one of `versions`, this role and
+ * status, and still this `username` (any case) when the request named the user by it.
+ */
+export type WriteGuard = { versions?: readonly number[]; role?: User['role']; status?: User['status']; username?: string }
 
 export type Written = { kind: 'written'; user: User } | Conflict
 

@@ -155,10 +155,11 @@ async function idOf(deps: Deps, ref: UserRef): Promise<string | NotFound> {
   return 'kind' in user ? user : user.id
 }
 
-/** The guard of a write: If-Match's versions, and ordinary users only without authority. */
-const guardOf = ({ authority, ifMatch }: WriteOptions): WriteGuard => ({
+/** The guard of a write: If-Match's versions, ordinary users only without authority, a username still held. */
+const guardOf = ({ authority, ifMatch }: WriteOptions, ref: UserRef): WriteGuard => ({
   ...(ifMatch && ifMatch !== 'any' ? { versions: ifMatch } : {}),
   ...(authority.admin ? {} : ORDINARY),
+  ...(ref.by === 'username' ? { username: ref.value } : {}),
 })
 
 /** Why a write on `current` may not happen, in the order callers are told: authority, then If-Match. */
@@ -219,7 +220,7 @@ async function update(
   if (metadata === undefined && password === undefined && passwordHash === undefined && writableInPlace(fields)) {
     // A change of status clears the disable's details; alone in the patch, it is written only when the status changes.
     const alongside: PlainChanges = fields.status !== undefined ? { disabledUntil: null, disabledReason: null } : {}
-    const written = await users.updateInPlace(id, fields, guardOf(options), alongside)
+    const written = await users.updateInPlace(id, fields, guardOf(options, ref), alongside)
     if (written.kind === 'written') return { kind: 'updated', user: written.user }
     if (written.kind === 'conflict') return written
     // Nothing written: the user is missing, refused, unchanged, or a race. The read below says which.
@@ -227,13 +228,14 @@ async function update(
   // Hashed once the user is known to exist and may be changed, and once however many rounds.
   let hashing: Promise<string> | undefined
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const current = await users.findById(id)
-    if (!current) return notFound(ref.by, ref.value)
+    // As the ref names it now: a rename moves the version, so the write below misses and reads again.
+    const current = await find(deps, ref)
+    if ('kind' in current) return current
     const refused = refusal(current, options)
     if (refused) return refused
     if (typeof password === 'string' && hashing === undefined) {
       const { username, email, externalId } = fields
-      const taken = await users.findTaken({ username, email, ...(externalId ? { externalId } : {}) }, id)
+      const taken = await users.findTaken({ username, email, ...(externalId ? { externalId } : {}) }, current.id)
       if (taken) return taken
     }
     if (typeof password === 'string') hashing ??= passwords.hash(password)
@@ -242,7 +244,7 @@ async function update(
     const hash = passwordHash ?? (hashing && (await hashing)) ?? removed
     const changes = changesFor(current, { ...fields, metadata, passwordHash: hash })
     if (Object.keys(changes).length === 0) return { kind: 'unchanged', user: current }
-    const written = await users.updateAtVersion(id, current.version, changes)
+    const written = await users.updateAtVersion(current.id, current.version, changes)
     if (written.kind === 'written') return { kind: 'updated', user: written.user }
     if (written.kind === 'conflict') return written
   }

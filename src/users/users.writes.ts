@@ -191,6 +191,7 @@ export function guarded(id: string, guard: WriteGuard, now: Date): Filter<UserDo
     ...(guard.versions ? { version: { $in: [...guard.versions] } } : {}),
     ...(guard.role ? { role: guard.role } : {}),
     ...(guard.status ? { $and: [hasStatus(guard.status, now)] } : {}),
+    ...(guard.username !== undefined ? { usernameKey: keysOf({ username: guard.username }).usernameKey } : {}),
   }
 }
 

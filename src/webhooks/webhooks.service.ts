@@ -37,8 +37,12 @@ export type WebhooksServiceDeps = {
   newSecret?: () => string
 }
 
-/** Guarded writes lost to concurrent changes of one endpoint before answering 503. */
-const MAX_RACES = 5
+/**
+ * Guarded writes lost to concurrent changes of one endpoint before answering 503. Each round one
+ * writer wins, so N concurrent writers finish within N rounds: at 5, six at once (two
+ * administrators and a script) already got 503s. As the users service's bound.
+ */
+const MAX_RACES = 50
 
 type Context = Required<WebhooksServiceDeps>
 
