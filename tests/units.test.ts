@@ -4,7 +4,8 @@ import { isDuplicateKeyError, isUnavailable } from '../src/db/errors'
 import { toJsonPointer } from '../src/http/errors'
 import { ifMatchAllows, ifNoneMatchHits, parsePrecondition } from '../src/http/etag'
 import { type JsonValue, mergePatch } from '../src/users/users.metadata'
-import { decodeCursor, encodeCursor } from '../src/users/users.pagination'
+import { decodeCursor, encodeCursor, pageQuery } from '../src/users/users.pagination'
+import type { ListUsersQuery } from '../src/users/users.schemas'
 
 describe('JSON merge patch (RFC 7396 appendix A)', () => {
   const cases: [JsonValue, JsonValue, JsonValue][] = [
@@ -69,6 +70,18 @@ describe('cursors', () => {
     expect(decodeCursor({ ...query, q: 'ali' }, cursor)).toEqual({
       key: '2026-01-01T00:00:00.000Z',
       id: '0123456789abcdef01234567',
+    })
+  })
+
+  it("bounds a page after a cursor by its sort key outside the tie-break's $or, so MongoDB's index scan starts there", () => {
+    const position = { key: '2026-01-01T00:00:00.000Z', id: '0123456789abcdef01234567' }
+    const list = { ...query, limit: 10, cursor: encodeCursor(query, position) } as unknown as ListUsersQuery
+    const after = (pageQuery(list, new Date()).filter as { $and: Record<string, unknown>[] }).$and[1]
+    expect(after?.createdAt).toEqual({ $lte: new Date(position.key) })
+    const ascending = { ...list, sort: 'createdAt' as const }
+    const next = { ...ascending, cursor: encodeCursor(ascending, position) }
+    expect((pageQuery(next, new Date()).filter as { $and: Record<string, unknown>[] }).$and[1]?.createdAt).toEqual({
+      $gte: new Date(position.key),
     })
   })
 
