@@ -16,7 +16,7 @@ export const SRC = join(import.meta.dir, '..', 'src')
  * in docs/architecture.md) before it can import anything.
  */
 export const LAYERS: string[][] = [
-  ['errors', 'scopes', 'deadline', 'openapi', 'version', 'retry-schedule', 'listeners', 'redaction', 'config.env'],
+  ['errors', 'scopes', 'deadline', 'openapi', 'version', 'retry-schedule', 'listeners', 'redaction', 'config.env', 'config.uri'],
   ['config', 'db/', 'startup', 'cursor'],
   ['logger', 'http/'],
   ['observability/', 'auth/', 'idempotency/'],

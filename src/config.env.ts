@@ -245,37 +245,6 @@ export function presentVariables(env: Record<string, string | undefined>): Recor
 }
 
 /**
- * The driver's timeout options a connection string may carry, lower-cased (the driver compares
- * them without case). The service sets them all from DB_TIMEOUT_MS and derives from it what
- * depends on them: a call's deadline (2 × DB_TIMEOUT_MS + 1 s) and the heartbeat watchdog's bound.
- */
-const URI_TIMEOUTS = ['connecttimeoutms', 'sockettimeoutms', 'serverselectiontimeoutms', 'waitqueuetimeoutms', 'timeoutms']
-
-/**
- * The option names of a connection string's query, as written. Read as text: a URI with several
- * hosts is no URL (`new URL` refuses it).
- */
-export function uriOptionNames(uri: string): string[] {
-  const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : ''
-  return query.split('&').map((pair) => pair.split('=')[0] ?? '')
-}
-
-/** The timeout options of a connection string's query, as written. */
-export function uriTimeouts(uri: string): string[] {
-  return uriOptionNames(uri).filter((name) => URI_TIMEOUTS.includes(name.toLowerCase()))
-}
-
-function uriTimeoutsRefusal(uri: string): string {
-  return `${uriTimeouts(uri).join(', ')}: set the database's timeouts with DB_TIMEOUT_MS, not in the URI (the service derives each call's deadline and its heartbeat watchdog from it; the URI's would break them)`
-}
-
-/** MONGODB_URI: a connection string, without timeout options (DB_TIMEOUT_MS sets those). */
-export const MongoUriSchema = z
-  .string()
-  .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// connection string')
-  .refine((uri) => uriTimeouts(uri).length === 0, { error: (issue) => uriTimeoutsRefusal(String(issue.input)) })
-
-/**
  * Bun counts a request still being answered as idle, so one waiting on the database must get its
  * 503 (at a call's deadline, 2 × DB_TIMEOUT_MS + 1 s) before the idle timeout cuts it.
  */

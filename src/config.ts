@@ -8,7 +8,6 @@ import {
   type ConfigWarning,
   commaList,
   idleShortfall,
-  MongoUriSchema,
   orphanJwtProblems,
   PortSchema,
   passwordHashing,
@@ -17,6 +16,7 @@ import {
   unknownVariables,
   unknownVariablesWarning,
 } from './config.env'
+import { MongoUriSchema } from './config.uri'
 
 export { ConfigError }
 

@@ -390,6 +390,24 @@ describe('configuration: timeouts belong to DB_TIMEOUT_MS', () => {
   })
 })
 
+describe("configuration: the consistency the service needs is not the URI's to weaken", () => {
+  it('refuses w other than majority, journal=false, reads from secondaries and other read concerns, naming them', () => {
+    const uri = 'mongodb://a,b,c/?replicaSet=rs0&w=1&journal=false&readPreference=secondaryPreferred&readConcernLevel=available'
+    const problems = problemsOf({ MONGODB_URI: uri })
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toContain(
+      'MONGODB_URI: w=1, journal=false, readPreference=secondaryPreferred, readConcernLevel=available:',
+    )
+    expect(problemsOf({ MONGODB_URI: 'mongodb://db/?W=0' })[0]).toContain('W=0')
+  })
+
+  it("accepts what the service sets anyway: an Atlas string's w=majority, the primary, local or majority reads", () => {
+    for (const query of ['retryWrites=true&w=majority&appName=Cluster0', 'readPreference=primary', 'readConcernLevel=majority']) {
+      expect(() => loadConfig({ MONGODB_URI: `mongodb+srv://u:p@cluster0.example.net/?${query}` })).not.toThrow()
+    }
+  })
+})
+
 describe('configuration: the idle timeout and the database deadline', () => {
   it('refuses an idle timeout shorter than a database call may wait, which Bun would cut before its 503', () => {
     expect(problemsOf({ HTTP_IDLE_TIMEOUT_SECONDS: '10', DB_TIMEOUT_MS: '5000' })).toEqual([

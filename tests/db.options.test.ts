@@ -40,6 +40,14 @@ describe('MONGODB_URI options', () => {
     expect(options.socketTimeoutMS).toBe(2000)
   })
 
+  it('writes with w: majority and reads from the primary, whatever the URI says', async () => {
+    // Config refuses these in MONGODB_URI; the client insists all the same (scripts, tests).
+    const options = await openWith('w=1&readPreference=secondaryPreferred')
+    expect(options.writeConcern?.w).toBe('majority')
+    expect(options.readPreference.mode).toBe('primary')
+    expect((await openWith('')).writeConcern?.w).toBe('majority')
+  })
+
   it('reads the options of a URI with several hosts, and gives every default to a URI without any', () => {
     const several = clientOptions('mongodb://u:p@a:27017,b:27018/db?replicaSet=rs0&maxPoolSize=9&appName=ops', 'x', 5000)
     expect(several).toEqual({
@@ -47,7 +55,9 @@ describe('MONGODB_URI options', () => {
       waitQueueTimeoutMS: 5000,
       connectTimeoutMS: 5000,
       socketTimeoutMS: 5000,
+      writeConcern: { w: 'majority' },
+      readPreference: 'primary',
     })
-    expect(Object.keys(clientOptions('mongodb+srv://cluster0.example.net', 'x', 5000))).toHaveLength(6)
+    expect(Object.keys(clientOptions('mongodb+srv://cluster0.example.net', 'x', 5000))).toHaveLength(8)
   })
 })

@@ -415,6 +415,8 @@ describe('GET /v1/users keyset pages', () => {
       $and: [
         live,
         {
+          // The sort key's bound beside the tie-break's $or: where MongoDB's index scan starts.
+          createdAt: { $lte: expect.any(Date) },
           $or: [{ createdAt: { $lt: expect.any(Date) } }, { createdAt: expect.any(Date), _id: { $lt: expect.anything() } }],
         },
       ],

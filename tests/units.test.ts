@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'bun:test'
-import { MongoServerError } from 'mongodb'
-import { isDuplicateKeyError } from '../src/db/errors'
+import { MongoServerError, MongoWriteConcernError } from 'mongodb'
+import { isDuplicateKeyError, isUnavailable } from '../src/db/errors'
 import { toJsonPointer } from '../src/http/errors'
 import { ifMatchAllows, ifNoneMatchHits, parsePrecondition } from '../src/http/etag'
 import { type JsonValue, mergePatch } from '../src/users/users.metadata'
-import { decodeCursor, encodeCursor } from '../src/users/users.pagination'
+import { decodeCursor, encodeCursor, pageQuery } from '../src/users/users.pagination'
+import type { ListUsersQuery } from '../src/users/users.schemas'
 
 describe('JSON merge patch (RFC 7396 appendix A)', () => {
   const cases: [JsonValue, JsonValue, JsonValue][] = [
@@ -72,9 +73,42 @@ describe('cursors', () => {
     })
   })
 
+  it("bounds a page after a cursor by its sort key outside the tie-break's $or, so MongoDB's index scan starts there", () => {
+    const position = { key: '2026-01-01T00:00:00.000Z', id: '0123456789abcdef01234567' }
+    const list = { ...query, limit: 10, cursor: encodeCursor(query, position) } as unknown as ListUsersQuery
+    const after = (pageQuery(list, new Date()).filter as { $and: Record<string, unknown>[] }).$and[1]
+    expect(after?.createdAt).toEqual({ $lte: new Date(position.key) })
+    const ascending = { ...list, sort: 'createdAt' as const }
+    const next = { ...ascending, cursor: encodeCursor(ascending, position) }
+    expect((pageQuery(next, new Date()).filter as { $and: Record<string, unknown>[] }).$and[1]?.createdAt).toEqual({
+      $gte: new Date(position.key),
+    })
+  })
+
   it('refuses a cursor issued for other filters', () => {
     const cursor = encodeCursor(query, { key: 'x', id: '0123456789abcdef01234567' })
     expect(() => decodeCursor({ ...query, q: 'bob' }, cursor)).toThrow('different filters or sort')
+  })
+})
+
+describe('a failover in progress is unavailable (503), not a failure (500)', () => {
+  const serverError = (code: number, errmsg: string) => new MongoServerError({ code, errmsg, ok: 0 })
+  it.each([
+    ['NotWritablePrimary', serverError(10107, 'not primary'), true],
+    ['InterruptedDueToReplStateChange', serverError(11602, 'operation was interrupted'), true],
+    ['PrimarySteppedDown', serverError(189, 'primary stepped down'), true],
+    ['NotPrimaryNoSecondaryOk', serverError(13435, 'not primary and secondaryOk=false'), true],
+    ['ShutdownInProgress', serverError(91, 'shutdown in progress'), true],
+    [
+      'a write concern error of a stepdown',
+      new MongoWriteConcernError({ writeConcernError: { code: 11602, errmsg: 'x' }, ok: 1 }),
+      true,
+    ],
+    ['MaxTimeMSExpired', serverError(50, 'operation exceeded time limit'), true],
+    ['a bad value', serverError(2, 'bad value'), false],
+    ['a duplicate key', serverError(11000, 'E11000 duplicate key error'), false],
+  ])('%s', (_, error, expected) => {
+    expect(isUnavailable(error)).toBe(expected)
   })
 })
 

@@ -1,4 +1,4 @@
-import type { Db } from 'mongodb'
+import type { CollectionOptions, Db } from 'mongodb'
 import { UnavailableError } from '../errors'
 import { isUnavailable } from './errors'
 
@@ -70,6 +70,17 @@ export function boundCalls(limits: { deadlineMs: number; maxTimeMS: number } = D
     }
   }
 }
+
+/**
+ * The collection option of the change events' readers (the relay's reads of the outboxes and of its
+ * state, the feed, the webhook dispatcher): read only what a majority of the replica set has
+ * written, which no failover can roll back. At the default (`local`) they could read a change
+ * applied on a primary that then loses it: the relay would publish an event for a change that never
+ * happened, and the feed show a watermark and events that a new primary hands out again under the
+ * same sequences. Every write is `w: majority` (src/db/mongo.ts), so a reader sees its own and every
+ * acknowledged write; on a primary a majority read waits for nothing. FerretDB accepts and ignores it.
+ */
+export const COMMITTED_READS = { readConcern: { level: 'majority' } } as const satisfies CollectionOptions
 
 /** A handle on a `Db` opened elsewhere (tests with their own client, one-off scripts). */
 export function attachDatabase(db: Db, limits = DEFAULT_LIMITS): DatabaseHandle {

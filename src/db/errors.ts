@@ -32,7 +32,18 @@ const POOL_ERRORS = new Set(['MongoWaitQueueTimeoutError', 'MongoPoolClosedError
 /** MaxTimeMSExpired: the server stopped the operation at the `maxTimeMS` it was given. */
 const MAX_TIME_MS_EXPIRED = 50
 
-/** True when the database could not do the work now (unreachable, reset, out of time): a retry may succeed. */
+/**
+ * What a replica set answers while its primary steps down, shuts down or cannot be reached (the
+ * codes the driver's retryable reads and writes retry on): HostUnreachable, HostNotFound,
+ * NetworkTimeout, ShutdownInProgress, PrimarySteppedDown, ExceededTimeLimit, SocketException,
+ * NotWritablePrimary, InterruptedAtShutdown, InterruptedDueToReplStateChange,
+ * NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary. The driver retries a read or a retryable write
+ * once; a second such answer, or one to a write it does not retry (updateMany, deleteMany), is a
+ * failover in progress: 503, not 500.
+ */
+const FAILOVER_CODES = new Set([6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436])
+
+/** True when the database could not do the work now (unreachable, reset, out of time, a failover): a retry may succeed. */
 export function isUnavailable(error: unknown): boolean {
   return (
     error instanceof MongoNetworkError ||
@@ -44,6 +55,7 @@ export function isUnavailable(error: unknown): boolean {
     error instanceof MongoServerClosedError ||
     error instanceof MongoClientClosedError ||
     isOutOfTime(error) ||
+    (error instanceof MongoServerError && FAILOVER_CODES.has(Number(error.code))) ||
     (error instanceof MongoError && (POOL_ERRORS.has(error.name) || error.hasErrorLabel('RetryableWriteError')))
   )
 }

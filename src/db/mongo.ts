@@ -1,5 +1,5 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb'
-import { uriOptionNames } from '../config.env'
+import { uriOptionNames } from '../config.uri'
 import { withDeadline } from '../deadline'
 import { boundCalls, callLimits, type DatabaseHandle, type IndexBuilds } from './calls'
 import type { PoolStats } from './pool'
@@ -163,9 +163,13 @@ function indexBuildsClient(
 /**
  * The client's options: ours, less those the URI gives (`?maxPoolSize=200`), so that the operator's
  * win; but the timeouts are always ours (config refuses them in MONGODB_URI): each call's deadline
- * and the heartbeat watchdog are derived from `timeoutMs`. The driver lets options passed to `new
- * MongoClient` override the URI's; its option names are case-insensitive in a URI, and so is this
- * comparison.
+ * and the heartbeat watchdog are derived from `timeoutMs`. So is the consistency (config refuses
+ * weaker in the URI): writes acknowledged by a majority, said here rather than left to the server's
+ * default (w:1 on a replica set with an arbiter, whose acknowledged writes a failover can roll back
+ * after the relay published their events), and reads from the primary (the relay and the feed read
+ * what they have just written; a lagging secondary would make them hand out sequences twice or
+ * skip events). The driver lets options passed to `new MongoClient` override the URI's; its option
+ * names are case-insensitive in a URI, and so is this comparison.
  */
 export function clientOptions(uri: string, appName: string, timeoutMs: number): MongoClientOptions {
   const given = new Set(uriOptionNames(uri).map((name) => name.toLowerCase()))
@@ -176,6 +180,8 @@ export function clientOptions(uri: string, appName: string, timeoutMs: number): 
     waitQueueTimeoutMS: timeoutMs,
     connectTimeoutMS: timeoutMs,
     socketTimeoutMS: timeoutMs,
+    writeConcern: { w: 'majority' },
+    readPreference: 'primary',
   }
 }
 

@@ -1,5 +1,5 @@
 import { type Collection, type Filter, MongoBulkWriteError } from 'mongodb'
-import type { DatabaseHandle } from '../db/calls'
+import { COMMITTED_READS, type DatabaseHandle } from '../db/calls'
 import { isDuplicateKeyError } from '../db/errors'
 import { ensureIndexes } from '../db/indexes'
 import type { EventsStore, RelayState } from './events.model'
@@ -32,8 +32,9 @@ type StateDocument = Partial<RelayState> & { _id: string; token?: number }
 
 export function createEventsRepository(database: DatabaseHandle): EventsStore {
   const { call } = database
-  const events = database.db.collection<EventDocument>(EVENTS_COLLECTION)
-  const states = database.db.collection<StateDocument>(EVENTS_STATE_COLLECTION)
+  // Majority reads (COMMITTED_READS): the feed never shows a watermark or an event a failover can roll back.
+  const events = database.db.collection<EventDocument>(EVENTS_COLLECTION, COMMITTED_READS)
+  const states = database.db.collection<StateDocument>(EVENTS_STATE_COLLECTION, COMMITTED_READS)
   const listeners = new Set<(visibleThrough: number) => void>()
   const fenced = (token: number) => ({ _id: RELAY_STATE_ID, token })
   const readState = async (): Promise<RelayState> => {

@@ -32,7 +32,9 @@ export type EraseHold = { erasingAt?: Date }
 
 /**
  * At this many pending events a change is refused (503): the relay is far behind, and a user
- * document must stay well under MongoDB's 16 MB (a pending update is at most ~17 KiB).
+ * document must stay well under MongoDB's 16 MB. A pending update is at most ~17 KiB as JSON but
+ * up to ~80 KiB as BSON (16 KiB of metadata `[0,0,...]` is 77 KiB: each element costs its index as
+ * a key), so a full outbox of the worst metadata measured 7.7 MiB with the user and its base.
  */
 export const OUTBOX_CAP = 100
 

@@ -1,5 +1,5 @@
 import { type Collection, type Filter, ObjectId, type UpdateFilter } from 'mongodb'
-import type { DatabaseHandle } from '../db/calls'
+import { COMMITTED_READS, type DatabaseHandle } from '../db/calls'
 import { createListeners } from '../listeners'
 import { USERS_COLLECTION, type UserDocument } from './users.document'
 import type { EventBase, OutboxCopy, OutboxPop, OutboxUser, UsersOutbox } from './users.outbox'
@@ -26,7 +26,8 @@ export type WrittenCopy = { doc: UserDocument; sentAt: number }
  */
 export function createUsersOutbox(database: DatabaseHandle): UsersOutbox & { notify(id: string, written?: WrittenCopy): void } {
   const { call } = database
-  const users = database.db.collection<UserDocument>(USERS_COLLECTION)
+  // Majority reads (COMMITTED_READS): never an outbox a failover can still roll back.
+  const users = database.db.collection<UserDocument>(USERS_COLLECTION, COMMITTED_READS)
   const changes = createListeners<[userId: string, copy?: OutboxCopy]>()
   const store: Store = { call, users }
 

@@ -249,8 +249,14 @@ const LOG_INDEXES: readonly IndexSpec[] = [
   { key: { userId: 1 }, name: 'userId' },
 ]
 
-/** The delivery queue's: the workers' claim, and an endpoint's entries (failPending, deleteFor). */
+/**
+ * The delivery queue's: the workers' claim, and an endpoint's entries (failPending, deleteFor).
+ * The claim walks the due entries in `nextAttemptAt` order past those of endpoints at their limit
+ * (`webhookId: { $nin }`): with `webhookId` in the same index MongoDB skips those on the index keys,
+ * instead of fetching every waiting entry of a slow endpoint's backlog at each claim. (A database
+ * first run by an older release keeps its `nextAttemptAt` index too; it may be dropped.)
+ */
 const QUEUE_INDEXES: readonly IndexSpec[] = [
-  { key: { nextAttemptAt: 1 }, name: 'nextAttemptAt' },
+  { key: { nextAttemptAt: 1, webhookId: 1 }, name: 'nextAttemptAt_webhookId' },
   { key: { webhookId: 1 }, name: 'webhookId' },
 ]

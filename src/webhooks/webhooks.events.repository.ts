@@ -1,4 +1,4 @@
-import type { DatabaseHandle } from '../db/calls'
+import { COMMITTED_READS, type DatabaseHandle } from '../db/calls'
 import {
   EVENTS_COLLECTION,
   EVENTS_STATE_COLLECTION,
@@ -25,8 +25,9 @@ export const DISPATCHER_LEASE_NAME = 'webhook-dispatcher'
 type StateDocument = { _id: string; visibleThrough?: number; dispatchedThrough?: number; token?: number }
 
 export function createEventSource(database: DatabaseHandle): EventSource {
-  const events = database.db.collection<EventDocument>(EVENTS_COLLECTION)
-  const state = database.db.collection<StateDocument>(EVENTS_STATE_COLLECTION)
+  // Majority reads (COMMITTED_READS): no delivery for an event a failover can still roll back.
+  const events = database.db.collection<EventDocument>(EVENTS_COLLECTION, COMMITTED_READS)
+  const state = database.db.collection<StateDocument>(EVENTS_STATE_COLLECTION, COMMITTED_READS)
   return {
     async visibleThrough() {
       const relay = await database.call((limit) => state.findOne({ _id: RELAY_STATE_ID }, limit))
@@ -56,7 +57,7 @@ export function createEventSource(database: DatabaseHandle): EventSource {
 }
 
 export function createDispatcherCursor(database: DatabaseHandle): DispatcherCursor {
-  const state = database.db.collection<StateDocument>(EVENTS_STATE_COLLECTION)
+  const state = database.db.collection<StateDocument>(EVENTS_STATE_COLLECTION, COMMITTED_READS)
   return {
     async read() {
       const document = await database.call((limit) => state.findOne({ _id: DISPATCHER_LEASE_NAME }, limit))
