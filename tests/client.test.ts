@@ -248,25 +248,26 @@ export const undocumented: [Exclude<ClientOperations, InDocument>] extends [neve
 })
 
 describe('README.md', () => {
-  it('has a change-feed loop that compiles against the installed package (the bundler setup)', async () => {
+  it('has TypeScript examples (the feed loop, the client, the receiver) that compile against the installed package', async () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8')
-    const loop = [...readme.matchAll(/```ts\n([\s\S]*?)\n```/g)]
-      .map((m) => m[1] ?? '')
-      .find((code) => code.includes('v1.events.$get'))
-    expect(loop).toBeDefined()
-    const dir = join(work, 'readme-loop')
+    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)\n```/g)].map((m) => m[1] ?? '')
+    expect(blocks.some((code) => code.includes('v1.events.$get'))).toBe(true)
+    expect(blocks.some((code) => code.includes("users[':id'].$get"))).toBe(true)
+    expect(blocks.some((code) => code.includes('verifyWebhook'))).toBe(true)
+    const dir = join(work, 'readme-examples')
     mkdirSync(join(dir, 'src'), { recursive: true })
     symlinkSync(join(project('bundler'), 'node_modules'), join(dir, 'node_modules'))
     cpSync(join(consumerDir, 'setups/bundler/tsconfig.json'), join(dir, 'tsconfig.json'))
     // What the README leaves to its reader, declared.
     const prelude = `declare const process: { env: Record<string, string | undefined> }
+declare const id: string
 declare function loadCursor(): Promise<string | undefined>
 declare function saveCursor(cursor: string): Promise<void>
 declare function resyncAllUsers(): Promise<void>
 declare function apply(event: { id: string }): Promise<void>
 export {}
 `
-    writeFileSync(join(dir, 'src/loop.ts'), `${prelude}${loop}\n`)
+    for (const [i, code] of blocks.entries()) writeFileSync(join(dir, `src/readme-${i}.ts`), `${prelude}${code}\n`)
     expect(await tsc(dir)).toEqual({ code: 0, out: '', err: '' })
   })
 })

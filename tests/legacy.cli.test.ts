@@ -150,6 +150,18 @@ describe('bun run import:seed (the command)', () => {
   )
 
   it(
+    'exits 3 without the usage when the source does not answer: the command line was right',
+    async () => {
+      const run = await importSeed('--from', 'mongodb://127.0.0.1:1/flaskapp/user')
+      expect(run.code).toBe(3)
+      expect(run.stderr).toContain('cannot open the source:')
+      expect(run.stderr).toContain('run the same command again')
+      expect(run.stderr).not.toContain('usage:')
+    },
+    SPAWNS,
+  )
+
+  it(
     'exits 3, not the 1 of "something was skipped", when the import fails part-way, and says to re-run',
     async () => {
       const run = await importSeedWith(

@@ -237,6 +237,14 @@ describe('POST /v1/users/{id}/restore', () => {
     await expectProblem(await post('/v1/users', newUser({ externalId })), 409, 'external_id_taken')
   })
 
+  it('declares each 409 a restore answers in the OpenAPI document, external_id_taken included', async () => {
+    const document = (await (await t.raw('/openapi.json')).json()) as {
+      paths: Record<string, { post: { responses: Record<string, { description: string }> } }>
+    }
+    const conflict = document.paths['/v1/users/{id}/restore']?.post.responses['409']?.description ?? ''
+    for (const code of ['username_taken', 'email_taken', 'external_id_taken']) expect(conflict).toContain(`\`${code}\``)
+  })
+
   it('answers 412 with the current ETag when If-Match is stale, and restores with the current one', async () => {
     const user = await deleted()
     const stale = await restore(user.id, { 'if-match': '"1"' })

@@ -2,7 +2,7 @@
  * `bun run import:seed --from mongodb://host:27017/<db>/<collection>`: imports the Flask service's
  * users into this service's database (MONGODB_URI / MONGODB_DB, as the service reads them).
  * Exit codes: 0 done, nothing skipped (or --allow-skips); 1 something was skipped; 2 bad usage;
- * 3 the import failed part-way (a database went away...): run it again to resume.
+ * 3 the import failed, at the start or part-way (a database that does not answer...): run it again to resume.
  * See docs/migration.md. It lives in src/ so the container image has it:
  * the import runs best where both databases are reachable, which is where the service runs.
  */
@@ -15,7 +15,7 @@ import { createStores } from '../stores'
 import { createBunPasswordHasher } from '../users/passwords.bun'
 import { createUsersService } from '../users/users.service'
 import { formatSummary, importLegacyUsers, skippedCount } from './legacy.import'
-import { type LegacySource, openLegacySource } from './legacy.source.repository'
+import { type LegacySource, openLegacySource, SourceUnreachableError } from './legacy.source.repository'
 import { createImportTarget } from './legacy.target.repository'
 
 const USAGE = `usage: bun run --silent import:seed --from mongodb://host:27017/<db>/<collection> [options]
@@ -91,7 +91,12 @@ async function main() {
   try {
     source = await openLegacySource(args.from)
   } catch (error) {
-    fail(`cannot open the source: ${errorText(error)}`)
+    if (!(error instanceof SourceUnreachableError)) fail(`cannot open the source: ${errorText(error)}`)
+    // Not a usage error: the command line is right, the source did not answer.
+    console.error(
+      `cannot open the source: ${errorText(error.cause)}\nNothing was read or written; run the same command again once it answers.`,
+    )
+    process.exit(3)
   }
   try {
     await run(source, { args, config, targetUri: config.mongodbUri, reportPath, batchSize, hashConcurrency })

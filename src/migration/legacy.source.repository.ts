@@ -76,8 +76,17 @@ export async function openLegacySource(from: string, options: { timeoutMs?: numb
     // Reads past the primary are fine for a one-off copy, and keep load off the old service.
     readPreference: 'secondaryPreferred',
   })
-  await client.connect()
+  await client.connect().catch((error: unknown) => {
+    throw new SourceUnreachableError(error)
+  })
   return { ...legacySourceOn(client.db(db).collection(collection), name), close: () => client.close() }
+}
+
+/** The source did not answer: unlike a malformed `--from`, the same command may work later. */
+export class SourceUnreachableError extends Error {
+  constructor(cause: unknown) {
+    super('the source did not answer', { cause })
+  }
 }
 
 /** The reading part on an open collection (tests hand in their own). */

@@ -20,14 +20,22 @@ export const restoreUser = createRoute({
   summary: 'Restore a deleted user',
   description:
     'Undoes the delete of a user not yet purged: it is live again with the role, status and fields it had, at version + 1. ' +
-    'Its username and email must still be free (409 otherwise, naming the field). 404 when no deleted user has this id.',
+    'Its username, email and externalId must still be free (409 otherwise, naming the field). 404 when no deleted user has this id.',
   parameters: [ifMatch],
   request: { params: IdParams },
   responses: {
     // No links: a stateful tester reading the user again after DELETE → restore would count it as
     // a read of a deleted resource (it knows only re-creations at the resource's own path).
     200: { description: 'The user, live again.', headers: etagHeader, content: { 'application/json': { schema: UserSchema } } },
-    ...problemResponses(...always, 'payload_too_large', 'user_not_found', 'username_taken', 'email_taken', 'precondition_failed'),
+    ...problemResponses(
+      ...always,
+      'payload_too_large',
+      'user_not_found',
+      'username_taken',
+      'email_taken',
+      'external_id_taken',
+      'precondition_failed',
+    ),
   },
 })
 
