@@ -6,6 +6,7 @@ import { redactSecrets, serializeError } from './redaction'
 
 /** The logging surface the app depends on; pino's logger satisfies it, and tests can capture it. */
 export interface Logger {
+  debug(object: object, message?: string): void
   info(object: object, message?: string): void
   warn(object: object, message?: string): void
   error(object: object, message?: string): void

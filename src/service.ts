@@ -2,7 +2,7 @@ import { createApp } from './app'
 import { createAuthenticator } from './auth/authenticate'
 import { type Config, ConfigError, configWarnings, loadConfig } from './config'
 import { describeConfig } from './config.env'
-import type { DatabaseHandle } from './db/calls'
+import type { DatabaseHandle, IndexBuild } from './db/calls'
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded'
 import { connectDatabase } from './db/mongo'
 import { withDeadline } from './deadline'
@@ -116,12 +116,15 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
 }
 
 /**
- * An index a start builds (the first start, or a release that adds one) can take minutes on
- * MongoDB over a large collection, before the service listens: said, so the wait is explained.
+ * An index a start builds over documents (a release that adds one) can take minutes on MongoDB
+ * over a large collection, before the service listens: said at info, with the documents, so the
+ * wait is explained. One built over none (a first start, about 30 of them) is done at once: at
+ * debug, so a first start's log is not a page of them.
  */
-function logIndexBuild(logger: Logger, { durationMs, ...build }: { collection: string; index: string; durationMs?: number }) {
-  if (durationMs === undefined) logger.info(build, 'building an index: the service listens once it is built')
-  else logger.info({ ...build, durationMs }, 'index built')
+function logIndexBuild(logger: Logger, { durationMs, ...build }: IndexBuild) {
+  const level = build.documents === 0 ? 'debug' : 'info'
+  if (durationMs === undefined) logger[level](build, 'building an index: the service listens once it is built')
+  else logger[level]({ ...build, durationMs }, 'index built')
 }
 
 /** What both entry points log of the service's life: its startup line, and the requests a deadline cuts. */

@@ -6,6 +6,7 @@ import { ensureExpiry } from '../src/db/expiry'
 import { ensureIndexes, type IndexSpec, sameIndex } from '../src/db/indexes'
 import { connectDatabase } from '../src/db/mongo'
 import { createStores } from '../src/stores'
+import { startServer } from './helpers/process'
 
 /**
  * Indexes at startup (src/db/indexes.ts): created when missing, and on a restart only listed,
@@ -179,7 +180,7 @@ describe('an index build longer than the socket timeout', () => {
   it('runs on a client without one, and is said before and after; a start that lists it builds nothing', async () => {
     const relay = await slowIndexBuilds(1500)
     const name = `test_slow_index_${crypto.randomUUID().slice(0, 8)}`
-    const reports: { collection: string; index: string; durationMs?: number }[] = []
+    const reports: { collection: string; index: string; documents: number; durationMs?: number }[] = []
     const database = await connectDatabase(relay.uri, name, { timeoutMs: 500, onIndexBuild: (build) => reports.push(build) })
     try {
       const collection = database.db.collection('slow')
@@ -187,7 +188,7 @@ describe('an index build longer than the socket timeout', () => {
       await expect(collection.createIndex({ a: 1 }, { name: 'a' })).rejects.toThrow(/timed out/)
       await ensureIndexes(database, collection, [{ key: { b: 1 }, name: 'b' }])
       expect((await collection.listIndexes().toArray()).map((index) => index.name)).toContain('b')
-      expect(reports[0]).toEqual({ collection: 'slow', index: 'b' })
+      expect(reports[0]).toEqual({ collection: 'slow', index: 'b', documents: 0 })
       expect(reports[1]).toMatchObject({ collection: 'slow', index: 'b' })
       expect(reports[1]?.durationMs).toBeGreaterThanOrEqual(1400)
       // Listed on the next start: nothing is built, and no client (no connection) is made for it.
@@ -204,6 +205,67 @@ describe('an index build longer than the socket timeout', () => {
       relay.close()
     }
   }, 20_000)
+})
+
+describe('what a start says of its index builds', () => {
+  it('reports the documents a build is built over: none for a new collection, without asking', async () => {
+    const name = `test_new_indexes_${crypto.randomUUID().slice(0, 8)}`
+    const reports: { collection: string; index: string; documents: number; durationMs?: number }[] = []
+    const database = await connectDatabase(globalThis.testMongoUri, name, { onIndexBuild: (build) => reports.push(build) })
+    try {
+      const fresh = database.db.collection('fresh')
+      await ensureIndexes(database, fresh, SPECS)
+      expect(reports.map(({ index, documents }) => [index, documents])).toEqual([
+        ['name_unique', 0],
+        ['name_unique', 0],
+        ['createdAt_id', 0],
+        ['createdAt_id', 0],
+      ])
+      // An index added to a collection with documents: a real build, with its count.
+      await fresh.insertMany([{ name: 'a' }, { name: 'b' }, { name: 'c' }])
+      reports.length = 0
+      await ensureIndexes(database, fresh, [...SPECS, { key: { email: 1 }, name: 'email' }])
+      expect(reports.map(({ index, documents }) => [index, documents])).toEqual([
+        ['email', 3],
+        ['email', 3],
+      ])
+    } finally {
+      await database.db.dropDatabase().catch(() => {})
+      await database.close()
+    }
+  })
+
+  it("logs a first start's builds at debug, and a build over an existing collection at info", async () => {
+    const name = `test_index_logs_${crypto.randomUUID().slice(0, 8)}`
+    const env = { MONGODB_URI: globalThis.testMongoUri, MONGODB_DB: name, LOG_LEVEL: 'info' }
+    const logOf = async () => {
+      const server = await startServer(['bun', 'src/index.ts'], env)
+      server.proc.kill('SIGTERM')
+      await server.proc.exited
+      return server.logs
+        .join('')
+        .split('\n')
+        .filter((line) => line.includes('index'))
+    }
+    try {
+      // The first start: about 30 indexes on new collections, none of them said at info.
+      expect((await logOf()).filter((line) => line.includes('building an index') || line.includes('index built'))).toEqual([])
+      // A release adding an index to `users` over users (here: one dropped): said before and after.
+      await db.client.db(name).collection('users').insertOne({ username: 'someone' })
+      await db.client.db(name).collection('users').dropIndex('createdAt_id')
+      const lines = (await logOf()).filter((line) => line.includes('"index":"createdAt_id"'))
+      expect(lines.map((line) => JSON.parse(line).msg)).toEqual([
+        'building an index: the service listens once it is built',
+        'index built',
+      ])
+      expect(lines.map((line) => [JSON.parse(line).level, JSON.parse(line).documents])).toEqual([
+        [30, 1],
+        [30, 1],
+      ])
+    } finally {
+      await db.client.db(name).dropDatabase()
+    }
+  }, 30_000)
 })
 
 describe('minPoolSize in MONGODB_URI', () => {

@@ -20,6 +20,7 @@ export function machine(): string {
 
 /** A logger for the relay in a benchmark: errors only, on stderr (the tables go to stdout). */
 export const quietLogger = {
+  debug: () => {},
   info: () => {},
   warn: () => {},
   error: (object: object, message?: string) => console.error(message, object),

@@ -23,6 +23,9 @@ export type DatabaseHandle = {
   indexBuilds?: IndexBuilds
 }
 
+/** One index build as reported: its collection and name, the documents it is built over, and once done its duration. */
+export type IndexBuild = { collection: string; index: string; documents: number; durationMs?: number }
+
 /**
  * Index builds at startup: a build over a large collection may take minutes, far past a call's
  * socket timeout, so they run on a client without one, made only when an index is missing.
@@ -31,7 +34,7 @@ export type IndexBuilds = {
   /** The same database on that client (connected on first use). */
   db(): Promise<Db>
   /** Told before each build, and after it with its duration: startup is waiting for it. */
-  report?(build: { collection: string; index: string; durationMs?: number }): void
+  report?(build: IndexBuild): void
 }
 
 /**

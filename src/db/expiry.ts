@@ -16,13 +16,13 @@ export async function ensureExpiry<T extends Document & { expiresAt: Date }>(
   collection: Collection<T>,
 ): Promise<'ttl-index' | 'sweep'> {
   // Listed first (src/db/indexes.ts): a restart sends one read instead of one or two writes.
-  const listed = await listIndexes(collection)
+  const { indexes: listed, created } = await listIndexes(collection)
   if (listed.some((index) => sameIndex(index, TTL_INDEX))) return 'ttl-index'
   // What the fallback below leaves: this server refused the TTL index before, or another index
   // on expiresAt stood in its way (85/86); either way it is swept.
   if (listed.some((index) => sameIndex(index, SWEPT_INDEX))) return 'sweep'
   try {
-    await buildIndex(database, collection, TTL_INDEX)
+    await buildIndex(database, collection, TTL_INDEX, created)
     return 'ttl-index'
   } catch (error) {
     const code = (error as { code?: number }).code
@@ -30,7 +30,7 @@ export async function ensureExpiry<T extends Document & { expiresAt: Date }>(
     // already exists (say, from a database first used by FerretDB); leave it and sweep instead.
     if (code === 85 || code === 86) return 'sweep'
     if (code !== 238) throw error
-    await buildIndex(database, collection, SWEPT_INDEX)
+    await buildIndex(database, collection, SWEPT_INDEX, created)
     return 'sweep'
   }
 }

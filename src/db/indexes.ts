@@ -31,25 +31,28 @@ export async function ensureIndexes<T extends Document>(
   collection: Collection<T>,
   specs: readonly IndexSpec[],
 ): Promise<void> {
-  const listed = await listIndexes(collection)
+  const { indexes, created } = await listIndexes(collection)
   for (const spec of specs) {
-    if (!listed.some((index) => sameIndex(index, spec))) await buildIndex(database, collection, spec)
+    if (!indexes.some((index) => sameIndex(index, spec))) await buildIndex(database, collection, spec, created)
   }
 }
 
 /**
  * Sends one createIndex, on the handle's client for index builds when it has one (no socket
  * timeout: on MongoDB the call returns when the build is done, minutes later on a large
- * collection), reporting it before and after.
+ * collection), reporting it before and after with the documents it is built over (0 without
+ * asking when the collection did not exist when listed: `created`).
  */
 export async function buildIndex<T extends Document>(
   database: DatabaseHandle,
   collection: Collection<T>,
   { key, ...options }: IndexSpec,
+  created = false,
 ): Promise<void> {
   const builds = database.indexBuilds
   const target = builds ? (await builds.db()).collection(collection.collectionName) : collection
-  const report = { collection: collection.collectionName, index: options.name }
+  const documents = created || !builds?.report ? 0 : await target.estimatedDocumentCount()
+  const report = { collection: collection.collectionName, index: options.name, documents }
   builds?.report?.(report)
   const started = performance.now()
   await target.createIndex(key, options satisfies CreateIndexesOptions)
@@ -57,16 +60,19 @@ export async function buildIndex<T extends Document>(
 }
 
 /**
- * The collection's indexes as listed, none when it does not exist yet, and none either when the
- * database user may not list them (13 Unauthorized: a role with createIndex but not listIndexes),
- * so that every spec is sent, as before listing.
+ * The collection's indexes as listed: none, and `created`, when it does not exist yet (its first
+ * index creates it); none either when the database user may not list them (13 Unauthorized: a
+ * role with createIndex but not listIndexes), so that every spec is sent, as before listing.
  */
-export async function listIndexes<T extends Document>(collection: Collection<T>): Promise<ListedIndex[]> {
+export async function listIndexes<T extends Document>(
+  collection: Collection<T>,
+): Promise<{ indexes: ListedIndex[]; created: boolean }> {
   try {
-    return (await collection.listIndexes().toArray()) as ListedIndex[]
+    return { indexes: (await collection.listIndexes().toArray()) as ListedIndex[], created: false }
   } catch (error) {
     const code = (error as { code?: number }).code
-    if (code === 26 || code === 13) return [] // NamespaceNotFound (created by its first index); Unauthorized
+    if (code === 26) return { indexes: [], created: true } // NamespaceNotFound
+    if (code === 13) return { indexes: [], created: false }
     throw error
   }
 }

@@ -9,13 +9,13 @@ import { createMetrics } from '../../src/observability/metrics'
 import { createStores } from '../../src/stores'
 import { createBunPasswordHasher } from '../../src/users/passwords.bun'
 
-export type LogLine = { level: 'info' | 'warn' | 'error'; object: object; message?: string }
+export type LogLine = { level: 'debug' | 'info' | 'warn' | 'error'; object: object; message?: string }
 
 /** A logger that keeps every line, so tests can search what would have been logged. */
 export function captureLogger(): Logger & { lines: LogLine[] } {
   const lines: LogLine[] = []
   const log = (level: LogLine['level']) => (object: object, message?: string) => void lines.push({ level, object, message })
-  return { lines, info: log('info'), warn: log('warn'), error: log('error') }
+  return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
 }
 
 /**
