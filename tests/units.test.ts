@@ -105,6 +105,14 @@ describe('a failover in progress is unavailable (503), not a failure (500)', () 
       true,
     ],
     ['MaxTimeMSExpired', serverError(50, 'operation exceeded time limit'), true],
+    // A majority read (COMMITTED_READS) on a new primary without a majority snapshot yet.
+    ['ReadConcernMajorityNotAvailableYet', serverError(134, 'read concern majority not available yet'), true],
+    // A w: majority write past a wtimeoutMS the URI may give: its outcome is unknown.
+    [
+      'a write concern timeout',
+      new MongoWriteConcernError({ writeConcernError: { code: 64, errmsg: 'waiting for replication timed out' }, ok: 1 }),
+      true,
+    ],
     ['a bad value', serverError(2, 'bad value'), false],
     ['a duplicate key', serverError(11000, 'E11000 duplicate key error'), false],
   ])('%s', (_, error, expected) => {

@@ -37,11 +37,15 @@ const MAX_TIME_MS_EXPIRED = 50
  * codes the driver's retryable reads and writes retry on): HostUnreachable, HostNotFound,
  * NetworkTimeout, ShutdownInProgress, PrimarySteppedDown, ExceededTimeLimit, SocketException,
  * NotWritablePrimary, InterruptedAtShutdown, InterruptedDueToReplStateChange,
- * NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary. The driver retries a read or a retryable write
- * once; a second such answer, or one to a write it does not retry (updateMany, deleteMany), is a
- * failover in progress: 503, not 500.
+ * NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary, and ReadConcernMajorityNotAvailableYet (134: a
+ * majority read, COMMITTED_READS, on a member that has no majority snapshot yet, as a new primary
+ * right after an election). The driver retries a read or a retryable write once; a second such
+ * answer, or one to a write it does not retry (updateMany, deleteMany), is a failover in progress:
+ * 503, not 500. Also WriteConcernFailed (64): a `w: majority` write not replicated within a
+ * `wtimeoutMS` the URI may give (a lagging secondary); applied on the primary or not, its outcome
+ * is unknown, as a socket timeout's is.
  */
-const FAILOVER_CODES = new Set([6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436])
+const FAILOVER_CODES = new Set([6, 7, 64, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436])
 
 /** True when the database could not do the work now (unreachable, reset, out of time, a failover): a retry may succeed. */
 export function isUnavailable(error: unknown): boolean {
