@@ -33,10 +33,15 @@ function uriTimeoutsRefusal(uri: string): string {
 /**
  * Consistency options a connection string may carry (lower-cased) and the only values the service
  * is correct with (docs/deployment.md, "What MongoDB must be"); src/db/mongo.ts sets them itself.
+ * `j` is the driver's deprecated name for `journal`, which it still reads. `maxStalenessSeconds`
+ * has no value the service can take: it reads from the primary, and the driver refuses to combine
+ * the two (the start would fail on it).
  */
 const URI_CONSISTENCY: Record<string, readonly string[]> = {
   w: ['majority'],
   journal: ['true'],
+  j: ['true'],
+  maxstalenessseconds: [],
   readpreference: ['primary'],
   readconcernlevel: ['local', 'majority'],
 }

@@ -401,6 +401,14 @@ describe("configuration: the consistency the service needs is not the URI's to w
     expect(problemsOf({ MONGODB_URI: 'mongodb://db/?W=0' })[0]).toContain('W=0')
   })
 
+  it("refuses journal's other name j=false, and maxStalenessSeconds (the primary, which the service reads from, takes none)", () => {
+    expect(problemsOf({ MONGODB_URI: 'mongodb://a,b,c/?replicaSet=rs0&J=false' })[0]).toContain('MONGODB_URI: J=false:')
+    expect(problemsOf({ MONGODB_URI: 'mongodb://a,b,c/?replicaSet=rs0&maxStalenessSeconds=120' })[0]).toContain(
+      'MONGODB_URI: maxStalenessSeconds=120:',
+    )
+    expect(() => loadConfig({ MONGODB_URI: 'mongodb://a,b,c/?replicaSet=rs0&j=true' })).not.toThrow()
+  })
+
   it("accepts what the service sets anyway: an Atlas string's w=majority, the primary, local or majority reads", () => {
     for (const query of ['retryWrites=true&w=majority&appName=Cluster0', 'readPreference=primary', 'readConcernLevel=majority']) {
       expect(() => loadConfig({ MONGODB_URI: `mongodb+srv://u:p@cluster0.example.net/?${query}` })).not.toThrow()
