@@ -162,6 +162,17 @@ describe('bun run import:seed (the command)', () => {
   )
 
   it(
+    'exits 2, not the 3 of "run it again", when the source answers but refuses the credentials in --from',
+    async () => {
+      const run = await importSeed('--from', from.replace('mongodb://', 'mongodb://nobody:wrong@'))
+      expect(run.code).toBe(2)
+      expect(run.stderr).toContain('cannot open the source:')
+      expect(run.stderr).not.toContain('run the same command again')
+    },
+    SPAWNS,
+  )
+
+  it(
     'exits 3, not the 1 of "something was skipped", when the import fails part-way, and says to re-run',
     async () => {
       const run = await importSeedWith(

@@ -1,7 +1,8 @@
 /**
  * `bun run import:seed --from mongodb://host:27017/<db>/<collection>`: imports the Flask service's
  * users into this service's database (MONGODB_URI / MONGODB_DB, as the service reads them).
- * Exit codes: 0 done, nothing skipped (or --allow-skips); 1 something was skipped; 2 bad usage;
+ * Exit codes: 0 done, nothing skipped (or --allow-skips); 1 something was skipped; 2 bad usage
+ * (credentials the source refuses too);
  * 3 the import failed, at the start or part-way (a database that does not answer...): run it again to resume.
  * See docs/migration.md. It lives in src/ so the container image has it:
  * the import runs best where both databases are reachable, which is where the service runs.

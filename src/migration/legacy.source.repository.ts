@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Binary, BSON, BSONRegExp, type Collection, type Document, type Filter, MongoClient, ObjectId, Timestamp } from 'mongodb'
+import { isUnavailable } from '../db/errors'
 
 const { EJSON } = BSON
 
@@ -76,8 +77,11 @@ export async function openLegacySource(from: string, options: { timeoutMs?: numb
     // Reads past the primary are fine for a one-off copy, and keep load off the old service.
     readPreference: 'secondaryPreferred',
   })
-  await client.connect().catch((error: unknown) => {
-    throw new SourceUnreachableError(error)
+  await client.connect().catch(async (error: unknown) => {
+    await client.close().catch(() => {})
+    // Only a source that did not answer may answer later; one that refused (bad credentials,
+    // 18 AuthenticationFailed) refuses the same command again.
+    throw isUnavailable(error) ? new SourceUnreachableError(error) : error
   })
   return { ...legacySourceOn(client.db(db).collection(collection), name), close: () => client.close() }
 }
