@@ -62,5 +62,5 @@ export const MongoUriSchema = z
   .refine((uri) => uriTimeouts(uri).length === 0, { error: (issue) => uriTimeoutsRefusal(String(issue.input)) })
   .refine((uri) => uriWeakenings(uri).length === 0, {
     error: (issue) =>
-      `${uriWeakenings(String(issue.input)).join(', ')}: leave these out (the service sets w=majority and reads from the primary): a write acknowledged by fewer members can be rolled back after its event was published, and a read from a secondary can make the events feed skip events`,
+      `${uriWeakenings(String(issue.input)).join(', ')}: leave these out: the service writes with w=majority, journaled, and reads from the primary, whatever the URI says (a write acknowledged by less than a majority can be rolled back after its event was published; a read from a secondary can make the events feed skip events)`,
   })

@@ -399,6 +399,10 @@ describe("configuration: the consistency the service needs is not the URI's to w
       'MONGODB_URI: w=1, journal=false, readPreference=secondaryPreferred, readConcernLevel=available:',
     )
     expect(problemsOf({ MONGODB_URI: 'mongodb://db/?W=0' })[0]).toContain('W=0')
+    // A stronger w (3 of a 3-member set) is refused too, as ignored rather than weaker: the client writes w=majority.
+    expect(problemsOf({ MONGODB_URI: 'mongodb://a,b,c/?replicaSet=rs0&w=3' })[0]).toContain(
+      'MONGODB_URI: w=3: leave these out: the service writes with w=majority, journaled, and reads from the primary, whatever the URI says',
+    )
   })
 
   it("refuses journal's other name j=false, and maxStalenessSeconds (the primary, which the service reads from, takes none)", () => {
