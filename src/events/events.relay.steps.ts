@@ -35,19 +35,12 @@ export type RelayContext = {
    */
   hints: Map<string, OutboxCopy | null>
   /**
-   * Since when (performance.now(), at the first pass of the term that found no batch in progress:
-   * by a read of the relay's state, or by this relay's own commit, `committed`) no pop by an
-   * earlier holder can still apply, in the term of `token`: every batch before is committed, so its
+   * Since when (performance.now(), at the first pass of the term whose read of the relay's state
+   * found no batch in progress) no pop by an earlier holder can still apply, in the term of `token`: every batch before is committed, so its
    * pops are done, and a late one of a stopped holder matches nothing. Undefined from a failed pass
    * (its pops may still land) until the next such read.
    */
   quiet: { token: number; since: number } | undefined
-  /**
-   * The relay's state as this relay's own commit left it, in the term of `token`: no batch open,
-   * `lastSequence`. Only the token's holder writes the state, so the next pass of the same term
-   * need not read it (a read per batch saved); anything else (a failure, a fenced write) forgets it.
-   */
-  committed: { token: number; lastSequence: number } | undefined
   /** When this relay's last pop of each user came back (performance.now()). */
   poppedAt: Map<string, number>
   /** Whether the last pass took hints and was not fenced out (the loop goes on at once while some are left only then). */
@@ -79,15 +72,21 @@ export async function pass(ctx: RelayContext): Promise<number> {
   } catch (error) {
     // Its pops may still be applied later: no copy is trusted until a read finds the batch committed.
     ctx.quiet = undefined
-    ctx.committed = undefined
     throw error
   }
 }
 
 async function passWith(ctx: RelayContext, token: number): Promise<number> {
   ctx.tookHints = false
-  const state: Pick<RelayState, 'batch' | 'lastSequence'> =
-    ctx.committed?.token === token ? { batch: null, lastSequence: ctx.committed.lastSequence } : await ctx.events.state()
+  // Read at every pass, before the users, even right after this relay's own commit, whose
+  // lastSequence it knows: on a replica set just after an election, the new primary's majority reads
+  // may lag the last writes its predecessor acknowledged (MongoDB promises read-your-writes across
+  // an election only in a causally consistent session). Users read then could still show events
+  // this relay popped, which it would hand out again under new sequences (holes in the feed, their
+  // inserts refused by the events' ids); a state read as stale makes the fenced record refuse the
+  // batch instead, and one that is not makes the users read after it as fresh (docs/events.md,
+  // "Across a failover").
+  const state: Pick<RelayState, 'batch' | 'lastSequence'> = await ctx.events.state()
   if (state.batch) return finish(ctx, token, state.batch)
   if (ctx.quiet?.token !== token) ctx.quiet = { token, since: performance.now() }
   await prune(ctx, token)
@@ -187,7 +186,6 @@ async function run(ctx: RelayContext, token: number, plan: Plan): Promise<number
   if (!(await ctx.events.record(token, batch.first - 1, batch))) {
     // Fenced out: another holder has the lease. The hints left wait for the pause, not the next pass.
     ctx.tookHints = false
-    ctx.committed = undefined
     return 0
   }
   await ctx.onStep?.('recorded', batch)
@@ -235,11 +233,7 @@ async function complete(
     await ctx.events.forgetUser(userId)
     await ctx.forgetUser?.(userId)
   }
-  if (!(await ctx.events.commit(token, batch))) {
-    ctx.committed = undefined
-    return 0
-  }
-  ctx.committed = { token, lastSequence: batch.last }
+  if (!(await ctx.events.commit(token, batch))) return 0
   await ctx.onStep?.('committed', batch)
   const now = ctx.clock().getTime()
   ctx.metrics?.countEventsRelayed(

@@ -179,7 +179,6 @@ function createContext(options: RelayOptions, wake: () => void): RelayContext {
     forgetUser: options.forgetUser,
     hints: new Map(),
     quiet: undefined,
-    committed: undefined,
     poppedAt: new Map(),
     tookHints: false,
     quarantined: new Set(),
@@ -224,7 +223,7 @@ async function loop(ctx: RelayContext, control: Control, serialized: () => Promi
  * How long the loop sleeps when nothing woke it: a holder until its next scan or retention (hints,
  * a new term and stop wake it sooner), after a failed pass at most scanEveryMs.min; an instance
  * without the lease until scanEveryMs.max (winning the lease wakes it). A pass costs database calls
- * (the relay's state, unless its own commit left it known; a scan when due), so no shorter tick
+ * (the relay's state; a scan when due), so no shorter tick
  * (issue 18: an idle holder read it every second, others woke every 10 ms).
  */
 function pauseOf(ctx: RelayContext, failed: boolean): number {
