@@ -13,12 +13,20 @@ import { z } from '@hono/zod-openapi'
 const URI_TIMEOUTS = ['connecttimeoutms', 'sockettimeoutms', 'serverselectiontimeoutms', 'waitqueuetimeoutms', 'timeoutms']
 
 /**
- * The option names of a connection string's query, as written. Read as text: a URI with several
- * hosts is no URL (`new URL` refuses it).
+ * The options of a connection string's query, as written (`pair` is `name=value`). Read as text: a
+ * URI with several hosts is no URL (`new URL` refuses it).
  */
-export function uriOptionNames(uri: string): string[] {
+function uriOptions(uri: string): { pair: string; name: string; value: string }[] {
   const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : ''
-  return query.split('&').map((pair) => pair.split('=')[0] ?? '')
+  return query.split('&').map((pair) => {
+    const [name = '', value = ''] = pair.split('=')
+    return { pair, name, value }
+  })
+}
+
+/** The option names of a connection string's query, as written. */
+export function uriOptionNames(uri: string): string[] {
+  return uriOptions(uri).map(({ name }) => name)
 }
 
 /** The timeout options of a connection string's query, as written. */
@@ -46,13 +54,11 @@ const URI_CONSISTENCY: Record<string, readonly string[]> = {
   readconcernlevel: ['local', 'majority'],
 }
 
-/** The options of a connection string's query that weaken the consistency the service needs, as written. */
+/** The options of a connection string's query that ask for other consistency than the service's, as written. */
 export function uriWeakenings(uri: string): string[] {
-  const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : ''
-  return query.split('&').flatMap((pair) => {
-    const [name = '', value = ''] = pair.split('=')
-    return URI_CONSISTENCY[name.toLowerCase()]?.includes(value) === false ? [pair] : []
-  })
+  return uriOptions(uri).flatMap(({ pair, name, value }) =>
+    URI_CONSISTENCY[name.toLowerCase()]?.includes(value) === false ? [pair] : [],
+  )
 }
 
 /** MONGODB_URI: a connection string, without timeout options (DB_TIMEOUT_MS sets those) or weaker consistency. */
