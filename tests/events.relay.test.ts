@@ -280,7 +280,7 @@ describe('the relay across a failover: reads behind its own last commit', () => 
     lag.on = false
     expect(await relay.drain()).toBe(1)
     await expectWholeFeed(world, 4)
-  })
+  }, 20_000)
 })
 
 describe("the relay: the replay's self-check", () => {

@@ -39,7 +39,7 @@ describe('compatibility writes racing a rename', () => {
       expect((await send(`/v1/users/${user.id}`, 'GET')).status).toBe(200)
     }
     expect(raced).toBeGreaterThan(0)
-  })
+  }, 30_000)
 
   // A new address is written from a read of the user; a role alone in one guarded write.
   for (const [path, change] of [
@@ -48,7 +48,7 @@ describe('compatibility writes racing a rename', () => {
   ] as const) {
     it(`PUT /update/{username} never changes the user a rename took the name from (${path})`, async () => {
       await neverChangesRenamed(change)
-    })
+    }, 30_000)
   }
 })
 

@@ -31,5 +31,5 @@ describe('POST /v1/users/{id}/erase refused by If-Match', () => {
         patches: Array(6).fill(200),
       })
     }
-  })
+  }, 30_000)
 })

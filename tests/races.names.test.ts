@@ -36,7 +36,7 @@ describe('one username claimed through every surface at once', () => {
       expect({ round, rest: statuses.filter((status) => status >= 300 && status !== 409) }).toEqual({ round, rest: [] })
       expect(await t.collection.countDocuments({ usernameKey: username.toLowerCase() })).toBe(1)
     }
-  })
+  }, 30_000)
 
   it('swapping two usernames at once never gives both users one name, nor a 5xx', async () => {
     for (let round = 0; round < 15; round++) {
@@ -48,5 +48,5 @@ describe('one username claimed through every surface at once', () => {
       // Each name is still held by its owner when the other asks for it: both are refused.
       expect({ round, statuses: answers.map((res) => res.status) }).toEqual({ round, statuses: [409, 409] })
     }
-  })
+  }, 30_000)
 })

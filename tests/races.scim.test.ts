@@ -27,5 +27,5 @@ describe('PATCH /scim/v2/Users/{id} from 30 writers at once', () => {
       expect(new Set(versions).size).toBe(30)
       expect((await t.collection.findOne({ username: user.username }))?.version).toBe(31)
     }
-  })
+  }, 30_000)
 })

@@ -33,7 +33,7 @@ describe('concurrent changes of one webhook endpoint', () => {
       const versions = answers.map((res) => Number(JSON.parse(res.headers.get('etag') as string)))
       expect(versions.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2))
     }
-  })
+  }, 30_000)
 
   it('with one ETag: exactly one of 10 PATCHes and rotations wins, the rest 412 with the new ETag', async () => {
     for (let round = 0; round < 3; round++) {
@@ -49,5 +49,5 @@ describe('concurrent changes of one webhook endpoint', () => {
       expect(statuses.filter((status) => status === 412)).toHaveLength(9)
       for (const res of answers.filter((answer) => answer.status === 412)) expect(res.headers.get('etag')).toBe('"2"')
     }
-  })
+  }, 30_000)
 })
