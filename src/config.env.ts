@@ -253,3 +253,46 @@ export function idleShortfall(idleSeconds: number, dbTimeoutMs: number): string 
   if (idleSeconds >= deadlineSeconds) return undefined
   return `must be at least a database call's deadline, 2 × DB_TIMEOUT_MS + 1 s (${deadlineSeconds} s): Bun counts a request still waiting as idle and would cut it before its 503`
 }
+
+const SECRET_KEY_FORMAT = 'each key must be 32 random bytes as 64 hex digits or base64 (openssl rand -base64 32)'
+
+/**
+ * WEBHOOK_SECRET_KEYS: comma-separated keys sealing webhook secrets at rest, each 32 bytes as 64
+ * hex digits or base64 (standard or URL-safe). The first seals; every one opens: a list rather
+ * than a second variable, so a rotation is adding the new key, then moving it first, with no
+ * variable renamed. The values never appear in a message.
+ */
+export const webhookSecretKeysSchema = commaList(
+  z.string().refine((key) => /^[0-9a-fA-F]{64}$/.test(key) || /^[A-Za-z0-9+/_-]{43}=?$/.test(key), SECRET_KEY_FORMAT),
+)
+  .transform((keys): Uint8Array[] => keys.map((key) => Buffer.from(key, key.length === 64 ? 'hex' : 'base64url')))
+  .refine((keys) => keys.length > 0, 'must hold at least one key (or be left unset)')
+  .refine((keys) => new Set(keys.map((key) => Buffer.from(key).toString('hex'))).size === keys.length, 'must not repeat a key')
+
+/**
+ * The production warnings about keys left to their defaults: accepted (existing deployments keep
+ * starting), but whoever reads the database gains something an operator should hear about.
+ */
+export function unsetKeyWarnings(config: {
+  env: string
+  failureKeySecret: string | undefined
+  webhookSecretKeys: readonly Uint8Array[]
+}): ConfigWarning[] {
+  if (config.env !== 'production') return []
+  const warnings: ConfigWarning[] = []
+  if (!config.failureKeySecret) {
+    warnings.push({
+      fields: {},
+      message:
+        'AUTH_FAILURE_KEY_SECRET is not set: the failed-attempt counters are keyed with a built-in key, so whoever reads the database can confirm a guessed login or address: set it (32+ random characters, the same on every replica)',
+    })
+  }
+  if (config.webhookSecretKeys.length === 0) {
+    warnings.push({
+      fields: {},
+      message:
+        'WEBHOOK_SECRET_KEYS is not set: webhook signing secrets are stored as they are, so whoever reads the database can sign webhooks every receiver accepts: set it (openssl rand -base64 32, the same on every replica)',
+    })
+  }
+  return warnings
+}

@@ -15,6 +15,8 @@ import {
   settingNames,
   unknownVariables,
   unknownVariablesWarning,
+  unsetKeyWarnings,
+  webhookSecretKeysSchema,
 } from './config.env'
 import { MongoUriSchema } from './config.uri'
 
@@ -77,6 +79,7 @@ const EnvSchema = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   WEBHOOK_RETRY_SCHEDULE: z.string().default(DEFAULT_RETRY_SCHEDULE).pipe(RetryScheduleSchema),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: z.enum(['true', 'false'], "must be 'true' or 'false'").default('false'),
+  WEBHOOK_SECRET_KEYS: webhookSecretKeysSchema.optional(),
   // --- Change events (issue 16) ---
   EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   // --- Flask-service compatibility routes (issue 8) ---
@@ -127,6 +130,8 @@ const ParsedSchema = EnvSchema.transform((env) => ({
     retrySchedule: env.WEBHOOK_RETRY_SCHEDULE,
     /** Allow http:// and private, loopback or link-local targets (development and tests). */
     allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true',
+    /** Seal the endpoints' secrets at rest: the first key seals, every one opens (none: stored as they are). */
+    secretKeys: env.WEBHOOK_SECRET_KEYS ?? [],
   },
   /** Days the change feed keeps events; an older cursor gets 410 cursor_expired. */
   eventsRetentionDays: env.EVENTS_RETENTION_DAYS,
@@ -246,20 +251,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /**
  * What the configuration accepts but an operator should hear of, once at startup: variables that
- * look like the service's and are not (a typo: `SHUTDOWN_TIMEOUT`), and a built-in digest key in production.
+ * look like the service's and are not (a typo: `SHUTDOWN_TIMEOUT`), and keys left unset in production.
  */
 export function configWarnings(config: Config, env: Record<string, string | undefined> = process.env): ConfigWarning[] {
   const warnings: ConfigWarning[] = []
   const unknown = unknownVariables(settingNames(presentVariables(env)), KNOWN_VARIABLES)
   if (unknown.length > 0) warnings.push(unknownVariablesWarning(unknown))
   // Production's risky settings it accepts; WEBHOOK_ALLOW_PRIVATE_TARGETS=true has its own line (service.ts).
-  if (config.env === 'production' && !config.auth.failures.keySecret) {
-    warnings.push({
-      fields: {},
-      message:
-        'AUTH_FAILURE_KEY_SECRET is not set: the failed-attempt counters are keyed with a built-in key, so whoever reads the database can confirm a guessed login or address: set it (32+ random characters, the same on every replica)',
-    })
-  }
+  const keys = { failureKeySecret: config.auth.failures.keySecret, webhookSecretKeys: config.webhooks.secretKeys }
+  warnings.push(...unsetKeyWarnings({ env: config.env, ...keys }))
   return warnings
 }
 

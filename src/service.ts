@@ -12,7 +12,7 @@ import { createInFlight, type InFlight } from './observability/in-flight'
 import { createMetrics, type Metrics } from './observability/metrics'
 import { describeUnanswered } from './observability/observe'
 import { assertPortFree } from './startup'
-import { createStores, type Stores } from './stores'
+import { createStores, type Stores, storesOptionsOf } from './stores'
 import type { PasswordHasher } from './users/passwords'
 import { createHashingPool } from './users/passwords.pool'
 import { RUNTIME, VERSION } from './version'
@@ -61,8 +61,7 @@ export async function startService(hasher: PasswordHasher): Promise<Service> {
     onIndexBuild: (build) => logIndexBuild(logger, build),
   })
   const stores = createStores(database, {
-    failureWindowSeconds: config.auth.failures.windowSeconds,
-    failureKeySecret: config.auth.failures.keySecret,
+    ...storesOptionsOf(config),
     onSweepError: (error) => logger.warn({ err: error }, 'sweep failed'),
   })
   await stores.open()

@@ -1,3 +1,4 @@
+import type { Config } from './config'
 import type { FailedAttempts } from './credentials/failed-attempts'
 import { createFailedAttempts } from './credentials/failed-attempts.repository'
 import type { DatabaseHandle } from './db/calls'
@@ -10,6 +11,7 @@ import type { UsersOutbox } from './users/users.outbox'
 import { createUsersOutbox } from './users/users.outbox.repository'
 import { createUsersRepository } from './users/users.repository'
 import type { WebhookStores } from './webhooks/webhooks.model'
+import { createSecretSealer } from './webhooks/webhooks.sealing'
 import { createWebhookStores } from './webhooks/webhooks.stores'
 
 /**
@@ -30,11 +32,22 @@ export type StoresOptions = {
   failureWindowSeconds: number
   /** Keys the failure counters' digests (AUTH_FAILURE_KEY_SECRET); unset: a built-in key. */
   failureKeySecret?: string | undefined
+  /** Seal webhook secrets at rest (WEBHOOK_SECRET_KEYS): the first seals, every one opens; none: stored as they are. */
+  webhookSecretKeys?: readonly Uint8Array[]
   /** The time every store stamps and compares with; tests pass their own. */
   clock?: () => Date
   /** Told when a background sweep fails (the next one tries again). */
   onSweepError?: (error: unknown) => void
   sweepEveryMs?: number
+}
+
+/** The options the configuration decides: the failure counters' window and key, and the webhook secrets' keys. */
+export function storesOptionsOf(config: Pick<Config, 'auth' | 'webhooks'>): StoresOptions {
+  return {
+    failureWindowSeconds: config.auth.failures.windowSeconds,
+    failureKeySecret: config.auth.failures.keySecret,
+    webhookSecretKeys: config.webhooks.secretKeys,
+  }
 }
 
 /**
@@ -52,7 +65,7 @@ export function createStores(
   close(): void
 } {
   const clock = options.clock ? { clock: options.clock } : {}
-  const webhooks = createWebhookStores(database)
+  const webhooks = createWebhookStores(database, createSecretSealer(options.webhookSecretKeys ?? []))
   // Each change written here hints the relay of this process to look at that user at once.
   const outbox = createUsersOutbox(database)
   const stores: Stores = {

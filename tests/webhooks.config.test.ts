@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { ConfigError, loadConfig } from '../src/config'
+import { ConfigError, configWarnings, loadConfig } from '../src/config'
 
 /** The webhook variables of src/config.ts (docs/configuration.md). */
 describe('configuration: webhooks', () => {
@@ -8,6 +8,7 @@ describe('configuration: webhooks', () => {
       timeoutMs: 15_000,
       retrySchedule: [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000],
       allowPrivateTargets: false,
+      secretKeys: [],
     })
   })
 
@@ -17,7 +18,7 @@ describe('configuration: webhooks', () => {
       WEBHOOK_RETRY_SCHEDULE: '0,100ms,2s',
       WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     })
-    expect(config.webhooks).toEqual({ timeoutMs: 800, retrySchedule: [0, 100, 2000], allowPrivateTargets: true })
+    expect(config.webhooks).toEqual({ timeoutMs: 800, retrySchedule: [0, 100, 2000], allowPrivateTargets: true, secretKeys: [] })
   })
 
   it('keeps the SSRF guard on in production unless asked, and accepts the opt-out there', () => {
@@ -68,5 +69,51 @@ describe('configuration: webhooks', () => {
     // A shorter schedule allows a shorter retention, and a longer one needs a longer retention.
     expect(problemsOf({ EVENTS_RETENTION_DAYS: '1', WEBHOOK_RETRY_SCHEDULE: '0,5s,1h,12h' })).toEqual([])
     expect(problemsOf({ EVENTS_RETENTION_DAYS: '7', WEBHOOK_RETRY_SCHEDULE: '0,7d' })[0]).toContain('at least 8')
+  })
+})
+
+describe('configuration: WEBHOOK_SECRET_KEYS', () => {
+  const hex = 'ab'.repeat(32)
+  const base64 = Buffer.alloc(32, 7).toString('base64')
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env)
+      return []
+    } catch (error) {
+      return error instanceof ConfigError ? error.problems : [String(error)]
+    }
+  }
+
+  it('reads 32-byte keys as 64 hex digits or base64 (standard or URL-safe), in order: the first seals', () => {
+    const urlSafe = Buffer.alloc(32, 250).toString('base64url')
+    const keys = loadConfig({ WEBHOOK_SECRET_KEYS: ` ${base64}, ${hex},${urlSafe}` }).webhooks.secretKeys
+    expect(keys.map((key) => Buffer.from(key).toString('hex'))).toEqual(['07'.repeat(32), 'ab'.repeat(32), 'fa'.repeat(32)])
+  })
+
+  it.each([
+    ['a key of 16 bytes', Buffer.alloc(16, 1).toString('base64'), 'each key must be 32 random bytes as 64 hex digits or base64'],
+    ['63 hex digits', 'a'.repeat(63), 'each key must be 32 random bytes as 64 hex digits or base64'],
+    ['a passphrase', 'correct horse battery staple', 'each key must be 32 random bytes'],
+    ['a repeated key', `${hex},${hex}`, 'must not repeat a key'],
+    ['only commas', ',,', 'must hold at least one key'],
+  ])('refuses %s, naming the variable and never the value', (_, value, message) => {
+    const problems = problemsOf({ WEBHOOK_SECRET_KEYS: value })
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toStartWith(`WEBHOOK_SECRET_KEYS: ${message}`)
+    expect(problems[0]).not.toContain(value)
+  })
+
+  it('warns in production, and only there, when it is not set; never refuses', () => {
+    const production = { NODE_ENV: 'production', MONGODB_URI: 'mongodb://db', METRICS_PUBLIC: 'true' }
+    const apiKeys = JSON.stringify([{ name: 'k', sha256: 'a'.repeat(64), scopes: ['webhooks:manage'] }])
+    const env = { ...production, AUTH_API_KEYS: apiKeys, AUTH_FAILURE_KEY_SECRET: 's'.repeat(32) }
+    const messages = (vars: Record<string, string>) => configWarnings(loadConfig(vars), vars).map((w) => w.message)
+    const warned = messages(env)
+    expect(warned).toHaveLength(1)
+    expect(warned[0]).toStartWith('WEBHOOK_SECRET_KEYS is not set: webhook signing secrets are stored as they are')
+    expect(warned[0]).toContain('the same on every replica')
+    expect(messages({ ...env, WEBHOOK_SECRET_KEYS: hex })).toEqual([])
+    expect(messages({ NODE_ENV: 'test' })).toEqual([])
+    expect(messages({})).toEqual([])
   })
 })

@@ -5,6 +5,8 @@ import { ensureIndexes } from '../db/indexes'
 import { createListeners } from '../listeners'
 import type { EndpointChanges, StoredEndpoint, WebhookEndpoints } from './webhooks.model'
 import { MAX_WEBHOOK_ENDPOINTS } from './webhooks.model'
+import { createSecretSealer, type SecretSealer } from './webhooks.sealing'
+import type { StoredSecret } from './webhooks.signing'
 
 /**
  * Webhook endpoints in the `webhooks` collection: `{ _id: 'wh_…', slot, ...StoredEndpoint }`.
@@ -12,14 +14,23 @@ import { MAX_WEBHOOK_ENDPOINTS } from './webhooks.model'
  * The cap is exact across instances: each endpoint takes one of MAX_WEBHOOK_ENDPOINTS slots under a
  * unique index, so two concurrent creates can never both take the last one (a count followed by an
  * insert could let both through).
+ *
+ * Secrets are sealed by `sealer` on every write and opened on every read (webhooks.sealing.ts); a
+ * read that finds one stale (plain, or under a key that is no longer the first) writes the
+ * endpoint's secrets again sealed, guarded by its version and without changing it: the same
+ * secrets, so nothing a client sees changes, and a concurrent write of the endpoint wins.
  */
 type EndpointDocument = Omit<StoredEndpoint, 'id'> & { _id: string; slot: number }
 
-export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoints {
+export function createWebhookEndpoints(
+  database: DatabaseHandle,
+  sealer: SecretSealer = createSecretSealer([]),
+): WebhookEndpoints {
   const endpoints: Collection<EndpointDocument> = database.db.collection<EndpointDocument>('webhooks')
   // This process's writes (a new endpoint, one enabled again) wake its dispatcher from an idle pause.
   const written = createListeners()
-  const toEndpoint = ({ _id, slot: _slot, ...rest }: EndpointDocument): StoredEndpoint => ({ id: _id, ...rest })
+  const toEndpoint = (document: EndpointDocument) => endpointOf(sealer, document)
+  const resealed = (document: EndpointDocument) => resealStale(database, endpoints, sealer, document)
   return {
     ensureIndexes: () => ensureIndexes(database, endpoints, [{ key: { slot: 1 }, name: 'slot_unique', unique: true }]),
 
@@ -31,7 +42,8 @@ export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoin
         const slot = Array.from({ length: MAX_WEBHOOK_ENDPOINTS }, (_, i) => i).find((i) => !used.has(i))
         if (slot === undefined) return 'limit_reached'
         try {
-          await database.call((limit) => endpoints.insertOne({ _id: id, slot, ...endpoint, version: 1 }, limit))
+          const secrets = sealSecrets(sealer, endpoint.secrets, id)
+          await database.call((limit) => endpoints.insertOne({ _id: id, slot, ...endpoint, secrets, version: 1 }, limit))
           written.notify()
           return 'inserted'
         } catch (error) {
@@ -43,18 +55,19 @@ export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoin
 
     async list() {
       const documents = await database.call((limit) => endpoints.find({}, limit).sort({ _id: 1 }).toArray())
-      return documents.map(toEndpoint)
+      return (await Promise.all(documents.map(resealed))).map(toEndpoint)
     },
 
     async get(id) {
       const document = await database.call((limit) => endpoints.findOne({ _id: id }, limit))
-      return document ? toEndpoint(document) : null
+      return document ? toEndpoint(await resealed(document)) : null
     },
 
     async update(id, version, changes: EndpointChanges, now) {
       const unset = Object.fromEntries(changes.unset.map((field) => [field, '' as const]))
+      const sealed = changes.set.secrets ? { secrets: sealSecrets(sealer, changes.set.secrets, id) } : {}
       const update = {
-        $set: { ...changes.set, updatedAt: now },
+        $set: { ...changes.set, ...sealed, updatedAt: now },
         $inc: { version: 1 },
         ...(changes.unset.length > 0 ? { $unset: unset } : {}),
       }
@@ -90,4 +103,33 @@ export function createWebhookEndpoints(database: DatabaseHandle): WebhookEndpoin
       )
     },
   }
+}
+
+/** A stored secret opened for use, or kept sealed and marked `unopened` when no configured key opens it. */
+function openSecret(sealer: SecretSealer, entry: StoredSecret, endpointId: string): StoredSecret {
+  const secret = sealer.open(entry.secret, endpointId)
+  return secret === null ? { ...entry, unopened: true } : { ...entry, secret }
+}
+
+/** Secrets as they are stored: open ones sealed (again), unopened ones written back exactly as read. */
+function sealSecrets(sealer: SecretSealer, secrets: readonly StoredSecret[], endpointId: string): StoredSecret[] {
+  return secrets.map(({ unopened, ...entry }) => (unopened ? entry : { ...entry, secret: sealer.seal(entry.secret, endpointId) }))
+}
+
+function endpointOf(sealer: SecretSealer, { _id, slot: _slot, secrets, ...rest }: EndpointDocument): StoredEndpoint {
+  return { id: _id, ...rest, secrets: secrets.map((entry) => openSecret(sealer, entry, _id)) }
+}
+
+/** The document as read, its stale secrets sealed again first (at most once per endpoint and key). */
+async function resealStale(
+  database: DatabaseHandle,
+  endpoints: Collection<EndpointDocument>,
+  sealer: SecretSealer,
+  document: EndpointDocument,
+): Promise<EndpointDocument> {
+  const { _id, version } = document
+  if (!document.secrets.some((entry) => sealer.stale(entry.secret) && sealer.open(entry.secret, _id) !== null)) return document
+  const secrets = sealSecrets(sealer, endpointOf(sealer, document).secrets, _id)
+  await database.call((limit) => endpoints.updateOne({ _id, version }, { $set: { secrets } }, limit))
+  return document
 }

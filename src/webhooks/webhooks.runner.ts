@@ -107,6 +107,8 @@ function logAttempt(logger: Logger, report: AttemptReport): void {
   const { outcome, ...rest } = report
   const fields = { ...rest, ...(outcome === 'skipped' ? { skipped: true } : outcome) }
   if (report.endpointDisabled) logger.warn(fields, 'webhook endpoint answered 410 Gone: disabled')
-  else if (report.status === 'failed') logger.warn(fields, 'webhook delivery failed for good')
+  else if (outcome !== 'skipped' && outcome.errorClass === 'secret_unopened') {
+    logger.error(fields, "webhook not sent: no key in WEBHOOK_SECRET_KEYS opens the endpoint's secret")
+  } else if (report.status === 'failed') logger.warn(fields, 'webhook delivery failed for good')
   else if (report.status === 'pending') logger.info(fields, 'webhook attempt failed; retry scheduled')
 }

@@ -36,6 +36,8 @@ export const DELIVERY_ERROR_CLASSES = [
   'connection',
   'tls',
   'network',
+  // The endpoint's current secret is sealed under a key this instance does not have (WEBHOOK_SECRET_KEYS): not sent.
+  'secret_unopened',
 ] as const
 export type DeliveryErrorClass = (typeof DELIVERY_ERROR_CLASSES)[number]
 

@@ -24,8 +24,12 @@ export type WebhookHeaders = {
   'webhook-signature': string
 }
 
-/** A secret as an endpoint keeps it: the current one has no expiry, a replaced one signs until `expiresAt`. */
-export type StoredSecret = { secret: string; createdAt: Date; expiresAt?: Date }
+/**
+ * A secret as an endpoint keeps it: the current one has no expiry, a replaced one signs until
+ * `expiresAt`. `unopened`: sealed under a key not configured here; `secret` is then the sealed
+ * value as stored (written back as it is), never a signing secret.
+ */
+export type StoredSecret = { secret: string; createdAt: Date; expiresAt?: Date; unopened?: true }
 
 /** A new signing secret: `whsec_` and the base64 of 32 random bytes from the platform's CSPRNG. */
 export function generateWebhookSecret(): string {
@@ -62,10 +66,14 @@ export function signWebhook(input: { id: string; timestamp: Date; body: string; 
   return { 'webhook-id': id, 'webhook-timestamp': String(seconds), 'webhook-signature': signatures.join(' ') }
 }
 
-/** The secrets that sign at `now`: the current one first, then any replaced one still inside its overlap. */
-export function signingSecrets(stored: readonly StoredSecret[], now: Date): string[] {
+/**
+ * The secrets that sign at `now`: the current one first, then any replaced one still inside its
+ * overlap and open. Null when the current one is not open: nothing can be signed as the receiver expects.
+ */
+export function signingSecrets(stored: readonly StoredSecret[], now: Date): string[] | null {
+  if (stored.some((entry) => entry.expiresAt === undefined && entry.unopened)) return null
   return [...stored]
-    .filter((entry) => entry.expiresAt === undefined || entry.expiresAt.getTime() > now.getTime())
+    .filter((entry) => !entry.unopened && (entry.expiresAt === undefined || entry.expiresAt.getTime() > now.getTime()))
     .sort((a, b) => Number(a.expiresAt !== undefined) - Number(b.expiresAt !== undefined))
     .map((entry) => entry.secret)
 }

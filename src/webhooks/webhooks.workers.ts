@@ -177,11 +177,11 @@ async function attemptDelivery(deps: AttemptDeps, delivery: ClaimedDelivery): Pr
     await deliveries.resolve(delivery, { status: 'failed', uncount: true }, clock())
     return report('skipped', 'failed')
   }
-  const outcome = await deps.send({
-    endpoint: { url: endpoint.url, secrets: signingSecrets(endpoint.secrets, clock()) },
-    id: event.id,
-    body: JSON.stringify(event),
-  })
+  const secrets = signingSecrets(endpoint.secrets, clock())
+  // A secret no configured key opens: an attempt that failed before sending, retried on the schedule (a key put back delivers).
+  const outcome = secrets
+    ? await deps.send({ endpoint: { url: endpoint.url, secrets }, id: event.id, body: JSON.stringify(event) })
+    : ({ result: 'retry', attemptedAt: clock(), durationMs: 0, errorClass: 'secret_unopened' } satisfies DeliveryOutcome)
   const now = clock()
   // Appended by the store to the list as it is then, never to the copy read at claim time. An
   // event without a user is an erased user's (scrubbed, or the erase itself): what the receiver

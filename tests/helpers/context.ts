@@ -6,7 +6,7 @@ import { testConfig } from '../../src/config'
 import { connectDatabase } from '../../src/db/mongo'
 import type { Logger } from '../../src/logger'
 import { createMetrics } from '../../src/observability/metrics'
-import { createStores } from '../../src/stores'
+import { createStores, storesOptionsOf } from '../../src/stores'
 import { createBunPasswordHasher } from '../../src/users/passwords.bun'
 
 export type LogLine = { level: 'debug' | 'info' | 'warn' | 'error'; object: object; message?: string }
@@ -37,8 +37,7 @@ export async function useTestApp(
   const { db } = database
   const config = options.deps?.config ?? testConfig()
   const stores = createStores(database, {
-    failureWindowSeconds: config.auth.failures.windowSeconds,
-    failureKeySecret: config.auth.failures.keySecret,
+    ...storesOptionsOf(config),
     ...(options.clock ? { clock: options.clock } : {}),
   })
   await stores.open()

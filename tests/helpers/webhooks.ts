@@ -141,11 +141,11 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, wha
 /**
  * A test app that may deliver to loopback receivers (WEBHOOK_ALLOW_PRIVATE_TARGETS), and the
  * webhook dispatcher's lease, held when this resolves; pushed onto `leases`, which the file stops
- * after its tests. `clock` is the app's and its stores'.
+ * after its tests. `clock` is the app's and its stores'; `secretKeys`, WEBHOOK_SECRET_KEYS's.
  */
-export async function useWebhooksTestApp(name: string, leases: Lease[], clock?: () => Date) {
+export async function useWebhooksTestApp(name: string, leases: Lease[], clock?: () => Date, secretKeys: Uint8Array[] = []) {
   const base = testConfig()
-  const config = { ...base, webhooks: { ...base.webhooks, allowPrivateTargets: true } }
+  const config = { ...base, webhooks: { ...base.webhooks, allowPrivateTargets: true, secretKeys } }
   const app = await useTestApp({ name, deps: { config }, ...(clock ? { clock } : {}) })
   const lease = createLease(app.database, {
     collection: 'events_state',
