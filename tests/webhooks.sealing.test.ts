@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'bun:test'
+import type { DatabaseHandle } from '../src/db/calls'
 import type { Lease } from '../src/db/lease'
 import { createWebhookDispatcher } from '../src/webhooks/webhooks.dispatcher'
+import { createWebhookEndpoints } from '../src/webhooks/webhooks.repository'
 import { reportAttempt } from '../src/webhooks/webhooks.runner'
 import { createSecretSealer, keyIdOf } from '../src/webhooks/webhooks.sealing'
 import { useTestApp } from './helpers/context'
@@ -93,6 +95,26 @@ describe('webhook secrets at rest with WEBHOOK_SECRET_KEYS', () => {
     const [received] = receiver.at(endpoint.path)
     if (!received) throw new Error('nothing was delivered')
     await verifyBoth(endpoint.secret, received)
+  })
+
+  it('answers a read whose sealing write fails (a primary stepping down): the secret opens, the next read seals', async () => {
+    const w = await world('seal_write_fails', [])
+    const endpoint = await w.create(w.app, 'write_fails')
+    // The real database; every call after the first (the read) fails, as a write to a lost primary would.
+    let calls = 0
+    const failing: DatabaseHandle = {
+      db: w.app.database.db,
+      call: (operation) => (calls++ === 0 ? w.app.database.call(operation) : Promise.reject(new Error('not primary'))),
+    }
+    const keyed = createWebhookEndpoints(failing, createSecretSealer([key1]))
+    expect((await keyed.get(endpoint.id))?.secrets[0]?.secret).toBe(endpoint.secret)
+    calls = 0
+    expect((await keyed.list()).find((found) => found.id === endpoint.id)?.secrets[0]?.secret).toBe(endpoint.secret)
+    expect((await w.raw(endpoint.id)).secrets[0]?.secret).toBe(endpoint.secret)
+
+    const working = createWebhookEndpoints(w.app.database, createSecretSealer([key1]))
+    expect((await working.get(endpoint.id))?.secrets[0]?.secret).toBe(endpoint.secret)
+    expect((await w.raw(endpoint.id)).secrets[0]?.secret).toStartWith(`sealed:v1:${keyIdOf(key1)}:`)
   })
 
   it('rotates the key: the old one still opens, reads seal again under the new one, new writes use it', async () => {

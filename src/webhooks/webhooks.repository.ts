@@ -120,7 +120,7 @@ function endpointOf(sealer: SecretSealer, { _id, slot: _slot, secrets, ...rest }
   return { id: _id, ...rest, secrets: secrets.map((entry) => openSecret(sealer, entry, _id)) }
 }
 
-/** The document as read, its stale secrets sealed again first (at most once per endpoint and key). */
+/** The document as read, its stale secrets sealed again first when the write succeeds (at most once per endpoint and key). */
 async function resealStale(
   database: DatabaseHandle,
   endpoints: Collection<EndpointDocument>,
@@ -130,6 +130,8 @@ async function resealStale(
   const { _id, version } = document
   if (!document.secrets.some((entry) => sealer.stale(entry.secret) && sealer.open(entry.secret, _id) !== null)) return document
   const secrets = sealSecrets(sealer, endpointOf(sealer, document).secrets, _id)
-  await database.call((limit) => endpoints.updateOne({ _id, version }, { $set: { secrets } }, limit))
+  // Housekeeping, not the read's work: a failed write (a primary stepping down, a deadline) must
+  // not fail the read (a GET's 500, a dispatch round for every endpoint); the next read seals.
+  await database.call((limit) => endpoints.updateOne({ _id, version }, { $set: { secrets } }, limit)).catch(() => undefined)
   return document
 }
