@@ -90,6 +90,21 @@ describe('configuration: WEBHOOK_SECRET_KEYS', () => {
     expect(keys.map((key) => Buffer.from(key).toString('hex'))).toEqual(['07'.repeat(32), 'ab'.repeat(32), 'fa'.repeat(32)])
   })
 
+  it('decodes a standard base64 key with + and / (padded or not) to its bytes, as base64url decoding must', () => {
+    const bytes = Buffer.alloc(32, 0xfb)
+    const standard = bytes.toString('base64')
+    expect(standard).toContain('+')
+    expect(standard).toContain('/')
+    expect(standard).toEndWith('=')
+    const keys = loadConfig({ WEBHOOK_SECRET_KEYS: `${standard},${Buffer.alloc(32, 0xbf).toString('base64').slice(0, 43)}` })
+      .webhooks.secretKeys
+    expect(keys.map((key) => Buffer.from(key).toString('hex'))).toEqual(['fb'.repeat(32), 'bf'.repeat(32)])
+    // The same key in both alphabets is one key.
+    expect(problemsOf({ WEBHOOK_SECRET_KEYS: `${standard},${bytes.toString('base64url')}` })[0]).toContain(
+      'must not repeat a key',
+    )
+  })
+
   it.each([
     ['a key of 16 bytes', Buffer.alloc(16, 1).toString('base64'), 'each key must be 32 random bytes as 64 hex digits or base64'],
     ['63 hex digits', 'a'.repeat(63), 'each key must be 32 random bytes as 64 hex digits or base64'],
