@@ -117,6 +117,41 @@ describe('webhook secrets at rest with WEBHOOK_SECRET_KEYS', () => {
     expect((await w.raw(endpoint.id)).secrets[0]?.secret).toStartWith(`sealed:v1:${keyIdOf(key1)}:`)
   })
 
+  it('never writes a re-seal over a rotation that landed while it was in flight (the version guards it)', async () => {
+    const w = await world('seal_race', [])
+    const endpoint = await w.create(w.app, 'race')
+    // The re-seal's write (the second call of a read) waits until the rotation is stored.
+    let calls = 0
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let reached: () => void = () => {}
+    const atWrite = new Promise<void>((resolve) => {
+      reached = resolve
+    })
+    const holding: DatabaseHandle = {
+      db: w.app.database.db,
+      call: async (operation) => {
+        if (calls++ === 1) {
+          reached()
+          await held
+        }
+        return w.app.database.call(operation)
+      },
+    }
+    const read = createWebhookEndpoints(holding, createSecretSealer([key1])).get(endpoint.id)
+    await atWrite
+    const rotated = await w.app.api.v1.webhooks[':id']['rotate-secret'].$post({ param: { id: endpoint.id } })
+    expect(rotated.status).toBe(200)
+    const { secret } = (await rotated.json()) as { secret: string }
+    release()
+    expect((await read)?.secrets[0]?.secret).toBe(endpoint.secret)
+    const stored = await w.raw(endpoint.id)
+    expect(stored.version).toBe(2)
+    expect(stored.secrets.map((entry) => entry.secret)).toEqual([secret, endpoint.secret])
+  })
+
   it('rotates the key: the old one still opens, reads seal again under the new one, new writes use it', async () => {
     const w = await world('seal_rotate', [key1])
     const before = await w.create(w.app, 'before')
