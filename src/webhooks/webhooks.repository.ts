@@ -29,8 +29,7 @@ export function createWebhookEndpoints(
   const endpoints: Collection<EndpointDocument> = database.db.collection<EndpointDocument>('webhooks')
   // This process's writes (a new endpoint, one enabled again) wake its dispatcher from an idle pause.
   const written = createListeners()
-  const toEndpoint = (document: EndpointDocument) => endpointOf(sealer, document)
-  const resealed = (document: EndpointDocument) => resealStale(database, endpoints, sealer, document)
+  const opened = (document: EndpointDocument) => openEndpoint(database, endpoints, sealer, document)
   return {
     ensureIndexes: () => ensureIndexes(database, endpoints, [{ key: { slot: 1 }, name: 'slot_unique', unique: true }]),
 
@@ -55,12 +54,12 @@ export function createWebhookEndpoints(
 
     async list() {
       const documents = await database.call((limit) => endpoints.find({}, limit).sort({ _id: 1 }).toArray())
-      return (await Promise.all(documents.map(resealed))).map(toEndpoint)
+      return Promise.all(documents.map(opened))
     },
 
     async get(id) {
       const document = await database.call((limit) => endpoints.findOne({ _id: id }, limit))
-      return document ? toEndpoint(await resealed(document)) : null
+      return document ? opened(document) : null
     },
 
     async update(id, version, changes: EndpointChanges, now) {
@@ -76,7 +75,7 @@ export function createWebhookEndpoints(
       )
       if (!updated) return null
       written.notify()
-      return toEndpoint(updated)
+      return endpointOf(sealer, updated)
     },
 
     async delete(id, version) {
@@ -120,18 +119,23 @@ function endpointOf(sealer: SecretSealer, { _id, slot: _slot, secrets, ...rest }
   return { id: _id, ...rest, secrets: secrets.map((entry) => openSecret(sealer, entry, _id)) }
 }
 
-/** The document as read, its stale secrets sealed again first when the write succeeds (at most once per endpoint and key). */
-async function resealStale(
+/**
+ * The endpoint as read, its secrets opened once; stale ones it could open (plain, or under a key
+ * no longer first) sealed again first when the write succeeds (at most once per endpoint and key).
+ */
+async function openEndpoint(
   database: DatabaseHandle,
   endpoints: Collection<EndpointDocument>,
   sealer: SecretSealer,
   document: EndpointDocument,
-): Promise<EndpointDocument> {
-  const { _id, version } = document
-  if (!document.secrets.some((entry) => sealer.stale(entry.secret) && sealer.open(entry.secret, _id) !== null)) return document
-  const secrets = sealSecrets(sealer, endpointOf(sealer, document).secrets, _id)
+): Promise<StoredEndpoint> {
+  const endpoint = endpointOf(sealer, document)
+  const stale = document.secrets.some((entry, at) => sealer.stale(entry.secret) && !endpoint.secrets[at]?.unopened)
+  if (!stale) return endpoint
+  const secrets = sealSecrets(sealer, endpoint.secrets, endpoint.id)
   // Housekeeping, not the read's work: a failed write (a primary stepping down, a deadline) must
   // not fail the read (a GET's 500, a dispatch round for every endpoint); the next read seals.
-  await database.call((limit) => endpoints.updateOne({ _id, version }, { $set: { secrets } }, limit)).catch(() => undefined)
-  return document
+  const guard = { _id: endpoint.id, version: endpoint.version }
+  await database.call((limit) => endpoints.updateOne(guard, { $set: { secrets } }, limit)).catch(() => undefined)
+  return endpoint
 }
