@@ -10,12 +10,7 @@ import { newUser, useTestApp } from './helpers/context'
  */
 const t = await useTestApp({ name: 'races_legacy', deps: { config: testConfig({ legacyRoutes: true }) } })
 
-const send = (path: string, method: string, body?: unknown) =>
-  t.raw(path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
+const send = (path: string, method: string, body?: unknown) => t.send(method, path, body)
 const rename = (id: string, username: string) => send(`/v1/users/${id}`, 'PATCH', { username })
 const ROUNDS = 30
 

@@ -8,12 +8,7 @@ import { useTestApp } from './helpers/context'
  */
 const t = await useTestApp({ name: 'races_lifecycle' })
 
-const send = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-  t.raw(path, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
+const { send } = t
 
 describe('POST /v1/users/{id}/erase refused by If-Match', () => {
   it('never makes a concurrent PATCH answer 503: the PATCHes all land, the erase is 412', async () => {

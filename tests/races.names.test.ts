@@ -9,14 +9,13 @@ import { newUser, useTestApp } from './helpers/context'
  */
 const t = await useTestApp({ name: 'races_names', deps: { config: testConfig({ legacyRoutes: true }) } })
 
-const send = (method: string, path: string, body: unknown, contentType = 'application/json') =>
-  t.raw(path, { method, headers: { 'content-type': contentType }, body: JSON.stringify(body) })
+const { send } = t
 const scimCreate = (userName: string, email: string) =>
   send(
     'POST',
     '/scim/v2/Users',
     { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, emails: [{ value: email, primary: true }] },
-    'application/scim+json',
+    { 'content-type': 'application/scim+json' },
   )
 
 describe('one username claimed through every surface at once', () => {

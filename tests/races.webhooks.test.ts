@@ -8,12 +8,7 @@ import { useTestApp } from './helpers/context'
  */
 const t = await useTestApp({ name: 'races_webhooks' })
 
-const send = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-  t.raw(path, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
+const { send } = t
 
 async function endpoint(n: number) {
   const res = await send('POST', '/v1/webhooks', { url: `https://hooks${n}.example.com/in` })

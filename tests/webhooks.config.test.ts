@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { ConfigError, configWarnings, loadConfig } from '../src/config'
+import { configProblems as problemsOf } from './helpers/config'
 
 /** The webhook variables of src/config.ts (docs/configuration.md). */
 describe('configuration: webhooks', () => {
@@ -48,14 +49,6 @@ describe('configuration: webhooks', () => {
   })
 
   it("refuses EVENTS_RETENTION_DAYS shorter than WEBHOOK_RETRY_SCHEDULE's span, naming both", () => {
-    const problemsOf = (env: Record<string, string>) => {
-      try {
-        loadConfig(env)
-        return []
-      } catch (error) {
-        return error instanceof ConfigError ? error.problems : [String(error)]
-      }
-    }
     // The default schedule spans about 3.15 days: its last retry would find events kept 1 or 3 days pruned.
     for (const days of ['1', '3']) {
       const problems = problemsOf({ EVENTS_RETENTION_DAYS: days })
@@ -75,14 +68,6 @@ describe('configuration: webhooks', () => {
 describe('configuration: WEBHOOK_SECRET_KEYS', () => {
   const hex = 'ab'.repeat(32)
   const base64 = Buffer.alloc(32, 7).toString('base64')
-  const problemsOf = (env: Record<string, string>) => {
-    try {
-      loadConfig(env)
-      return []
-    } catch (error) {
-      return error instanceof ConfigError ? error.problems : [String(error)]
-    }
-  }
 
   it('reads 32-byte keys as 64 hex digits or base64 (standard or URL-safe), in order: the first seals', () => {
     const urlSafe = Buffer.alloc(32, 250).toString('base64url')
